@@ -1,0 +1,34 @@
+# creditfirst: `make run` starts the local stack, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run demo test bench package lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m chalicelib.local
+
+demo: $(STAMP)
+	$(PY) -m chalicelib.local --demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+# The deploy template: Chalice's SAM template merged with the one schema's table, queues and bus.
+package: $(STAMP)
+	mkdir -p build
+	$(PY) -m chalicelib.store.template > build/resources.json
+	$(VENV)/bin/chalice package --stage prod --merge-template build/resources.json build/package
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

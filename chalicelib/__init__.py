@@ -1,0 +1,1 @@
+"""creditfirst: credit-based commerce backend (Chalice app logic)."""

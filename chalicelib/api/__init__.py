@@ -1,0 +1,1 @@
+"""HTTP concerns only: auth, error envelope, idempotency, request/response models, blueprints."""

@@ -1,0 +1,101 @@
+"""The one place that builds dependencies, lazily, cached for the life of the Lambda container.
+
+Tests call `bootstrap(clock=FixedClock(...))` to swap pieces; clients are created on first use
+so `mock_aws` and endpoint variables set by the tests take effect.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import Clock, OffsetClock, SystemClock
+from .config import Settings, get_settings
+from .store.dynamo import Table
+from .store.queues import Queues
+
+PROVIDERS = {
+    "sandbox": "chalicelib.providers.sandbox:SandboxProvider",
+    "alipay": "chalicelib.providers.alipay:AlipayProvider",
+    "wechat": "chalicelib.providers.wechat:WechatProvider",
+}
+
+
+@dataclass
+class Deps:
+    """Everything a service, job or route needs from the outside world."""
+
+    settings: Settings
+    table: Table
+    queues: Queues
+    clock: Clock
+    events: Any = None  # EventBridge client
+    providers: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def provider(self, name: str) -> Any:
+        """The provider adapter by name, imported on first use (keeps cold start small)."""
+        with self._lock:
+            if name not in self.providers:
+                if name not in PROVIDERS:
+                    raise KeyError(name)
+                module, cls = PROVIDERS[name].split(":")
+                self.providers[name] = getattr(importlib.import_module(module), cls)(self)
+            return self.providers[name]
+
+
+_deps: Deps | None = None
+_guard = threading.Lock()
+
+
+def _client(service: str, settings: Settings) -> Any:
+    import boto3  # boto3 honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
+
+    return boto3.session.Session().client(service, region_name=settings.region)
+
+
+def _make_clock(settings: Settings, table: Table) -> Clock:
+    if not settings.sandbox_enabled:
+        return SystemClock()
+
+    def load() -> float:
+        item = table.get("CLOCK", "CLOCK")
+        return (item or {}).get("offset_ms", 0) / 1000
+
+    def save(offset: float) -> None:
+        table.put({"pk": "CLOCK", "sk": "CLOCK", "offset_ms": int(round(offset * 1000))})
+
+    return OffsetClock(load, save, settings.clock_cache_seconds)
+
+
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None, **overrides: Any) -> Deps:
+    """Build (or rebuild) the dependencies; pieces passed in replace the defaults."""
+    global _deps
+    settings = settings or get_settings()
+    table = overrides.pop("table", None) or Table(_client("dynamodb", settings), settings.table_name)
+    queues = overrides.pop("queues", None) or Queues(_client("sqs", settings), settings.queue_prefix)
+    events = overrides.pop("events", None) or _client("events", settings)
+    deps = Deps(settings=settings, table=table, queues=queues, clock=clock or _make_clock(settings, table),
+                events=events, **overrides)
+    with _guard:
+        _deps = deps
+    return deps
+
+
+def deps() -> Deps:
+    """The cached dependencies, built on first use."""
+    if _deps is None:
+        with _guard:
+            if _deps is not None:
+                return _deps
+        return bootstrap()
+    return _deps
+
+
+def reset() -> None:
+    """Forget the cached dependencies (tests, stage changes)."""
+    global _deps
+    with _guard:
+        _deps = None
+    get_settings.cache_clear()

@@ -1,0 +1,96 @@
+"""Settings: stage, resource names, keys and every policy number, from the environment.
+
+Read lazily (never at import time): Chalice sets stage variables per call in tests,
+and Lambda sets them before the first call.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Policy(BaseModel):
+    """Business numbers from PRODUCT.md; override with CREDITFIRST_POLICY (JSON)."""
+
+    score_floor: int = 550
+    risk_thresholds: dict[str, int] = {"low": 600, "medium": 650, "high": 700}
+    threshold_ceiling: int = 750
+    threshold_step: int = 10
+    bad_debt_target_bp: int = 200  # 2% in basis points
+    bad_debt_min_closed: int = 50
+    bad_debt_window_days: int = 90
+    tier_limits: dict[str, int] = {"none": 100_000, "normal": 200_000, "silver": 500_000, "gold": 1_000_000}
+    limit_raise_pct_per_on_time: int = 10
+    limit_max_multiplier: int = 2
+    authorization_days: int = 30
+    grace_days: int = 1
+    freeze_lapse_days: int = 90
+    trial_days_min: int = 7
+    trial_days_max: int = 30
+    charge_retries: int = 3
+    charge_retry_hours: int = 24
+    installment_min_amount: int = 60_000
+    booking_free_cancel_hours: int = 24
+    booking_fee_pct: int = 20
+    booking_fee_cap: int = 5_000
+    reservation_hold_days: int = 3
+    reconcile_after_minutes: int = 15
+    velocity_window_minutes: int = 60
+    velocity_max_orders: int = 3
+    shared_device_members: int = 3
+    spike_multiplier: int = 3
+    spike_min_amount: int = 100_000
+    first_order_large_amount: int = 200_000
+    first_order_subsidy: dict[str, int] = {
+        "600-649": 500, "650-699": 1_000, "700-749": 2_000, "750-799": 3_500, "800-950": 5_000,
+    }
+    coupon_valid_days: int = 30
+    upgrade_reward: dict[str, int] = {"silver": 1_000, "gold": 3_000}
+    credit_day: int = 8
+    credit_day_coupon: dict[str, int] = {"silver": 1_500, "gold": 3_000}
+    credit_day_min_spend: int = 9_900
+
+
+class Settings(BaseModel):
+    """Deployment settings; secrets never logged (repr hides them)."""
+
+    stage: str = "local"
+    region: str = "us-east-1"
+    table_name: str = "creditfirst-local"
+    queue_prefix: str = "creditfirst-local-"
+    event_bus: str = "creditfirst-local"
+    admin_key: str = Field(default="", repr=False)
+    session_secret: str = Field(default="", repr=False)
+    sandbox_secret: str = Field(default="", repr=False)
+    session_hours: int = 24
+    clock_cache_seconds: float = 1.0
+    policy: Policy = Policy()
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        return self.stage in ("local", "sandbox")
+
+
+_ENV = {
+    "stage": "CREDITFIRST_STAGE",
+    "region": "AWS_DEFAULT_REGION",
+    "table_name": "CREDITFIRST_TABLE",
+    "queue_prefix": "CREDITFIRST_QUEUE_PREFIX",
+    "event_bus": "CREDITFIRST_EVENT_BUS",
+    "admin_key": "CREDITFIRST_ADMIN_KEY",
+    "session_secret": "CREDITFIRST_SESSION_SECRET",
+    "sandbox_secret": "CREDITFIRST_SANDBOX_SECRET",
+    "session_hours": "CREDITFIRST_SESSION_HOURS",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, cached for the life of the process."""
+    values: dict[str, object] = {k: os.environ[v] for k, v in _ENV.items() if os.environ.get(v)}
+    if os.environ.get("CREDITFIRST_POLICY"):
+        values["policy"] = Policy.model_validate(json.loads(os.environ["CREDITFIRST_POLICY"]))
+    return Settings.model_validate(values)

@@ -1,0 +1,1 @@
+"""Pure rules and state machines: no boto3, no chalice, no I/O."""

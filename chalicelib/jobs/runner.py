@@ -1,0 +1,84 @@
+"""Running sweeps and workers: the Lambda entry points and the sandbox's run-everything-now.
+
+One record handler per queue; the batch wrapper reports failures per record
+(`batchItemFailures`) so one bad message does not retry the batch.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from ..bootstrap import Deps, deps
+from ..log import logger
+from . import load
+from .registry import SWEEPS, WORKERS
+
+# Held by the local pollers while they work, and by run_all for its whole run, so that
+# "jobs/run answered" means nothing is still being processed in the background.
+WORK_LOCK = threading.RLock()
+
+
+def run_sweep(name: str, d: Deps | None = None) -> int:
+    load()
+    d = d or deps()
+    count = SWEEPS[name].fn(d, d.clock.now())
+    logger.info("sweep ran", extra={"sweep": name, "enqueued": count})
+    return count
+
+
+def handle_record(queue: str, body: dict, d: Deps | None = None) -> None:
+    load()
+    WORKERS[queue](d or deps(), body)
+
+
+def handle_batch(queue: str, event: Any) -> dict:
+    """Chalice SQS event -> per-record handling -> {"batchItemFailures": [...]}."""
+    failures = []
+    for record in event:
+        try:
+            handle_record(queue, json.loads(record.body))
+        except Exception:  # one bad record must not fail the others; it is retried, then dead-lettered
+            logger.exception("record failed", extra={"queue": queue, "message_id": record.message_id})
+            failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
+
+
+def drain(d: Deps, queue: str, max_rounds: int = 50) -> tuple[int, int]:
+    """Receive and handle every visible message of one queue; failed ones go back with a delay."""
+    done = failed = 0
+    for _ in range(max_rounds):
+        messages = d.queues.receive(queue, max_messages=10, visibility=30)
+        if not messages:
+            break
+        for msg in messages:
+            try:
+                handle_record(queue, json.loads(msg["Body"]), d)
+                d.queues.delete(queue, msg["ReceiptHandle"])
+                done += 1
+            except Exception:
+                logger.exception("record failed", extra={"queue": queue})
+                failed += 1
+    return done, failed
+
+
+def run_all(d: Deps | None = None, rounds: int = 10) -> dict[str, int]:
+    """Every sweep once at the clock's now, then drain every queue until nothing moves."""
+    load()
+    d = d or deps()
+    processed: dict[str, int] = {}
+    with WORK_LOCK:
+        now = d.clock.now()
+        for name, spec in SWEEPS.items():
+            processed[f"sweep:{name}"] = processed.get(f"sweep:{name}", 0) + spec.fn(d, now)
+        for _ in range(rounds):
+            moved = 0
+            for queue in WORKERS:
+                done, failed = drain(d, queue)
+                processed[queue] = processed.get(queue, 0) + done
+                if failed:
+                    processed[f"{queue}:failed"] = processed.get(f"{queue}:failed", 0) + failed
+                moved += done
+            if not moved:
+                break
+    return processed

@@ -1,0 +1,18 @@
+"""The sandbox provider's sender: signs each queued notification and hands it to the same
+callback handling that /v1/callbacks/sandbox uses."""
+from __future__ import annotations
+
+from ..bootstrap import Deps
+from ..domain.errors import DomainError
+from ..services import callbacks
+from .registry import worker
+
+
+@worker("sandbox-notifications")
+def deliver(deps: Deps, body: dict) -> None:
+    raw = body["body"].encode()
+    headers = deps.provider("sandbox").signed_headers(raw)
+    try:
+        callbacks.handle(deps, "sandbox", headers, raw)
+    except DomainError as exc:  # e.g. a refused signature: surface it so the message is retried
+        raise RuntimeError(f"sandbox notification refused: {exc.code}") from exc

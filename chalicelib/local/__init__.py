@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server, resources, scheduler and queue pollers, HTTP server."""

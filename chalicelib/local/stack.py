@@ -1,0 +1,159 @@
+"""`make run`: the whole stack in one process, behaving like the deployed one.
+
+Embedded AWS endpoint (moto server on loopback) unless AWS_ENDPOINT_URL[_DYNAMODB|_SQS] are set;
+tables/queues/bus created if missing; default scenarios seeded; a scheduler running every sweep;
+a poller per queue calling the same worker functions as the deployed Lambdas; the Chalice app served
+on 127.0.0.1:$PORT by Chalice's own local server.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def stage_environment(stage: str = "local") -> dict[str, str]:
+    """The stage's environment variables from .chalice/config.json (the process environment wins)."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    values = dict(config.get("environment_variables", {}))
+    values.update(config["stages"][stage].get("environment_variables", {}))
+    values.setdefault("CREDITFIRST_TABLE", "creditfirst")
+    return values
+
+
+def apply_environment(stage: str = "local") -> None:
+    for key, value in {**FAKE_CREDENTIALS, **stage_environment(stage)}.items():
+        os.environ.setdefault(key, value)
+
+
+def needs_embedded_endpoint() -> bool:
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return False
+    return not (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") and os.environ.get("AWS_ENDPOINT_URL_SQS"))
+
+
+def start_moto() -> Any:
+    from .endpoint import EmbeddedAws
+
+    server = EmbeddedAws()
+    os.environ["AWS_ENDPOINT_URL"] = server.start()
+    return server
+
+
+class Background:
+    """The scheduler and the queue pollers, stopped together."""
+
+    def __init__(self, deps: Any) -> None:
+        self.deps = deps
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        from ..jobs import load
+        from ..jobs.registry import WORKERS
+
+        load()
+        self.threads.append(threading.Thread(target=self._schedule, name="scheduler", daemon=True))
+        for queue in WORKERS:
+            self.threads.append(threading.Thread(target=self._poll, args=(queue,), name=f"poll:{queue}", daemon=True))
+        for t in self.threads:
+            t.start()
+
+    def _schedule(self) -> None:
+        from ..jobs.registry import SWEEPS
+        from ..jobs.runner import WORK_LOCK
+        from ..log import logger
+
+        last: dict[str, float] = {}
+        while not self.stop.wait(1.0):
+            for name, spec in SWEEPS.items():
+                if time.monotonic() - last.get(name, 0) >= spec.every_seconds:
+                    last[name] = time.monotonic()
+                    try:
+                        with WORK_LOCK:
+                            spec.fn(self.deps, self.deps.clock.now())
+                    except Exception:
+                        logger.exception("sweep failed", extra={"sweep": name})
+
+    def _poll(self, queue: str) -> None:
+        from ..jobs.runner import WORK_LOCK, handle_record
+        from ..log import logger
+
+        while not self.stop.is_set():
+            try:
+                messages = self.deps.queues.receive(queue, max_messages=10, wait_seconds=1)
+            except Exception:
+                if self.stop.wait(1.0):
+                    return
+                continue
+            for msg in messages:
+                try:
+                    with WORK_LOCK:
+                        handle_record(queue, json.loads(msg["Body"]), self.deps)
+                    self.deps.queues.delete(queue, msg["ReceiptHandle"])
+                except Exception:  # left invisible; retried after the visibility timeout, then dead-lettered
+                    logger.exception("record failed", extra={"queue": queue})
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=3)
+
+
+def prepare(stage: str = "local") -> tuple[Any, Any]:
+    """Environment, endpoint, resources, seeds. Returns (deps, moto_server_or_None)."""
+    apply_environment(stage)
+    moto = start_moto() if needs_embedded_endpoint() else None
+    from .. import bootstrap
+    from ..services.scenarios import seed_defaults
+    from .resources import ensure_all
+
+    bootstrap.reset()
+    deps = bootstrap.bootstrap()
+    ensure_all(deps)
+    seed_defaults(deps.table, deps.settings.policy, deps.clock.now())
+    return deps, moto
+
+
+def serve(host: str = "127.0.0.1", port: int | None = None, demo: bool = False) -> None:
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    from . import gateway
+
+    port = int(port if port is not None else os.environ.get("PORT", "8000"))
+    deps, moto = prepare("local")
+    if demo:
+        from .demo import seed_demo
+
+        seed_demo(deps)
+    gateway.install()
+    factory = CLIFactory(str(PROJECT_DIR))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    app_obj = config.chalice_app
+    server = create_local_server(app_obj, config, host, port)
+    background = Background(deps)
+    background.start()
+    print(f"creditfirst local stack on http://{host}:{port}  (stage local)", flush=True)
+    print(f"  admin key: {deps.settings.admin_key}", flush=True)
+    print(f"  AWS endpoint: {os.environ.get('AWS_ENDPOINT_URL') or 'from AWS_ENDPOINT_URL_*'}", flush=True)
+
+    def shutdown(*_: Any) -> None:
+        threading.Thread(target=server.server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        server.serve_forever()
+    finally:
+        background.close()
+        if moto:
+            moto.stop()
+        print("creditfirst local stack stopped", flush=True)

@@ -1,0 +1,1 @@
+"""Credit providers behind one interface: sandbox, Alipay, WeChat Pay."""

@@ -1,0 +1,110 @@
+"""The provider port. Every money operation carries our own request number, so a retry is
+recognised by the provider and never moves money twice."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The provider's stable user id for a login code."""
+
+    provider_user_id: str
+
+
+@dataclass(frozen=True)
+class CreditAnswer:
+    """granted (with band) | declined | pending (the result comes by callback)."""
+
+    status: str
+    band: str | None = None
+    provider_params: dict | None = None
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """Outcome of a provider operation: succeeded | failed | pending (answer comes by callback)."""
+
+    status: str
+    provider_ref: str | None = None
+    reason: str | None = None
+    provider_params: dict | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified provider notification in provider-neutral form.
+
+    kind: freeze.succeeded | freeze.failed | deposit.paid | deposit.failed | charge.succeeded |
+          charge.failed | credit.granted | credit.declined | ...
+    """
+
+    id: str
+    kind: str
+    out_request_no: str | None = None
+    provider_ref: str | None = None
+    amount: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What the provider expects back once a notification is handled."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain"
+
+
+class CreditProvider(ABC):
+    """One interface for sandbox, Alipay and WeChat Pay; implementations take injected clients."""
+
+    name: str = ""
+
+    @abstractmethod
+    def login(self, code: str) -> Identity: ...
+
+    @abstractmethod
+    def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer: ...
+
+    @abstractmethod
+    def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
+               title: str, expires_at: datetime) -> OpResult: ...
+
+    @abstractmethod
+    def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult: ...
+
+    @abstractmethod
+    def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
+                            reason: str) -> OpResult: ...
+
+    @abstractmethod
+    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult: ...
+
+    @abstractmethod
+    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str) -> OpResult: ...
+
+    @abstractmethod
+    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult: ...
+
+    @abstractmethod
+    def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult: ...
+
+    @abstractmethod
+    def query(self, out_request_no: str) -> OpResult | None:
+        """Reconciliation: what the provider knows of one of our requests (None: never seen)."""
+
+    @abstractmethod
+    def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
+        """Verify the signature over the raw body, then parse; raises InvalidSignature."""
+
+    def ack(self) -> Ack:
+        return Ack(200, '{"status":"ok"}', "application/json")

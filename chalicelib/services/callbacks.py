@@ -1,0 +1,59 @@
+"""Provider notifications in four steps: verify the raw body, parse to a neutral Notification,
+dispatch through a dict (unknown kinds logged and acknowledged), and move state forward in the
+same transaction that marks the notification handled (so a repeat has no second effect)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..bootstrap import Deps
+from ..log import logger
+from ..providers.base import Ack, Notification
+from ..store.uow import Retry, UnitOfWork
+
+Handler = Callable[[Deps, Notification, UnitOfWork, str], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+class AlreadyHandled(Exception):
+    """This notification id was handled before."""
+
+
+def on(kind: str) -> Callable[[Handler], Handler]:
+    """Register the handler of one notification kind (e.g. 'freeze.succeeded')."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: bytes) -> Ack:
+    """Verify, dedupe, dispatch. Raises InvalidSignature (-> 401, no effect)."""
+    provider = deps.provider(provider_name)
+    note = provider.verify_notification(headers, raw_body)
+    handler = HANDLERS.get(note.kind)
+    if handler is None:
+        logger.info("notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name})
+        return provider.ack()
+    for _ in range(5):
+        uow = UnitOfWork(deps.table, deps.clock.now(), f"provider:{provider_name}", deps.queues.send)
+        uow.put({"pk": f"NOTIF#{provider_name}#{note.id}", "sk": "NOTIF", "kind": note.kind,
+                 "out_request_no": note.out_request_no, "at": uow.now.isoformat()},
+                condition="attribute_not_exists(pk)", on_fail=_Duplicate())
+        try:
+            handler(deps, note, uow, provider_name)
+            uow.commit()
+            break
+        except _Duplicate:
+            logger.info("duplicate notification acknowledged", extra={"id": note.id, "provider": provider_name})
+            break
+        except Retry:
+            continue
+    return provider.ack()
+
+
+class _Duplicate(Exception):
+    """The notification marker already exists."""
+
+    pass

@@ -1,0 +1,113 @@
+"""Sign-in, credit authorization, consent withdrawal and snapshot expiry."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from ..api.auth import issue_token
+from ..bootstrap import Deps
+from ..clock import iso, parse_iso
+from ..domain import coupons as coupon_rules
+from ..domain import credit
+from ..domain.errors import DomainError, ValidationFailed
+from ..store.uow import RETRY, Retry, UnitOfWork
+from . import coupons, members
+from .members import SNAPSHOT_ATTRS, member_key
+
+
+def sign_in(deps: Deps, uow: UnitOfWork, provider_name: str, code: str, device_id: str | None) -> dict:
+    """Log in with the mini-program code; creates the member on first sight."""
+    if provider_name == "sandbox" and not deps.settings.sandbox_enabled:
+        raise ValidationFailed("the sandbox provider is not available in this stage", "provider")
+    identity = deps.provider(provider_name).login(code)
+    member_id = members.member_id_for(provider_name, identity.provider_user_id)
+    now = iso(uow.now)
+    uow.update(*member_key(member_id), set={"member_id": member_id, "provider": provider_name,
+                                            "provider_user_id": identity.provider_user_id, "type": "member",
+                                            "last_device": device_id, "last_seen_at": now},
+               set_raw=["created_at = if_not_exists(created_at, :now)", "exposure = if_not_exists(exposure, :zero)"],
+               values={":now": now, ":zero": 0})
+    if device_id:
+        uow.update(f"DEVICE#{device_id}", "DEVICE", add={"members": {member_id}})
+    expires = int(time.time()) + deps.settings.session_hours * 3600
+    token = issue_token(deps.settings.session_secret, member_id, provider_name, device_id, expires)
+    return {"token": token, "member_id": member_id,
+            "expires_at": iso(datetime.fromtimestamp(expires, tz=timezone.utc))}
+
+
+def authorize(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
+    """Ask the provider for the member's band; keep only the band; reward good credit."""
+    member = members.load(deps.table, member_id)
+    now, policy = uow.now, deps.settings.policy
+    answer = deps.provider(member["provider"]).authorize_credit(member["provider_user_id"],
+                                                                f"auth-{member_id}-{int(now.timestamp())}")
+    day = now.strftime("%Y-%m-%d")
+    if answer.status == "pending":
+        return {"status": "pending", "provider_params": answer.provider_params}
+    if answer.status != "granted" or not answer.band:
+        uow.update(*member_key(member_id), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS)
+        uow.audit(f"member#{member_id}", "credit_declined", event="credit.declined")
+        _count_authorization(uow, day, None)
+        return {"status": "declined", "score_band": None, "tier": "none"}
+    return stage_granted(deps, uow, member, answer.band, day)
+
+
+def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str) -> dict:
+    """Write a granted snapshot (also used when a provider answers by callback)."""
+    now, policy, member_id = uow.now, deps.settings.policy, member["member_id"]
+    old_tier = members.tier(member, now) if member.get("ever_granted") else str(credit.Tier.NONE)
+    new_tier = str(credit.tier_of(band))
+    writes = members.snapshot_writes(band, now, policy, member_id)
+    cond_parts = ["attribute_exists(pk)"]
+    rewarded = set(member.get("rewarded_tiers", []))
+    first = coupon_rules.first_order_amount(band, policy)
+    if first and not member.get("first_subsidy_at"):
+        coupons.stage_first_order(uow, member_id, first, now, policy.coupon_valid_days)
+        writes["first_subsidy_at"] = iso(now)
+        cond_parts.append("attribute_not_exists(first_subsidy_at)")
+    for reached, amount in coupon_rules.upgrade_rewards(old_tier, new_tier, rewarded, policy):
+        coupons.stage_upgrade(uow, member_id, reached, amount, now, policy.coupon_valid_days)
+        rewarded.add(reached)
+        writes["rewarded_tiers"] = sorted(rewarded)
+    writes["ever_granted"] = True
+    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(cond_parts), on_fail=RETRY)
+    uow.audit(f"member#{member_id}", "credit_granted", before={"tier": old_tier},
+              after={"band": band, "tier": new_tier}, event="credit.granted")
+    _count_authorization(uow, day, band)
+    return {"status": "granted", "score_band": band, "tier": new_tier}
+
+
+def _count_authorization(uow: UnitOfWork, day: str, band: str | None) -> None:
+    """Daily analytics counters, kept as events happen (read by the metrics route, never a Scan)."""
+    add = {"auth_asked": 1}
+    if band:
+        add["auth_granted"] = 1
+    uow.update(f"METRIC#{day}", f"band#{band or 'none'}", add=add,
+               set={"day": day, "band": band or "none", "type": "metric"})
+
+
+def withdraw(deps: Deps, uow: UnitOfWork, member_id: str) -> None:
+    """Consent withdrawn: the snapshot is deleted (idempotent)."""
+    members.load(deps.table, member_id)
+    uow.update(*member_key(member_id), set={"authorization_status": "withdrawn"}, remove=SNAPSHOT_ATTRS)
+    uow.audit(f"member#{member_id}", "consent_withdrawn", event="credit.withdrawn")
+
+
+def expire_snapshot(deps: Deps, member_id: str) -> bool:
+    """Worker: delete a snapshot whose 30 days are up (a no-op if renewed or already gone)."""
+    member = deps.table.get(*member_key(member_id))
+    now = deps.clock.now()
+    expires = (member or {}).get("authorization_expires_at")
+    if not member or not expires or parse_iso(expires) > now:
+        return False
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    uow.update(*member_key(member_id), set={"authorization_status": "expired"}, remove=SNAPSHOT_ATTRS,
+               condition="authorization_expires_at = :e", values={":e": expires})
+    uow.audit(f"member#{member_id}", "authorization_expired", event="credit.expired")
+    try:
+        uow.commit()
+    except (Retry, DomainError):  # renewed concurrently: nothing to do
+        return False
+    return True
+
+

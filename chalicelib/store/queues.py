@@ -1,0 +1,53 @@
+"""SQS: send by logical queue name; receive/delete for the local pollers and the sandbox drain."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .schema import queue_names
+
+
+class Queues:
+    """Logical queue names -> URLs, resolved lazily once."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client = client
+        self.names = queue_names(prefix)
+        self._urls: dict[str, str] = {}
+
+    def url(self, name: str) -> str:
+        if name not in self._urls:
+            self._urls[name] = self.client.get_queue_url(QueueName=self.names[name])["QueueUrl"]
+        return self._urls[name]
+
+    def dlq_url(self, name: str) -> str:
+        key = f"{name}-dlq"
+        if key not in self._urls:
+            self._urls[key] = self.client.get_queue_url(QueueName=self.names[name] + "-dlq")["QueueUrl"]
+        return self._urls[key]
+
+    def send(self, name: str, body: dict) -> None:
+        self.client.send_message(QueueUrl=self.url(name), MessageBody=json.dumps(body, sort_keys=True))
+
+    def send_many(self, name: str, bodies: list[dict]) -> None:
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(i), "MessageBody": json.dumps(b, sort_keys=True)}
+                       for i, b in enumerate(bodies[start:start + 10])]
+            self.client.send_message_batch(QueueUrl=self.url(name), Entries=entries)
+
+    def receive(self, name: str, max_messages: int = 10, wait_seconds: int = 0,
+                visibility: int | None = None, dlq: bool = False) -> list[dict]:
+        args: dict[str, Any] = {"QueueUrl": self.dlq_url(name) if dlq else self.url(name),
+                                "MaxNumberOfMessages": max_messages, "WaitTimeSeconds": wait_seconds,
+                                "AttributeNames": ["All"]}
+        if visibility is not None:
+            args["VisibilityTimeout"] = visibility
+        return self.client.receive_message(**args).get("Messages", [])
+
+    def delete(self, name: str, receipt: str) -> None:
+        self.client.delete_message(QueueUrl=self.url(name), ReceiptHandle=receipt)
+
+    def release(self, name: str, receipt: str, delay: int = 0) -> None:
+        """Make a failed message visible again (after `delay` seconds)."""
+        self.client.change_message_visibility(QueueUrl=self.url(name), ReceiptHandle=receipt,
+                                              VisibilityTimeout=delay)

@@ -1,0 +1,70 @@
+"""Small helpers that speak the HTTP contract (tests read as journeys)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ADMIN = {"Authorization": "Bearer local-admin-key"}
+
+
+class Api:
+    """Wraps chalice.test.Client: JSON in, (status, json) out."""
+
+    def __init__(self, client: Any) -> None:
+        self.c = client
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None, key: str | None = None,
+             headers: dict | None = None) -> tuple[int, Any]:
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        if key:
+            h["Idempotency-Key"] = key
+        raw = body if isinstance(body, (bytes, str)) else (json.dumps(body).encode() if body is not None else b"")
+        r = self.c.http.request(method, path, headers=h, body=raw.encode() if isinstance(raw, str) else raw)
+        text = r.body.decode() if r.body else ""
+        try:
+            return r.status_code, json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return r.status_code, text
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        return self.call("POST", path, {} if body is None else body, **kw)
+
+    def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return self.call("GET", path, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        return self.call("PUT", path, {} if body is None else body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return self.call("DELETE", path, **kw)
+
+    def admin(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        return self.call(method, path, body, headers=dict(ADMIN))
+
+    # -- journeys --------------------------------------------------------------------
+    def sign_in(self, code: str, device_id: str | None = None, provider: str = "sandbox") -> str:
+        body = {"provider": provider, "code": code}
+        if device_id:
+            body["device_id"] = device_id
+        status, out = self.post("/v1/sessions", body)
+        assert status == 201, out
+        return out["token"]
+
+    def member(self, code: str, device_id: str | None = None) -> str:
+        """Sign in and authorize credit; returns the token."""
+        token = self.sign_in(code, device_id)
+        status, out = self.post("/v1/credit/authorizations", {}, token=token)
+        assert status == 201, out
+        return token
+
+    def run_jobs(self) -> dict:
+        status, out = self.post("/v1/sandbox/jobs/run", {})
+        assert status == 200, out
+        return out["processed"]
+
+    def advance(self, seconds: int) -> str:
+        status, out = self.post("/v1/sandbox/clock", {"advance_seconds": seconds})
+        assert status == 200, out
+        return out["now"]
