@@ -11,7 +11,7 @@ from ..domain import coupons as coupon_rules
 from ..domain import credit
 from ..domain.errors import DomainError, ValidationFailed
 from ..store.uow import RETRY, Retry, UnitOfWork
-from . import coupons, members
+from . import coupons, members, metrics
 from .members import SNAPSHOT_ATTRS, member_key
 
 
@@ -78,12 +78,7 @@ def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str
 
 
 def _count_authorization(uow: UnitOfWork, day: str, band: str | None) -> None:
-    """Daily analytics counters, kept as events happen (read by the metrics route, never a Scan)."""
-    add = {"auth_asked": 1}
-    if band:
-        add["auth_granted"] = 1
-    uow.update(f"METRIC#{day}", f"band#{band or 'none'}", add=add,
-               set={"day": day, "band": band or "none", "type": "metric"})
+    metrics.stage_authorization(uow, day, band)
 
 
 def withdraw(deps: Deps, uow: UnitOfWork, member_id: str) -> None:
