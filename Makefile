@@ -28,7 +28,7 @@ bench: $(STAMP)
 package: $(STAMP)
 	mkdir -p build
 	$(PY) -m chalicelib.store.template > build/resources.json
-	$(VENV)/bin/chalice package --stage prod --merge-template build/resources.json build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template build/resources.json build/package
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -7,16 +7,50 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from ..bootstrap import Deps, deps
 from ..log import logger
 from . import load
 from .registry import SWEEPS, WORKERS
 
-# Held by the local pollers while they work, and by run_all for its whole run, so that
-# "jobs/run answered" means nothing is still being processed in the background.
-WORK_LOCK = threading.RLock()
+class Activity:
+    """Background pollers and the scheduler work inside `busy()`; run_all works inside `exclusive()`,
+    which pauses them and waits for work they already took, so "jobs/run answered" means done."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._busy = 0
+        self._paused = 0
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._cv:
+            while self._paused:
+                self._cv.wait()
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._busy -= 1
+                self._cv.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cv:
+            self._paused += 1
+            self._cv.wait_for(lambda: self._busy == 0, timeout=30)
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._paused -= 1
+                self._cv.notify_all()
+
+
+ACTIVITY = Activity()
 
 
 def run_sweep(name: str, d: Deps | None = None) -> int:
@@ -67,7 +101,7 @@ def run_all(d: Deps | None = None, rounds: int = 10) -> dict[str, int]:
     load()
     d = d or deps()
     processed: dict[str, int] = {}
-    with WORK_LOCK:
+    with ACTIVITY.exclusive():
         now = d.clock.now()
         for name, spec in SWEEPS.items():
             processed[f"sweep:{name}"] = processed.get(f"sweep:{name}", 0) + spec.fn(d, now)

@@ -24,6 +24,11 @@ class _SerializedDynamoDB:
         return self.app(environ, start_response)
 
 
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per AWS call drowns the app's logs
+        pass
+
+
 class EmbeddedAws:
     """start() -> url; stop()."""
 
@@ -34,7 +39,7 @@ class EmbeddedAws:
 
     def start(self) -> str:
         app = _SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]

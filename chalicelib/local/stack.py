@@ -68,7 +68,7 @@ class Background:
 
     def _schedule(self) -> None:
         from ..jobs.registry import SWEEPS
-        from ..jobs.runner import WORK_LOCK
+        from ..jobs.runner import ACTIVITY
         from ..log import logger
 
         last: dict[str, float] = {}
@@ -77,29 +77,35 @@ class Background:
                 if time.monotonic() - last.get(name, 0) >= spec.every_seconds:
                     last[name] = time.monotonic()
                     try:
-                        with WORK_LOCK:
+                        with ACTIVITY.busy():
                             spec.fn(self.deps, self.deps.clock.now())
                     except Exception:
                         logger.exception("sweep failed", extra={"sweep": name})
 
     def _poll(self, queue: str) -> None:
-        from ..jobs.runner import WORK_LOCK, handle_record
-        from ..log import logger
+        from ..jobs.runner import ACTIVITY
 
         while not self.stop.is_set():
+            with ACTIVITY.busy():
+                ok = self._poll_once(queue)
+            if not ok and self.stop.wait(1.0):
+                return
+
+    def _poll_once(self, queue: str) -> bool:
+        from ..jobs.runner import handle_record
+        from ..log import logger
+
+        try:
+            messages = self.deps.queues.receive(queue, max_messages=10, wait_seconds=1)
+        except Exception:
+            return False
+        for msg in messages:
             try:
-                messages = self.deps.queues.receive(queue, max_messages=10, wait_seconds=1)
-            except Exception:
-                if self.stop.wait(1.0):
-                    return
-                continue
-            for msg in messages:
-                try:
-                    with WORK_LOCK:
-                        handle_record(queue, json.loads(msg["Body"]), self.deps)
-                    self.deps.queues.delete(queue, msg["ReceiptHandle"])
-                except Exception:  # left invisible; retried after the visibility timeout, then dead-lettered
-                    logger.exception("record failed", extra={"queue": queue})
+                handle_record(queue, json.loads(msg["Body"]), self.deps)
+                self.deps.queues.delete(queue, msg["ReceiptHandle"])
+            except Exception:  # left invisible; retried after the visibility timeout, then dead-lettered
+                logger.exception("record failed", extra={"queue": queue})
+        return True
 
     def close(self) -> None:
         self.stop.set()

@@ -1,0 +1,50 @@
+"""Round trips of sign-in, authorization and GET /v1/me; cold import of app.py against its dependencies."""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+from bench.common import PROJECT_DIR, start_stack, table
+
+
+def round_trips() -> dict[str, int]:
+    deps, counter, client = start_stack()
+    h = {"Content-Type": "application/json"}
+    with counter.measure() as sign_in:
+        r = client.http.post("/v1/sessions", headers=h, body=json.dumps({"provider": "sandbox", "code": "alice:720"}))
+    token = json.loads(r.body)["token"]
+    auth = {**h, "Authorization": f"Bearer {token}"}
+    with counter.measure() as authorize:
+        client.http.post("/v1/credit/authorizations", headers=auth, body=b"{}")
+    deps.clock.now()
+    with counter.measure() as me:
+        client.http.get("/v1/me", headers=auth)
+    return {"POST /v1/sessions": len(sign_in), "POST /v1/credit/authorizations": len(authorize),
+            "GET /v1/me": len(me)}
+
+
+def _import_seconds(statement: str) -> float:
+    code = f"import time; t=time.perf_counter(); {statement}; print(time.perf_counter()-t)"
+    out = subprocess.run([sys.executable, "-X", "frozen_modules=off", "-c", code], cwd=PROJECT_DIR,
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def import_ratio(runs: int = 7) -> dict[str, float]:
+    """Median cold import of app.py over the median cold import of boto3 + chalice + pydantic alone."""
+    deps_only = statistics.median(_import_seconds("import boto3, chalice, pydantic") for _ in range(runs))
+    app = statistics.median(_import_seconds("import app") for _ in range(runs))
+    return {"import deps (s)": round(deps_only, 4), "import app (s)": round(app, 4),
+            "import ratio": round(app / deps_only, 3)}
+
+
+def measure() -> dict[str, float]:
+    return {**round_trips(), **import_ratio()}
+
+
+if __name__ == "__main__":
+    figures = measure()
+    goals = {"GET /v1/me": "goal 1", "import ratio": "goal <= 1.15"}
+    print(table([(k, v, goals.get(k, "")) for k, v in figures.items()]))
