@@ -18,8 +18,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m chalicelib.local --demo
 
+# The whole suite on the embedded moto endpoint, then the API and flow tests again with DynamoDB
+# served by AWS's own emulator (DynamoDB Local, when Java is present).
 test: $(STAMP)
 	$(PY) -m pytest -q
+	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/api tests/flows
 
 bench: $(STAMP)
 	$(PY) bench/run.py
