@@ -1,28 +1,36 @@
 """Settings: stage, resource names, keys and every policy number, from the environment.
 
-Read lazily (never at import time): Chalice sets stage variables per call in tests,
-and Lambda sets them before the first call.
+Read lazily (never at import time): Chalice sets stage variables per call in tests, and Lambda
+sets them before the first call. Plain dataclasses keep the cold import small.
+
+Environment: CREDITFIRST_STAGE, CREDITFIRST_TABLE, CREDITFIRST_QUEUE_PREFIX, CREDITFIRST_EVENT_BUS,
+CREDITFIRST_ADMIN_KEY, CREDITFIRST_SESSION_SECRET, CREDITFIRST_SANDBOX_SECRET, CREDITFIRST_SESSION_HOURS,
+CREDITFIRST_POLICY (JSON object overriding any Policy number), AWS_DEFAULT_REGION.
 """
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+
+def _d(**values: int) -> dict[str, int]:
+    return field(default_factory=lambda: dict(values))
 
 
-class Policy(BaseModel):
-    """Business numbers from PRODUCT.md; override with CREDITFIRST_POLICY (JSON)."""
+@dataclass(frozen=True)
+class Policy:
+    """Business numbers from PRODUCT.md (money in fen, durations as named)."""
 
     score_floor: int = 550
-    risk_thresholds: dict[str, int] = {"low": 600, "medium": 650, "high": 700}
+    risk_thresholds: dict[str, int] = _d(low=600, medium=650, high=700)
     threshold_ceiling: int = 750
     threshold_step: int = 10
     bad_debt_target_bp: int = 200  # 2% in basis points
     bad_debt_min_closed: int = 50
     bad_debt_window_days: int = 90
-    tier_limits: dict[str, int] = {"none": 100_000, "normal": 200_000, "silver": 500_000, "gold": 1_000_000}
+    tier_limits: dict[str, int] = _d(none=100_000, normal=200_000, silver=500_000, gold=1_000_000)
     limit_raise_pct_per_on_time: int = 10
     limit_max_multiplier: int = 2
     authorization_days: int = 30
@@ -44,30 +52,31 @@ class Policy(BaseModel):
     spike_multiplier: int = 3
     spike_min_amount: int = 100_000
     first_order_large_amount: int = 200_000
-    first_order_subsidy: dict[str, int] = {
-        "600-649": 500, "650-699": 1_000, "700-749": 2_000, "750-799": 3_500, "800-950": 5_000,
-    }
+    first_order_subsidy: dict[str, int] = field(default_factory=lambda: {
+        "600-649": 500, "650-699": 1_000, "700-749": 2_000, "750-799": 3_500, "800-950": 5_000})
     coupon_valid_days: int = 30
-    upgrade_reward: dict[str, int] = {"silver": 1_000, "gold": 3_000}
+    upgrade_reward: dict[str, int] = _d(silver=1_000, gold=3_000)
     credit_day: int = 8
-    credit_day_coupon: dict[str, int] = {"silver": 1_500, "gold": 3_000}
+    credit_day_coupon: dict[str, int] = _d(silver=1_500, gold=3_000)
     credit_day_min_spend: int = 9_900
 
 
-class Settings(BaseModel):
-    """Deployment settings; secrets never logged (repr hides them)."""
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings; secrets are excluded from repr so they never reach a log."""
 
     stage: str = "local"
     region: str = "us-east-1"
     table_name: str = "creditfirst-local"
     queue_prefix: str = "creditfirst-local-"
     event_bus: str = "creditfirst-local"
-    admin_key: str = Field(default="", repr=False)
-    session_secret: str = Field(default="", repr=False)
-    sandbox_secret: str = Field(default="", repr=False)
+    admin_key: str = field(default="", repr=False)
+    session_secret: str = field(default="", repr=False)
+    sandbox_secret: str = field(default="", repr=False)
     session_hours: int = 24
     clock_cache_seconds: float = 1.0
-    policy: Policy = Policy()
+    policy: Policy = field(default_factory=Policy)
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def sandbox_enabled(self) -> bool:
@@ -87,10 +96,22 @@ _ENV = {
 }
 
 
+def _policy_from_env(text: str | None) -> Policy:
+    if not text:
+        return Policy()
+    data = json.loads(text)
+    known = {f.name for f in fields(Policy)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"CREDITFIRST_POLICY has unknown keys: {sorted(unknown)}")
+    return Policy(**data)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings from the environment, cached for the life of the process."""
     values: dict[str, object] = {k: os.environ[v] for k, v in _ENV.items() if os.environ.get(v)}
-    if os.environ.get("CREDITFIRST_POLICY"):
-        values["policy"] = Policy.model_validate(json.loads(os.environ["CREDITFIRST_POLICY"]))
-    return Settings.model_validate(values)
+    if "session_hours" in values:
+        values["session_hours"] = int(str(values["session_hours"]))
+    extra = {k: v for k, v in os.environ.items() if k.startswith("CREDITFIRST_") and k not in _ENV.values()}
+    return Settings(**values, policy=_policy_from_env(os.environ.get("CREDITFIRST_POLICY")), extra=extra)

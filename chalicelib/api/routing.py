@@ -5,13 +5,13 @@ Every route is also recorded in ROUTES with its models, which is what /v1/openap
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
 
 from ..bootstrap import Deps, deps
 from ..domain.errors import DomainError, NotFound
@@ -20,25 +20,52 @@ from . import idempotency
 from .auth import Principal, authenticate
 from .errors import JSON, from_domain, from_validation
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 JSON_TYPES = ["application/json"]
 MAX_ATTEMPTS = 6
+MODELS_PACKAGE = "chalicelib.api.models"
+
+ModelRef = "type[BaseModel] | str | None"
+
+
+def resolve(ref: Any) -> Any:
+    """A model class, or "area:Name" for chalicelib.api.models.area.Name, imported on first use
+    (pydantic stays off the cold-import path; see bench/foundation.py)."""
+    if ref is None or not isinstance(ref, str):
+        return ref
+    module, name = ref.split(":")
+    return getattr(importlib.import_module(f"{MODELS_PACKAGE}.{module}"), name)
 
 
 @dataclass
 class RouteSpec:
-    """What the OpenAPI document says about a route."""
+    """What the OpenAPI document says about a route; models resolve lazily."""
 
     path: str
     method: str
     auth: str
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    body_ref: Any
+    query_ref: Any
+    response_ref: Any
     status: int
     summary: str
     tag: str
     content_types: list[str] = field(default_factory=lambda: list(JSON_TYPES))
     sandbox_only: bool = False
+
+    @functools.cached_property
+    def body(self) -> Any:
+        return resolve(self.body_ref)
+
+    @functools.cached_property
+    def query(self) -> Any:
+        return resolve(self.query_ref)
+
+    @functools.cached_property
+    def response(self) -> Any:
+        return resolve(self.response_ref)
 
 
 ROUTES: list[RouteSpec] = []
@@ -79,10 +106,10 @@ class Ctx:
         return UnitOfWork(self.deps.table, self.now, actor, self.deps.queues.send)
 
 
-def _present(model: type[BaseModel] | None, result: Any) -> Any:
+def _present(model: Any, result: Any) -> Any:
     if result is None:
         return None
-    if isinstance(result, BaseModel):
+    if hasattr(result, "model_dump"):
         return result.model_dump(mode="json")
     if model is not None:
         return model.model_validate(result).model_dump(mode="json")
@@ -96,18 +123,18 @@ def _response(status: int, body: str | None, replayed: bool = False) -> Response
     return Response(body=body if body is not None else "", status_code=status, headers=headers)
 
 
-def _parse_body(spec: RouteSpec, raw: bytes) -> BaseModel | None:
+def _parse_body(spec: RouteSpec, raw: bytes) -> Any:
     if spec.body is None:
         return None
     return spec.body.model_validate_json(raw.strip() or b"{}", strict=True)
 
 
-def _parse_query(spec: RouteSpec, query: dict | None) -> BaseModel | None:
+def _parse_query(spec: RouteSpec, query: dict | None) -> Any:
     return spec.query.model_validate(dict(query or {})) if spec.query else None
 
 
-def route(bp: Blueprint, path: str, method: str, *, auth: str, body: type[BaseModel] | None = None,
-          query: type[BaseModel] | None = None, response: type[BaseModel] | None = None, status: int = 200,
+def route(bp: Blueprint, path: str, method: str, *, auth: str, body: Any = None,
+          query: Any = None, response: Any = None, status: int = 200,
           summary: str = "", tag: str = "", content_types: list[str] | None = None,
           raw: bool = False, sandbox_only: bool = False) -> Callable:
     """Register `fn(ctx, body|query|None, **path_params)` on the blueprint. raw=True: fn returns a Response."""
@@ -128,6 +155,8 @@ def route(bp: Blueprint, path: str, method: str, *, auth: str, body: type[BaseMo
 
 
 def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bool) -> Response:
+    from pydantic import ValidationError
+
     d = deps()
     if spec.sandbox_only and not d.settings.sandbox_enabled:
         return from_domain(NotFound("no such route"))
@@ -159,6 +188,8 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
 
 def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
          slot: idempotency.Slot | None) -> Response:
+    from pydantic import ValidationError
+
     for attempt in range(MAX_ATTEMPTS):
         try:
             out = fn(ctx, parsed, **params)

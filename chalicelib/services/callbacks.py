@@ -3,14 +3,16 @@ dispatch through a dict (unknown kinds logged and acknowledged), and move state 
 same transaction that marks the notification handled (so a repeat has no second effect)."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from ..bootstrap import Deps
 from ..log import logger
-from ..providers.base import Ack, Notification
 from ..store.uow import Retry, UnitOfWork
 
-Handler = Callable[[Deps, Notification, UnitOfWork, str], None]
+if TYPE_CHECKING:
+    from ..bootstrap import Deps
+    from ..providers.base import Ack, Notification
+
+Handler = Callable[["Deps", "Notification", UnitOfWork, str], None]
 HANDLERS: dict[str, Handler] = {}
 
 

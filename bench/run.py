@@ -1,0 +1,35 @@
+"""make bench: every figure the issues ask for, as a table, also written to bench/results.json.
+
+Each bench module exposes `measure() -> dict[str, number]` and `GOALS: dict[str, str]`.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+MODULES = ["bench.foundation"]
+
+
+def main() -> None:
+    results: dict[str, dict] = {}
+    for name in MODULES:
+        module = importlib.import_module(name)
+        figures = module.measure()
+        goals = getattr(module, "GOALS", {})
+        results[name.split(".")[-1]] = {k: {"value": v, "goal": goals.get(k, "")} for k, v in figures.items()}
+    width = max(len(k) for r in results.values() for k in r)
+    for section, figures in results.items():
+        print(f"\n{section}")
+        for key, fig in figures.items():
+            print(f"  {key.ljust(width)}  {fig['value']!s:>12}  {fig['goal']}")
+    out = Path(__file__).with_name("results.json")
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
