@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
+_SINK = open(os.devnull, "w")  # request logs stay on (their cost is part of the figures) but unseen
 
 
 class CallCounter:
@@ -42,7 +43,14 @@ def start_stack() -> tuple[Any, Any, Any]:
     suffix = uuid.uuid4().hex[:6]
     os.environ["CREDITFIRST_TABLE"] = f"bench-{suffix}"
     os.environ["CREDITFIRST_QUEUE_PREFIX"] = f"bench-{suffix}-"
+    from contextlib import redirect_stdout
+
     from chalice.test import Client
+
+    from chalicelib.log import logger
+
+    with redirect_stdout(_SINK):
+        logger.debug("bench: the log handler binds to the sink")
 
     from chalicelib import bootstrap
     from chalicelib.local import gateway
