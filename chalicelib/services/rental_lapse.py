@@ -119,5 +119,6 @@ def on_renewal_failed(deps: Deps, note: Notification, uow: UnitOfWork) -> bool:
         return False
     uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], uow.now), condition="#st = :active",
                names={"#st": "status"}, values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+    uow.send("rental-timers", {"pk": f"RENTAL#{item['id']}", "sk": "RENTAL"})  # settle now, not at the next sweep
     return True
 
