@@ -11,7 +11,7 @@ from ..clock import iso, parse_iso
 from ..domain import rentals as rules
 from ..domain.errors import DomainError, ProviderError
 from ..log import logger
-from ..store.uow import RETRY, UnitOfWork
+from ..store.uow import RETRY, Retry, UnitOfWork
 from . import coupons, members, metrics
 from . import rental_store as store
 from .rental_security import reconcile
@@ -64,7 +64,7 @@ def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
     uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
     try:
         uow.commit()
-    except Exception:  # noqa: BLE001 - returned or settling meanwhile: re-read decides
+    except (Retry, DomainError):  # returned or settling meanwhile: the re-read decides
         pass
     fresh = store.get(deps.table, item["id"])
     if not fresh or fresh["status"] != S.ACTIVE or not fresh.get("settle_started_at"):
@@ -82,6 +82,7 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | No
     results = []
     if item.get("freeze_ref"):
         freeze = item["freeze_ref"]
+        results.extend(_redrive_deductions(deps, item))
         if s.rent_charged:
             results.append(provider.capture_from_freeze(nos["rent"], freeze, ref, s.rent_charged, "rent"))
         if s.fee_deducted:
@@ -95,6 +96,18 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | No
     failed = [r for r in results if not r.ok]
     if failed:
         raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
+
+
+def _redrive_deductions(deps: Deps, item: dict) -> list:
+    """Operators' deductions are recorded before their capture; make sure each was taken (a no-op replay
+    for those the provider already has) before anything is released."""
+    if not int(item.get("deduction_count", 0)):
+        return []
+    _, facts = store.money_history(deps.table, item["id"])
+    provider = deps.provider(item["provider"])
+    return [provider.capture_from_freeze(f["out_request_no"], item["freeze_ref"], item["member_ref"], f["amount"],
+                                         f["reason"])
+            for f in facts if f["kind"] == "deduction" and f["out_request_no"].startswith(f"{item['id']}-ded")]
 
 
 def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, on_time: bool,
@@ -159,5 +172,5 @@ def _clear_timer(deps: Deps, item: dict, now: datetime) -> None:
                names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
     try:
         uow.commit()
-    except Exception:  # noqa: BLE001 - moved on meanwhile
+    except (Retry, DomainError):  # moved on meanwhile
         pass

@@ -112,11 +112,6 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
         raise ValidationFailed(f"at most {store.held(item) - deducted} fen is still held", "amount")
     n = int(item.get("deduction_count", 0)) + 1
     request_no = f"{rental_id}-ded{n}"
-    if item.get("freeze_ref"):
-        result = deps.provider(item["provider"]).capture_from_freeze(request_no, item["freeze_ref"],
-                                                                     item["member_ref"], amount, reason)
-        if not result.ok:
-            raise ProviderError(f"the provider refused the deduction: {result.reason}")
     uow.update(*store.rental_key(rental_id), add={"deducted_amount": amount, "deduction_count": 1},
                set={"updated_at": iso(uow.now)},
                condition="#st = :active AND deduction_count = :prev AND attribute_not_exists(settle_started_at)",
@@ -124,8 +119,23 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")
+    uow.after_commit(lambda: capture_deduction(deps, item, request_no, amount, reason))
     return {**store.view({**item, "deducted_amount": deducted + amount}),
             "deduction": {"amount": amount, "reason": reason, "out_request_no": request_no, "at": iso(uow.now)}}
+
+
+def capture_deduction(deps: Deps, item: dict, request_no: str, amount: int, reason: str) -> None:
+    """Take a recorded deduction from the freeze. Recorded first, so it never races a return; a failure
+    here is only logged: the settlement re-drives every recorded deduction (same request number)."""
+    if not item.get("freeze_ref"):
+        return  # deposit-required: the deposit is already with the merchant
+    try:
+        result = deps.provider(item["provider"]).capture_from_freeze(request_no, item["freeze_ref"],
+                                                                     item["member_ref"], amount, reason)
+        if not result.ok:
+            raise ProviderError(f"the provider refused the deduction: {result.reason}")
+    except Exception:  # noqa: BLE001 - re-driven at settlement
+        logger.exception("deduction capture failed; the settlement will retry it", extra={"rental_id": item["id"]})
 
 
 @reviews.resolver("rental")

@@ -135,3 +135,26 @@ def test_an_approved_review_below_the_threshold_requires_a_deposit(client, aws):
     assert (continued["status"], continued["deposit_amount"], continued["frozen_amount"]) == (
         "awaiting_deposit", 50_000, 0)
     assert me(api, token)["exposure"] == 0
+
+
+def test_a_deduction_whose_capture_failed_is_taken_at_settlement_before_the_release(client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("sami:720")
+    rental = active_rental(api, token, item_value=10_000, daily_rent=100, days=5)
+    real_capture = SandboxProvider.capture_from_freeze
+
+    def down(self, *args, **kwargs):
+        raise ConnectionError("provider unreachable")
+
+    monkeypatch.setattr(SandboxProvider, "capture_from_freeze", down)
+    status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/deductions", {"amount": 3_000,
+                                                                                     "reason": "lost charger"})
+    assert status == 201 and out["deducted_amount"] == 3_000  # recorded; the capture is re-driven
+    assert provider_op(aws, f"{rental['id']}-ded1") is None
+    monkeypatch.setattr(SandboxProvider, "capture_from_freeze", real_capture)
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    api.run_jobs()
+    closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
+    assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (500, 3_000, 6_500)
+    assert provider_op(aws, f"{rental['id']}-ded1")["amount"] == 3_000
+    assert provider_op(aws, f"{rental['id']}-release")["amount"] == 6_500
