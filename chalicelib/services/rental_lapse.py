@@ -21,8 +21,8 @@ LAST_CALL = timedelta(hours=1)  # settle when the lapse is this close and no ren
 def handle_lapse(deps: Deps, item: dict, now: datetime) -> str:
     """The timer of an active, not overdue rental fired: its freeze lapses soon."""
     expires = item.get("freeze_expires_at")
-    if not item.get("freeze_ref") or not expires:
-        return "nothing_to_do"  # deposit-required: nothing lapses
+    if not item.get("freeze_ref") or not expires:  # deposit-required: nothing lapses; wake at the default
+        return _wait(deps, item, now, store.wake_for(item, S.ACTIVE, now, deps.settings.policy) or now)
     renewal = item.get("renewal_request_no")
     if renewal:
         answer = deps.provider(item["provider"]).query(renewal)

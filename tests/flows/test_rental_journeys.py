@@ -212,3 +212,53 @@ def test_a_freeze_that_cannot_be_renewed_is_settled_before_it_lapses(client, aws
     assert "settled_on_lapse" in audit_actions(aws, rental["id"])
     m = me(api, token)
     assert (m["exposure"], m["blacklisted"]) == (0, False)
+
+
+def test_an_overdue_rental_enqueued_twice_defaults_once(client, aws):
+    from chalicelib.jobs.registry import SWEEPS
+
+    api = Api(client)
+    token = api.member("lars:720")
+    rental = active_rental(api, token, days=2)
+    api.advance(3 * DAY + 60)
+    sweep = SWEEPS["deduct_overdue_rentals"].fn
+    assert sweep(aws, aws.clock.now()) == 1 and sweep(aws, aws.clock.now()) == 1  # two messages, one rental
+    processed = api.run_jobs()
+    assert processed["rental-timers"] == 3  # the two above and the run's own sweep
+    closed = _get(api, token, rental["id"])
+    assert closed["outcome"] == "defaulted"
+    handle_record("rental-timers", {"pk": f"RENTAL#{rental['id']}", "sk": "RENTAL"}, aws)
+    assert _get(api, token, rental["id"]) == closed
+    m = me(api, token)
+    assert (m["default_count"], m["exposure"]) == (1, 0)
+    assert provider_op(aws, f"{rental['id']}-overdue")["amount"] == closed["deducted_amount"] == 1_000
+    assert audit_actions(aws, rental["id"]).count("closed") == 1
+
+
+def test_a_lost_settlement_message_is_caught_by_the_timer(client, aws):
+    api = Api(client)
+    token = api.member("mila:720")
+    rental = active_rental(api, token)
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    for m in aws.queues.receive("rental-settlements", max_messages=10):
+        aws.queues.delete("rental-settlements", m["ReceiptHandle"])
+    assert api.run_jobs().get("rental-settlements", 0) == 0
+    assert _get(api, token, rental["id"])["status"] == "returned"
+    api.advance(16 * 60)
+    assert api.run_jobs()["rental-timers"] == 1
+    closed = _get(api, token, rental["id"])
+    assert (closed["status"], closed["outcome"]) == ("closed", "returned")
+
+
+def test_a_late_return_pays_the_overdue_fee_without_a_default(client, aws):
+    api = Api(client)
+    token = api.member("nora:720")
+    rental = active_rental(api, token, days=3)
+    api.advance(4 * DAY + 3600)  # past due + grace, before the sweep got to it
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["outcome"], closed["rent_charged"], closed["deducted_amount"]) == ("returned", 1_500, 1_000)
+    assert_ledger(closed)
+    m = me(api, token)
+    assert (m["on_time_count"], m["default_count"], m["blacklisted"]) == (0, 0, False)
