@@ -262,3 +262,24 @@ def test_a_late_return_pays_the_overdue_fee_without_a_default(client, aws):
     assert_ledger(closed)
     m = me(api, token)
     assert (m["on_time_count"], m["default_count"], m["blacklisted"]) == (0, 0, False)
+
+
+def test_a_refusal_posted_three_times_to_the_callback_route_releases_the_exposure_once(client, aws):
+    api = Api(client)
+    token = api.member("omar:720:freeze_fails")
+    api.member("omar:720")  # the same member, whose other rental stays live
+    live = active_rental(api, token, item_id="kept")
+    api.sign_in("omar:720:freeze_fails")
+    _, out = rent(api, token)
+    assert me(api, token)["exposure"] == 100_000
+    raw = json.loads(aws.queues.receive("sandbox-notifications", max_messages=10)[0]["Body"])["body"].encode()
+    headers = {"Content-Type": "application/json", **aws.provider("sandbox").signed_headers(raw)}
+    for _ in range(3):
+        r = client.http.post("/v1/callbacks/sandbox", headers=headers, body=raw)
+        assert r.status_code == 200
+    assert _get(api, token, out["id"])["status"] == "rejected"
+    assert me(api, token)["exposure"] == 50_000  # given back once; the live rental's part stays
+    assert audit_actions(aws, out["id"]).count("rejected") == 1
+    bad = client.http.post("/v1/callbacks/sandbox", headers={**headers, "x-sandbox-signature": "0" * 64}, body=raw)
+    assert bad.status_code == 401
+    assert _get(api, token, live["id"])["status"] == "active"
