@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import rentals as rules
+from ..domain.errors import ProviderError
+from ..log import logger
 from ..providers.base import Notification
 from ..store.uow import RETRY, Retry, UnitOfWork
 from . import rental_store as store
@@ -32,27 +34,54 @@ def handle_lapse(deps: Deps, item: dict, now: datetime) -> str:
         if (answer is not None and answer.status == "failed") or now >= parse_iso(expires) - LAST_CALL:
             return _settle(deps, item, now, "renewal_refused" if answer and answer.status == "failed"
                            else "renewal_unanswered")
+        if answer is None:
+            ask_renewal(deps, item, now)  # the provider never saw it: ask again (same request number)
         return _wait(deps, item, now, min(now + timedelta(minutes=15), parse_iso(expires) - LAST_CALL))
     return _request_renewal(deps, item, now)
 
 
 def _request_renewal(deps: Deps, item: dict, now: datetime) -> str:
+    """Record the renewal first (so a settlement knows to undo it), then ask the provider."""
     n = int(item.get("renewals", 0)) + 1
     request_no = f"{item['id']}-renew{n}"
     remaining = store.held(item) - int(item.get("deducted_amount", 0))
-    deps.provider(item["provider"]).freeze(item["id"], request_no, item["member_ref"], remaining,
-                                           f"rental {item['item_id']} (renewed)",
-                                           now + timedelta(days=deps.settings.policy.freeze_lapse_days))
     uow = UnitOfWork(deps.table, now, "system")
     wake = min(now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes),
                parse_iso(item["freeze_expires_at"]) - LAST_CALL)
-    uow.update(*store.rental_key(item["id"]), set={"renewal_request_no": request_no, "renewals": n,
-                                                   **store.timer(item["id"], wake)},
+    changes = {"renewal_request_no": request_no, "renewal_amount": remaining, "renewals": n}
+    uow.update(*store.rental_key(item["id"]), set={**changes, **store.timer(item["id"], wake)},
                condition="#st = :active AND attribute_not_exists(renewal_request_no)", names={"#st": "status"},
                values={":active": str(S.ACTIVE)}, on_fail=RETRY)
     uow.audit(f"rental#{item['id']}", "freeze_renewal_requested",
               data={"out_request_no": request_no, "amount": remaining, "lapses_at": item["freeze_expires_at"]})
+    uow.after_commit(lambda: ask_renewal(deps, {**item, **changes}, now))
     return _commit(uow, "renewal_requested")
+
+
+def ask_renewal(deps: Deps, item: dict, now: datetime) -> None:
+    """The fresh freeze, asked for with the renewal's own request number (a repeat is recognised)."""
+    try:
+        deps.provider(item["provider"]).freeze(item["id"], item["renewal_request_no"], item["member_ref"],
+                                               int(item["renewal_amount"]), f"rental {item['item_id']} (renewed)",
+                                               now + timedelta(days=deps.settings.policy.freeze_lapse_days))
+    except Exception:  # noqa: BLE001 - the renewal's timer asks again
+        logger.exception("renewal request failed; the timer will ask again", extra={"rental_id": item["id"]})
+
+
+def cancel_unapplied_renewal(deps: Deps, item: dict) -> list:
+    """A rental settling while its renewal is in flight: a renewal freeze that went through is released whole
+    (it never secured anything). Raises while the provider has not answered, so the settlement is retried."""
+    renewal = item.get("renewal_request_no")
+    if not renewal:
+        return []
+    provider = deps.provider(item["provider"])
+    answer = provider.query(renewal)
+    if answer is None or answer.status == "failed":
+        return []
+    if answer.status != "succeeded":
+        raise ProviderError("the renewal freeze is still pending with the provider")
+    return [provider.release(f"{renewal}-cancel", answer.provider_ref, item["member_ref"],
+                             int(item["renewal_amount"]))]
 
 
 def stage_renewed(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expires_at: str | None) -> None:
@@ -60,7 +89,8 @@ def stage_renewed(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
     fresh = {**item, "freeze_expires_at": expires_at}
     wake = store.wake_for(fresh, S.ACTIVE, uow.now, deps.settings.policy)
     uow.update(*store.rental_key(item["id"]), set={"freeze_ref": ref, "freeze_expires_at": expires_at,
-                                                   "renewal_request_no": None, **store.timer(item["id"], wake)},
+                                                   "renewal_request_no": None, "renewal_amount": None,
+                                                   **store.timer(item["id"], wake)},
                condition="#st = :active AND renewal_request_no = :req", names={"#st": "status"},
                values={":active": str(S.ACTIVE), ":req": item["renewal_request_no"]}, on_fail=RETRY)
     uow.audit(f"rental#{item['id']}", "freeze_renewed", before={"freeze_expires_at": item["freeze_expires_at"]},

@@ -14,6 +14,7 @@ from ..log import logger
 from ..store.uow import RETRY, Retry, UnitOfWork
 from . import coupons, members, metrics
 from . import rental_store as store
+from .rental_lapse import cancel_unapplied_renewal, handle_lapse
 from .rental_security import reconcile
 
 S = rules.RentalStatus
@@ -83,6 +84,7 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | No
     if item.get("freeze_ref"):
         freeze = item["freeze_ref"]
         results.extend(_redrive_deductions(deps, item))
+        results.extend(cancel_unapplied_renewal(deps, item))
         if s.rent_charged:
             results.append(provider.capture_from_freeze(nos["rent"], freeze, ref, s.rent_charged, "rent"))
         if s.fee_deducted:
@@ -158,8 +160,6 @@ def on_timer(deps: Deps, rental_id: str) -> str:
         overdue = rules.overdue_at(parse_iso(item["return_by"]), deps.settings.policy.grace_days)
         if now >= overdue or item.get("settle_started_at"):
             return settle_overdue(deps, item, now)
-        from .rental_lapse import handle_lapse
-
         return handle_lapse(deps, item, now)
     logger.info("timer on a settled rental cleared", extra={"rental_id": rental_id, "status": status})
     _clear_timer(deps, item, now)

@@ -283,3 +283,25 @@ def test_a_refusal_posted_three_times_to_the_callback_route_releases_the_exposur
     bad = client.http.post("/v1/callbacks/sandbox", headers={**headers, "x-sandbox-signature": "0" * 64}, body=raw)
     assert bad.status_code == 401
     assert _get(api, token, live["id"])["status"] == "active"
+
+
+def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_whole(client, aws):
+    from chalicelib.jobs.registry import SWEEPS
+
+    api = Api(client)
+    token = api.member("pia:720")
+    rental = active_rental(api, token, days=120, daily_rent=100)
+    api.advance(89 * DAY + 60)
+    SWEEPS["deduct_overdue_rentals"].fn(aws, aws.clock.now())
+    for m in aws.queues.receive("rental-timers", max_messages=10):  # only the timer worker runs
+        handle_record("rental-timers", json.loads(m["Body"]), aws)
+        aws.queues.delete("rental-timers", m["ReceiptHandle"])
+    for m in aws.queues.receive("sandbox-notifications", max_messages=10):  # its answer is not delivered yet
+        aws.queues.delete("sandbox-notifications", m["ReceiptHandle"])
+    assert provider_op(aws, f"{rental['id']}-renew1")["amount"] == 50_000
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 12_000, 38_000)
+    assert provider_op(aws, f"{rental['id']}-renew1-cancel")["amount"] == 50_000
+    assert provider_op(aws, f"{rental['id']}-release")["freeze_ref"].endswith("-freeze")
