@@ -37,3 +37,18 @@ def publish_event(event: Any) -> dict:
 @bp.on_sqs_message(queue=QUEUE["sandbox-notifications"], batch_size=10, name="deliver_sandbox_notifications")
 def deliver_sandbox_notifications(event: Any) -> dict:
     return handle_batch("sandbox-notifications", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="deduct_overdue_rentals")
+def deduct_overdue_rentals(event: Any) -> int:
+    return run_sweep("deduct_overdue_rentals")
+
+
+@bp.on_sqs_message(queue=QUEUE["rental-timers"], batch_size=10, name="rental_timers")
+def rental_timers(event: Any) -> dict:
+    return handle_batch("rental-timers", event)
+
+
+@bp.on_sqs_message(queue=QUEUE["rental-settlements"], batch_size=10, name="release_freezes")
+def release_freezes(event: Any) -> dict:
+    return handle_batch("rental-settlements", event)

@@ -1,0 +1,141 @@
+"""Rentals: the state machine and the settlement math (PRODUCT.md section 2). Pure: values in, values out.
+
+Money ledger of a rental (fen): held = rent_charged + deducted_amount + released_amount, where `held`
+is the frozen amount (deposit-free) or the deposit (deposit-required).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .errors import InvalidTransition, ValidationFailed
+
+DAY = timedelta(days=1)
+
+
+class RentalStatus(StrEnum):
+    """Where a rental stands."""
+
+    PENDING_FREEZE = "pending_freeze"
+    """Deposit-free: the provider has been asked to freeze the item value; its answer is awaited."""
+    AWAITING_DEPOSIT = "awaiting_deposit"
+    """Deposit-required: waiting for the provider to report the deposit paid."""
+    REVIEW = "review"
+    """A risk rule fired: an operator approves (decided afresh) or rejects."""
+    ACTIVE = "active"
+    """The item is out; the freeze (or deposit) secures it."""
+    RETURNED = "returned"
+    """The item is back; the settlement worker takes the rent and releases the rest."""
+    CLOSED = "closed"
+    """Settled: rent taken, deductions recorded, the rest released (outcome returned or defaulted)."""
+    REJECTED = "rejected"
+    """Refused by the decision, by an operator, or by the provider (freeze refused)."""
+
+
+S = RentalStatus
+TRANSITIONS: dict[RentalStatus, frozenset[RentalStatus]] = {
+    S.REVIEW: frozenset({S.PENDING_FREEZE, S.AWAITING_DEPOSIT, S.REJECTED}),
+    S.PENDING_FREEZE: frozenset({S.ACTIVE, S.REJECTED}),
+    S.AWAITING_DEPOSIT: frozenset({S.ACTIVE, S.REJECTED}),
+    S.ACTIVE: frozenset({S.RETURNED, S.CLOSED}),
+    S.RETURNED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+
+
+class Outcome(StrEnum):
+    """How a closed rental ended."""
+
+    RETURNED = "returned"
+    DEFAULTED = "defaulted"
+    SETTLED = "settled"  # the freeze was about to lapse and could not be renewed: settled from it
+
+
+def transition(current: str, target: RentalStatus) -> RentalStatus:
+    """The one guard: `target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    if target not in TRANSITIONS[RentalStatus(current)]:
+        raise InvalidTransition(f"a rental that is {current} cannot become {target}")
+    return target
+
+
+def rent(daily_rent: int, days: int, discount: int = 0) -> int:
+    """Rent owed for the agreed term, less a coupon (never below zero)."""
+    if daily_rent < 0 or days <= 0 or discount < 0:
+        raise ValidationFailed("rent needs a non-negative daily rent and at least one day", "days")
+    return max(daily_rent * days - discount, 0)
+
+
+def due_at(start: datetime, days: int) -> datetime:
+    return start + days * DAY
+
+
+def overdue_at(due: datetime, grace_days: int) -> datetime:
+    """When an item not back becomes a default."""
+    return due + grace_days * DAY
+
+
+def days_late(due: datetime, at: datetime) -> int:
+    """Whole days late, rounded up (0 when not late)."""
+    if at <= due:
+        return 0
+    return math.ceil((at - due) / DAY)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What to take and what to give back when a rental closes."""
+
+    rent_charged: int
+    fee_deducted: int  # the overdue fee taken at close (on top of earlier deductions)
+    released: int
+    deducted_total: int  # earlier deductions + fee_deducted
+
+    @property
+    def taken(self) -> int:
+        return self.rent_charged + self.deducted_total
+
+
+def settle(held: int, rent_owed: int, deducted_so_far: int, fee: int = 0) -> Settlement:
+    """Take rent first, then the fee, from what is still held; release the rest. Never beyond `held`."""
+    if min(held, rent_owed, deducted_so_far, fee) < 0 or deducted_so_far > held:
+        raise ValueError("amounts must be non-negative and deductions within the held amount")
+    available = held - deducted_so_far
+    rent_charged = min(rent_owed, available)
+    fee_deducted = min(fee, available - rent_charged)
+    released = available - rent_charged - fee_deducted
+    return Settlement(rent_charged, fee_deducted, released, deducted_so_far + fee_deducted)
+
+
+def settle_return(held: int, rent_owed: int, deducted_so_far: int, daily_rent: int, due: datetime,
+                  returned_at: datetime, grace_days: int) -> tuple[Settlement, bool]:
+    """Settlement of a returned item and whether it was on time (back within the grace period)."""
+    on_time = returned_at <= overdue_at(due, grace_days)
+    fee = 0 if on_time else daily_rent * days_late(due, returned_at)
+    return settle(held, rent_owed, deducted_so_far, fee), on_time
+
+
+def settle_overdue(held: int, rent_owed: int, deducted_so_far: int, daily_rent: int, due: datetime,
+                   at: datetime) -> Settlement:
+    """Default: rent plus daily_rent x ceil(days late), capped at what is still held."""
+    return settle(held, rent_owed, deducted_so_far, daily_rent * days_late(due, at))
+
+
+def deduction_allowed(held: int, deducted_so_far: int, amount: int) -> bool:
+    """An operator's partial deduction never goes beyond what is still held."""
+    return 0 < amount <= held - deducted_so_far
+
+
+def next_wake(status: str, now: datetime, *, due: datetime | None, grace_days: int,
+              freeze_expires_at: datetime | None, lapse_margin: timedelta, reconcile_after: timedelta) -> datetime | None:
+    """When the timer sweep must next look at a rental (None: nothing due)."""
+    if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
+        return now + reconcile_after
+    if status != S.ACTIVE or due is None:
+        return None
+    wake = overdue_at(due, grace_days)
+    if freeze_expires_at is not None:
+        wake = min(wake, freeze_expires_at - lapse_margin)
+    return wake

@@ -1,0 +1,26 @@
+"""Rental sweeps and workers: deduct_overdue_rentals (timer sweep), release_freezes (settlement worker),
+and the rental-timers worker (overdue default, freeze lapse, reconciliation, lost settlement messages)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..bootstrap import Deps
+from ..services import rental_security  # noqa: F401 - registers the freeze/deposit notification handlers
+from ..services import rental_settlement, rentals  # noqa: F401 - rentals registers the review resolver
+from .registry import enqueue_due, sweep, worker
+
+
+@sweep("deduct_overdue_rentals", every_seconds=60)
+def deduct_overdue_rentals(deps: Deps, now: datetime) -> int:
+    """Rentals whose timer is due (overdue, freeze lapsing, freeze pending too long) -> rental-timers."""
+    return enqueue_due(deps, "rental", "rental-timers", now)
+
+
+@worker("rental-timers")
+def rental_timer(deps: Deps, body: dict) -> None:
+    rental_settlement.on_timer(deps, body["pk"].split("#", 1)[1])
+
+
+@worker("rental-settlements")
+def release_freezes(deps: Deps, body: dict) -> None:
+    rental_settlement.settle_returned(deps, body["rental_id"])

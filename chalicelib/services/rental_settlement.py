@@ -1,0 +1,176 @@
+"""Closing a rental: the settlement worker (returned -> closed) and the timer worker (overdue default,
+freeze lapse, reconciliation). Each re-reads the rental, calls the provider with deterministic request
+numbers (a retry never moves money twice), then commits under a condition on the status it read.
+A provider error raises, so the queue retries the message (and dead-letters it after max receives)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..bootstrap import Deps
+from ..clock import iso, parse_iso
+from ..domain import rentals as rules
+from ..domain.errors import DomainError, ProviderError
+from ..log import logger
+from ..store.uow import RETRY, Retry, UnitOfWork
+from . import coupons, members, metrics
+from . import rental_store as store
+from .rental_lapse import cancel_unapplied_renewal, handle_lapse
+from .rental_security import reconcile
+
+S = rules.RentalStatus
+
+
+class _AlreadySettled(DomainError):
+    """Another delivery closed the rental first."""
+
+
+def settle_returned(deps: Deps, rental_id: str) -> str:
+    """release_freezes: take the rent (and any late fee), release the rest, close. Repeats do nothing."""
+    item = store.get(deps.table, rental_id)
+    if not item or item["status"] != S.RETURNED:
+        return "nothing_to_do"
+    settlement, on_time = rules.settle_return(
+        store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
+        parse_iso(item["return_by"]), parse_iso(item["returned_at"]), deps.settings.policy.grace_days)
+    _move_money(deps, item, settlement, positive=True if on_time else None)
+    return _close(deps, item, settlement, rules.Outcome.RETURNED, on_time)
+
+
+def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
+    """Default: rent + daily_rent x ceil(days late) from what is held, the rest released, blacklisted."""
+    if not item.get("settle_started_at"):
+        item = _start_settling(deps, item, now)
+        if item is None:
+            return "nothing_to_do"
+    settlement = rules.settle_overdue(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)),
+                                      int(item["daily_rent"]), parse_iso(item["return_by"]),
+                                      parse_iso(item["settle_started_at"]))
+    _move_money(deps, item, settlement, positive=False)
+    return _close(deps, item, settlement, rules.Outcome.DEFAULTED, False)
+
+
+def settle_on_lapse(deps: Deps, item: dict, now: datetime, why: str) -> str:
+    """The freeze lapses soon and cannot be renewed: take the rent from it while it lives, release the rest."""
+    settlement = rules.settle(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)))
+    _move_money(deps, item, settlement, positive=None)
+    return _close(deps, item, settlement, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
+
+
+def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
+    """Fix the moment of the default once, so a retried worker computes the very same amounts."""
+    uow = UnitOfWork(deps.table, now, "system")
+    uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
+               condition="#st = :active AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
+               values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+    uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
+    try:
+        uow.commit()
+    except (Retry, DomainError):  # returned or settling meanwhile: the re-read decides
+        pass
+    fresh = store.get(deps.table, item["id"])
+    if not fresh or fresh["status"] != S.ACTIVE or not fresh.get("settle_started_at"):
+        return None
+    return fresh
+
+
+def _request_nos(rental_id: str) -> dict[str, str]:
+    return {k: f"{rental_id}-{k}" for k in ("rent", "overdue", "release", "fulfilment")}
+
+
+def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | None) -> None:
+    """The provider calls of a settlement; each idempotent by its request number."""
+    provider, ref, nos = deps.provider(item["provider"]), item["member_ref"], _request_nos(item["id"])
+    results = []
+    if item.get("freeze_ref"):
+        freeze = item["freeze_ref"]
+        results.extend(_redrive_deductions(deps, item))
+        results.extend(cancel_unapplied_renewal(deps, item))
+        if s.rent_charged:
+            results.append(provider.capture_from_freeze(nos["rent"], freeze, ref, s.rent_charged, "rent"))
+        if s.fee_deducted:
+            results.append(provider.capture_from_freeze(nos["overdue"], freeze, ref, s.fee_deducted, "overdue"))
+        if s.released:
+            results.append(provider.release(nos["release"], freeze, ref, s.released))
+    elif s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
+        results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released))
+    if positive is not None:
+        results.append(provider.record_fulfilment(nos["fulfilment"], ref, positive))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
+
+
+def _redrive_deductions(deps: Deps, item: dict) -> list:
+    """Operators' deductions are recorded before their capture; make sure each was taken (a no-op replay
+    for those the provider already has) before anything is released."""
+    if not int(item.get("deduction_count", 0)):
+        return []
+    _, facts = store.money_history(deps.table, item["id"])
+    provider = deps.provider(item["provider"])
+    return [provider.capture_from_freeze(f["out_request_no"], item["freeze_ref"], item["member_ref"], f["amount"],
+                                         f["reason"])
+            for f in facts if f["kind"] == "deduction" and f["out_request_no"].startswith(f"{item['id']}-ded")]
+
+
+def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, on_time: bool,
+           note: tuple[str, str] | None = None) -> str:
+    now = deps.clock.now()
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    rid, nos = item["id"], _request_nos(item["id"])
+    store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
+        "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
+        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, **store.timer(rid, None)})
+    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
+             ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
+    for kind, amount, reason, request_no in facts:
+        if amount:
+            store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
+    defaulted = outcome == rules.Outcome.DEFAULTED
+    if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
+        # this release happen once, so exposure cannot go below what other rentals hold
+        members.stage_blacklist(uow, item["member_id"], "default", "system", now, default_count=1,
+                                exposure=-store.exposure_of(item))
+    else:
+        counters = {"on_time_count": 1} if on_time else {}
+        members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item), **counters)
+    metrics.stage_closed(uow, now.strftime("%Y-%m-%d"), item.get("band"), item["scenario"], defaulted)
+    if item.get("coupon_id"):
+        coupons.stage_consume(uow, item["coupon_id"], rid)
+    if note:
+        uow.audit(f"rental#{rid}", note[0], data={"why": note[1]})
+    try:
+        uow.commit()
+    except _AlreadySettled:
+        return "nothing_to_do"
+    return str(outcome)
+
+
+def on_timer(deps: Deps, rental_id: str) -> str:
+    """rental-timers: whatever is due on this rental now (a stale or repeated message does nothing)."""
+    item = store.get(deps.table, rental_id)
+    now = deps.clock.now()
+    if not item or not item.get("due_at") or parse_iso(item["due_at"]) > now:
+        return "nothing_to_do"
+    status = item["status"]
+    if status == S.RETURNED:
+        return settle_returned(deps, rental_id)
+    if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
+        return reconcile(deps, item, now)
+    if status == S.ACTIVE:
+        overdue = rules.overdue_at(parse_iso(item["return_by"]), deps.settings.policy.grace_days)
+        if now >= overdue or item.get("settle_started_at"):
+            return settle_overdue(deps, item, now)
+        return handle_lapse(deps, item, now)
+    logger.info("timer on a settled rental cleared", extra={"rental_id": rental_id, "status": status})
+    _clear_timer(deps, item, now)
+    return "nothing_to_do"
+
+
+def _clear_timer(deps: Deps, item: dict, now: datetime) -> None:
+    uow = UnitOfWork(deps.table, now, "system")
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None), condition="#st = :s",
+               names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
+    try:
+        uow.commit()
+    except (Retry, DomainError):  # moved on meanwhile
+        pass
