@@ -10,6 +10,8 @@ FEATURE_MODULES = [
     "chalicelib.jobs.members",
     "chalicelib.jobs.outbox",
     "chalicelib.jobs.sandbox",
+    "chalicelib.jobs.orders",
+    "chalicelib.jobs.reservations",
 ]
 
 

@@ -37,3 +37,23 @@ def publish_event(event: Any) -> dict:
 @bp.on_sqs_message(queue=QUEUE["sandbox-notifications"], batch_size=10, name="deliver_sandbox_notifications")
 def deliver_sandbox_notifications(event: Any) -> dict:
     return handle_batch("sandbox-notifications", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="charge_due_orders")
+def charge_due_orders(event: Any) -> int:
+    return run_sweep("charge_due_orders")
+
+
+@bp.on_sqs_message(queue=QUEUE["order-charges"], batch_size=10, name="charge_order")
+def charge_order(event: Any) -> dict:
+    return handle_batch("order-charges", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="expire_reservation_offers")
+def expire_reservation_offers(event: Any) -> int:
+    return run_sweep("expire_reservation_offers")
+
+
+@bp.on_sqs_message(queue=QUEUE["reservation-timers"], batch_size=10, name="expire_reservation_offer")
+def expire_reservation_offer(event: Any) -> dict:
+    return handle_batch("reservation-timers", event)

@@ -71,12 +71,14 @@ def stage(uow: UnitOfWork, deps: Deps, inputs: Inputs, decision: Decision, kind:
     member, now, policy = inputs.member, uow.now, deps.settings.policy
     member_id = member["member_id"]
     adds = amount if exposure_amount is None else exposure_amount
-    if decision.takes_credit and adds > 0:
+    counted = decision.outcome != Outcome.REJECTED
+    if decision.takes_credit and adds > 0:  # one member update: a transaction touches an item once
         limit = members.limit(member, now, policy)
-        members.stage_exposure(uow, member_id, adds, max_before=limit - adds)
-    count = int(member.get("order_count", 0))
-    if decision.outcome != Outcome.REJECTED:
+        stats = members.order_stats(member, amount, now, policy) if counted else None
+        members.stage_exposure(uow, member_id, adds, max_before=limit - adds, stats=stats)
+    elif counted:
         members.stage_order_stats(uow, member, amount, now, policy)
+    count = int(member.get("order_count", 0))
     metrics.stage_decision(uow, now.strftime("%Y-%m-%d"), members.band(member, now),
                            (inputs.scenario or {}).get("name"), str(decision.outcome), amount,
                            first_order=decision.outcome != Outcome.REJECTED and count == 0,

@@ -83,13 +83,17 @@ def view(member: dict, now: datetime, policy: Policy) -> dict:
 
 # -- staged writes other services compose into their transactions ----------------------------
 
-def stage_exposure(uow: UnitOfWork, member_id: str, amount: int, max_before: int | None = None) -> None:
+def stage_exposure(uow: UnitOfWork, member_id: str, amount: int, max_before: int | None = None,
+                   stats: tuple[dict, dict] | None = None) -> None:
     """Add to exposure. With `max_before`, only if exposure <= max_before (limit - amount): exact
-    under concurrency without read-then-write; a lost race is retried with a fresh decision."""
+    under concurrency without read-then-write; a lost race is retried with a fresh decision.
+    `stats` (add, set) from `order_stats` ride in the same update: a transaction touches an item once."""
+    add, set_ = stats or ({}, {})
     if max_before is None:
-        uow.update(*member_key(member_id), add={"exposure": amount}, condition="attribute_exists(pk)")
+        uow.update(*member_key(member_id), add={"exposure": amount, **add}, set=set_ or None,
+                   condition="attribute_exists(pk)")
         return
-    uow.update(*member_key(member_id), add={"exposure": amount},
+    uow.update(*member_key(member_id), add={"exposure": amount, **add}, set=set_ or None,
                condition="attribute_exists(pk) AND (attribute_not_exists(exposure) OR exposure <= :maxb)",
                values={":maxb": max_before}, on_fail=RETRY)
 
@@ -103,19 +107,25 @@ def stage_release_exposure(uow: UnitOfWork, member_id: str, amount: int, **add: 
                condition="exposure >= :amt", values=values, on_fail=RETRY)
 
 
-def stage_order_stats(uow: UnitOfWork, member: dict, amount: int, now: datetime, policy: Policy) -> None:
-    """Count a new order/rental/booking for the risk rules (average, first order, velocity)."""
+def order_stats(member: dict, amount: int, now: datetime, policy: Policy) -> tuple[dict, dict]:
+    """The (add, set) that count a new order/rental/booking for the risk rules."""
     from ..domain.risk import record_recent
 
     recent = record_recent([parse_iso(t) for t in member.get("recent_at", [])], now, policy.velocity_window_minutes)
-    uow.update(*member_key(member["member_id"]), add={"order_count": 1, "order_total": amount},
-               set={"recent_at": [iso(t) for t in recent]})
+    return {"order_count": 1, "order_total": amount}, {"recent_at": [iso(t) for t in recent]}
 
 
-def stage_blacklist(uow: UnitOfWork, member_id: str, reason: str, by: str, now: datetime) -> None:
-    """Blacklist a member (idempotent: re-adding keeps the first entry's time)."""
+def stage_order_stats(uow: UnitOfWork, member: dict, amount: int, now: datetime, policy: Policy) -> None:
+    """Count a new order/rental/booking for the risk rules (average, first order, velocity)."""
+    add, set_ = order_stats(member, amount, now, policy)
+    uow.update(*member_key(member["member_id"]), add=add, set=set_)
+
+
+def stage_blacklist(uow: UnitOfWork, member_id: str, reason: str, by: str, now: datetime, **add: int) -> None:
+    """Blacklist a member (idempotent: re-adding keeps the first entry's time); `add`: counters
+    to bump in the same update (e.g. default_count), since a transaction touches an item once."""
     at = iso(now)
-    uow.update(*member_key(member_id),
+    uow.update(*member_key(member_id), add=add or None,
                set={"blacklisted": True, "blacklist_reason": reason, "blacklisted_by": by,
                     "list_pk": "blacklist", "list_sk": f"{at}#{member_id}"},
                set_raw=["blacklisted_at = if_not_exists(blacklisted_at, :bat)"], values={":bat": at},
