@@ -59,10 +59,11 @@ def request_no(item: dict, attempt: int) -> str:
     return f"{item['id']}-charge-{attempt}"
 
 
-def run(deps: Deps, pk: str, sk: str, force: bool = False) -> dict | None:
-    """Charge the object if it is due (or `force`: confirm now). Safe to run twice or concurrently."""
+def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = None) -> dict | None:
+    """Charge the object if it is due (or `force`: confirm now). Safe to run twice or concurrently.
+    `item`: a fresh read the caller already made (saves the first GetItem)."""
     for _ in range(6):
-        item = deps.table.get(pk, sk)
+        item = item or deps.table.get(pk, sk)
         now = deps.clock.now()
         if not item or not _ready(item, now, force):
             return item
@@ -72,6 +73,7 @@ def run(deps: Deps, pk: str, sk: str, force: bool = False) -> dict | None:
             result = _charge(deps, item)
             _record(deps, item, result, deps.clock.now())
         except Retry:
+            item = None
             continue
         return deps.table.get(pk, sk)
     raise Retry("charge kept losing races")

@@ -114,7 +114,7 @@ def confirm(deps: Deps, member_id: str, order_id: str) -> dict:
     item = load_own(deps, member_id, order_id)
     if item["status"] != OrderStatus.PENDING_CHARGE:
         raise InvalidState(f"an order that is {item['status']} cannot be confirmed")
-    return view(charges.run(deps, item["pk"], item["sk"], force=True) or item)
+    return view(charges.run(deps, item["pk"], item["sk"], force=True, item=item) or item)
 
 
 # -- charge hooks ---------------------------------------------------------------------------------
