@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.api import callbacks, members, sandbox
-from chalicelib.api import bookings, orders
+from chalicelib.api import bookings, orders, trials
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -15,6 +15,7 @@ app.register_blueprint(sandbox.bp)
 app.register_blueprint(callbacks.bp)
 app.register_blueprint(orders.bp)
 app.register_blueprint(bookings.bp)
+app.register_blueprint(trials.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

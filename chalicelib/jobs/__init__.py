@@ -12,6 +12,7 @@ FEATURE_MODULES = [
     "chalicelib.jobs.sandbox",
     "chalicelib.jobs.orders",
     "chalicelib.jobs.reservations",
+    "chalicelib.jobs.trials",
 ]
 
 

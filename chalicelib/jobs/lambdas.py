@@ -57,3 +57,13 @@ def expire_reservation_offers(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["reservation-timers"], batch_size=10, name="expire_reservation_offer")
 def expire_reservation_offer(event: Any) -> dict:
     return handle_batch("reservation-timers", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="settle_trials")
+def settle_trials(event: Any) -> int:
+    return run_sweep("settle_trials")
+
+
+@bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
+def wake_trial(event: Any) -> dict:
+    return handle_batch("order-timers", event)
