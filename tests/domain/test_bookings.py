@@ -65,3 +65,16 @@ def test_reservations_queue_gold_first_then_by_time():
 
 def test_an_offer_is_held_3_days():
     assert rules.offer_expires_at(START, P) == START + timedelta(days=3)
+
+
+def test_a_trial_moves_forward_only():
+    from chalicelib.domain import trials
+    from chalicelib.domain.trials import TrialStatus as T
+
+    assert trials.transition(T.PENDING_FREEZE, T.ACTIVE) == T.ACTIVE
+    assert trials.transition(T.OVERDUE, T.RETURNING) == T.RETURNING
+    for src, dst in [(T.RETURNED, T.RETURNING), (T.PENDING_FREEZE, T.RETURNING), (T.REJECTED, T.ACTIVE)]:
+        with pytest.raises(InvalidTransition):
+            trials.transition(src, dst)
+    start = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    assert trials.freeze_until(start, 7, 1) - trials.ends_at(start, 7) == timedelta(days=1)

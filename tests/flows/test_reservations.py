@@ -74,3 +74,33 @@ def test_stock_with_a_bad_quantity_is_a_400(client):
     for q in (0, -1, "3"):
         status, err = api.admin("POST", "/v1/admin/products/p/stock", {"quantity": q})
         assert (status, err["error"]["field"]) == (400, "quantity")
+
+
+def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twice(client, aws):
+    import threading
+
+    from chalicelib.services import reservations
+
+    api = Api(client)
+    tokens = [api.member(c) for c in ("ga:760", "gb:770", "sa:720", "sb:730")]
+    held = []
+    for t in tokens:
+        held.append(_reserve(api, t, "tab-1"))
+        api.advance(60)
+    threads = [threading.Thread(target=reservations.add_stock, args=(aws, "tab-1", 1, "admin")) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held)]
+    assert statuses == ["offered", "offered", "waiting", "waiting"]
+    assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
+    api.advance(3 * DAY + 60)
+    for r in held[:2]:
+        for _ in range(3):
+            aws.queues.send("reservation-timers", {"pk": f"RESERVATION#{r['id']}", "sk": "RESERVATION"})
+    api.run_jobs()
+    api.run_jobs()
+    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held)]
+    assert statuses == ["expired", "expired", "offered", "offered"]
+    assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
