@@ -192,3 +192,16 @@ def test_orders_are_listed_newest_first_and_private(client):
     assert api.post(f"/v1/orders/{first['id']}/cancel", token=other)[0] == 404
     assert api.get("/v1/orders", token=other)[1]["items"] == []
     assert api.get("/v1/orders/ord_nope", token=token)[0] == 404
+
+
+def test_the_same_idempotency_key_replays_the_order_without_a_second_one(client):
+    api = Api(client)
+    token = api.member("mo:720")
+    body = {"kind": "pay_later", "scenario": "books", "amount": 4_000}
+    first = api.post("/v1/orders", body, token=token, key="k-1")
+    assert first[0] == 201
+    assert api.post("/v1/orders", body, token=token, key="k-1") == first
+    status, err = api.post("/v1/orders", {**body, "amount": 4_001}, token=token, key="k-1")
+    assert (status, err["error"]["code"]) == (422, "idempotency_key_reused")
+    assert len(api.get("/v1/orders", token=token)[1]["items"]) == 1
+    assert _me(api, token)["exposure"] == 4_000
