@@ -3,6 +3,7 @@ from chalice import Chalice
 
 from chalicelib.api import callbacks, members, sandbox
 from chalicelib.api import rentals
+from chalicelib.api import bookings, orders, trials
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -14,6 +15,9 @@ app.register_blueprint(members.bp)
 app.register_blueprint(sandbox.bp)
 app.register_blueprint(callbacks.bp)
 app.register_blueprint(rentals.bp)
+app.register_blueprint(orders.bp)
+app.register_blueprint(bookings.bp)
+app.register_blueprint(trials.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

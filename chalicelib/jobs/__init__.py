@@ -11,6 +11,9 @@ FEATURE_MODULES = [
     "chalicelib.jobs.outbox",
     "chalicelib.jobs.sandbox",
     "chalicelib.jobs.rentals",
+    "chalicelib.jobs.orders",
+    "chalicelib.jobs.reservations",
+    "chalicelib.jobs.trials",
 ]
 
 

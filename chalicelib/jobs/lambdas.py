@@ -52,3 +52,31 @@ def rental_timers(event: Any) -> dict:
 @bp.on_sqs_message(queue=QUEUE["rental-settlements"], batch_size=10, name="release_freezes")
 def release_freezes(event: Any) -> dict:
     return handle_batch("rental-settlements", event)
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="charge_due_orders")
+def charge_due_orders(event: Any) -> int:
+    return run_sweep("charge_due_orders")
+
+
+@bp.on_sqs_message(queue=QUEUE["order-charges"], batch_size=10, name="charge_order")
+def charge_order(event: Any) -> dict:
+    return handle_batch("order-charges", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="expire_reservation_offers")
+def expire_reservation_offers(event: Any) -> int:
+    return run_sweep("expire_reservation_offers")
+
+
+@bp.on_sqs_message(queue=QUEUE["reservation-timers"], batch_size=10, name="expire_reservation_offer")
+def expire_reservation_offer(event: Any) -> dict:
+    return handle_batch("reservation-timers", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="settle_trials")
+def settle_trials(event: Any) -> int:
+    return run_sweep("settle_trials")
+
+
+@bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
+def wake_trial(event: Any) -> dict:
+    return handle_batch("order-timers", event)

@@ -1,0 +1,21 @@
+"""charge_due_orders: orders and bookings whose charge is due (charge_at, a retry, a lost worker)
+go to `order-charges`; the worker charges each under the guards of services/charges.py."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..bootstrap import Deps
+from ..services import bookings, charges, orders  # noqa: F401  (registers the charge hooks)
+from .registry import enqueue_due, sweep, worker
+
+CHARGED_KINDS = ("order", "booking")
+
+
+@sweep("charge_due_orders", every_seconds=60)
+def charge_due_orders(deps: Deps, now: datetime) -> int:
+    return sum(enqueue_due(deps, kind, "order-charges", now) for kind in CHARGED_KINDS)
+
+
+@worker("order-charges")
+def charge_one(deps: Deps, body: dict) -> None:
+    charges.run(deps, body["pk"], body["sk"])

@@ -1,0 +1,18 @@
+"""expire_reservation_offers: offers past their 3 days expire and the place passes on."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..bootstrap import Deps
+from ..services import reservations
+from .registry import enqueue_due, sweep, worker
+
+
+@sweep("expire_reservation_offers", every_seconds=300)
+def expire_reservation_offers(deps: Deps, now: datetime) -> int:
+    return enqueue_due(deps, "reservation", "reservation-timers", now)
+
+
+@worker("reservation-timers")
+def expire_one(deps: Deps, body: dict) -> None:
+    reservations.expire_offer(deps, body["pk"], body["sk"])

@@ -1,0 +1,134 @@
+"""Charging an order or a booking: claim -> provider charge -> record, each step guarded.
+
+An object that owes money carries `charge_state` (pending | charging | done | failed),
+`charge_amount`, `charge_attempts` and a `due` index entry (due_pk/due_at). One attempt:
+1. claim: pending -> charging, charge_attempts n -> n+1 (conditional: only one claimer wins;
+   a cancel guarded on `charge_state = pending` can no longer win after this);
+2. provider.charge with out_request_no "<id>-charge-<n+1>" (idempotent at the provider: a
+   re-run after a crash, or a concurrent confirm of the same attempt, never charges twice);
+3. record: charging -> done (the kind's hook sets the status, releases exposure, ...) or back to
+   pending with due_at one day later, or failed after the last retry (the hook marks the default).
+While charging, due_at = claim + reconcile minutes, so a worker lost between 1 and 3 is resumed
+by the sweep with the same request number.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from ..bootstrap import Deps
+from ..clock import iso, parse_iso
+from ..domain.errors import DomainError
+from ..providers.base import OpResult
+from ..store.schema import shard_of
+from ..store.uow import Retry, UnitOfWork
+
+# Hooks stage the kind's other writes and return the fields to set on the object itself
+# (one transaction may touch an item once, so the object's own update is the engine's).
+OnCharged = Callable[[Deps, UnitOfWork, dict], dict]
+OnFailed = Callable[[Deps, UnitOfWork, dict, bool], dict]  # (.., exhausted)
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What a kind does when its charge succeeds or fails."""
+
+    charged: OnCharged
+    failed: OnFailed
+
+
+HOOKS: dict[str, Hooks] = {}
+
+
+def hooks(kind: str, charged: OnCharged, failed: OnFailed) -> None:
+    HOOKS[kind] = Hooks(charged, failed)
+
+
+def due_pk(kind: str, object_id: str) -> str:
+    return f"timer#{kind}#{shard_of(object_id)}"
+
+
+def pending_fields(kind: str, object_id: str, amount: int, at: datetime) -> dict:
+    """Attributes that make an object owe `amount` from `at` (merge into its item or update)."""
+    return {"charge_state": "pending", "charge_amount": amount, "charge_attempts": 0,
+            "due_pk": due_pk(kind, object_id), "due_at": iso(at)}
+
+
+def request_no(item: dict, attempt: int) -> str:
+    return f"{item['id']}-charge-{attempt}"
+
+
+def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = None) -> dict | None:
+    """Charge the object if it is due (or `force`: confirm now). Safe to run twice or concurrently.
+    `item`: a fresh read the caller already made (saves the first GetItem)."""
+    for _ in range(6):
+        item = item or deps.table.get(pk, sk)
+        now = deps.clock.now()
+        if not item or not _ready(item, now, force):
+            return item
+        try:
+            if item["charge_state"] == "pending":
+                item = _claim(deps, item, now)
+            result = _charge(deps, item)
+            _record(deps, item, result, deps.clock.now())
+        except Retry:
+            item = None
+            continue
+        return deps.table.get(pk, sk)
+    raise Retry("charge kept losing races")
+
+
+def _ready(item: dict, now: datetime, force: bool) -> bool:
+    state = item.get("charge_state")
+    if state not in ("pending", "charging"):
+        return False
+    return force or parse_iso(item["due_at"]) <= now
+
+
+def _claim(deps: Deps, item: dict, now: datetime) -> dict:
+    n = int(item.get("charge_attempts", 0))
+    resume_at = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"charge_state": "charging", "charge_attempts": n + 1,
+                                            "due_at": iso(resume_at), "updated_at": iso(now)},
+               condition="charge_state = :p AND charge_attempts = :n", values={":p": "pending", ":n": n},
+               on_fail=Retry)
+    uow.commit()
+    return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at)}
+
+
+def _charge(deps: Deps, item: dict) -> OpResult:
+    attempt = int(item["charge_attempts"])
+    return deps.provider(item["provider"]).charge(request_no(item, attempt), item["member_ref"],
+                                                  int(item["charge_amount"]), f"{item['type']} {item['id']}")
+
+
+def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
+    attempt, policy = int(item["charge_attempts"]), deps.settings.policy
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    guard = {"condition": "charge_state = :c AND charge_attempts = :n",
+             "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
+    hook = HOOKS[item["type"]]
+    if result.status == "pending":
+        return  # the provider answers later; the reconcile time set at claim re-asks with the same number
+    if result.ok:
+        fields = hook.charged(deps, uow, item)
+        uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "done", "charged_at": iso(now),
+                                                "charge_ref": result.provider_ref, "updated_at": iso(now)},
+                   add={"charged": int(item["charge_amount"])}, remove=["due_pk", "due_at"], **guard)
+    else:
+        exhausted = attempt > policy.charge_retries
+        fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
+                  "last_charge_error": result.reason or "charge_failed"}
+        if exhausted:
+            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "failed"},
+                       remove=["due_pk", "due_at"], **guard)
+        else:
+            retry_at = now + timedelta(hours=policy.charge_retry_hours)
+            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "pending", "due_at": iso(retry_at)},
+                       **guard)
+    try:
+        uow.commit()
+    except DomainError as exc:
+        raise Retry(str(exc)) from exc

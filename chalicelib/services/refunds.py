@@ -1,0 +1,65 @@
+"""Refunding a charged order: claim -> provider refund -> record, never more than was charged.
+
+The claim writes `refund_pending` {n, amount} guarded on the refund count, so two concurrent
+refunds cannot both take the money left; the provider call carries "<id>-refund-<n>" so a resumed
+refund (a crash between the steps) never pays back twice. A request that finds another's refund
+pending finishes it first (same request number), then does its own.
+"""
+from __future__ import annotations
+
+from ..bootstrap import Deps
+from ..clock import iso
+from ..domain import orders as rules
+from ..domain.errors import InvalidState, ProviderError
+from ..domain.orders import OrderStatus
+from ..store.uow import Retry, UnitOfWork
+from . import orders
+
+REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
+
+
+def refund(deps: Deps, member_id: str, order_id: str, requested: int | None) -> dict:
+    """Refund `requested` fen (default: everything left) of a charged order."""
+    item = orders.load_own(deps, member_id, order_id)
+    if item.get("refund_pending"):
+        _finish(deps, item, item["refund_pending"])
+        item = orders.load_own(deps, member_id, order_id)
+    if item["status"] not in REFUNDABLE:
+        raise InvalidState(f"an order that is {item['status']} cannot be refunded")
+    amount = rules.refund_amount(int(item["charged"]), int(item["refunded"]), requested)
+    rules.transition(item["status"], rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount))
+    pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount}
+    uow = UnitOfWork(deps.table, deps.clock.now(), f"member:{member_id}", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"refund_pending": pending},
+               condition="refund_count = :n AND attribute_not_exists(refund_pending)",
+               values={":n": pending["n"] - 1}, on_fail=Retry)
+    uow.commit()  # a lost race raises Retry: the route runs the request again on a fresh read
+    _finish(deps, item, pending)
+    return orders.view(deps.table.get(item["pk"], item["sk"]))
+
+
+def _finish(deps: Deps, item: dict, pending: dict) -> None:
+    n, amount = int(pending["n"]), int(pending["amount"])
+    result = deps.provider(item["provider"]).refund(f"{item['id']}-refund-{n}", item.get("charge_ref") or "",
+                                                    item["member_ref"], amount)
+    now = deps.clock.now()
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}
+    if not result.ok:
+        uow.update(item["pk"], item["sk"], remove=["refund_pending"], **guard)
+        _commit_once(uow)
+        raise ProviderError(f"the provider refused the refund: {result.reason or result.status}")
+    fresh = deps.table.get(item["pk"], item["sk"]) or item
+    status = rules.status_after_refund(int(fresh["charged"]), int(fresh["refunded"]) + amount)
+    uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(now)},
+               add={"refunded": amount}, remove=["refund_pending"], **guard)
+    uow.audit(f"order#{item['id']}", "refunded", before={"status": fresh["status"]},
+              after={"status": str(status), "amount": amount}, event="order.refunded")
+    _commit_once(uow)
+
+
+def _commit_once(uow: UnitOfWork) -> None:
+    try:
+        uow.commit()
+    except Retry:
+        pass  # another request finished this refund with the same request number
