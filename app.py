@@ -1,7 +1,7 @@
 """creditfirst: the table of contents. Wiring only; the logic lives in chalicelib."""
 from chalice import Chalice
 
-from chalicelib.api import callbacks, members, sandbox
+from chalicelib.api import admin_risk, callbacks, members, sandbox
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -12,6 +12,7 @@ app.register_middleware(http_middleware, "http")
 app.register_blueprint(members.bp)
 app.register_blueprint(sandbox.bp)
 app.register_blueprint(callbacks.bp)
+app.register_blueprint(admin_risk.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

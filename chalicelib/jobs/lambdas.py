@@ -37,3 +37,13 @@ def publish_event(event: Any) -> dict:
 @bp.on_sqs_message(queue=QUEUE["sandbox-notifications"], batch_size=10, name="deliver_sandbox_notifications")
 def deliver_sandbox_notifications(event: Any) -> dict:
     return handle_batch("sandbox-notifications", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS), name="adjust_thresholds")
+def adjust_thresholds(event: Any) -> int:
+    return run_sweep("adjust_thresholds")
+
+
+@bp.on_sqs_message(queue=QUEUE["thresholds"], batch_size=10, name="adjust_threshold")
+def adjust_threshold(event: Any) -> dict:
+    return handle_batch("thresholds", event)
