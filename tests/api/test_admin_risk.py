@@ -292,3 +292,40 @@ def test_switching_a_rule_off_per_scenario_stops_it_firing(client, aws):
     assert decisions.run(aws, books, "rental", big_first, aws.clock.now()).reason == "risk_rule:first_order_large"
     _, out = api.admin("PUT", "/v1/admin/scenarios/digital", {"rules": {"first_order_large": True}})
     assert out["rules"]["first_order_large"] is True
+
+
+def test_an_automatic_default_entry_is_listed_with_reason_default(client, aws):
+    from chalicelib.services import members
+
+    api = Api(client)
+    token, member_id = _member(api, "kurt:720")
+    uow = UnitOfWork(aws.table, aws.clock.now(), "system")
+    members.stage_blacklist(uow, member_id, "default", "system", uow.now)  # what a defaulting close stages
+    uow.commit()
+    items = api.admin("GET", "/v1/admin/blacklist")[1]["items"]
+    assert [(i["member_id"], i["reason"], i["by"]) for i in items] == [(member_id, "default", "system")]
+    assert api.get("/v1/me", token=token)[1]["blacklisted"] is True
+
+
+def test_two_operators_deciding_at_once_resolve_exactly_once(client, aws, fake_kind):
+    import threading
+
+    api = Api(client)
+    rid = _open_review(aws, "r8")
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def decide(action: str) -> None:
+        barrier.wait()
+        results.append(api.admin("POST", f"/v1/admin/reviews/{rid}/{action}", {})[0])
+
+    threads = [threading.Thread(target=decide, args=(a,)) for a in ("approve", "reject")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == [200, 409]
+    assert len(fake_kind) <= 2 and aws.table.get("FAKE#r8", "FAKE")["status"] in ("approved", "rejected")
+    decided = [a for a in _audit(aws, f"review#{rid}") if a["action"] in ("approved", "rejected")]
+    assert len(decided) == 1
+    assert aws.table.get("FAKE#r8", "FAKE")["status"] == decided[0]["action"]
