@@ -4,6 +4,7 @@ from chalice import Chalice
 from chalicelib.api import callbacks, members, sandbox
 from chalicelib.api import rentals
 from chalicelib.api import bookings, orders, trials
+from chalicelib.api import admin_risk, callbacks, members, sandbox
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -18,6 +19,7 @@ app.register_blueprint(rentals.bp)
 app.register_blueprint(orders.bp)
 app.register_blueprint(bookings.bp)
 app.register_blueprint(trials.bp)
+app.register_blueprint(admin_risk.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

@@ -81,3 +81,23 @@ def record_recent(recent: tuple[datetime, ...] | list[datetime], now: datetime, 
     """The member's recent order times after one more at `now`, trimmed to the window."""
     since = now - timedelta(minutes=window_minutes)
     return sorted([t for t in recent if t > since] + [now])[-keep:]
+
+
+# -- dynamic thresholds (PRODUCT.md section 5) ---------------------------------------------------
+
+def adjusted_threshold(threshold: int, base: int, closed: int, defaults: int, p: Policy) -> int | None:
+    """The scenario's new threshold from its bad-debt rate (defaults / closed), or None to keep it.
+
+    Only with at least `bad_debt_min_closed` closed; above the target -> +step (at most the ceiling);
+    under half the target -> -step (never below the risk level's base). Integer math, no float rounding.
+    """
+    if closed < p.bad_debt_min_closed or closed <= 0:
+        return None
+    rate_bp_x = defaults * 10_000  # rate in basis points, times `closed`
+    if rate_bp_x > p.bad_debt_target_bp * closed:
+        new = min(threshold + p.threshold_step, p.threshold_ceiling)
+        return new if new > threshold else None
+    if 2 * rate_bp_x < p.bad_debt_target_bp * closed:
+        new = max(threshold - p.threshold_step, base)
+        return new if new < threshold else None
+    return None

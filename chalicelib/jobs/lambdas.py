@@ -80,3 +80,11 @@ def settle_trials(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
 def wake_trial(event: Any) -> dict:
     return handle_batch("order-timers", event)
+@bp.schedule(Rate(1, unit=Rate.DAYS), name="adjust_thresholds")
+def adjust_thresholds(event: Any) -> int:
+    return run_sweep("adjust_thresholds")
+
+
+@bp.on_sqs_message(queue=QUEUE["thresholds"], batch_size=10, name="adjust_threshold")
+def adjust_threshold(event: Any) -> dict:
+    return handle_batch("thresholds", event)
