@@ -10,6 +10,7 @@ FEATURE_MODULES = [
     "chalicelib.jobs.members",
     "chalicelib.jobs.outbox",
     "chalicelib.jobs.sandbox",
+    "chalicelib.jobs.coupons",
 ]
 
 
