@@ -16,4 +16,5 @@ bp = Blueprint(__name__)
 def create_campaign(ctx: Ctx, body: Any) -> Staged:
     """Create a campaign: a coupon for every member of the tier, within the budget if one is given."""
     uow = ctx.uow()
-    return Staged(uow, campaigns.create(uow, body.tier, body.amount, body.min_spend, body.valid_days, body.budget))
+    return Staged(uow, campaigns.create(uow, body.tier, body.amount, body.min_spend, body.valid_days, body.budget,
+                                               body.percent_off))

@@ -96,4 +96,13 @@ def check_redeemable(coupon: dict | None, member_id: str, amount: int, now: date
     if amount < int(coupon.get("min_spend", 0)):
         raise ValidationFailed(f"coupon needs a minimum spend of {coupon['min_spend']} fen", "coupon_id",
                                code="coupon_min_spend_not_met")
-    return min(int(coupon["amount"]), amount)
+    return discount(coupon, amount)
+
+
+def discount(coupon: dict, amount: int) -> int:
+    """Fixed coupons take `amount` off; percent-off coupons take percent_off% (floored), capped at
+    `amount`. Never more than the price."""
+    cap = int(coupon["amount"])
+    pct = int(coupon.get("percent_off") or 0)
+    off = amount * pct // 100 if pct else cap
+    return max(0, min(off, cap, amount))

@@ -19,14 +19,16 @@ from .coupon_drops import QUEUE, campaign_key, enqueue_tier
 FANOUT_BACKSTOP_MINUTES = 5
 
 
-def create(uow: UnitOfWork, tier: str, amount: int, min_spend: int, valid_days: int, budget: int | None) -> dict:
-    """Stage the campaign and its fan-out; returns the API view."""
+def create(uow: UnitOfWork, tier: str, amount: int, min_spend: int, valid_days: int, budget: int | None,
+           percent_off: int | None = None) -> dict:
+    """Stage the campaign and its fan-out; returns the API view. With `percent_off`, `amount` is the
+    cap of each coupon, and the budget counts caps (the most a coupon can give)."""
     if budget is not None and budget < amount:
         raise ValidationFailed("budget must cover at least one coupon (budget >= amount)", "budget")
     cid = "cmp_" + secrets.token_hex(8)
     now = uow.now
     item = {"pk": campaign_key(cid)[0], "sk": "CAMPAIGN", "type": "campaign", "campaign_id": cid, "tier": tier,
-            "amount": amount, "min_spend": min_spend, "valid_days": valid_days, "budget": budget,
+            "amount": amount, "min_spend": min_spend, "valid_days": valid_days, "budget": budget, "percent_off": percent_off,
             "valid_from": iso(now), "valid_until": iso(now + timedelta(days=valid_days)), "given": 0, "issued": 0,
             "status": "issuing", "created_at": iso(now), "created_by": uow.actor,
             "due_pk": f"timer#campaign#{shard_of(cid)}", "due_at": iso(now + timedelta(minutes=FANOUT_BACKSTOP_MINUTES))}
@@ -37,7 +39,7 @@ def create(uow: UnitOfWork, tier: str, amount: int, min_spend: int, valid_days: 
 
 
 def view(item: dict) -> dict:
-    keys = ("tier", "amount", "min_spend", "valid_days", "budget", "valid_from", "valid_until", "given", "issued",
+    keys = ("tier", "amount", "percent_off", "min_spend", "valid_days", "budget", "valid_from", "valid_until", "given", "issued",
             "status", "created_at")
     return {"id": item["campaign_id"], **{k: item.get(k) for k in keys}}
 

@@ -39,12 +39,13 @@ class Grant:
     valid_until: datetime
     campaign_id: str | None = None
     budget: int | None = None
+    percent_off: int | None = None  # percent-off coupons: `amount` is the cap (and what the budget counts)
 
     def coupon_id(self, member_id: str) -> str:
         return coupon_id(self.kind, member_id, self.ref)
 
     def item(self, member_id: str) -> dict:
-        extra = {"campaign_id": self.campaign_id} if self.campaign_id else {}
+        extra = {k: v for k, v in (("campaign_id", self.campaign_id), ("percent_off", self.percent_off)) if v}
         return coupon_item(self.coupon_id(member_id), member_id, self.kind, self.amount, self.min_spend,
                            self.valid_from, self.valid_until, drop=f"{self.kind}#{self.ref}", **extra)
 
@@ -167,7 +168,8 @@ def campaign_grant(campaign: dict) -> Grant:
     return Grant("campaign", campaign["campaign_id"], int(campaign["amount"]), int(campaign["min_spend"]),
                  parse_iso(campaign["valid_from"]), parse_iso(campaign["valid_until"]),
                  campaign_id=campaign["campaign_id"],
-                 budget=int(campaign["budget"]) if campaign.get("budget") is not None else None)
+                 budget=int(campaign["budget"]) if campaign.get("budget") is not None else None,
+                 percent_off=int(campaign["percent_off"]) if campaign.get("percent_off") else None)
 
 
 def _budget_room(deps: Deps, grant: Grant, wanted: int) -> int:

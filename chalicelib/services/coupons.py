@@ -100,9 +100,15 @@ def stage_upgrade(uow: UnitOfWork, member: dict, tier: str, amount: int, now: da
 def list_for_member(table: Table, member_id: str, now: datetime) -> list[dict]:
     """The member's coupons, newest first: one Query on the `list` index."""
     items = table.query("list_pk = :p", {":p": f"member#{member_id}#coupon"}, index="list", forward=False)
-    return [{"id": c["coupon_id"], "kind": c["kind"], "amount": int(c["amount"]), "min_spend": int(c["min_spend"]),
-             "valid_from": c["valid_from"], "valid_until": c["valid_until"],
-             "status": rules.public_status(c, now)} for c in items]
+    return [_view(c, now) for c in items]
+
+
+def _view(c: dict, now: datetime) -> dict:
+    out = {"id": c["coupon_id"], "kind": c["kind"], "amount": int(c["amount"]), "min_spend": int(c["min_spend"]),
+           "valid_from": c["valid_from"], "valid_until": c["valid_until"], "status": rules.public_status(c, now)}
+    if c.get("percent_off"):
+        out["percent_off"] = int(c["percent_off"])  # `amount` is then the cap
+    return out
 
 
 def stage_reserve(uow: UnitOfWork, cid: str, ref: str) -> None:

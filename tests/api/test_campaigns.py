@@ -92,3 +92,19 @@ def test_a_lost_fanout_message_is_caught_by_the_backstop_sweep(client, aws):
     api.advance(campaigns.FANOUT_BACKSTOP_MINUTES * 60 + 1)
     api.run_jobs()
     assert len(coupons_of(api, token)) == 1
+
+
+def test_percent_off_campaign_coupons_carry_their_cap_and_the_budget_counts_caps(client, aws):
+    from chalicelib.domain.coupons import discount
+
+    api = Api(client)
+    tokens = [api.member(f"pc{i}:790") for i in range(3)]
+    status, out = api.admin("POST", "/v1/admin/campaigns", {**BODY, "amount": 3000, "percent_off": 15, "budget": 6000})
+    assert status == 201 and out["percent_off"] == 15
+    api.run_jobs()
+    got = [c for t in tokens for c in coupons_of(api, t)]
+    assert len(got) == 2 and all(c["percent_off"] == 15 and c["amount"] == 3000 for c in got)
+    stored = aws.table.get(f"COUPON#{got[0]['id']}", "COUPON")
+    assert discount(stored, 10_000) == 1500 and discount(stored, 100_000) == 3000
+    status, out = api.admin("POST", "/v1/admin/campaigns", {**BODY, "percent_off": 95})
+    assert status == 400 and out["error"]["field"] == "percent_off"

@@ -118,3 +118,10 @@ def test_public_status():
     assert rules.public_status(coupon(status="reserved"), NOW) == "used"
     assert rules.public_status(coupon(status="used", valid_until=iso(NOW)), NOW) == "used"
     assert rules.public_status(coupon(valid_until=iso(NOW)), NOW) == "expired"
+
+
+def test_percent_off_coupons_are_capped_at_their_amount():
+    pct = coupon(percent_off=10, amount=2000, min_spend=0)
+    assert rules.check_redeemable(pct, "m_a", 9999, NOW) == 999  # 10%, floored
+    assert rules.check_redeemable(pct, "m_a", 50_000, NOW) == 2000  # capped
+    assert rules.discount(coupon(amount=5000), 3000) == 3000  # never more than the price

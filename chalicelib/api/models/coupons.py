@@ -16,6 +16,7 @@ class CouponOut(Out):
     valid_from: str
     valid_until: str
     status: Literal["available", "used", "expired"]
+    # a percent-off coupon also carries "percent_off" (its `amount` is then the cap)
 
 
 class CouponsOut(Out):
@@ -28,6 +29,7 @@ class CampaignIn(Body):
     min_spend: FenOrZero
     valid_days: Annotated[int, Field(ge=1, le=366)]
     budget: Fen | None = None
+    percent_off: Annotated[int, Field(ge=1, le=90)] | None = None
 
 
 class CampaignOut(Out):
@@ -37,6 +39,7 @@ class CampaignOut(Out):
     min_spend: int
     valid_days: int
     budget: int | None
+    percent_off: int | None = None
     valid_from: str
     valid_until: str
     given: int
