@@ -186,3 +186,21 @@ def test_the_list_is_one_query(client, aws):
         aws.table.client.meta.events.unregister("before-call.dynamodb", count)
     assert calls.count("Query") == 1 and "Scan" not in calls
 
+
+
+def test_a_batch_racing_another_delivery_skips_what_it_wrote_and_never_resets_a_used_coupon(client, aws):
+    """The transaction path after the batch read: a coupon written meanwhile fails its put and is dropped."""
+    from chalicelib.services.coupons import coupon_key
+
+    api = Api(client)
+    move_to(api, 8)
+    ids = [member_id(api, api.member(f"race{i}:760")) for i in range(3)]
+    month = aws.clock.now().strftime("%Y-%m")
+    grant = coupon_drops.credit_day_grant(aws, month, "gold")
+    assert coupon_drops.issue(aws, grant, ids[:1]) == 1
+    used = grant.coupon_id(ids[0])
+    aws.table.update(*coupon_key(used), "SET #s = :u", names={"#s": "status"}, values={":u": "used"})
+    assert coupon_drops._issue_chunk(aws, grant, ids) == 2  # as if the batch read had missed the first
+    assert aws.table.get(*coupon_key(used))["status"] == "used"
+    assert coupon_drops._issue_chunk(aws, grant, ids) == 0
+    assert coupon_drops.issue(aws, grant, ids + ids) == 0
