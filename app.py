@@ -5,6 +5,7 @@ from chalicelib.api import callbacks, members, sandbox
 from chalicelib.api import rentals
 from chalicelib.api import bookings, orders, trials
 from chalicelib.api import admin_risk, callbacks, members, sandbox
+from chalicelib.api import campaigns, coupons
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -20,6 +21,8 @@ app.register_blueprint(orders.bp)
 app.register_blueprint(bookings.bp)
 app.register_blueprint(trials.bp)
 app.register_blueprint(admin_risk.bp)
+app.register_blueprint(coupons.bp)
+app.register_blueprint(campaigns.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

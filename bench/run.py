@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ["bench.foundation"]
+MODULES = ["bench.foundation", "bench.coupon_drop"]
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ FEATURE_MODULES = [
     "chalicelib.jobs.reservations",
     "chalicelib.jobs.trials",
     "chalicelib.jobs.thresholds",
+    "chalicelib.jobs.coupons",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 from ..store.schema import queue_names
 from .runner import handle_batch, run_sweep
@@ -88,3 +88,18 @@ def adjust_thresholds(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["thresholds"], batch_size=10, name="adjust_threshold")
 def adjust_threshold(event: Any) -> dict:
     return handle_batch("thresholds", event)
+# Daily at 00:05 UTC: the sweep acts only on/after the month's credit day (policy.credit_day, 8 by
+# default) and only once a month, so a changed credit day or a failed run is caught up the next day.
+@bp.schedule(Cron(5, 0, "*", "*", "?", "*"), name="drop_credit_day_coupons")
+def drop_credit_day_coupons(event: Any) -> int:
+    return run_sweep("drop_credit_day_coupons")
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="start_campaigns")
+def start_campaigns(event: Any) -> int:
+    return run_sweep("start_campaigns")
+
+
+@bp.on_sqs_message(queue=QUEUE["coupon-drops"], batch_size=1, name="drop_coupons")
+def drop_coupons(event: Any) -> dict:
+    return handle_batch("coupon-drops", event)

@@ -5,11 +5,16 @@ Ids are deterministic, so issuing twice is refused by `attribute_not_exists` and
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..clock import iso
+from ..config import Policy
+from ..domain import coupons as rules
 from ..domain.coupons import CouponStatus
+from ..domain.credit import tier_rank
 from ..domain.errors import InvalidState
+from ..store.dynamo import Table
 from ..store.uow import RETRY, UnitOfWork
 
 
@@ -37,17 +42,73 @@ def stage_issue(uow: UnitOfWork, item: dict, retry_on_exists: bool = True) -> No
               event="coupon.issued")
 
 
-def stage_first_order(uow: UnitOfWork, member_id: str, amount: int, now: datetime, valid_days: int) -> str:
-    cid = coupon_id("first_order", member_id)
-    stage_issue(uow, coupon_item(cid, member_id, "first_order", amount, 0, now, now + timedelta(days=valid_days)))
+@dataclass
+class GrantRewards:
+    """Member attributes and guards to add to the granted snapshot's write (same transaction)."""
+
+    writes: dict = field(default_factory=dict)
+    conditions: list[str] = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+
+
+def stage_grant_rewards(table: Table, uow: UnitOfWork, member: dict, new_tier: str, band: str,
+                        policy: Policy) -> GrantRewards:
+    """First-order subsidy on the first grant; upgrade reward when the tier rises above its peak."""
+    out = GrantRewards()
+    first_grant = not member.get("ever_granted")
+    if first_grant:
+        out.conditions.append("attribute_not_exists(ever_granted)")
+        amount = rules.first_order_amount(band, policy)
+        cid = first_order_id(member)
+        if amount and not table.get(*coupon_key(cid)):  # one per provider user, ever
+            stage_issue(uow, coupon_item(cid, member["member_id"], "first_order", amount, 0, uow.now,
+                                         uow.now + timedelta(days=policy.coupon_valid_days)))
+            out.writes["first_subsidy_at"] = iso(uow.now)
+    peak = rules.peak_tier(_reached(member))
+    for reached, amount in rules.upgrade_rewards(peak, new_tier, first_grant, policy):
+        stage_upgrade(uow, member, reached, amount, uow.now, policy.coupon_valid_days)
+    if tier_rank(new_tier) > tier_rank(peak):
+        out.writes["peak_tier"] = str(new_tier)
+        out.conditions.append("(attribute_not_exists(peak_tier) OR peak_tier = :old_peak)"
+                              if member.get("peak_tier") else "attribute_not_exists(peak_tier)")
+        if member.get("peak_tier"):
+            out.values[":old_peak"] = member["peak_tier"]
+    return out
+
+
+def _reached(member: dict) -> set[str]:
+    """Tiers reached so far (older members may only carry `rewarded_tiers`)."""
+    tiers = set(member.get("rewarded_tiers", []))
+    for attr in ("peak_tier", "tier"):
+        if member.get(attr):
+            tiers.add(member[attr])
+    return tiers
+
+
+def first_order_id(member: dict) -> str:
+    """Keyed on the provider's user id: nothing the user can change gives a second subsidy."""
+    return coupon_id("first_order", member["provider"], member["provider_user_id"])
+
+
+def stage_upgrade(uow: UnitOfWork, member: dict, tier: str, amount: int, now: datetime, valid_days: int) -> str:
+    cid = coupon_id("upgrade", member["provider"], member["provider_user_id"], tier)
+    stage_issue(uow, coupon_item(cid, member["member_id"], "upgrade", amount, 0, now,
+                                 now + timedelta(days=valid_days), tier=tier))
     return cid
 
 
-def stage_upgrade(uow: UnitOfWork, member_id: str, tier: str, amount: int, now: datetime, valid_days: int) -> str:
-    cid = coupon_id("upgrade", member_id, tier)
-    stage_issue(uow, coupon_item(cid, member_id, "upgrade", amount, 0, now, now + timedelta(days=valid_days),
-                                 tier=tier))
-    return cid
+def list_for_member(table: Table, member_id: str, now: datetime) -> list[dict]:
+    """The member's coupons, newest first: one Query on the `list` index."""
+    items = table.query("list_pk = :p", {":p": f"member#{member_id}#coupon"}, index="list", forward=False)
+    return [_view(c, now) for c in items]
+
+
+def _view(c: dict, now: datetime) -> dict:
+    out = {"id": c["coupon_id"], "kind": c["kind"], "amount": int(c["amount"]), "min_spend": int(c["min_spend"]),
+           "valid_from": c["valid_from"], "valid_until": c["valid_until"], "status": rules.public_status(c, now)}
+    if c.get("percent_off"):
+        out["percent_off"] = int(c["percent_off"])  # `amount` is then the cap
+    return out
 
 
 def stage_reserve(uow: UnitOfWork, cid: str, ref: str) -> None:
@@ -72,3 +133,12 @@ def stage_return(uow: UnitOfWork, cid: str, ref: str) -> None:
                condition="#st = :res AND reserved_for = :ref", names={"#st": "status"},
                values={":res": str(CouponStatus.RESERVED), ":ref": ref})
     uow.audit(f"coupon#{cid}", "returned", before={"status": "reserved"}, after={"status": "available"})
+
+
+def stage_redeem(table: Table, uow: UnitOfWork, cid: str, member_id: str, amount: int, ref: str) -> int:
+    """For order/rental creation: check the coupon (404/409/400 on `coupon_id`), stage its reservation,
+    and return the discount. Concurrent redemptions of one coupon: only one transaction commits."""
+    coupon = table.get(*coupon_key(cid))
+    discount = rules.check_redeemable(coupon, member_id, amount, uow.now)
+    stage_reserve(uow, cid, ref)
+    return discount

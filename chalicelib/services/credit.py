@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from ..api.auth import issue_token
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
-from ..domain import coupons as coupon_rules
 from ..domain import credit
 from ..domain.errors import DomainError, ValidationFailed
 from ..store.uow import RETRY, Retry, UnitOfWork
@@ -58,19 +57,10 @@ def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str
     old_tier = members.tier(member, now) if member.get("ever_granted") else str(credit.Tier.NONE)
     new_tier = str(credit.tier_of(band))
     writes = members.snapshot_writes(band, now, policy, member_id)
-    cond_parts = ["attribute_exists(pk)"]
-    rewarded = set(member.get("rewarded_tiers", []))
-    first = coupon_rules.first_order_amount(band, policy)
-    if first and not member.get("first_subsidy_at"):
-        coupons.stage_first_order(uow, member_id, first, now, policy.coupon_valid_days)
-        writes["first_subsidy_at"] = iso(now)
-        cond_parts.append("attribute_not_exists(first_subsidy_at)")
-    for reached, amount in coupon_rules.upgrade_rewards(old_tier, new_tier, rewarded, policy):
-        coupons.stage_upgrade(uow, member_id, reached, amount, now, policy.coupon_valid_days)
-        rewarded.add(reached)
-        writes["rewarded_tiers"] = sorted(rewarded)
-    writes["ever_granted"] = True
-    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(cond_parts), on_fail=RETRY)
+    rewards = coupons.stage_grant_rewards(deps.table, uow, member, new_tier, band, policy)
+    writes.update(rewards.writes, ever_granted=True)
+    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(["attribute_exists(pk)", *rewards.conditions]),
+               values=rewards.values or None, on_fail=RETRY)
     uow.audit(f"member#{member_id}", "credit_granted", before={"tier": old_tier},
               after={"band": band, "tier": new_tier}, event="credit.granted")
     _count_authorization(uow, day, band)

@@ -1,0 +1,39 @@
+"""drop_credit_day_coupons (monthly), start_campaigns (backstop) and the coupon-drops worker."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..bootstrap import Deps
+from ..services import campaigns, coupon_drops
+from .registry import due_keys, sweep, worker
+
+
+@sweep("drop_credit_day_coupons", every_seconds=60)
+def drop_credit_day_coupons(deps: Deps, now: datetime) -> int:
+    return coupon_drops.drop_credit_day(deps, now)
+
+
+@sweep("start_campaigns", every_seconds=60)
+def start_campaigns(deps: Deps, now: datetime) -> int:
+    """Campaigns whose fan-out message was lost: fan them out now."""
+    items = due_keys(deps, "campaign", now)
+    deps.queues.send_many(coupon_drops.QUEUE, [{"type": "campaign_fanout", "campaign_id": i["campaign_id"]}
+                                               for i in items])
+    return len(items)
+
+
+@worker(coupon_drops.QUEUE)
+def handle_drop(deps: Deps, body: dict) -> None:
+    kind = body.get("type")
+    if kind == "campaign_fanout":
+        campaigns.fan_out(deps, body["campaign_id"], deps.clock.now())
+    elif kind == "credit_day":
+        grant = coupon_drops.credit_day_grant(deps, body["month"], body["tier"])
+        if grant:
+            coupon_drops.issue(deps, grant, body["members"])
+    elif kind == "campaign":
+        campaign = deps.table.get(*coupon_drops.campaign_key(body["campaign_id"]))
+        if campaign:
+            coupon_drops.issue(deps, coupon_drops.campaign_grant(campaign), body["members"])
+    else:
+        raise ValueError(f"unknown coupon-drops message type: {kind!r}")
