@@ -1,0 +1,125 @@
+"""The WeChat Pay Score adapter against a local fake gateway: signed v3 requests, verified answers, the
+service-order lifecycle (create with risk_fund, confirm, complete/modify, cancel), consent, reconciliation."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.clock import FixedClock
+from chalicelib.domain.errors import ProviderError
+from chalicelib.services import callbacks
+from tests.helpers import Api
+from tests.providers.fakes import FakeWechat, new_key
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def gw() -> FakeWechat:
+    fake = FakeWechat()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def wechat_env(monkeypatch: pytest.MonkeyPatch, gw: FakeWechat) -> FakeWechat:
+    for k, v in gw.env().items():
+        monkeypatch.setenv(k, v)
+    gw.calls.clear()
+    return gw
+
+
+@pytest.fixture
+def provider(wechat_env, aws):  # type: ignore[no-untyped-def]
+    aws.clock = FixedClock(NOW)
+    wechat_env.now = lambda: int(aws.clock.now().timestamp())
+    return aws.provider("wechat")
+
+
+def test_a_rental_freeze_is_a_service_order_with_a_risk_fund(provider, gw) -> None:
+    expires = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    result = provider.freeze("rent-1", "rent-1-freeze", "o-user", 50_000, "Camera rental", expires)
+    assert result.status == "pending" and result.provider_ref == "rent-1-freeze"
+    assert result.provider_params["package"] == "pkg-rent-1-freeze"
+    body = gw.calls[-1]["body"]
+    assert body["risk_fund"] == {"name": "DEPOSIT", "amount": 50_000, "description": "Camera rental"}
+    assert body["notify_url"].endswith("/v1/callbacks/wechat") and body["need_user_confirm"] is True
+    assert provider.query("rent-1-freeze").status == "pending"
+    gw.orders["rent-1-freeze"]["state"] = "DOING"  # the user confirmed
+    answer = provider.query("rent-1-freeze")
+    assert answer.status == "succeeded" and answer.expires_at == expires
+
+
+def test_captures_complete_then_modify_and_release_after_complete_moves_nothing(provider, gw) -> None:
+    provider.freeze("rent-2", "rent-2-freeze", "o-user", 50_000, "Drone", NOW)
+    first = provider.capture_from_freeze("rent-2-deduction-1", "rent-2-freeze", "o-user", 2_000, "damage")
+    again = provider.capture_from_freeze("rent-2-deduction-1", "rent-2-freeze", "o-user", 2_000, "damage")
+    rent = provider.capture_from_freeze("rent-2-rent", "rent-2-freeze", "o-user", 9_000, "rent")
+    assert first.ok and again.ok and rent.ok
+    actions = gw.orders["rent-2-freeze"]["actions"]
+    assert [a for a, _ in actions] == ["complete", "modify"]  # the retry did not call again
+    assert actions[0][1]["total_amount"] == 2_000 and actions[1][1]["total_amount"] == 11_000
+    assert [p["amount"] for p in actions[1][1]["post_payments"]] == [2_000, 9_000]
+    assert provider.release("rent-2-release", "rent-2-freeze", "o-user", 39_000).ok
+    assert [a for a, _ in gw.orders["rent-2-freeze"]["actions"]] == ["complete", "modify"]
+
+
+def test_release_without_capture_cancels_the_order_once(provider, gw) -> None:
+    provider.freeze("rent-3", "rent-3-freeze", "o-user", 10_000, "Book", NOW)
+    assert provider.release("rent-3-release", "rent-3-freeze", "o-user", 10_000).ok
+    assert provider.release("rent-3-release", "rent-3-freeze", "o-user", 10_000).ok
+    assert [a for a, _ in gw.orders["rent-3-freeze"]["actions"]] == ["cancel"]
+    assert provider.query("rent-3-freeze").status == "failed"  # REVOKED: nothing frozen any more
+
+
+def test_long_request_numbers_are_hashed_and_their_notifications_map_back(provider, gw, client, aws,
+                                                                          monkeypatch) -> None:
+    notes: list = []
+    monkeypatch.setitem(callbacks.HANDLERS, "freeze.succeeded", lambda d, n, u, p: notes.append(n))
+    long_no = "rental-0123456789abcdef0123456789-freeze"
+    result = provider.freeze("r", long_no, "o-user", 100, "Book", NOW)
+    assert len(result.provider_ref) <= 32 and result.provider_ref != long_no
+    headers, body = gw.notification("PAYSCORE.USER_CONFIRM", {"out_order_no": result.provider_ref,
+                                                              "risk_fund": {"amount": 100}}, event_id="evt-long")
+    r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
+    assert r.status_code == 204
+    assert notes[0].out_request_no == long_no and notes[0].provider_ref == result.provider_ref
+
+
+def test_requests_carry_a_verifiable_authorization_header(provider, gw, monkeypatch) -> None:
+    monkeypatch.setattr(gw, "merchant_key", new_key())  # the gateway no longer knows our key
+    result = provider.freeze("rent-4", "rent-4-freeze", "o-user", 100, "Book", NOW)
+    assert result.status == "failed" and result.reason == "SIGN_ERROR"
+
+
+def test_answers_not_signed_by_the_platform_are_refused(provider, gw, monkeypatch) -> None:
+    monkeypatch.setattr(gw, "platform_key", new_key())
+    with pytest.raises(ProviderError):
+        provider.freeze("rent-5", "rent-5-freeze", "o-user", 100, "Book", NOW)
+
+
+def test_stale_answers_are_refused(provider, gw, monkeypatch) -> None:
+    monkeypatch.setattr(gw, "now", lambda: int(NOW.timestamp()) - 600)
+    with pytest.raises(ProviderError):
+        provider.freeze("rent-6", "rent-6-freeze", "o-user", 100, "Book", NOW)
+
+
+def test_consent_is_pending_then_granted_by_notification(wechat_env, client, aws, monkeypatch) -> None:
+    gw = wechat_env
+    aws.clock = FixedClock(NOW)
+    gw.now = lambda: int(aws.clock.now().timestamp())
+    notes: list = []
+    monkeypatch.setitem(callbacks.HANDLERS, "credit.granted", lambda d, n, u, p: notes.append(n))
+    api = Api(client)
+    token = api.sign_in("jscode-1", provider="wechat")
+    status, out = api.post("/v1/credit/authorizations", {}, token=token)
+    assert status == 201 and out["status"] == "pending"
+    assert out["provider_params"]["apply_permissions_token"].startswith("tok-")
+    code = gw.calls[-1]["body"]["authorization_code"]
+    headers, body = gw.notification("PAYSCORE.USER_OPEN_SERVICE", {"authorization_code": code,
+                                                                   "openid": "o-jscode-1"}, event_id="evt-open")
+    r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
+    assert r.status_code == 204
+    assert notes[0].kind == "credit.granted" and notes[0].data["provider_user_id"] == "o-jscode-1"
+    assert notes[0].data["band"] == "650-699" and notes[0].out_request_no.startswith("auth-")
