@@ -5,6 +5,7 @@ from chalice import Blueprint, Response
 
 from ..domain.errors import DomainError
 from ..services import callbacks
+from ..services import provider_credit  # noqa: F401  (registers the consent notification handlers)
 from .errors import from_domain
 from .routing import Ctx, route
 

@@ -123,3 +123,28 @@ def test_consent_is_pending_then_granted_by_notification(wechat_env, client, aws
     assert r.status_code == 204
     assert notes[0].kind == "credit.granted" and notes[0].data["provider_user_id"] == "o-jscode-1"
     assert notes[0].data["band"] == "650-699" and notes[0].out_request_no.startswith("auth-")
+
+
+def test_pay_score_consent_grants_the_configured_band_then_closing_withdraws_it(wechat_env, client, aws) -> None:
+    gw = wechat_env
+    aws.clock = FixedClock(NOW)
+    gw.now = lambda: int(aws.clock.now().timestamp())
+    api = Api(client)
+    token = api.sign_in("jscode-2", provider="wechat")
+    assert api.post("/v1/credit/authorizations", {}, token=token)[1]["status"] == "pending"
+    assert api.get("/v1/me", token=token)[1]["score_band"] is None
+    code = gw.calls[-1]["body"]["authorization_code"]
+
+    def send(event_type: str, event_id: str) -> int:
+        headers, body = gw.notification(event_type, {"authorization_code": code, "openid": "o-jscode-2"},
+                                        event_id=event_id)
+        return client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers},
+                                body=body).status_code
+
+    assert send("PAYSCORE.USER_OPEN_SERVICE", "evt-open-2") == 204
+    me = api.get("/v1/me", token=token)[1]
+    assert (me["score_band"], me["tier"]) == ("650-699", "normal")
+    assert send("PAYSCORE.USER_OPEN_SERVICE", "evt-open-2") == 204  # a replay grants nothing new
+    assert send("PAYSCORE.USER_CLOSE_SERVICE", "evt-close-2") == 204
+    me = api.get("/v1/me", token=token)[1]
+    assert (me["score_band"], me["tier"]) == (None, "none")
