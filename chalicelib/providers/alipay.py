@@ -11,13 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..domain.credit import find_band
-from ..domain.errors import InvalidSignature, ProviderError
+from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import alipay_format as fmt
 from . import http, keys, ledger
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
 OK = "10000"
 BUSINESS_FAILURE = "40004"
+INVALID_ARGUMENTS = "40002"  # e.g. an expired or reused auth code
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}
 TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed",
                 "WAIT_BUYER_PAY": "pending"}
@@ -63,7 +64,8 @@ class AlipayProvider(CreditProvider):
         params["sign"] = keys.sign(private, fmt.request_sign_content(params).encode("utf-8"))
         return params
 
-    def call(self, method: str, biz: dict | None = None, **top: str) -> dict:
+    def call(self, method: str, biz: dict | None = None, accept: tuple[str, ...] = (OK, BUSINESS_FAILURE),
+             **top: str) -> dict:
         """One OpenAPI call; returns the verified response node (code 10000 or a business failure)."""
         body = urlencode(self.signed_params(method, biz, **top)).encode("utf-8")
         resp = self._send("POST", self.settings.alipay_gateway, body,
@@ -77,7 +79,9 @@ class AlipayProvider(CreditProvider):
         if sign is None or not keys.verify(self._key_pair()[1], source.encode("utf-8"), sign):
             # An unsigned error (bad app id, gateway trouble) is not trusted either way: retry later.
             raise ProviderError(f"alipay {method}: answer not signed by Alipay ({node.get('code')})")
-        if node.get("code") not in (OK, BUSINESS_FAILURE):
+        if "code" not in node and "sub_code" not in node:
+            node["code"] = OK  # alipay.system.oauth.token answers success without a code
+        if node.get("code") not in accept:
             raise ProviderError(f"alipay {method}: {node.get('code')} {node.get('sub_code') or node.get('msg')}")
         return node
 
@@ -90,10 +94,11 @@ class AlipayProvider(CreditProvider):
 
     # -- login and credit ------------------------------------------------------------------
     def login(self, code: str) -> Identity:
-        node = self.call("alipay.system.oauth.token", grant_type="authorization_code", code=code)
+        node = self.call("alipay.system.oauth.token", accept=(OK, BUSINESS_FAILURE, INVALID_ARGUMENTS),
+                         grant_type="authorization_code", code=code)
         user = node.get("user_id") or node.get("open_id")
-        if node.get("code", OK) != OK or not user:
-            raise ProviderError("alipay refused the login code")
+        if node.get("code") != OK or not user:
+            raise ValidationFailed("alipay refused the login code", "code")
         return Identity(str(user))
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
@@ -119,7 +124,7 @@ class AlipayProvider(CreditProvider):
             extra["serviceId"] = self.settings.alipay_service_id
         params = self.signed_params("alipay.fund.auth.order.app.freeze", {
             "out_order_no": op["out_order_no"], "out_request_no": out_request_no, "order_title": title[:100],
-            "amount": fmt.yuan(int(op["amount"])), "product_code": "PREAUTH_PAY", "payee_user_id": "",
+            "amount": fmt.yuan(int(op["amount"])), "product_code": "PREAUTH_PAY",
             "timeout_express": "30m", "extra_param": json.dumps(extra, separators=(",", ":")),
             "deposit_product_mode": "DEPOSIT_ONLY"}, notify_url=self.settings.alipay_notify_url)
         return OpResult("pending", provider_params={"order_str": urlencode(sorted(params.items()))},

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ..domain.errors import InvalidSignature, ProviderError
+from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import http, keys, ledger
 from . import wechat_format as fmt
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
@@ -24,6 +24,7 @@ ORDER_STATE = {"CREATED": "pending", "DOING": "succeeded", "DONE": "succeeded", 
                "EXPIRED": "failed"}
 TRADE_STATE = {"SUCCESS": "succeeded", "CLOSED": "failed", "PAYERROR": "failed", "REVOKED": "failed",
                "NOTPAY": "pending", "USERPAYING": "pending"}
+BAD_CODE = {40029, 40163, 40226}  # invalid, already used, or risky login code: the caller's input
 PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
@@ -83,7 +84,7 @@ class WechatProvider(CreditProvider):
             headers["Content-Type"] = "application/json"
         resp = self._send(method, self.settings.wechat_gateway.rstrip("/") + path,
                           text.encode("utf-8") if body is not None else None, headers)
-        if resp.status >= 500:
+        if resp.status >= 500 or resp.status == 401:  # 401: our signature/config, never the user's fault
             raise ProviderError(f"wechat pay {method} {path.split('?')[0]} answered HTTP {resp.status}")
         try:
             fmt.verify_signed(resp.headers, resp.body, self.platform_keys(), self.deps.clock.now())
@@ -106,8 +107,10 @@ class WechatProvider(CreditProvider):
         resp = self._send("GET", f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",
                           None, {"Accept": "application/json"})
         answer = json.loads(resp.body or b"{}") if resp.status == 200 else {}
+        if answer.get("errcode") in BAD_CODE:
+            raise ValidationFailed("wechat refused the login code", "code")
         if not answer.get("openid"):
-            raise ProviderError(f"wechat refused the login code ({answer.get('errcode', resp.status)})")
+            raise ProviderError(f"wechat login failed ({answer.get('errcode', resp.status)})")
         return Identity(answer["openid"])
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:

@@ -86,7 +86,7 @@ class FakeAlipay(FakeGateway):
             "alipay.system.oauth.token": self._oauth, "zhima.credit.score.brief.get": self._zhima,
             "alipay.fund.auth.order.unfreeze": self._unfreeze, "alipay.trade.pay": self._pay,
             "alipay.trade.query": self._trade_query, "alipay.fund.auth.operation.detail.query": self._detail,
-            "alipay.trade.refund": self._refund}
+            "alipay.trade.refund": self._refund, "alipay.trade.create": self._create}
         super().__init__()
 
     def env(self) -> dict[str, str]:
@@ -113,7 +113,8 @@ class FakeAlipay(FakeGateway):
     def respond(self, method: str, node: dict) -> tuple[int, dict, bytes]:
         text = json.dumps(node, ensure_ascii=False)
         sign = keys.sign(self.alipay_key, text.encode())
-        out = '{"' + method.replace(".", "_") + '_response":' + text + ',"sign":"' + sign + '"}'
+        name = "error_response" if node.get("code") == "40002" else method.replace(".", "_") + "_response"
+        out = '{"' + name + '":' + text + ',"sign":"' + sign + '"}'
         return 200, {"Content-Type": "text/html;charset=utf-8"}, out.encode()
 
     # -- methods ---------------------------------------------------------------------------
@@ -127,7 +128,9 @@ class FakeAlipay(FakeGateway):
 
     def _oauth(self, params: dict, biz: dict) -> dict:
         user = self.users.get(params.get("code", ""))
-        return self._ok(user_id=user, access_token="tok") if user else self._fail("isv.code-invalid")
+        if not user:  # as Alipay does: an error_response with 40002
+            return {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.code-invalid"}
+        return {"user_id": user, "access_token": "tok", "expires_in": 1296000}  # success carries no code
 
     def _zhima(self, params: dict, biz: dict) -> dict:
         admitted = self.scores.get(biz["cert_no"], 0) >= int(biz["admit_score"])
@@ -154,6 +157,11 @@ class FakeAlipay(FakeGateway):
         if not freeze:
             return self._fail("OPERATION_NOT_EXIST")
         return self._ok(auth_no=freeze["auth_no"], status=freeze["status"], amount=freeze["amount"])
+
+    def _create(self, params: dict, biz: dict) -> dict:
+        trade = self.trades.setdefault(biz["out_trade_no"], {"trade_no": f"2026{len(self.trades):012d}",
+                                                             "total_amount": biz["total_amount"], "biz": biz})
+        return self._ok(trade_no=trade["trade_no"], out_trade_no=biz["out_trade_no"])
 
     def _refund(self, params: dict, biz: dict) -> dict:
         return self._ok(trade_no=biz["trade_no"], refund_fee=biz["refund_amount"], fund_change="Y")
@@ -219,6 +227,8 @@ class FakeWechat(FakeGateway):
         self.calls.append({"method": method, "path": path, "body": json.loads(body) if body else None})
         if path.startswith("/sns/jscode2session"):
             code = dict(parse_qsl(urlsplit(path).query))["js_code"]
+            if code == "bad":
+                return 200, {}, json.dumps({"errcode": 40029, "errmsg": "invalid code"}).encode()
             return 200, {}, json.dumps({"openid": f"o-{code}", "session_key": "k"}).encode()
         if not self._authorized(method, path, headers, body):
             status, out = 401, {"code": "SIGN_ERROR", "message": "bad signature"}
@@ -228,6 +238,8 @@ class FakeWechat(FakeGateway):
         return status, {"Content-Type": "application/json", **self.signed_headers(raw)}, raw
 
     def route(self, method: str, path: str, body: dict, full: str) -> tuple[int, dict]:
+        if path == "/v3/pay/transactions/jsapi":
+            return 200, {"prepay_id": f"wx{body['out_trade_no']}"}
         if path == "/v3/payscore/permissions":
             return 200, {"apply_permissions_token": f"tok-{body['authorization_code']}"}
         if path == "/v3/payscore/serviceorder" and method == "POST":

@@ -89,8 +89,8 @@ def test_long_request_numbers_are_hashed_and_their_notifications_map_back(provid
 
 def test_requests_carry_a_verifiable_authorization_header(provider, gw, monkeypatch) -> None:
     monkeypatch.setattr(gw, "merchant_key", new_key())  # the gateway no longer knows our key
-    result = provider.freeze("rent-4", "rent-4-freeze", "o-user", 100, "Book", NOW)
-    assert result.status == "failed" and result.reason == "SIGN_ERROR"
+    with pytest.raises(ProviderError, match="401"):  # our key or config is wrong: retry later, refuse nothing
+        provider.freeze("rent-4", "rent-4-freeze", "o-user", 100, "Book", NOW)
 
 
 def test_answers_not_signed_by_the_platform_are_refused(provider, gw, monkeypatch) -> None:
@@ -148,3 +148,26 @@ def test_pay_score_consent_grants_the_configured_band_then_closing_withdraws_it(
     assert send("PAYSCORE.USER_CLOSE_SERVICE", "evt-close-2") == 204
     me = api.get("/v1/me", token=token)[1]
     assert (me["score_band"], me["tier"]) == (None, "none")
+
+
+def test_a_cash_deposit_gets_signed_payment_parameters_and_is_paid_by_notification(provider, gw, client,
+                                                                                   monkeypatch) -> None:
+    from chalicelib.providers import keys
+
+    notes: list = []
+    monkeypatch.setitem(callbacks.HANDLERS, "deposit.paid", lambda d, n, u, p: notes.append(n))
+    result = provider.collect_deposit("rent-9", "o-user", 20_000, "Deposit")
+    p = result.provider_params
+    message = f"{p['appId']}\n{p['timeStamp']}\n{p['nonceStr']}\n{p['package']}\n".encode()
+    assert keys.verify(gw.merchant_key.public_key(), message, p["paySign"])
+    headers, body = gw.notification("TRANSACTION.SUCCESS", {"out_trade_no": result.provider_ref,
+                                                            "transaction_id": "4200001", "trade_state": "SUCCESS",
+                                                            "amount": {"total": 20_000}}, event_id="evt-pay")
+    r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
+    assert r.status_code == 204
+    assert (notes[0].kind, notes[0].amount, notes[0].out_request_no) == ("deposit.paid", 20_000, "rent-9-deposit")
+
+
+def test_a_bad_login_code_is_a_400_on_code(wechat_env, client) -> None:
+    status, out = Api(client).post("/v1/sessions", {"provider": "wechat", "code": "bad"})
+    assert status == 400 and out["error"]["field"] == "code"
