@@ -178,6 +178,22 @@ class AlipayProvider(CreditProvider):
         # order flow is not wired yet, so refuse loudly (retryable, no money moves) rather than guess.
         raise ProviderError("alipay pay-later charges need a Zhima pay-after-use order (not wired yet)")
 
+    def installment_trade(self, out_request_no: str, member_ref: str, amount: int, periods: int,
+                          title: str) -> OpResult:
+        """Interest-free Huabei installments: a trade the user pays in `periods`, the fee on the merchant
+        (hb_fq_seller_percent=100). The payment comes by notification as charge.succeeded."""
+        if periods not in (3, 6, 12):
+            raise ValidationFailed("installments must be 3, 6 or 12", "installments")
+        self._remember(out_request_no, "charge", amount=amount, periods=periods)
+        node = self.call("alipay.trade.create", {
+            "out_trade_no": out_request_no, "total_amount": fmt.yuan(amount), "subject": title[:128],
+            "buyer_id": member_ref, "product_code": "JSAPI_PAY",
+            "extend_params": {"hb_fq_num": str(periods), "hb_fq_seller_percent": "100"}},
+            notify_url=self.settings.alipay_notify_url)
+        if node["code"] != OK:
+            return self._failed(node)
+        return OpResult("pending", node.get("trade_no"), provider_params={"trade_no": node.get("trade_no")})
+
     def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult:
         self._remember(out_request_no, "refund", trade_no=charge_ref, amount=amount)
         node = self.call("alipay.trade.refund", {"trade_no": charge_ref, "refund_amount": fmt.yuan(amount),
