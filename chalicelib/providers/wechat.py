@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
-from . import http, keys, ledger
+from . import http, keys, ledger, wechat_events
 from . import wechat_format as fmt
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
@@ -122,8 +122,9 @@ class WechatProvider(CreditProvider):
             "authorization_code": code, "notify_url": self.settings.wechat_notify_url})
         if status >= 300:
             return CreditAnswer("declined")
+        token = answer.get("apply_permissions_token")
         return CreditAnswer("pending", provider_params={"businessType": "wxpayScoreEnable",
-                                                        "apply_permissions_token": answer.get("apply_permissions_token")})
+                                                        "apply_permissions_token": token})
 
     # -- service orders (risk fund instead of a deposit) -----------------------------------------
     def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
@@ -250,9 +251,7 @@ class WechatProvider(CreditProvider):
 
     def to_notification(self, event: dict, resource: dict) -> Notification:
         """Pay Score events -> neutral kinds; the event id is what a retried notification repeats."""
-        from .wechat_events import to_notification
-
-        return to_notification(self, event, resource)
+        return wechat_events.to_notification(self, event, resource)
 
     def ack(self) -> Ack:
         return Ack(204, "", "application/json")

@@ -171,3 +171,23 @@ def test_a_cash_deposit_gets_signed_payment_parameters_and_is_paid_by_notificati
 def test_a_bad_login_code_is_a_400_on_code(wechat_env, client) -> None:
     status, out = Api(client).post("/v1/sessions", {"provider": "wechat", "code": "bad"})
     assert status == 400 and out["error"]["field"] == "code"
+
+
+def test_user_paid_maps_to_the_capture_that_completed_the_order(provider, gw, client, monkeypatch) -> None:
+    notes: list = []
+    monkeypatch.setitem(callbacks.HANDLERS, "charge.succeeded", lambda d, n, u, p: notes.append(n))
+    provider.freeze("rent-11", "rent-11-freeze", "o-user", 30_000, "Tent", NOW)
+    assert provider.capture_from_freeze("rent-11-rent", "rent-11-freeze", "o-user", 4_500, "rent").ok
+    headers, body = gw.notification("PAYSCORE.USER_PAID", {"out_order_no": "rent-11-freeze", "total_amount": 4_500,
+                                                           "collection": {"state": "USER_PAID"}}, event_id="evt-paid")
+    r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
+    assert r.status_code == 204
+    assert (notes[0].kind, notes[0].out_request_no, notes[0].amount) == ("charge.succeeded", "rent-11-rent", 4_500)
+    assert provider.query("rent-11-rent").status == "succeeded"
+    assert provider.query("unknown-request") is None
+
+
+def test_an_event_no_handler_knows_is_acknowledged(provider, gw, client) -> None:
+    headers, body = gw.notification("PAYSCORE.SOMETHING_NEW", {"x": 1}, event_id="evt-new")
+    r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
+    assert r.status_code == 204
