@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..clock import iso, parse_iso
 from ..domain.credit import find_band
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import alipay_format as fmt
@@ -118,7 +119,7 @@ class AlipayProvider(CreditProvider):
                title: str, expires_at: datetime) -> OpResult:
         """A signed order string the mini-program opens (my.tradePay); the result comes by notification."""
         op = self._remember(out_request_no, "freeze", out_order_no=out_order_no, amount=amount,
-                            expires_at=expires_at.isoformat())
+                            expires_at=iso(expires_at))
         extra = {"category": self.settings.alipay_freeze_category}
         if self.settings.alipay_service_id:
             extra["serviceId"] = self.settings.alipay_service_id
@@ -221,7 +222,7 @@ class AlipayProvider(CreditProvider):
                 return None if node.get("sub_code") in NOT_FOUND_CODES else self._failed(node)
             expires = op.get("expires_at")
             return OpResult(FREEZE_STATUS.get(node.get("status", ""), "pending"), node.get("auth_no"),
-                            expires_at=datetime.fromisoformat(expires) if expires else None)
+                            expires_at=parse_iso(expires) if expires else None)
         if op["kind"] == "refund":
             node = self.call("alipay.trade.fastpay.refund.query", {"trade_no": op["trade_no"],
                                                                     "out_request_no": out_request_no})

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..clock import iso, parse_iso
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import http, keys, ledger, wechat_events
 from . import wechat_format as fmt
@@ -131,7 +132,7 @@ class WechatProvider(CreditProvider):
                title: str, expires_at: datetime) -> OpResult:
         number = order_no(out_request_no)
         ledger.remember(self.deps.table, self.name, out_request_no, "freeze", order_no=number, amount=amount,
-                        expires_at=expires_at.isoformat())
+                        expires_at=iso(expires_at))
         if number != out_request_no:
             ledger.remember(self.deps.table, self.name, number, "alias", of=out_request_no)
         status, answer = self.call("POST", "/v3/payscore/serviceorder", {
@@ -228,14 +229,27 @@ class WechatProvider(CreditProvider):
                 return self._failed(status, answer)
             expires = op.get("expires_at")
             return OpResult(ORDER_STATE.get(answer.get("state", ""), "pending"), op["order_no"],
-                            expires_at=datetime.fromisoformat(expires) if expires else None)
+                            expires_at=parse_iso(expires) if expires else None)
         if op["kind"] == "deposit":
             status, answer = self.call(
                 "GET", f"/v3/pay/transactions/out-trade-no/{op['out_request_no']}?mchid={self.settings.wechat_mch_id}")
             if status == 404:
                 return None
             return OpResult(TRADE_STATE.get(answer.get("trade_state", ""), "pending"), answer.get("transaction_id"))
+        if op["kind"] == "consent":
+            return self._consent_state(op)
         return OpResult(op["status"], op.get("order_no"), op.get("reason")) if op.get("status") else None
+
+    def _consent_state(self, op: dict) -> OpResult | None:
+        """A consent whose notification was lost: AVAILABLE means the user opened the service."""
+        code = op["out_request_no"]
+        status, answer = self.call(
+            "GET", f"/v3/payscore/permissions/authorization-code/{code}?service_id={self.settings.wechat_service_id}")
+        if status == 404:
+            return None
+        state = answer.get("authorization_state")
+        return OpResult({"AVAILABLE": "succeeded", "UNAVAILABLE": "failed"}.get(state or "", "pending"),
+                        answer.get("openid"))
 
     # -- notifications ----------------------------------------------------------------------------
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:

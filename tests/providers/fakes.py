@@ -194,6 +194,7 @@ class FakeWechat(FakeGateway):
         self.merchant_key, self.platform_key = new_key(), new_key()
         self.mch_id, self.serial, self.apiv3_key = "1900000001", "PUB_KEY_ID_0114232134912410000000000000", apiv3_key
         self.orders: dict[str, dict] = {}
+        self.consents: dict[str, str] = {}
         self.now: Callable[[], int] = lambda: 0
         super().__init__()
 
@@ -240,7 +241,12 @@ class FakeWechat(FakeGateway):
     def route(self, method: str, path: str, body: dict, full: str) -> tuple[int, dict]:
         if path == "/v3/pay/transactions/jsapi":
             return 200, {"prepay_id": f"wx{body['out_trade_no']}"}
+        if path.startswith("/v3/payscore/permissions/authorization-code/"):
+            code = path.rsplit("/", 1)[1]
+            state = self.consents.get(code)
+            return (200, {"authorization_state": state, "openid": "o-user"}) if state else (404, {"code": "NOT_FOUND"})
         if path == "/v3/payscore/permissions":
+            self.consents[body["authorization_code"]] = "UNAVAILABLE_YET"
             return 200, {"apply_permissions_token": f"tok-{body['authorization_code']}"}
         if path == "/v3/payscore/serviceorder" and method == "POST":
             self.orders[body["out_order_no"]] = {"state": "CREATED", **body}

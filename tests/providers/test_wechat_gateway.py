@@ -191,3 +191,12 @@ def test_an_event_no_handler_knows_is_acknowledged(provider, gw, client) -> None
     headers, body = gw.notification("PAYSCORE.SOMETHING_NEW", {"x": 1}, event_id="evt-new")
     r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
     assert r.status_code == 204
+
+
+def test_a_lost_consent_notification_is_settled_by_query(provider, gw) -> None:
+    answer = provider.authorize_credit("o-user", "auth-m1-1700000000")
+    assert answer.status == "pending"
+    assert provider.query("auth-m1-1700000000").status == "pending"
+    gw.consents["auth-m1-1700000000"] = "AVAILABLE"
+    settled = provider.query("auth-m1-1700000000")
+    assert (settled.status, settled.provider_ref) == ("succeeded", "o-user")
