@@ -87,11 +87,17 @@ class WechatProvider(CreditProvider):
                           text.encode("utf-8") if body is not None else None, headers)
         if resp.status >= 500 or resp.status == 401:  # 401: our signature/config, never the user's fault
             raise ProviderError(f"wechat pay {method} {path.split('?')[0]} answered HTTP {resp.status}")
+        # A success must be signed; an error is checked when it carries a signature (WeChat's own SDKs read
+        # unsigned errors as plain errors). Either way an error only ever refuses: it never moves money.
+        if resp.status < 300 or "wechatpay-signature" in resp.headers:
+            try:
+                fmt.verify_signed(resp.headers, resp.body, self.platform_keys(), self.deps.clock.now())
+            except InvalidSignature as exc:
+                raise ProviderError(f"wechat pay answer not trusted: {exc.message}") from exc
         try:
-            fmt.verify_signed(resp.headers, resp.body, self.platform_keys(), self.deps.clock.now())
-        except InvalidSignature as exc:
-            raise ProviderError(f"wechat pay answer not trusted: {exc.message}") from exc
-        return resp.status, json.loads(resp.body) if resp.body.strip() else {}
+            return resp.status, json.loads(resp.body) if resp.body.strip() else {}
+        except ValueError as exc:
+            raise ProviderError(f"wechat pay {method}: unreadable answer") from exc
 
     def _common(self) -> dict[str, str]:
         return {"appid": self.settings.wechat_appid, "service_id": self.settings.wechat_service_id}

@@ -96,3 +96,11 @@ def test_a_failing_handler_is_not_answered_success_so_alipay_retries(alipay_env,
     status, body = post(client, ALIPAY["params"])
     assert status >= 500 and body != "success"
     assert not marked(aws, ALIPAY["params"]["notify_id"])
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded;charset=utf-8",
+                                          "application/x-www-form-urlencoded"])
+def test_alipays_content_type_spellings_are_accepted(alipay_env, client, aws, seen, content_type) -> None:
+    r = client.http.post("/v1/callbacks/alipay", headers={"Content-Type": content_type},
+                         body=urlencode(ALIPAY["params"]).encode("utf-8"))
+    assert (r.status_code, r.body) == (200, b"success")

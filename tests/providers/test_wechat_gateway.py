@@ -200,3 +200,15 @@ def test_a_lost_consent_notification_is_settled_by_query(provider, gw) -> None:
     gw.consents["auth-m1-1700000000"] = "AVAILABLE"
     settled = provider.query("auth-m1-1700000000")
     assert (settled.status, settled.provider_ref) == ("succeeded", "o-user")
+
+
+def test_a_success_without_a_signature_is_never_believed(provider, gw, monkeypatch) -> None:
+    original = gw.answer
+
+    def unsigned(method, path, headers, body):  # type: ignore[no-untyped-def]
+        status, out_headers, raw = original(method, path, headers, body)
+        return status, {"Content-Type": "application/json"}, raw
+
+    monkeypatch.setattr(gw, "answer", unsigned)
+    with pytest.raises(ProviderError):
+        provider.freeze("rent-12", "rent-12-freeze", "o-user", 100, "Book", NOW)
