@@ -20,6 +20,7 @@ from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpR
 OK = "10000"
 BUSINESS_FAILURE = "40004"
 INVALID_ARGUMENTS = "40002"  # e.g. an expired or reused auth code
+IN_PROCESS = "10003"  # trade.pay accepted, result not final yet
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}
 TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed",
                 "WAIT_BUYER_PAY": "pending"}
@@ -153,10 +154,15 @@ class AlipayProvider(CreditProvider):
         node = self.call("alipay.trade.pay", {
             "out_trade_no": out_request_no, "total_amount": fmt.yuan(amount), "subject": reason[:128] or "rent",
             "product_code": "PREAUTH_PAY", "auth_no": freeze_ref, "auth_confirm_mode": "NOT_COMPLETE",
-            "buyer_id": member_ref}, notify_url=self.settings.alipay_notify_url)
+            "buyer_id": member_ref}, accept=(OK, BUSINESS_FAILURE, IN_PROCESS),
+            notify_url=self.settings.alipay_notify_url)
+        if node.get("sub_code") == "ACQ.TRADE_HAS_SUCCESS":  # a retry of a capture that went through
+            return self.query(out_request_no) or OpResult("pending")
         return self._trade_result(node)
 
     def _trade_result(self, node: dict) -> OpResult:
+        if node["code"] == IN_PROCESS:
+            return OpResult("pending", node.get("trade_no"))
         if node["code"] != OK:
             return self._failed(node)
         status = TRADE_STATUS.get(node.get("trade_status", "TRADE_SUCCESS"), "pending")
@@ -219,7 +225,7 @@ class AlipayProvider(CreditProvider):
             biz.update({"out_order_no": op["out_order_no"]} if op.get("out_order_no") else {"auth_no": op["auth_no"]})
             node = self.call("alipay.fund.auth.operation.detail.query", biz)
             if node["code"] != OK:
-                return None if node.get("sub_code") in NOT_FOUND_CODES else self._failed(node)
+                return self._unknown(node)
             expires = op.get("expires_at")
             return OpResult(FREEZE_STATUS.get(node.get("status", ""), "pending"), node.get("auth_no"),
                             expires_at=parse_iso(expires) if expires else None)
@@ -231,8 +237,14 @@ class AlipayProvider(CreditProvider):
             return OpResult("succeeded", node.get("trade_no")) if done else None
         node = self.call("alipay.trade.query", {"out_trade_no": out_request_no})
         if node["code"] != OK:
-            return None if node.get("sub_code") in NOT_FOUND_CODES else self._failed(node)
+            return self._unknown(node)
         return self._trade_result(node)
+
+    @staticmethod
+    def _unknown(node: dict) -> OpResult | None:
+        """A query that could not answer: never seen (None), or unknown for now (pending, ask again later).
+        A failed query is not a failed operation, so it never settles anything as failed."""
+        return None if node.get("sub_code") in NOT_FOUND_CODES else OpResult("pending", reason=node.get("sub_code"))
 
     # -- notifications ---------------------------------------------------------------------------
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:

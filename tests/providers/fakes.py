@@ -82,6 +82,8 @@ class FakeAlipay(FakeGateway):
         self.users: dict[str, str] = {}  # login code -> user id
         self.freezes: dict[str, dict] = {}  # out_request_no -> {status, auth_no, amount}
         self.trades: dict[str, dict] = {}
+        self.pay_answer: dict | None = None  # force an answer to alipay.trade.pay
+        self.detail_answer: dict | None = None  # force an answer to the freeze detail query
         self.handlers: dict[str, Callable[[dict, dict], dict]] = {
             "alipay.system.oauth.token": self._oauth, "zhima.credit.score.brief.get": self._zhima,
             "alipay.fund.auth.order.unfreeze": self._unfreeze, "alipay.trade.pay": self._pay,
@@ -141,6 +143,10 @@ class FakeAlipay(FakeGateway):
                         amount=biz["amount"], status="SUCCESS")
 
     def _pay(self, params: dict, biz: dict) -> dict:
+        if biz["out_trade_no"] in self.trades:  # as Alipay does for a repeated out_trade_no
+            return self._fail("ACQ.TRADE_HAS_SUCCESS")
+        if self.pay_answer:
+            return dict(self.pay_answer)
         trade = self.trades.setdefault(biz["out_trade_no"], {"trade_no": f"2026{len(self.trades):012d}",
                                                              "total_amount": biz["total_amount"], "biz": biz})
         return self._ok(trade_no=trade["trade_no"], out_trade_no=biz["out_trade_no"],
@@ -153,6 +159,8 @@ class FakeAlipay(FakeGateway):
         return self._ok(trade_no=trade["trade_no"], trade_status="TRADE_SUCCESS", total_amount=trade["total_amount"])
 
     def _detail(self, params: dict, biz: dict) -> dict:
+        if self.detail_answer:
+            return dict(self.detail_answer)
         freeze = self.freezes.get(biz["out_request_no"])
         if not freeze:
             return self._fail("OPERATION_NOT_EXIST")

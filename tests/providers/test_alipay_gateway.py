@@ -182,3 +182,24 @@ def test_installments_are_a_huabei_trade_with_the_fee_on_the_merchant(provider, 
     r = client.http.post("/v1/callbacks/alipay", headers=FORM, body=urlencode(form).encode())
     assert r.body == b"success" and (notes[0].kind, notes[0].amount) == ("charge.succeeded", 120_001)
     assert provider.query("ord-3-charge").status == "succeeded"
+
+
+def test_a_retried_capture_that_went_through_is_a_success_not_a_failure(provider, gw) -> None:
+    first = provider.capture_from_freeze("rent-6-rent", "2026AUTH6", "2088000000000001", 1_000, "rent")
+    again = provider.capture_from_freeze("rent-6-rent", "2026AUTH6", "2088000000000001", 1_000, "rent")
+    assert first.ok and again.ok and again.provider_ref == first.provider_ref
+
+
+def test_a_capture_in_process_is_pending(provider, gw, monkeypatch) -> None:
+    monkeypatch.setattr(gw, "pay_answer", {"code": "10003", "msg": "in process", "trade_no": "t1"})
+    assert provider.capture_from_freeze("rent-5-rent", "2026AUTH5", "2088000000000001", 1_000, "rent").status \
+        == "pending"
+
+
+def test_a_query_that_cannot_answer_never_settles_an_operation_as_failed(provider, gw, monkeypatch) -> None:
+    expires = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    provider.freeze("rent-4", "rent-4-freeze", "2088000000000001", 100, "Book", expires)
+    monkeypatch.setattr(gw, "detail_answer", {"code": "40004", "msg": "Business Failed", "sub_code": "SYSTEM_ERROR"})
+    assert provider.query("rent-4-freeze").status == "pending"
+    monkeypatch.setattr(gw, "detail_answer", None)
+    assert provider.query("rent-4-freeze") is None  # the user never opened it: Alipay has no such operation
