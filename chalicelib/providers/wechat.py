@@ -231,8 +231,8 @@ class WechatProvider(CreditProvider):
             status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
             if status == 404:
                 return None
-            if status >= 300:
-                return self._failed(status, answer)
+            if status >= 300:  # a query that cannot answer says nothing about the order: ask again later
+                return OpResult("pending", op["order_no"], answer.get("code"))
             expires = op.get("expires_at")
             return OpResult(ORDER_STATE.get(answer.get("state", ""), "pending"), op["order_no"],
                             expires_at=parse_iso(expires) if expires else None)
@@ -241,6 +241,8 @@ class WechatProvider(CreditProvider):
                 "GET", f"/v3/pay/transactions/out-trade-no/{op['out_request_no']}?mchid={self.settings.wechat_mch_id}")
             if status == 404:
                 return None
+            if status >= 300:
+                return OpResult("pending", reason=answer.get("code"))
             return OpResult(TRADE_STATE.get(answer.get("trade_state", ""), "pending"), answer.get("transaction_id"))
         if op["kind"] == "consent":
             return self._consent_state(op)
