@@ -14,7 +14,7 @@ from ..clock import iso, parse_iso
 from ..domain.credit import find_band
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import alipay_format as fmt
-from . import http, keys, ledger
+from . import keys, ledger, transport
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
 OK = "10000"
@@ -34,7 +34,7 @@ class AlipayProvider(CreditProvider):
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
-        self._send = send or http.send
+        self._send = send or transport.send
         self._keys: tuple[Any, Any] | None = None
 
     # -- plumbing ------------------------------------------------------------------------

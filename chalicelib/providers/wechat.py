@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from ..clock import iso, parse_iso
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
-from . import http, keys, ledger, wechat_events
+from . import keys, ledger, transport, wechat_events
 from . import wechat_format as fmt
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
@@ -43,7 +43,7 @@ class WechatProvider(CreditProvider):
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
-        self._send = send or http.send
+        self._send = send or transport.send
         self._private: Any = None
         self._platform: dict[str, Any] | None = None
 
