@@ -6,6 +6,20 @@ sets them before the first call. Plain dataclasses keep the cold import small.
 Environment: CREDITFIRST_STAGE, CREDITFIRST_TABLE, CREDITFIRST_QUEUE_PREFIX, CREDITFIRST_EVENT_BUS,
 CREDITFIRST_ADMIN_KEY, CREDITFIRST_SESSION_SECRET, CREDITFIRST_SANDBOX_SECRET, CREDITFIRST_SESSION_HOURS,
 CREDITFIRST_POLICY (JSON object overriding any Policy number), AWS_DEFAULT_REGION.
+
+Credit providers (secrets from Secrets Manager into the environment in production; never logged):
+- Alipay: CREDITFIRST_ALIPAY_APP_ID, CREDITFIRST_ALIPAY_PRIVATE_KEY (merchant RSA2 key, PEM or base64),
+  CREDITFIRST_ALIPAY_PUBLIC_KEY (Alipay's public key, PEM or base64 DER), CREDITFIRST_ALIPAY_GATEWAY
+  (default https://openapi.alipay.com/gateway.do), CREDITFIRST_ALIPAY_NOTIFY_URL,
+  CREDITFIRST_ALIPAY_ZHIMA_PRODUCT_CODE, CREDITFIRST_ALIPAY_FREEZE_CATEGORY, CREDITFIRST_ALIPAY_SERVICE_ID.
+- WeChat Pay: CREDITFIRST_WECHAT_MCH_ID, CREDITFIRST_WECHAT_APPID, CREDITFIRST_WECHAT_APP_SECRET (mini-program
+  login), CREDITFIRST_WECHAT_SERVICE_ID (Pay Score), CREDITFIRST_WECHAT_PRIVATE_KEY (merchant API key, PEM),
+  CREDITFIRST_WECHAT_CERT_SERIAL (its certificate serial), CREDITFIRST_WECHAT_APIV3_KEY,
+  CREDITFIRST_WECHAT_PLATFORM_CERTS (one or more platform certificate PEMs), CREDITFIRST_WECHAT_PUBLIC_KEY and
+  CREDITFIRST_WECHAT_PUBLIC_KEY_ID (the newer `PUB_KEY_ID_...` key; both accepted during a switch),
+  CREDITFIRST_WECHAT_GATEWAY (default https://api.mch.weixin.qq.com), CREDITFIRST_WECHAT_LOGIN_GATEWAY
+  (default https://api.weixin.qq.com), CREDITFIRST_WECHAT_NOTIFY_URL, CREDITFIRST_WECHAT_BAND (the band an
+  opened Pay Score service stands for; default 650-699).
 """
 from __future__ import annotations
 
@@ -75,6 +89,30 @@ class Settings:
     sandbox_secret: str = field(default="", repr=False)
     session_hours: int = 24
     clock_cache_seconds: float = 1.0
+    # Alipay (Zhima credit + fund authorization)
+    alipay_app_id: str = ""
+    alipay_private_key: str = field(default="", repr=False)
+    alipay_public_key: str = field(default="", repr=False)
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    alipay_notify_url: str = ""
+    alipay_zhima_product_code: str = "w1010100000000002733"
+    alipay_freeze_category: str = "RENT_DIGITAL"
+    alipay_service_id: str = ""
+    # WeChat Pay (Pay Score, APIv3)
+    wechat_mch_id: str = ""
+    wechat_appid: str = ""
+    wechat_app_secret: str = field(default="", repr=False)
+    wechat_service_id: str = ""
+    wechat_private_key: str = field(default="", repr=False)
+    wechat_cert_serial: str = ""
+    wechat_apiv3_key: str = field(default="", repr=False)
+    wechat_platform_certs: str = field(default="", repr=False)
+    wechat_public_key: str = field(default="", repr=False)
+    wechat_public_key_id: str = ""
+    wechat_gateway: str = "https://api.mch.weixin.qq.com"
+    wechat_login_gateway: str = "https://api.weixin.qq.com"
+    wechat_notify_url: str = ""
+    wechat_band: str = "650-699"
     policy: Policy = field(default_factory=Policy)
     extra: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -93,6 +131,12 @@ _ENV = {
     "session_secret": "CREDITFIRST_SESSION_SECRET",
     "sandbox_secret": "CREDITFIRST_SANDBOX_SECRET",
     "session_hours": "CREDITFIRST_SESSION_HOURS",
+    **{name: f"CREDITFIRST_{name.upper()}" for name in (
+        "alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_gateway", "alipay_notify_url",
+        "alipay_zhima_product_code", "alipay_freeze_category", "alipay_service_id",
+        "wechat_mch_id", "wechat_appid", "wechat_app_secret", "wechat_service_id", "wechat_private_key",
+        "wechat_cert_serial", "wechat_apiv3_key", "wechat_platform_certs", "wechat_public_key",
+        "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band")},
 }
 
 

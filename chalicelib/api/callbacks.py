@@ -5,6 +5,7 @@ from chalice import Blueprint, Response
 
 from ..domain.errors import DomainError
 from ..services import callbacks
+from ..services import provider_credit  # noqa: F401  (registers the consent notification handlers)
 from .errors import from_domain
 from .routing import Ctx, route
 
@@ -27,3 +28,15 @@ def _handle(ctx: Ctx, provider: str) -> Response:
 def sandbox_callback(ctx: Ctx) -> Response:
     """The sandbox provider's HMAC-signed notifications."""
     return _handle(ctx, "sandbox")
+
+
+@route(bp, "/v1/callbacks/alipay", "POST", auth="none", raw=True, content_types=ANY_BODY, tag="callbacks")
+def alipay_callback(ctx: Ctx) -> Response:
+    """Alipay asynchronous notifications (form, RSA2); the bare body `success` once handled."""
+    return _handle(ctx, "alipay")
+
+
+@route(bp, "/v1/callbacks/wechat", "POST", auth="none", raw=True, content_types=ANY_BODY, tag="callbacks")
+def wechat_callback(ctx: Ctx) -> Response:
+    """WeChat Pay v3 notifications (signed headers, AES-GCM resource); 204 once handled."""
+    return _handle(ctx, "wechat")

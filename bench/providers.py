@@ -1,0 +1,100 @@
+"""Provider figures: notification verification cost, the Zhima band search's calls, cold import.
+
+Run alone with `python bench/providers.py` (or add "bench.providers" to bench/run.py's MODULES).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+VECTORS = Path("/work/shared/vectors")
+GOALS = {
+    "alipay_notification_verify_ms": "median, parse form + RSA2 verify (vector)",
+    "wechat_notification_verify_decrypt_ms": "median, RSA verify + AES-GCM decrypt (vector)",
+    "zhima_calls_max": "<= 3 over every band",
+    "band_search_loopback_ms": "median, signed calls to the local fake gateway",
+    "providers_import_ms": "cold import of both adapters + cryptography (lazy: not at app import)",
+    "app_import_loads_cryptography": "0 (providers load on first use)",
+}
+
+
+def _median_ms(fn, n: int = 200) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 3)
+
+
+def _verify_figures() -> dict[str, float]:
+    from chalicelib.providers import alipay_format, keys, wechat_format
+
+    ali = json.loads((VECTORS / "alipay_trade_status_sync.json").read_text())
+    wx = json.loads((VECTORS / "wechatpay_payscore_notify.json").read_text())
+    ali_key, raw = keys.load_public_key(ali["alipay_public_key_base64_der"]), urlencode(ali["params"]).encode()
+    wx_keys = {wx["platform_serial"]: keys.load_public_key(wx["platform_certificate_pem"])}
+    at = datetime.fromtimestamp(int(wx["headers"]["Wechatpay-Timestamp"]), tz=timezone.utc)
+    body = wx["body"].encode()
+
+    def wechat() -> None:
+        wechat_format.verify_signed(wx["headers"], body, wx_keys, at)
+        wechat_format.decrypt_resource(json.loads(body)["resource"], wx["apiv3_key"])
+
+    return {"alipay_notification_verify_ms": _median_ms(
+                lambda: alipay_format.verify_notification(alipay_format.parse_form(raw), ali_key)),
+            "wechat_notification_verify_decrypt_ms": _median_ms(wechat)}
+
+
+def _band_figures() -> dict[str, float]:
+    from chalicelib.clock import SystemClock
+    from chalicelib.config import Settings
+    from chalicelib.providers.alipay import AlipayProvider
+    from tests.providers.fakes import FakeAlipay
+
+    gw = FakeAlipay()
+    env = gw.env()
+    settings = replace(Settings(), alipay_app_id=gw.app_id, alipay_gateway=env["CREDITFIRST_ALIPAY_GATEWAY"],
+                       alipay_private_key=env["CREDITFIRST_ALIPAY_PRIVATE_KEY"],
+                       alipay_public_key=env["CREDITFIRST_ALIPAY_PUBLIC_KEY"])
+    provider = AlipayProvider(SimpleNamespace(settings=settings, clock=SystemClock(), table=None))
+    most, times = 0, []
+    for score in range(300, 951, 7):
+        gw.scores["u"] = score
+        before = len(gw.calls)
+        t = time.perf_counter()
+        provider.authorize_credit("u", f"a{score}")
+        times.append((time.perf_counter() - t) * 1000)
+        most = max(most, len(gw.calls) - before)
+    gw.stop()
+    return {"zhima_calls_max": most, "band_search_loopback_ms": round(statistics.median(times), 2)}
+
+
+def _import_figures() -> dict[str, float]:
+    code = ("import time,sys; t=time.perf_counter(); import chalicelib.providers.alipay, chalicelib.providers.wechat;"
+            "from chalicelib.providers import keys; keys.load_public_key; import cryptography.hazmat.primitives.asymmetric.rsa;"
+            "print(round((time.perf_counter()-t)*1000,1))")
+    root = str(Path(__file__).resolve().parents[1])
+    ms = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root).stdout)
+    app = subprocess.run([sys.executable, "-c", "import sys, app; print(int('cryptography' in sys.modules))"],
+                         capture_output=True, text=True, cwd=root).stdout.strip()
+    return {"providers_import_ms": ms, "app_import_loads_cryptography": int(app or -1)}
+
+
+def measure() -> dict[str, float]:
+    return {**_verify_figures(), **_band_figures(), **_import_figures()}
+
+
+if __name__ == "__main__":
+    for key, value in measure().items():
+        print(f"{key:42s} {value!s:>10}  {GOALS[key]}")

@@ -1,0 +1,48 @@
+"""POST /v1/callbacks/sandbox: a bad or missing HMAC is 401 and changes nothing."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from chalicelib.providers.sandbox import sign
+from chalicelib.services import callbacks
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> list:
+    notes: list = []
+
+    def handler(deps, note, uow, provider):  # type: ignore[no-untyped-def]
+        notes.append(note)
+
+    monkeypatch.setitem(callbacks.HANDLERS, "freeze.succeeded", handler)
+    return notes
+
+
+BODY = json.dumps({"id": "ntf-x", "kind": "freeze.succeeded", "out_request_no": "r1-freeze"}).encode()
+
+
+@pytest.mark.parametrize("bad", ["wrong_secret", "missing", "stale", "body_changed"])
+def test_a_bad_sandbox_signature_is_401_and_no_effect(client, aws, seen, bad) -> None:
+    ts = str(int(time.time()) - (400 if bad == "stale" else 0))
+    secret = "not-the-secret" if bad == "wrong_secret" else aws.settings.sandbox_secret
+    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
+               "X-Sandbox-Signature": sign(secret, ts, BODY)}
+    if bad == "missing":
+        del headers["X-Sandbox-Signature"]
+    body = BODY.replace(b"r1-freeze", b"r2-freeze") if bad == "body_changed" else BODY
+    r = client.http.post("/v1/callbacks/sandbox", headers=headers, body=body)
+    assert r.status_code == 401
+    assert json.loads(r.body)["error"]["code"] == "invalid_signature"
+    assert seen == [] and aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is None
+
+
+def test_a_good_sandbox_signature_is_handled_once(client, aws, seen) -> None:
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
+               "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY)}
+    for _ in range(2):
+        assert client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY).status_code == 200
+    assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is not None
