@@ -11,7 +11,7 @@ from ..domain import coupons as coupon_rules
 from ..domain import credit
 from ..domain.errors import DomainError, ValidationFailed
 from ..store.uow import RETRY, Retry, UnitOfWork
-from . import coupons, members
+from . import coupons, members, metrics
 from .members import SNAPSHOT_ATTRS, member_key
 
 
@@ -45,9 +45,12 @@ def authorize(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     if answer.status == "pending":
         return {"status": "pending", "provider_params": answer.provider_params}
     if answer.status != "granted" or not answer.band:
-        uow.update(*member_key(member_id), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS)
+        previous = member.get("band")
+        uow.update(*member_key(member_id), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS,
+                   **_band_guard(previous))
         uow.audit(f"member#{member_id}", "credit_declined", event="credit.declined")
-        _count_authorization(uow, day, None)
+        metrics.stage_authorization(uow, day, None)
+        metrics.stage_band_left(uow, previous)
         return {"status": "declined", "score_band": None, "tier": "none"}
     return stage_granted(deps, uow, member, answer.band, day)
 
@@ -70,27 +73,31 @@ def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str
         rewarded.add(reached)
         writes["rewarded_tiers"] = sorted(rewarded)
     writes["ever_granted"] = True
-    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(cond_parts), on_fail=RETRY)
+    previous = member.get("band")
+    guard = _band_guard(previous)
+    cond_parts.append(guard["condition"])
+    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(cond_parts), values=guard["values"],
+               on_fail=RETRY)
     uow.audit(f"member#{member_id}", "credit_granted", before={"tier": old_tier},
               after={"band": band, "tier": new_tier}, event="credit.granted")
-    _count_authorization(uow, day, band)
+    metrics.stage_authorization(uow, day, band, previous)
     return {"status": "granted", "score_band": band, "tier": new_tier}
 
 
-def _count_authorization(uow: UnitOfWork, day: str, band: str | None) -> None:
-    """Daily analytics counters, kept as events happen (read by the metrics route, never a Scan)."""
-    add = {"auth_asked": 1}
-    if band:
-        add["auth_granted"] = 1
-    uow.update(f"METRIC#{day}", f"band#{band or 'none'}", add=add,
-               set={"day": day, "band": band or "none", "type": "metric"})
+def _band_guard(previous: str | None) -> dict:
+    """The member's band is still what we read (keeps the members-by-band gauge exact under races)."""
+    if previous:
+        return {"condition": "band = :prev_band", "values": {":prev_band": previous}, "on_fail": RETRY}
+    return {"condition": "attribute_not_exists(band)", "values": None, "on_fail": RETRY}
 
 
 def withdraw(deps: Deps, uow: UnitOfWork, member_id: str) -> None:
     """Consent withdrawn: the snapshot is deleted (idempotent)."""
-    members.load(deps.table, member_id)
-    uow.update(*member_key(member_id), set={"authorization_status": "withdrawn"}, remove=SNAPSHOT_ATTRS)
+    previous = members.load(deps.table, member_id).get("band")
+    uow.update(*member_key(member_id), set={"authorization_status": "withdrawn"}, remove=SNAPSHOT_ATTRS,
+               **_band_guard(previous))
     uow.audit(f"member#{member_id}", "consent_withdrawn", event="credit.withdrawn")
+    metrics.stage_band_left(uow, previous)
 
 
 def expire_snapshot(deps: Deps, member_id: str) -> bool:
@@ -104,6 +111,7 @@ def expire_snapshot(deps: Deps, member_id: str) -> bool:
     uow.update(*member_key(member_id), set={"authorization_status": "expired"}, remove=SNAPSHOT_ATTRS,
                condition="authorization_expires_at = :e", values={":e": expires})
     uow.audit(f"member#{member_id}", "authorization_expired", event="credit.expired")
+    metrics.stage_band_left(uow, member.get("band"))
     try:
         uow.commit()
     except (Retry, DomainError):  # renewed concurrently: nothing to do
