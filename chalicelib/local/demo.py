@@ -85,8 +85,7 @@ def _simulate(rng: random.Random, now: datetime) -> tuple[list[_Member], default
         totals[band]["members"] += 1
         reject_p, default_p, per_member = BAND_PROFILE[band]
         count = min(int(rng.expovariate(1 / per_member) + 0.5), 6)
-        times = sorted(_at(rng, auth_at + timedelta(days=rng.uniform(0, (now - auth_at).days + 0.5)), now)
-                       for _ in range(count))
+        times = sorted(_at(rng, start + timedelta(days=rng.randrange(DAYS)), now) for _ in range(count))
         for order_at in times:
             scenario = rng.choices(names, weights)[0]
             amount = rng.randrange(SCENARIOS[scenario][1], SCENARIOS[scenario][2]) // 100 * 100
@@ -110,11 +109,11 @@ def _simulate(rng: random.Random, now: datetime) -> tuple[list[_Member], default
 def _close(rng: random.Random, m: _Member, band: str, scenario: str, amount: int, order_at: datetime,
            now: datetime, default_p: float, daily: defaultdict) -> None:
     """Most orders older than a few days have ended: on time, or in default."""
-    closed_at = order_at + timedelta(days=rng.randint(3, 14), hours=rng.randint(0, 12))
+    closed_at = order_at + timedelta(days=rng.randint(1, 7), hours=rng.randint(0, 12))
     if closed_at >= now or rng.random() < 0.12:
         m.open_amount += amount
         return
-    defaulted = rng.random() < default_p * 3  # defaults concentrate in the orders that end early in the data
+    defaulted = rng.random() < default_p * 1.5  # early-ending orders carry more of the defaults
     day = closed_at.date().isoformat()
     for pk in (metrics.band_pk(band), metrics.scenario_pk(scenario)):
         daily[(pk, day)]["closed"] += 1
