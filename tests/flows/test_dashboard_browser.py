@@ -129,7 +129,7 @@ def test_operator_signs_in_and_sees_the_charts(stack, browser):
     _wait(browser, lambda: history.text not in ("—", ""))
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    height = browser.execute_script("return document.getElementById('app').getBoundingClientRect().bottom + 24")
+    height = browser.execute_script("return document.getElementById('app').getBoundingClientRect().bottom + 140")
     browser.set_window_size(1440, max(900, min(int(height) + 40, 4000)))
     time.sleep(0.3)
     shot = ARTIFACTS / "dashboard.png"
