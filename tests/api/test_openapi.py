@@ -83,3 +83,9 @@ def test_responses_name_their_model(client):
     assert {"from", "to", "totals", "by_band", "by_scenario", "by_day"} <= set(schema["properties"])
     assert doc["paths"]["/admin"]["get"]["responses"]["200"]["content"].keys() == {"text/html"}
     assert "204" in doc["paths"]["/v1/credit/authorization"]["delete"]["responses"]
+
+
+def test_the_document_is_valid_openapi_3_1(client):
+    from openapi_spec_validator import validate
+
+    validate(_doc(client))  # raises on any schema violation

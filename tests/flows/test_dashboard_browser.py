@@ -139,3 +139,42 @@ def test_operator_signs_in_and_sees_the_charts(stack, browser):
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
               and "404" not in e["message"] and "401" not in e["message"]]
     assert errors == [], errors
+
+
+STUB_REVIEWS = """
+window.calls = [];
+let pending = [{id: "rv_1", kind: "rental", ref_id: "r_1", member_id: "m_demo", rule: "velocity",
+                created_at: "2026-11-23T09:00:00.000Z"},
+               {id: "rv_2", kind: "order", ref_id: "o_2", member_id: "m_other", rule: "first_order_large",
+                created_at: "2026-11-23T09:05:00.000Z"}];
+const realFetch = window.fetch;
+window.fetch = async (path, init) => {
+  if (!String(path).startsWith("/v1/admin/reviews")) return realFetch(path, init);
+  window.calls.push({path: String(path), method: init.method, headers: init.headers});
+  const m = String(path).match(/reviews\\/([^/]+)\\/(approve|reject)$/);
+  if (m) { pending = pending.filter(r => r.id !== m[1]); return new Response("{}", {status: 200}); }
+  return new Response(JSON.stringify({items: pending}), {status: 200});
+};
+loadReviews();
+"""
+
+
+def test_review_queue_buttons_call_the_review_routes(stack, browser):
+    """The review routes belong to the risk feature; here they are stubbed in the page's fetch."""
+    from selenium.webdriver.common.by import By
+
+    base, _ = stack
+    browser.get(base + "/admin")  # the key is still in this tab's session storage
+    _wait(browser, lambda: browser.find_element(By.ID, "charts").get_attribute("data-ready") == "1")
+    browser.execute_script(STUB_REVIEWS)
+    buttons = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#reviews button[data-act]"))
+    assert [b.text for b in buttons] == ["Approve", "Reject", "Approve", "Reject"]
+    assert "velocity" in browser.find_element(By.ID, "reviews").text
+    buttons[0].click()
+    _wait(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#reviews button[data-act]")) == 2)
+    browser.find_element(By.CSS_SELECTOR, "#reviews button[data-act='reject']").click()
+    _wait(browser, lambda: "Nothing here" in browser.find_element(By.ID, "reviews").text)
+    posts = [c for c in browser.execute_script("return window.calls") if c["method"] == "POST"]
+    assert [c["path"] for c in posts] == ["/v1/admin/reviews/rv_1/approve", "/v1/admin/reviews/rv_2/reject"]
+    assert all(c["headers"]["Authorization"] == "Bearer local-admin-key" and c["headers"]["Idempotency-Key"]
+               for c in posts)
