@@ -5,7 +5,6 @@ import re
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field

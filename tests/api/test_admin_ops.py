@@ -195,3 +195,19 @@ def test_the_dashboard_page_is_served_as_html(client):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     page = r.body.decode()
     assert "sessionStorage" in page and "/v1/admin/metrics" in page and "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_an_expired_snapshot_leaves_the_members_gauge(client, aws):
+    api = Api(client)
+    api.member("fay:810")
+
+    def gauge():
+        out = api.admin("GET", "/v1/admin/metrics")[1]
+        return {row["band"]: row["members"] for row in out["by_band"] if row["members"]}
+
+    assert gauge() == {"800-950": 1}
+    api.advance(31 * 24 * 3600)
+    api.run_jobs()
+    assert gauge() == {}
+    api.run_jobs()  # the expiry worker is idempotent: no second decrement
+    assert gauge() == {}
