@@ -166,6 +166,7 @@ def test_review_queue_buttons_call_the_review_routes(stack, browser):
     base, _ = stack
     browser.get(base + "/admin")  # the key is still in this tab's session storage
     _wait(browser, lambda: browser.find_element(By.ID, "charts").get_attribute("data-ready") == "1")
+    _wait(browser, lambda: "Loading" not in browser.find_element(By.ID, "reviews").text)  # the real call answered
     browser.execute_script(STUB_REVIEWS)
     buttons = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#reviews button[data-act]"))
     assert [b.text for b in buttons] == ["Approve", "Reject", "Approve", "Reject"]
