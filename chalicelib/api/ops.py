@@ -68,6 +68,10 @@ class DayRow(Counters):
     day: str
 
 
+class BandDayRow(DayRow):
+    band: str
+
+
 class MetricsOut(Out):
     model_config = ConfigDict(extra="allow", serialize_by_alias=True, populate_by_name=True)
 
@@ -79,6 +83,7 @@ class MetricsOut(Out):
     by_band: list[BandRow]
     by_scenario: list[ScenarioRow]
     by_day: list[DayRow]
+    by_band_day: list[BandDayRow] = Field(description="per band and day, only the days with activity")
     reads: int = Field(description="DynamoDB requests this answer cost")
 
 

@@ -66,8 +66,12 @@ def report(table: Any, from_day: date, to_day: date) -> dict:
     by_scenario = [{"scenario": name, **derived(_sum(list(series.values())))} for name, series in per_scenario.items()]
     by_day = [{"day": day, **derived(_sum([per_band[band].get(day, {}) for band in ALL_BANDS]))} for day in days]
 
+    by_band_day = [{"band": band, "day": day, **derived(per_band[band][day])}
+                   for band in ALL_BANDS for day in days if day in per_band[band]]
+
     total = derived(_sum([row for row in by_band]))
     members = {name: sum(running[band][name] for band in ALL_BANDS) for name in metrics.TOTALS}
     total.update(members, repurchase_rate=rate(members["repeat_buyers"], members["buyers"]))
     return {"from": a, "to": b, "days": len(days), "bands": list(ALL_BANDS), "totals": total,
-            "by_band": by_band, "by_scenario": by_scenario, "by_day": by_day, "reads": reads.requests}
+            "by_band": by_band, "by_scenario": by_scenario, "by_day": by_day, "by_band_day": by_band_day,
+            "reads": reads.requests}

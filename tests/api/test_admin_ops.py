@@ -61,6 +61,11 @@ def test_metrics_math_on_synthetic_counters(client, aws):
     assert (days[DAY2]["conversion"], days[DAY2]["closed"], days[DAY2]["auth_asked"]) == (0.5, 4, 1)
     assert days["2026-03-03"]["decisions"] == 0 and days["2026-03-03"]["conversion"] is None
 
+    cells = {(row["band"], row["day"]): row for row in out["by_band_day"]}
+    assert set(cells) == {(SILVER, DAY1), (SILVER, DAY2), ("none", DAY2)}  # sparse: only days with activity
+    assert (cells[(SILVER, DAY2)]["conversion"], cells[(SILVER, DAY2)]["reviews"]) == (0.5, 1)
+    assert cells[("none", DAY2)]["authorization_rate"] == 0.0
+
     status, narrow = Api(client).admin("GET", f"/v1/admin/metrics?from={DAY2}&to={DAY2}")
     assert narrow["totals"]["decisions"] == 2 and narrow["totals"]["auth_granted"] == 0
 
