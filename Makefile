@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test bench package lint clean
+.PHONY: run demo test bench package lint clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,18 @@ demo: $(STAMP)
 
 # The whole suite on the embedded moto endpoint, then the API and flow tests again with DynamoDB
 # served by AWS's own emulator (DynamoDB Local, when Java is present).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/api tests/flows
+
+# Debian's Chromium and its driver for the dashboard's browser test, installed only when missing
+# (as root with apt-get; elsewhere the test is skipped). Never a browser download of its own.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "chromium could not be installed: the browser test will be skipped"; \
+	else echo "chromium not installed (needs root and apt-get): the browser test will be skipped"; fi
 
 bench: $(STAMP)
 	$(PY) bench/run.py

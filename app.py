@@ -1,11 +1,8 @@
 """creditfirst: the table of contents. Wiring only; the logic lives in chalicelib."""
 from chalice import Chalice
 
-from chalicelib.api import callbacks, members, sandbox
-from chalicelib.api import rentals
-from chalicelib.api import bookings, orders, trials
-from chalicelib.api import admin_risk, callbacks, members, sandbox
-from chalicelib.api import campaigns, coupons
+from chalicelib.api import (admin_risk, bookings, callbacks, campaigns, coupons, members, ops, orders, rentals,
+                            sandbox, trials)
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 
@@ -23,6 +20,7 @@ app.register_blueprint(trials.bp)
 app.register_blueprint(admin_risk.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(campaigns.bp)
+app.register_blueprint(ops.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

@@ -44,9 +44,12 @@ def authorize(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     if answer.status == "pending":
         return {"status": "pending", "provider_params": answer.provider_params}
     if answer.status != "granted" or not answer.band:
-        uow.update(*member_key(member_id), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS)
+        previous = member.get("band")
+        uow.update(*member_key(member_id), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS,
+                   **_band_guard(previous))
         uow.audit(f"member#{member_id}", "credit_declined", event="credit.declined")
-        _count_authorization(uow, day, None)
+        metrics.stage_authorization(uow, day, None)
+        metrics.stage_band_left(uow, previous)
         return {"status": "declined", "score_band": None, "tier": "none"}
     return stage_granted(deps, uow, member, answer.band, day)
 
@@ -59,23 +62,32 @@ def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str
     writes = members.snapshot_writes(band, now, policy, member_id)
     rewards = coupons.stage_grant_rewards(deps.table, uow, member, new_tier, band, policy)
     writes.update(rewards.writes, ever_granted=True)
-    uow.update(*member_key(member_id), set=writes, condition=" AND ".join(["attribute_exists(pk)", *rewards.conditions]),
-               values=rewards.values or None, on_fail=RETRY)
+    previous = member.get("band")
+    guard = _band_guard(previous)
+    values = {**(rewards.values or {}), **(guard["values"] or {})}
+    uow.update(*member_key(member_id), set=writes,
+               condition=" AND ".join(["attribute_exists(pk)", *rewards.conditions, guard["condition"]]),
+               values=values or None, on_fail=RETRY)
     uow.audit(f"member#{member_id}", "credit_granted", before={"tier": old_tier},
               after={"band": band, "tier": new_tier}, event="credit.granted")
-    _count_authorization(uow, day, band)
+    metrics.stage_authorization(uow, day, band, previous)
     return {"status": "granted", "score_band": band, "tier": new_tier}
 
 
-def _count_authorization(uow: UnitOfWork, day: str, band: str | None) -> None:
-    metrics.stage_authorization(uow, day, band)
+def _band_guard(previous: str | None) -> dict:
+    """The member's band is still what we read (keeps the members-by-band gauge exact under races)."""
+    if previous:
+        return {"condition": "band = :prev_band", "values": {":prev_band": previous}, "on_fail": RETRY}
+    return {"condition": "attribute_not_exists(band)", "values": None, "on_fail": RETRY}
 
 
 def withdraw(deps: Deps, uow: UnitOfWork, member_id: str) -> None:
     """Consent withdrawn: the snapshot is deleted (idempotent)."""
-    members.load(deps.table, member_id)
-    uow.update(*member_key(member_id), set={"authorization_status": "withdrawn"}, remove=SNAPSHOT_ATTRS)
+    previous = members.load(deps.table, member_id).get("band")
+    uow.update(*member_key(member_id), set={"authorization_status": "withdrawn"}, remove=SNAPSHOT_ATTRS,
+               **_band_guard(previous))
     uow.audit(f"member#{member_id}", "consent_withdrawn", event="credit.withdrawn")
+    metrics.stage_band_left(uow, previous)
 
 
 def expire_snapshot(deps: Deps, member_id: str) -> bool:
@@ -89,6 +101,7 @@ def expire_snapshot(deps: Deps, member_id: str) -> bool:
     uow.update(*member_key(member_id), set={"authorization_status": "expired"}, remove=SNAPSHOT_ATTRS,
                condition="authorization_expires_at = :e", values={":e": expires})
     uow.audit(f"member#{member_id}", "authorization_expired", event="credit.expired")
+    metrics.stage_band_left(uow, member.get("band"))
     try:
         uow.commit()
     except (Retry, DomainError):  # renewed concurrently: nothing to do
