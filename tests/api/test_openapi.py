@@ -31,7 +31,7 @@ def test_every_route_of_the_app_is_documented(client):
 
 
 def test_request_bodies_are_the_models_the_route_validates_with(client):
-    from chalicelib.api.members import SessionIn
+    from chalicelib.api.models.members import SessionIn
 
     doc = _doc(client)
     op = doc["paths"]["/v1/sessions"]["post"]
