@@ -1,0 +1,93 @@
+"""Request and response models of chalicelib/api/ops.py."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..common import Out
+
+
+class Query(BaseModel):
+    """Query strings: unknown parameters refused, values are text."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MetricsQuery(Query):
+    from_: str | None = Field(default=None, alias="from", description="First day, YYYY-MM-DD (default: to - 29 days)")
+    to: str | None = Field(default=None, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)")
+
+
+class Counters(Out):
+    auth_asked: int
+    auth_granted: int
+    decisions: int
+    rejected: int
+    reviews: int
+    orders: int
+    order_amount: int = Field(description="fen")
+    first_orders: int
+    second_orders: int
+    closed: int
+    defaulted: int
+    authorization_rate: float | None = Field(description="auth_granted / auth_asked")
+    conversion: float | None = Field(description="(decisions - rejected) / decisions")
+    average_order_value: int | None = Field(description="order_amount / orders, fen")
+    bad_debt_rate: float | None = Field(description="defaulted / closed")
+
+
+class Totals(Counters):
+    members: int = Field(description="members holding a band snapshot now")
+    buyers: int = Field(description="members with 1+ orders")
+    repeat_buyers: int = Field(description="members with 2+ orders")
+    repurchase_rate: float | None = Field(description="repeat_buyers / buyers")
+
+
+class BandRow(Totals):
+    band: str
+
+
+class ScenarioRow(Counters):
+    scenario: str
+
+
+class DayRow(Counters):
+    day: str
+
+
+class BandDayRow(DayRow):
+    band: str
+
+
+class MetricsOut(Out):
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True, populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    days: int
+    bands: list[str]
+    totals: Totals
+    by_band: list[BandRow]
+    by_scenario: list[ScenarioRow]
+    by_day: list[DayRow]
+    by_band_day: list[BandDayRow] = Field(description="per band and day, only the days with activity")
+    reads: int = Field(description="DynamoDB requests this answer cost")
+
+
+class AuditQuery(Query):
+    entity_id: str = Field(min_length=1, max_length=256, description="e.g. member#m_..., scenario#books, rental#r_...")
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class AuditEntry(Out):
+    entity_id: str
+    action: str
+    actor: str = Field(description="who: a member id, 'admin', 'system' or 'provider:<name>'")
+    at: str
+    before: dict
+    after: dict
+    data: dict
+    event_type: str | None = None
+
+
+class AuditOut(Out):
+    items: list[AuditEntry]

@@ -1,0 +1,59 @@
+"""Request and response models of chalicelib/api/rentals.py."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ...domain.errors import NotFound
+from ...services import rental_store, rentals
+from ..common import Body, Fen, FenOrZero, Id, Out
+
+
+class RentalIn(Body):
+    scenario: str = Field(min_length=1, max_length=64)
+    item_id: Id
+    item_value: Fen
+    daily_rent: FenOrZero
+    days: int = Field(ge=1, le=365)
+    coupon_id: Id | None = None
+
+
+class RentalOut(Out):
+    id: str
+    decision: Literal["deposit_free", "deposit_required", "review", "rejected"]
+    reason: str | None
+    status: Literal["pending_freeze", "awaiting_deposit", "review", "active", "returned", "closed", "rejected"]
+    frozen_amount: int
+    deposit_amount: int
+    due_at: str
+    outcome: Literal["returned", "defaulted", "settled"] | None = None
+    rent_charged: int | None = None
+    deducted_amount: int = 0
+    released_amount: int | None = None
+
+
+class RentalListOut(Out):
+    items: list[RentalOut]
+
+
+class ReturnIn(Body):
+    pass
+
+
+class DeductionIn(Body):
+    amount: Fen
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class MoneyFact(Out):
+    kind: Literal["rent", "deduction", "release"]
+    amount: int
+    reason: str
+    out_request_no: str | None
+    at: str
+
+
+class AdminRentalOut(RentalOut):
+    member_id: str
+    money: list[MoneyFact]
