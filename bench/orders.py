@@ -135,6 +135,8 @@ def main() -> dict:
             order = _call(client, "POST", "/v1/orders", body, token=token, key=uuid.uuid4().hex)
         with counter.measure() as plain:
             _call(client, "POST", "/v1/orders", body, token=token)
+        with counter.measure() as get_one:
+            _call(client, "GET", f"/v1/orders/{order['id']}", None, token=token)
         with counter.measure() as confirm:
             _call(client, "POST", f"/v1/orders/{order['id']}/confirm", {}, token=token, key=uuid.uuid4().hex)
         idle_0 = _sweep(deps, counter)
@@ -143,9 +145,34 @@ def main() -> dict:
     return {
         "post_orders_round_trips_with_key": len(keyed["app"]), "post_orders_calls_with_key": keyed["app"],
         "post_orders_round_trips_without_key": len(plain["app"]),
+        "get_order_round_trips": len(get_one["app"]),
         "confirm_round_trips": {"app": len(confirm["app"]), "provider": len(confirm["provider"]),
                                 "calls": confirm["app"]},
         "idle_sweep_0_pending": idle_0, "idle_sweep_1000_pending_not_due": idle_1000,
+    }
+
+
+GOALS = {
+    "POST /v1/orders round trips (Idempotency-Key)": "<= 3",
+    "GET /v1/orders/{id} round trips": "1",
+    "idle charge sweep items read, 0 pending": "flat",
+    "idle charge sweep items read, 1,000 pending": "flat",
+}
+
+
+def measure() -> dict[str, Any]:
+    """The figures for `make bench`'s table."""
+    raw = main()
+    return {
+        "POST /v1/orders round trips (Idempotency-Key)": raw["post_orders_round_trips_with_key"],
+        "POST /v1/orders round trips (no key)": raw["post_orders_round_trips_without_key"],
+        "GET /v1/orders/{id} round trips": raw["get_order_round_trips"],
+        "POST /v1/orders/{id}/confirm round trips (app)": raw["confirm_round_trips"]["app"],
+        "POST /v1/orders/{id}/confirm round trips (sandbox provider)": raw["confirm_round_trips"]["provider"],
+        "idle charge sweep queries, 0 pending": raw["idle_sweep_0_pending"]["queries"],
+        "idle charge sweep items read, 0 pending": raw["idle_sweep_0_pending"]["items_read"],
+        "idle charge sweep queries, 1,000 pending": raw["idle_sweep_1000_pending_not_due"]["queries"],
+        "idle charge sweep items read, 1,000 pending": raw["idle_sweep_1000_pending_not_due"]["items_read"],
     }
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VECTORS = Path("/work/shared/vectors")
+VECTORS = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 GOALS = {
     "alipay_notification_verify_ms": "median, parse form + RSA2 verify (vector)",
     "wechat_notification_verify_decrypt_ms": "median, RSA verify + AES-GCM decrypt (vector)",

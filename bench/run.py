@@ -11,7 +11,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ["bench.foundation", "bench.coupon_drop"]
+MODULES = ["bench.foundation", "bench.rentals", "bench.orders", "bench.risk", "bench.providers", "bench.coupon_drop"]
+
+
+def _cell(value: object) -> str:
+    """Scalars as they are; a list or dict (call sequences) compactly on one line."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 def main() -> None:
@@ -25,7 +32,7 @@ def main() -> None:
     for section, figures in results.items():
         print(f"\n{section}")
         for key, fig in figures.items():
-            print(f"  {key.ljust(width)}  {fig['value']!s:>12}  {fig['goal']}")
+            print(f"  {key.ljust(width)}  {_cell(fig['value']):>12}  {fig['goal']}")
     out = Path(__file__).with_name("results.json")
     out.write_text(json.dumps(results, indent=2))
     print(f"\nwritten to {out}")

@@ -7,8 +7,12 @@ from typing import Any
 from chalice import Blueprint
 
 from ..domain.errors import ValidationFailed
-from ..services import blacklist, reviews, scenarios
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+blacklist = Lazy("chalicelib.services.blacklist")
+reviews = Lazy("chalicelib.services.reviews")
+scenarios = Lazy("chalicelib.services.scenarios")
 
 bp = Blueprint(__name__)
 M = "admin_risk:"

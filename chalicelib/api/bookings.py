@@ -5,8 +5,11 @@ from typing import Any, Literal
 
 from chalice import Blueprint
 
-from ..services import bookings, reservations
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+bookings = Lazy("chalicelib.services.bookings")
+reservations = Lazy("chalicelib.services.reservations")
 
 bp = Blueprint(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from ..domain.errors import DomainError
-from ..services import callbacks
-from ..services import provider_credit  # noqa: F401  (registers the consent notification handlers)
+from ..lazy import Lazy
 from .errors import from_domain
 from .routing import Ctx, route
+
+callbacks = Lazy("chalicelib.services.callbacks")
 
 bp = Blueprint(__name__)
 

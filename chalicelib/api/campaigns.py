@@ -5,8 +5,10 @@ from typing import Any
 
 from chalice import Blueprint
 
-from ..services import campaigns
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+campaigns = Lazy("chalicelib.services.campaigns")
 
 bp = Blueprint(__name__)
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..services import coupons
+from ..lazy import Lazy
 from .routing import Ctx, route
+
+coupons = Lazy("chalicelib.services.coupons")
 
 bp = Blueprint(__name__)
 

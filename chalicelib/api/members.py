@@ -5,8 +5,11 @@ from typing import Any
 
 from chalice import Blueprint
 
-from ..services import credit, members
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+credit = Lazy("chalicelib.services.credit")
+members = Lazy("chalicelib.services.members")
 
 bp = Blueprint(__name__)
 

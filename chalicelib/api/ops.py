@@ -10,8 +10,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..domain.errors import ValidationFailed
-from ..services import analytics, audit
+from ..lazy import Lazy
 from .routing import Ctx, json_response, route
+
+analytics = Lazy("chalicelib.services.analytics")
+audit = Lazy("chalicelib.services.audit")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

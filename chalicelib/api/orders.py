@@ -5,9 +5,13 @@ from typing import Any, Literal
 
 from chalice import Blueprint
 
-from ..domain import orders as rules
-from ..services import members, orders, refunds
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+rules = Lazy("chalicelib.domain.orders")
+members = Lazy("chalicelib.services.members")
+orders = Lazy("chalicelib.services.orders")
+refunds = Lazy("chalicelib.services.refunds")
 
 bp = Blueprint(__name__)
 

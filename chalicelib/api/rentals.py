@@ -6,9 +6,11 @@ from typing import Any, Literal
 from chalice import Blueprint
 
 from ..domain.errors import NotFound
-from ..services import rental_security  # noqa: F401 - registers the freeze/deposit notification handlers
-from ..services import rental_store, rentals
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+rental_store = Lazy("chalicelib.services.rental_store")
+rentals = Lazy("chalicelib.services.rentals")
 
 bp = Blueprint(__name__)
 

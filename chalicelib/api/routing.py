@@ -13,15 +13,21 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..bootstrap import Deps, deps
 from ..domain.errors import DomainError, NotFound
-from ..store.uow import Retry, UnitOfWork
-from . import idempotency
+from ..lazy import Lazy
 from .auth import Principal, authenticate
 from .errors import JSON, from_domain, from_validation
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+    from ..bootstrap import Deps
+    from ..store.uow import UnitOfWork
+
+# Loaded by the first request, not at import: a cold start imports only the routes.
+bootstrap = Lazy("chalicelib.bootstrap")
+store_uow = Lazy("chalicelib.store.uow")
+idempotency = Lazy("chalicelib.api.idempotency")
 
 JSON_TYPES = ["application/json"]
 MAX_ATTEMPTS = 6
@@ -103,7 +109,7 @@ class Ctx:
 
     def uow(self) -> UnitOfWork:
         actor = self.principal.caller if self.principal else "provider"
-        return UnitOfWork(self.deps.table, self.now, actor, self.deps.queues.send)
+        return store_uow.UnitOfWork(self.deps.table, self.now, actor, self.deps.queues.send)
 
 
 def _present(model: Any, result: Any) -> Any:
@@ -157,7 +163,7 @@ def route(bp: Blueprint, path: str, method: str, *, auth: str, body: Any = None,
 def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bool) -> Response:
     from pydantic import ValidationError
 
-    d = deps()
+    d = bootstrap.deps()
     if spec.sandbox_only and not d.settings.sandbox_enabled:
         return from_domain(NotFound("no such route"))
     try:
@@ -203,7 +209,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
             status = spec.status if out is not None or spec.status != 200 else 204
             body = idempotency.dumps(_present(spec.response, out)) if out is not None else None
             return _finish_plain(ctx, slot, status, body)
-        except Retry:
+        except store_uow.Retry:
             ctx._now = None  # a fresh read and a fresh clock on the next attempt
             continue
         except idempotency.ReplayRace:

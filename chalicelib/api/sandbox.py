@@ -6,8 +6,10 @@ from typing import Any
 from chalice import Blueprint
 
 from ..clock import iso
-from ..jobs.runner import run_all
+from ..lazy import Lazy
 from .routing import Ctx, route
+
+runner = Lazy("chalicelib.jobs.runner")
 
 bp = Blueprint(__name__)
 
@@ -27,4 +29,4 @@ def advance_clock(ctx: Ctx, body: Any) -> dict:
 @route(bp, "/v1/sandbox/jobs/run", "POST", auth="none", body="sandbox:JobsIn", response="sandbox:JobsOut", tag="sandbox", sandbox_only=True)
 def run_jobs(ctx: Ctx, body: Any) -> dict:
     """Run every scheduled job now, deliver sandbox notifications, drain every queue."""
-    return {"processed": run_all(ctx.deps)}
+    return {"processed": runner.run_all(ctx.deps)}

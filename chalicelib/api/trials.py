@@ -9,9 +9,10 @@ from typing import Any
 
 from chalice import Blueprint
 
-from ..domain.trials import MAX_TRIAL_DAYS
-from ..services import trials
+from ..lazy import Lazy
 from .routing import Ctx, Staged, route
+
+trials = Lazy("chalicelib.services.trials")
 
 bp = Blueprint(__name__)
 

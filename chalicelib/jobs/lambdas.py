@@ -7,99 +7,100 @@ from typing import Any
 from chalice import Blueprint, Cron, Rate
 
 from ..store.schema import queue_names
-from .runner import handle_batch, run_sweep
+from ..lazy import Lazy
 
 bp = Blueprint(__name__)
+runner = Lazy("chalicelib.jobs.runner")  # each function's cold start loads only what it runs
 # Queue names are fixed per deployment (Chalice needs them at package time, before any config is read).
 QUEUE = queue_names("creditfirst-")
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="expire_authorizations")
 def expire_authorizations(event: Any) -> int:
-    return run_sweep("expire_authorizations")
+    return runner.run_sweep("expire_authorizations")
 
 
 @bp.on_sqs_message(queue=QUEUE["member-timers"], batch_size=10, name="expire_authorization")
 def expire_authorization(event: Any) -> dict:
-    return handle_batch("member-timers", event)
+    return runner.handle_batch("member-timers", event)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="publish_events")
 def publish_events(event: Any) -> int:
-    return run_sweep("publish_events")
+    return runner.run_sweep("publish_events")
 
 
 @bp.on_sqs_message(queue=QUEUE["outbox"], batch_size=10, name="publish_event")
 def publish_event(event: Any) -> dict:
-    return handle_batch("outbox", event)
+    return runner.handle_batch("outbox", event)
 
 
 @bp.on_sqs_message(queue=QUEUE["sandbox-notifications"], batch_size=10, name="deliver_sandbox_notifications")
 def deliver_sandbox_notifications(event: Any) -> dict:
-    return handle_batch("sandbox-notifications", event)
+    return runner.handle_batch("sandbox-notifications", event)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="deduct_overdue_rentals")
 def deduct_overdue_rentals(event: Any) -> int:
-    return run_sweep("deduct_overdue_rentals")
+    return runner.run_sweep("deduct_overdue_rentals")
 
 
 @bp.on_sqs_message(queue=QUEUE["rental-timers"], batch_size=10, name="rental_timers")
 def rental_timers(event: Any) -> dict:
-    return handle_batch("rental-timers", event)
+    return runner.handle_batch("rental-timers", event)
 
 
 @bp.on_sqs_message(queue=QUEUE["rental-settlements"], batch_size=10, name="release_freezes")
 def release_freezes(event: Any) -> dict:
-    return handle_batch("rental-settlements", event)
+    return runner.handle_batch("rental-settlements", event)
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="charge_due_orders")
 def charge_due_orders(event: Any) -> int:
-    return run_sweep("charge_due_orders")
+    return runner.run_sweep("charge_due_orders")
 
 
 @bp.on_sqs_message(queue=QUEUE["order-charges"], batch_size=10, name="charge_order")
 def charge_order(event: Any) -> dict:
-    return handle_batch("order-charges", event)
+    return runner.handle_batch("order-charges", event)
 
 
 @bp.schedule(Rate(1, unit=Rate.HOURS), name="expire_reservation_offers")
 def expire_reservation_offers(event: Any) -> int:
-    return run_sweep("expire_reservation_offers")
+    return runner.run_sweep("expire_reservation_offers")
 
 
 @bp.on_sqs_message(queue=QUEUE["reservation-timers"], batch_size=10, name="expire_reservation_offer")
 def expire_reservation_offer(event: Any) -> dict:
-    return handle_batch("reservation-timers", event)
+    return runner.handle_batch("reservation-timers", event)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="settle_trials")
 def settle_trials(event: Any) -> int:
-    return run_sweep("settle_trials")
+    return runner.run_sweep("settle_trials")
 
 
 @bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
 def wake_trial(event: Any) -> dict:
-    return handle_batch("order-timers", event)
+    return runner.handle_batch("order-timers", event)
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="adjust_thresholds")
 def adjust_thresholds(event: Any) -> int:
-    return run_sweep("adjust_thresholds")
+    return runner.run_sweep("adjust_thresholds")
 
 
 @bp.on_sqs_message(queue=QUEUE["thresholds"], batch_size=10, name="adjust_threshold")
 def adjust_threshold(event: Any) -> dict:
-    return handle_batch("thresholds", event)
+    return runner.handle_batch("thresholds", event)
 # Daily at 00:05 UTC: the sweep acts only on/after the month's credit day (policy.credit_day, 8 by
 # default) and only once a month, so a changed credit day or a failed run is caught up the next day.
 @bp.schedule(Cron(5, 0, "*", "*", "?", "*"), name="drop_credit_day_coupons")
 def drop_credit_day_coupons(event: Any) -> int:
-    return run_sweep("drop_credit_day_coupons")
+    return runner.run_sweep("drop_credit_day_coupons")
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="start_campaigns")
 def start_campaigns(event: Any) -> int:
-    return run_sweep("start_campaigns")
+    return runner.run_sweep("start_campaigns")
 
 
 @bp.on_sqs_message(queue=QUEUE["coupon-drops"], batch_size=1, name="drop_coupons")
 def drop_coupons(event: Any) -> dict:
-    return handle_batch("coupon-drops", event)
+    return runner.handle_batch("coupon-drops", event)

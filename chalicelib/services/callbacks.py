@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..log import logger
 from ..store.uow import Retry, UnitOfWork
+from . import wiring
 
 if TYPE_CHECKING:
     from ..bootstrap import Deps
@@ -34,6 +35,7 @@ def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: by
     """Verify, dedupe, dispatch. Raises InvalidSignature (-> 401, no effect)."""
     provider = deps.provider(provider_name)
     note = provider.verify_notification(headers, raw_body)
+    wiring.load()
     handler = HANDLERS.get(note.kind)
     if handler is None:
         logger.info("notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name})

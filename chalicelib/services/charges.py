@@ -23,6 +23,7 @@ from ..domain.errors import DomainError
 from ..providers.base import OpResult
 from ..store.schema import shard_of
 from ..store.uow import Retry, UnitOfWork
+from . import wiring
 
 # Hooks stage the kind's other writes and return the fields to set on the object itself
 # (one transaction may touch an item once, so the object's own update is the engine's).
@@ -109,6 +110,7 @@ def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     guard = {"condition": "charge_state = :c AND charge_attempts = :n",
              "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
+    wiring.load()
     hook = HOOKS[item["type"]]
     if result.status == "pending":
         return  # the provider answers later; the reconcile time set at claim re-asks with the same number

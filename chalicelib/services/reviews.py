@@ -10,6 +10,7 @@ from typing import Any, Callable
 from ..clock import iso
 from ..domain.errors import InvalidState, NotFound
 from ..store.uow import UnitOfWork
+from . import wiring
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
 RESOLVERS: dict[str, Resolver] = {}
@@ -80,6 +81,7 @@ def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | Non
     uow.audit(f"review#{rid}", status, before={"status": "pending"},
               after={"status": status, "kind": item["kind"], "ref_id": item["ref_id"], "note": note},
               event=f"risk.review_{status}")
+    wiring.load()
     resolve = RESOLVERS.get(item["kind"])
     if resolve:  # no resolver (e.g. a kind handled by hand): the operator's decision is the record
         resolve(deps, uow, item, approved)

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.services import callbacks
 
-ALIPAY = json.loads(Path("/work/shared/vectors/alipay_trade_status_sync.json").read_text())
+ALIPAY = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "alipay_trade_status_sync.json").read_text())
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 

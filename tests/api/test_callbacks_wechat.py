@@ -12,7 +12,7 @@ from chalicelib.clock import FixedClock
 from chalicelib.services import callbacks
 from tests.providers.fakes import FakeWechat
 
-WECHAT = json.loads(Path("/work/shared/vectors/wechatpay_payscore_notify.json").read_text())
+WECHAT = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "wechatpay_payscore_notify.json").read_text())
 AT = datetime.fromtimestamp(int(WECHAT["headers"]["Wechatpay-Timestamp"]), tz=timezone.utc)
 EVENT_ID = json.loads(WECHAT["body"])["id"]
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.domain.errors import InvalidSignature
 from chalicelib.providers import alipay_format, keys, wechat_format
 
-VECTORS = Path("/work/shared/vectors")
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ALIPAY = json.loads((VECTORS / "alipay_trade_status_sync.json").read_text())
 WECHAT = json.loads((VECTORS / "wechatpay_payscore_notify.json").read_text())
 ALIPAY_KEY = keys.load_public_key(ALIPAY["alipay_public_key_base64_der"])
