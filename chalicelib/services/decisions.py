@@ -79,11 +79,10 @@ def stage(uow: UnitOfWork, deps: Deps, inputs: Inputs, decision: Decision, kind:
     elif counted:
         members.stage_order_stats(uow, member, amount, now, policy)
     count = int(member.get("order_count", 0))
-    metrics.stage_decision(uow, now.strftime("%Y-%m-%d"), members.band(member, now),
-                           (inputs.scenario or {}).get("name"), str(decision.outcome), amount,
-                           first_order=decision.outcome != Outcome.REJECTED and count == 0,
-                           second_order=decision.outcome != Outcome.REJECTED and count == 1)
-    if decision.outcome == Outcome.REVIEW:
-        reviews.stage_open(uow, kind, ref_id, member_id, decision.rule or "unknown")
+    counted_as = {"band": members.band(member, now), "scenario": (inputs.scenario or {}).get("name"),
+                  "amount": amount, "first_order": counted and count == 0, "second_order": counted and count == 1}
+    metrics.stage_decision(uow, now.strftime("%Y-%m-%d"), outcome=str(decision.outcome), **counted_as)
+    if decision.outcome == Outcome.REVIEW:  # the operator's answer is counted as the final decision
+        reviews.stage_open(uow, kind, ref_id, member_id, decision.rule or "unknown", metric=counted_as)
     if coupon_id and decision.outcome != Outcome.REJECTED:
         coupons.stage_reserve(uow, coupon_id, ref_id)

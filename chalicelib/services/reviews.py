@@ -10,7 +10,7 @@ from typing import Any, Callable
 from ..clock import iso
 from ..domain.errors import InvalidState, NotFound
 from ..store.uow import UnitOfWork
-from . import wiring
+from . import metrics, wiring
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
 RESOLVERS: dict[str, Resolver] = {}
@@ -35,12 +35,14 @@ def review_key(rid: str) -> tuple[str, str]:
 
 
 def stage_open(uow: UnitOfWork, kind: str, ref_id: str, member_id: str, rule: str,
-               evidence: dict | None = None) -> str:
-    """Open a pending review (and raise the alert: audit entry + risk.review_opened event)."""
+               evidence: dict | None = None, metric: dict | None = None) -> str:
+    """Open a pending review (and raise the alert: audit entry + risk.review_opened event).
+    metric: the labels of metrics.stage_decision, kept so the operator's answer is counted."""
     rid, at = review_id(ref_id), iso(uow.now)
     uow.put({"pk": f"REVIEW#{rid}", "sk": "REVIEW", "type": "review", "id": rid, "kind": kind, "ref_id": ref_id,
              "member_id": member_id, "rule": rule, "status": "pending", "created_at": at,
-             "evidence": evidence or {}, "list_pk": "review#pending", "list_sk": f"{at}#{rid}"},
+             "evidence": evidence or {}, "list_pk": "review#pending", "list_sk": f"{at}#{rid}",
+             **({"metric": metric} if metric else {})},
             condition="attribute_not_exists(pk)")
     uow.audit(f"review#{rid}", "opened", after={"kind": kind, "ref_id": ref_id, "rule": rule, "member_id": member_id},
               event="risk.review_opened")
@@ -81,6 +83,11 @@ def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | Non
     uow.audit(f"review#{rid}", status, before={"status": "pending"},
               after={"status": status, "kind": item["kind"], "ref_id": item["ref_id"], "note": note},
               event=f"risk.review_{status}")
+    if item.get("metric"):
+        m = item["metric"]
+        metrics.stage_decision(uow, uow.now.strftime("%Y-%m-%d"), m.get("band"), m.get("scenario"), status,
+                               int(m["amount"]), first_order=bool(m.get("first_order")),
+                               second_order=bool(m.get("second_order")))
     wiring.load()
     resolve = RESOLVERS.get(item["kind"])
     if resolve:  # no resolver (e.g. a kind handled by hand): the operator's decision is the record

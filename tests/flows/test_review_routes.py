@@ -91,3 +91,21 @@ def test_a_rule_switched_off_for_a_scenario_lets_the_rental_through(client):
     token = api.member("abel:760")
     assert _rent(api, token)["decision"] == "deposit_free"
     assert _rent(api, api.member("bart:760"), scenario="digital")["decision"] == "review"
+
+
+def test_the_operators_answer_is_counted_as_the_final_decision_in_the_metrics(client):
+    api = Api(client)
+
+    def totals() -> dict:
+        status, out = api.admin("GET", "/v1/admin/metrics")
+        assert status == 200, out
+        return out["totals"]
+
+    approved, rejected = _order(api, api.member("zoe:780")), _order(api, api.member("zack:780"))
+    opened = totals()
+    assert (opened["decisions"], opened["reviews"]) == (0, 2)
+    assert api.admin("POST", f"/v1/admin/reviews/rv_{approved['id']}/approve", {})[0] == 200
+    assert api.admin("POST", f"/v1/admin/reviews/rv_{rejected['id']}/reject", {})[0] == 200
+    decided = totals()
+    assert (decided["decisions"], decided["rejected"], decided["conversion"]) == (2, 1, 0.5)
+    assert decided["average_order_value"] == 300_000
