@@ -3,6 +3,7 @@ dispatch through a dict (unknown kinds logged and acknowledged), and move state 
 same transaction that marks the notification handled (so a repeat has no second effect)."""
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Callable
 
 from ..log import logger
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Deps", "Notification", UnitOfWork, str], None]
 HANDLERS: dict[str, Handler] = {}
+# Modules whose handlers (and charge hooks) a notification may need, loaded on the first one: a cold
+# callback Lambda must not depend on which route modules happened to be imported before it.
+HANDLER_MODULES = ("provider_credit", "rental_security", "orders", "bookings", "pay_later")
 
 
 class AlreadyHandled(Exception):
@@ -32,6 +36,8 @@ def on(kind: str) -> Callable[[Handler], Handler]:
 
 def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: bytes) -> Ack:
     """Verify, dedupe, dispatch. Raises InvalidSignature (-> 401, no effect)."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(f"{__package__}.{module}")
     provider = deps.provider(provider_name)
     note = provider.verify_notification(headers, raw_body)
     handler = HANDLERS.get(note.kind)
