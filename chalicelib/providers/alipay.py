@@ -34,6 +34,7 @@ class AlipayProvider(CreditProvider):
     """Zhima credit + fund authorization behind the provider port."""
 
     name = "alipay"
+    confirms_in_app = True
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps

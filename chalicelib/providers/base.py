@@ -68,6 +68,9 @@ class CreditProvider(ABC):
     """One interface for sandbox, Alipay and WeChat Pay; implementations take injected clients."""
 
     name: str = ""
+    # The user confirms freezes and pay-later orders in the mini-program: the request is made while our
+    # answer is written, so the params it opens travel in that answer. The sandbox answers by itself, after.
+    confirms_in_app: bool = False
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...

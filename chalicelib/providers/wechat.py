@@ -41,6 +41,7 @@ class WechatProvider(CreditProvider):
     """WeChat Pay Score behind the provider port."""
 
     name = "wechat"
+    confirms_in_app = True
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
