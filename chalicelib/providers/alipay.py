@@ -24,6 +24,9 @@ IN_PROCESS = "10003"  # trade.pay accepted, result not final yet
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}
 TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed",
                 "WAIT_BUYER_PAY": "pending"}
+# Zhima pay-after-use order: INIT = confirmed by the user (chargeable), FINISHED = charged, CLOSED = cancelled.
+CREDIT_ORDER_STATUS = {"INIT": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed"}
+CREDIT_ORDER_CHANGED = "zhima.credit.payafteruse.creditbizorder.changed"
 NOT_FOUND_CODES = {"ACQ.TRADE_NOT_EXIST", "ORDER_NOT_EXIST", "AUTH_ORDER_NOT_EXIST", "OPERATION_NOT_EXIST"}
 
 
@@ -31,6 +34,7 @@ class AlipayProvider(CreditProvider):
     """Zhima credit + fund authorization behind the provider port."""
 
     name = "alipay"
+    confirms_in_app = True
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
@@ -180,10 +184,37 @@ class AlipayProvider(CreditProvider):
         return OpResult("pending", node.get("trade_no"), provider_params={"trade_no": node.get("trade_no")})
 
     # -- pay later, refunds, fulfilment ----------------------------------------------------------
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str) -> OpResult:
-        # Pay-after-use needs the zhima.credit.payafteruse.creditbizorder opened by the user first; that
-        # order flow is not wired yet, so refuse loudly (retryable, no money moves) rather than guess.
-        raise ProviderError("alipay pay-later charges need a Zhima pay-after-use order (not wired yet)")
+    def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
+                       charge_at: datetime) -> OpResult:
+        """Zhima pay-after-use, user-confirmed: a signed creditbizorder.create string the mini-program opens.
+        Signing is local (no call); the user's confirmation comes by notification or creditbizorder.query."""
+        op = self._remember(out_order_no, "paylater", amount=amount)
+        biz = {"zm_service_id": self.settings.alipay_service_id, "out_order_no": out_order_no,
+               "subject": title[:128], "order_amount": fmt.yuan(int(op["amount"])),
+               "product_code": "CREDIT_PAY_AFTER_USE"}
+        params = self.signed_params("zhima.credit.payafteruse.creditbizorder.create", biz,
+                                    notify_url=self.settings.alipay_notify_url)
+        return OpResult("pending", provider_params={"order_str": urlencode(sorted(params.items()))})
+
+    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
+               agreement_ref: str | None = None) -> OpResult:
+        """A pay-after-use charge: alipay.trade.pay against the confirmed credit order (auth_code), with our
+        own out_trade_no per attempt. Asynchronous at Alipay: the result comes by trade notification or query."""
+        if not agreement_ref:
+            raise ProviderError("alipay pay-later charges need the confirmed Zhima credit order")
+        op = self._remember(out_request_no, "charge", amount=amount, credit_biz_order_id=agreement_ref)
+        if op.get("sent"):  # a resumed attempt: ask what became of it instead of paying again
+            return self.query(out_request_no) or OpResult("pending")
+        node = self.call("alipay.trade.pay", {
+            "out_trade_no": out_request_no, "auth_code": op["credit_biz_order_id"], "scene": "ZHIMA_CREDIT_CODE",
+            "product_code": "GENERAL_WITHHOLDING", "total_amount": fmt.yuan(int(op["amount"])),
+            "subject": description[:128], "is_async_pay": True,
+            "extend_params": {"creditTradeScene": "CREDIT_PAY_UNCERTAIN_FEE"}},
+            accept=(OK, BUSINESS_FAILURE, IN_PROCESS), notify_url=self.settings.alipay_notify_url)
+        ledger.note(self.deps.table, self.name, out_request_no, sent=True)
+        if node.get("sub_code") == "ACQ.TRADE_HAS_SUCCESS":
+            return self.query(out_request_no) or OpResult("pending")
+        return self._trade_result(node)
 
     def installment_trade(self, out_request_no: str, member_ref: str, amount: int, periods: int,
                           title: str) -> OpResult:
@@ -201,7 +232,8 @@ class AlipayProvider(CreditProvider):
             return self._failed(node)
         return OpResult("pending", node.get("trade_no"), provider_params={"trade_no": node.get("trade_no")})
 
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult:
+    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
+               charged_total: int | None = None) -> OpResult:
         self._remember(out_request_no, "refund", trade_no=charge_ref, amount=amount)
         node = self.call("alipay.trade.refund", {"trade_no": charge_ref, "refund_amount": fmt.yuan(amount),
                                                  "out_request_no": out_request_no})
@@ -229,6 +261,8 @@ class AlipayProvider(CreditProvider):
             expires = op.get("expires_at")
             return OpResult(FREEZE_STATUS.get(node.get("status", ""), "pending"), node.get("auth_no"),
                             expires_at=parse_iso(expires) if expires else None)
+        if op["kind"] == "paylater":
+            return self._credit_order_state(out_request_no)
         if op["kind"] == "refund":
             node = self.call("alipay.trade.fastpay.refund.query", {"trade_no": op["trade_no"],
                                                                     "out_request_no": out_request_no})
@@ -239,6 +273,15 @@ class AlipayProvider(CreditProvider):
         if node["code"] != OK:
             return self._unknown(node)
         return self._trade_result(node)
+
+    def _credit_order_state(self, out_order_no: str) -> OpResult:
+        """A pay-after-use order: not found until the user confirms it, INIT once confirmed (the credit
+        order id is the agreement the charges go under), TRADE_CLOSED if cancelled."""
+        node = self.call("zhima.credit.payafteruse.creditbizorder.query", {"out_order_no": out_order_no})
+        if node["code"] != OK:
+            return OpResult("pending", reason=node.get("sub_code"))
+        status = CREDIT_ORDER_STATUS.get(node.get("order_status", ""), "pending")
+        return OpResult(status, node.get("credit_biz_order_id"))
 
     @staticmethod
     def _unknown(node: dict) -> OpResult | None:
@@ -262,6 +305,8 @@ class AlipayProvider(CreditProvider):
             return self._freeze_notification(params)
         if notify_type == "trade_status_sync":
             return self._trade_notification(params)
+        if params.get("msg_method") == CREDIT_ORDER_CHANGED:
+            return self._credit_order_notification(params)
         return Notification(_notify_id(params), f"alipay.{notify_type or 'unknown'}",
                             params.get("out_request_no") or params.get("out_trade_no"), data=dict(params))
 
@@ -288,6 +333,16 @@ class AlipayProvider(CreditProvider):
                             fmt.fen(params.get("total_amount")),
                             data={"trade_status": params.get("trade_status"), "buyer_id": params.get("buyer_id"),
                                   "paid_at": params.get("gmt_payment")})
+
+    def _credit_order_notification(self, params: dict[str, str]) -> Notification:
+        """The message service's credit-order change: INIT is the user's confirmation, CLOSED a refusal."""
+        try:
+            biz = json.loads(params.get("biz_content") or "{}")
+        except ValueError as exc:
+            raise InvalidSignature("alipay message without readable biz_content") from exc
+        status = {"INIT": "paylater.confirmed", "TRADE_CLOSED": "paylater.refused"}.get(biz.get("order_status"))
+        return Notification(_notify_id(params), status or f"alipay.credit_order.{biz.get('order_status')}",
+                            biz.get("out_order_no"), biz.get("credit_biz_order_id"), data={"status": biz.get("order_status")})
 
     def ack(self) -> Ack:
         return Ack(200, "success", "text/plain")

@@ -44,7 +44,7 @@ class Notification:
     """A verified provider notification in provider-neutral form.
 
     kind: freeze.succeeded | freeze.failed | deposit.paid | deposit.failed | charge.succeeded |
-          charge.failed | credit.granted | credit.declined | ...
+          charge.failed | credit.granted | credit.declined | paylater.confirmed | paylater.refused | ...
     """
 
     id: str
@@ -68,6 +68,9 @@ class CreditProvider(ABC):
     """One interface for sandbox, Alipay and WeChat Pay; implementations take injected clients."""
 
     name: str = ""
+    # The user confirms freezes and pay-later orders in the mini-program: the request is made while our
+    # answer is written, so the params it opens travel in that answer. The sandbox answers by itself, after.
+    confirms_in_app: bool = False
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...
@@ -89,11 +92,24 @@ class CreditProvider(ABC):
     @abstractmethod
     def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult: ...
 
-    @abstractmethod
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str) -> OpResult: ...
+    def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
+                       charge_at: datetime) -> OpResult:
+        """Open the provider's pay-later order the user confirms before anything can be charged.
+
+        succeeded: nothing to confirm (the default: the sandbox charges its test users directly);
+        pending: the user opens `provider_params` in the mini-program, the answer comes by notification
+        (paylater.confirmed / paylater.refused) or by query(out_order_no); provider_ref is the agreement."""
+        return OpResult("succeeded")
 
     @abstractmethod
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult: ...
+    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
+               agreement_ref: str | None = None) -> OpResult:
+        """Take `amount`; `agreement_ref`: the confirmed pay-later order it is charged under, if any."""
+
+    @abstractmethod
+    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
+               charged_total: int | None = None) -> OpResult:
+        """Give back `amount` of a charge; `charged_total`: the whole charge (WeChat requires it)."""
 
     @abstractmethod
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult: ...

@@ -135,7 +135,8 @@ class SandboxProvider(CreditProvider):
     def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult:
         return self._money("release", out_request_no, member_ref, amount, freeze_ref=freeze_ref)
 
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str) -> OpResult:
+    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
+               agreement_ref: str | None = None) -> OpResult:
         existing = self._table.get(f"SBX#op#{out_request_no}", "OP")
         if existing:
             return self._result(existing)
@@ -155,7 +156,8 @@ class SandboxProvider(CreditProvider):
         except ConditionFailed:
             return False
 
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult:
+    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
+               charged_total: int | None = None) -> OpResult:
         return self._money("refund", out_request_no, member_ref, amount, charge_ref=charge_ref)
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:

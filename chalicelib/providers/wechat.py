@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from ..clock import iso, parse_iso
 from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
 from . import keys, ledger, transport, wechat_events
+from .wechat_events import transaction_id
 from . import wechat_format as fmt
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
@@ -40,6 +41,7 @@ class WechatProvider(CreditProvider):
     """WeChat Pay Score behind the provider port."""
 
     name = "wechat"
+    confirms_in_app = True
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
@@ -209,12 +211,80 @@ class WechatProvider(CreditProvider):
             "appId": self.settings.wechat_appid, "timeStamp": ts, "nonceStr": nonce, "package": package,
             "signType": "RSA", "paySign": keys.sign(self._merchant_key(), message)})
 
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str) -> OpResult:
-        # Pay later on Pay Score is a service order the user confirms first; not wired yet: refuse loudly.
-        raise ProviderError("wechat pay-later charges need a confirmed Pay Score order (not wired yet)")
+    # -- pay later: a Pay Score service order the user confirms, completed at the charge ------------------
+    def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
+                       charge_at: datetime) -> OpResult:
+        """Create the service order (risk fund = the amount owed); the user confirms it in the mini-program
+        (PAYSCORE.USER_CONFIRM). The service order number is the agreement the charge completes."""
+        number = order_no(out_order_no)
+        op = ledger.remember(self.deps.table, self.name, out_order_no, "paylater", order_no=number, amount=amount)
+        if number != out_order_no:
+            ledger.remember(self.deps.table, self.name, number, "alias", of=out_order_no)
+        status, answer = self.call("POST", "/v3/payscore/serviceorder", {
+            "out_order_no": number, **self._common(), "service_introduction": title[:20],
+            "time_range": {"start_time": "OnAccept"}, "notify_url": self.settings.wechat_notify_url,
+            "risk_fund": {"name": "ESTIMATE_ORDER_COST", "amount": int(op["amount"]), "description": title[:30]},
+            "post_payments": [{"name": title[:20], "amount": int(op["amount"]), "description": title[:30]}],
+            "openid": member_ref, "need_user_confirm": True})
+        if status >= 300:
+            return self._failed(status, answer)
+        return OpResult("pending", number, provider_params={
+            "businessType": "wxpayScoreUse", "mch_id": self.settings.wechat_mch_id,
+            "package": answer.get("package"), "service_id": self.settings.wechat_service_id})
 
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int) -> OpResult:
-        raise ProviderError("wechat refunds need the original transaction total (not wired yet)")
+    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
+               agreement_ref: str | None = None) -> OpResult:
+        """Complete the confirmed service order with the amount owed; Pay Score then collects it from the
+        user (PAYSCORE.USER_PAID, or the order's collection on query). Completed once: a repeat asks."""
+        if not agreement_ref:
+            raise ProviderError("wechat pay-later charges need a confirmed Pay Score order")
+        op = ledger.remember(self.deps.table, self.name, out_request_no, "charge", order_no=agreement_ref,
+                             amount=amount)
+        number = op["order_no"]
+        if op.get("sent"):
+            return self._collection(number)
+        name = (description or "pay later")[:20]
+        status, answer = self.call("POST", f"/v3/payscore/serviceorder/{number}/complete", {
+            **self._common(), "post_payments": [{"name": name, "amount": int(op["amount"]), "description": name}],
+            "total_amount": int(op["amount"])})
+        if status >= 300:
+            if answer.get("code") == "ORDER_STATE_ERROR":  # completed before (a lost answer): ask
+                return self._collection(number)
+            return self._failed(status, answer)
+        ledger.remember(self.deps.table, self.name, f"order-{number}", "order")
+        ledger.note(self.deps.table, self.name, f"order-{number}", completed=True, taken=int(op["amount"]),
+                    last_capture=out_request_no)
+        ledger.note(self.deps.table, self.name, out_request_no, sent=True)
+        return OpResult("pending", number)
+
+    def _collection(self, number: str) -> OpResult:
+        """What Pay Score collected on a completed order: USER_PAID settles it, with the transaction id."""
+        query = urlencode({"out_order_no": number, **self._common()})
+        status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
+        if status >= 300:
+            return OpResult("pending", number, answer.get("code"))
+        collection = answer.get("collection") or {}
+        if answer.get("state") in ("REVOKED", "EXPIRED"):
+            return OpResult("failed", number, answer.get("state"))
+        if collection.get("state") == "USER_PAID":
+            return OpResult("succeeded", transaction_id(collection) or number)
+        return OpResult("pending", number)
+
+    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
+               charged_total: int | None = None) -> OpResult:
+        """Domestic refund of the collected transaction; out_refund_no is our number, so a repeat is the same
+        refund at WeChat. WeChat needs the transaction's whole total alongside the amount given back."""
+        if not charged_total:
+            raise ProviderError("wechat refunds need the original transaction total")
+        ledger.remember(self.deps.table, self.name, out_request_no, "refund", transaction_id=charge_ref,
+                        amount=amount)
+        status, answer = self.call("POST", "/v3/refund/domestic/refunds", {
+            "transaction_id": charge_ref, "out_refund_no": out_request_no, "notify_url": self.settings.wechat_notify_url,
+            "amount": {"refund": amount, "total": charged_total, "currency": "CNY"}})
+        if status >= 300:
+            return self._failed(status, answer)
+        state = {"SUCCESS": "succeeded", "PROCESSING": "pending"}.get(answer.get("status", ""), "failed")
+        return OpResult(state, answer.get("refund_id"), None if state != "failed" else answer.get("status"))
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
         # Pay Score records fulfilment from the service order itself (completed and paid, or not).
@@ -246,6 +316,16 @@ class WechatProvider(CreditProvider):
             return OpResult(TRADE_STATE.get(answer.get("trade_state", ""), "pending"), answer.get("transaction_id"))
         if op["kind"] == "consent":
             return self._consent_state(op)
+        if op["kind"] == "paylater":
+            query = urlencode({"out_order_no": op["order_no"], **self._common()})
+            status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
+            if status == 404:
+                return None
+            if status >= 300:
+                return OpResult("pending", op["order_no"], answer.get("code"))
+            return OpResult(ORDER_STATE.get(answer.get("state", ""), "pending"), op["order_no"])
+        if op["kind"] == "charge" and op.get("sent"):
+            return self._collection(op["order_no"])
         return OpResult(op["status"], op.get("order_no"), op.get("reason")) if op.get("status") else None
 
     def _consent_state(self, op: dict) -> OpResult | None:

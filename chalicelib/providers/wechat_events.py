@@ -7,6 +7,12 @@ from . import ledger
 from .base import Notification
 
 
+def transaction_id(collection: dict) -> str | None:
+    """The payment transaction behind a Pay Score collection (what a refund names)."""
+    details = collection.get("details") or []
+    return next((d.get("transaction_id") for d in details if d.get("transaction_id")), None)
+
+
 def _origin(provider: Any, number: str | None) -> tuple[str | None, dict]:
     """Our request number behind a WeChat order/contract number (hashed numbers are aliased)."""
     op = ledger.recall(provider.deps.table, provider.name, number) or {}
@@ -29,13 +35,17 @@ def to_notification(provider: Any, event: dict, resource: dict) -> Notification:
     if kind_of == "PAYSCORE.USER_CONFIRM":
         number = resource.get("out_order_no")
         out_request_no, op = _origin(provider, number)
+        if op.get("kind") == "paylater":
+            return Notification(event_id, "paylater.confirmed", out_request_no, number,
+                                data={"order_id": resource.get("order_id")})
         return Notification(event_id, "freeze.succeeded", out_request_no, number,
                             (resource.get("risk_fund") or {}).get("amount"),
                             data={"expires_at": op.get("expires_at"), "order_id": resource.get("order_id")})
     if kind_of == "PAYSCORE.USER_PAID":
         number = resource.get("out_order_no")
         order = ledger.recall(provider.deps.table, provider.name, f"order-{number}") or {}
-        return Notification(event_id, "charge.succeeded", order.get("last_capture") or number, number,
+        paid_by = transaction_id(resource.get("collection") or {})
+        return Notification(event_id, "charge.succeeded", order.get("last_capture") or number, paid_by or number,
                             resource.get("total_amount"), data={"collection": resource.get("collection")})
     if kind_of.startswith("TRANSACTION."):
         out_request_no, op = _origin(provider, resource.get("out_trade_no"))

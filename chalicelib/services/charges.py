@@ -9,7 +9,11 @@ An object that owes money carries `charge_state` (pending | charging | done | fa
 3. record: charging -> done (the kind's hook sets the status, releases exposure, ...) or back to
    pending with due_at one day later, or failed after the last retry (the hook marks the default).
 While charging, due_at = claim + reconcile minutes, so a worker lost between 1 and 3 is resumed
-by the sweep with the same request number.
+by the sweep with the same request number. A real provider may answer `pending` (Alipay's
+asynchronous withholding, Pay Score's collection after complete): its charge.succeeded/failed
+notification records the attempt, or, when that is lost, the resumed attempt's answer does (the
+adapters ask rather than charge again). A pay-later order with a provider agreement not yet
+confirmed by the user is not charged: services/pay_later.py settles the agreement first.
 """
 from __future__ import annotations
 
@@ -20,10 +24,11 @@ from typing import Callable
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain.errors import DomainError
-from ..providers.base import OpResult
+from ..providers.base import Notification, OpResult
 from ..store.schema import shard_of
 from ..store.uow import Retry, UnitOfWork
-from . import wiring
+from ..log import logger
+from . import callbacks, wiring
 
 # Hooks stage the kind's other writes and return the fields to set on the object itself
 # (one transaction may touch an item once, so the object's own update is the engine's).
@@ -46,6 +51,9 @@ def hooks(kind: str, charged: OnCharged, failed: OnFailed) -> None:
     HOOKS[kind] = Hooks(charged, failed)
 
 
+KEYS = {"ord": ("ORDER#{}", "ORDER"), "bkg": ("BOOKING#{}", "BOOKING")}  # id prefix -> item key
+
+
 def due_pk(kind: str, object_id: str) -> str:
     return f"timer#{kind}#{shard_of(object_id)}"
 
@@ -66,6 +74,10 @@ def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = N
     for _ in range(6):
         item = item or deps.table.get(pk, sk)
         now = deps.clock.now()
+        if item and item.get("agreement_state") == "pending" and _ready(item, now, force):
+            from . import pay_later  # the agreement's own rules; imported late (it imports this module)
+
+            item = pay_later.reconcile(deps, item, now, force)
         if not item or not _ready(item, now, force):
             return item
         try:
@@ -102,18 +114,28 @@ def _claim(deps: Deps, item: dict, now: datetime) -> dict:
 def _charge(deps: Deps, item: dict) -> OpResult:
     attempt = int(item["charge_attempts"])
     return deps.provider(item["provider"]).charge(request_no(item, attempt), item["member_ref"],
-                                                  int(item["charge_amount"]), f"{item['type']} {item['id']}")
+                                                  int(item["charge_amount"]), f"{item['type']} {item['id']}",
+                                                  agreement_ref=item.get("agreement_ref"))
 
 
 def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
-    attempt, policy = int(item["charge_attempts"]), deps.settings.policy
+    if result.status == "pending":
+        return  # the provider answers later; the reconcile time set at claim re-asks with the same number
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    stage_record(deps, uow, item, result, now)
+    try:
+        uow.commit()
+    except DomainError as exc:
+        raise Retry(str(exc)) from exc
+
+
+def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime) -> None:
+    """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once)."""
+    attempt, policy = int(item["charge_attempts"]), deps.settings.policy
     guard = {"condition": "charge_state = :c AND charge_attempts = :n",
              "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
     wiring.load()
     hook = HOOKS[item["type"]]
-    if result.status == "pending":
-        return  # the provider answers later; the reconcile time set at claim re-asks with the same number
     if result.ok:
         fields = hook.charged(deps, uow, item)
         uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "done", "charged_at": iso(now),
@@ -130,7 +152,30 @@ def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
             retry_at = now + timedelta(hours=policy.charge_retry_hours)
             uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "pending", "due_at": iso(retry_at)},
                        **guard)
-    try:
-        uow.commit()
-    except DomainError as exc:
-        raise Retry(str(exc)) from exc
+
+
+def _attempt_of(note: Notification) -> tuple[str, str, int] | None:
+    """(pk, sk, attempt) behind one of our charge numbers `<id>-charge-<n>` (others are not charges)."""
+    object_id, _, n = (note.out_request_no or "").rpartition("-charge-")
+    key = KEYS.get(object_id.split("_", 1)[0])
+    if not key or not n.isdigit():
+        return None
+    return key[0].format(object_id), key[1], int(n)
+
+
+@callbacks.on("charge.succeeded")
+@callbacks.on("charge.failed")
+def on_charge_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
+    """The provider's answer to an attempt still charging; anything else (an older attempt, a charge
+    already recorded, another provider's number) changes nothing."""
+    found = _attempt_of(note)
+    item = deps.table.get(found[0], found[1]) if found else None
+    if not item or item.get("charge_state") != "charging" or int(item["charge_attempts"]) != found[2] \
+            or item.get("provider") != provider:
+        return
+    if note.amount is not None and note.amount != int(item["charge_amount"]):
+        logger.warning("charge notification for another amount ignored", extra={"id": item["id"]})
+        return
+    ok = note.kind == "charge.succeeded"
+    result = OpResult("succeeded" if ok else "failed", note.provider_ref, None if ok else "provider_refused")
+    stage_record(deps, uow, item, result, uow.now)

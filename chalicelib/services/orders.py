@@ -19,7 +19,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.orders import OrderKind, OrderStatus
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, members, reviews
+from . import charges, closing, decisions, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -43,6 +43,8 @@ def view(item: dict) -> dict:
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), refunded=int(item.get("refunded", 0)),
                charge_attempts=int(item.get("charge_attempts", 0)))
+    if item.get("provider_params") and item.get("agreement_state") == "pending":
+        out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm
     return out
 
 
@@ -86,6 +88,8 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
         item.update(charges.pending_fields("order", oid, payable, terms["charge_at"]))
         if body.kind == OrderKind.INSTALLMENT:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
+        else:
+            item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "order", oid, payable, coupon_id=body.coupon_id)
     uow.audit(f"order#{oid}", "created", after={"status": item["status"], "payable": payable, "kind": item["kind"]},
@@ -159,6 +163,8 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     if approved:
         at = max(parse_iso(item["charge_at"]), uow.now)
         fields = {**charges.pending_fields("order", item["id"], int(item["payable"]), at), "charge_at": iso(at)}
+        if item["kind"] == OrderKind.PAY_LATER:
+            fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
         uow.update(item["pk"], item["sk"], set={**fields, "status": str(OrderStatus.PENDING_CHARGE)}, **guard)
         if item["kind"] == OrderKind.INSTALLMENT:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})

@@ -2,7 +2,8 @@
 
 The claim writes `refund_pending` {n, amount} guarded on the refund count, so two concurrent
 refunds cannot both take the money left; the provider call carries "<id>-refund-<n>" so a resumed
-refund (a crash between the steps) never pays back twice. A request that finds another's refund
+refund (a crash between the steps) never pays back twice. A refund the provider answers `pending`
+keeps its claim: nothing else can be refunded until a later request finishes it (same number). A request that finds another's refund
 pending finishes it first (same request number), then does its own.
 """
 from __future__ import annotations
@@ -24,6 +25,8 @@ def refund(deps: Deps, member_id: str, order_id: str, requested: int | None) -> 
     if item.get("refund_pending"):
         _finish(deps, item, item["refund_pending"])
         item = orders.load_own(deps, member_id, order_id)
+        if item.get("refund_pending"):
+            raise InvalidState("a refund is still being processed by the provider")
     if item["status"] not in REFUNDABLE:
         raise InvalidState(f"an order that is {item['status']} cannot be refunded")
     amount = rules.refund_amount(int(item["charged"]), int(item["refunded"]), requested)
@@ -41,7 +44,9 @@ def refund(deps: Deps, member_id: str, order_id: str, requested: int | None) -> 
 def _finish(deps: Deps, item: dict, pending: dict) -> None:
     n, amount = int(pending["n"]), int(pending["amount"])
     result = deps.provider(item["provider"]).refund(f"{item['id']}-refund-{n}", item.get("charge_ref") or "",
-                                                    item["member_ref"], amount)
+                                                    item["member_ref"], amount, charged_total=int(item["charged"]))
+    if result.status == "pending":
+        return  # still in flight at the provider: refund_pending stays, so the next request finishes it first
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}

@@ -13,7 +13,7 @@ from ..providers.base import Notification, OpResult
 from ..store.uow import RETRY, Retry, UnitOfWork
 from . import callbacks, coupons, members, rental_lapse
 from . import rental_store as store
-from .rentals import request_security
+from .rentals import request_and_keep_params
 
 S = rules.RentalStatus
 WAITING = {"freeze": S.PENDING_FREEZE, "deposit": S.AWAITING_DEPOSIT}
@@ -89,7 +89,7 @@ def reconcile(deps: Deps, item: dict, now: datetime) -> str:
     answer = deps.provider(item["provider"]).query(f"{item['id']}-{purpose}")
     uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
     if answer is None:
-        request_security(deps, item, now)  # the provider never saw it: ask again (same request number)
+        request_and_keep_params(deps, item, now)  # the provider never saw it: ask again (same request number)
         _stage_later(deps, uow, item, "request_resent")
     elif answer.status == "succeeded":
         stage_secured(deps, uow, item, answer.provider_ref, _expiry(answer))

@@ -17,6 +17,7 @@ from ..store.uow import UnitOfWork
 
 LAPSE_MARGIN = timedelta(days=1)
 TIMER_ATTRS = ["due_pk", "due_at"]
+WAITING_FOR_USER = (rules.RentalStatus.PENDING_FREEZE, rules.RentalStatus.AWAITING_DEPOSIT)
 KIND_ORDER = {"deduction": 0, "rent": 1, "release": 2}
 
 
@@ -120,6 +121,8 @@ def view(item: dict) -> dict:
         "rent_charged": item.get("rent_charged") if closed else None,
         "deducted_amount": int(item.get("deducted_amount", 0)),
         "released_amount": item.get("released_amount") if closed else None,
+        **({"provider_params": item["provider_params"]}  # what the mini-program opens to secure it
+           if item.get("provider_params") and item["status"] in WAITING_FOR_USER else {}),
     }
 
 

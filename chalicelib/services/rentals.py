@@ -12,6 +12,8 @@ from ..domain import rentals as rules
 from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, ProviderError, ValidationFailed
 from ..log import logger
+from ..providers.base import OpResult
+from ..store.dynamo import ConditionFailed
 from ..store.uow import RETRY, UnitOfWork
 from . import coupons, decisions, members, reviews
 from . import rental_store as store
@@ -39,10 +41,15 @@ def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, bo
     status = STATUS_OF[decision.outcome]
     item.update(_security(status, body.item_value))
     item.update(store.timer(rid, store.wake_for(item, status, now, deps.settings.policy)))
-    uow.put(item, condition="attribute_not_exists(pk)")
     uow.audit(f"rental#{rid}", "created", after={"status": str(status), "decision": str(decision.outcome),
                                                   "reason": decision.reason}, event="rental.created")
-    uow.after_commit(lambda: request_security(deps, item, now))
+    if deps.provider(item["provider"]).confirms_in_app:
+        result = request_security(deps, item, now)  # its params (the order string) go in this answer
+        if result is not None and result.provider_params:
+            item["provider_params"] = result.provider_params
+    else:
+        uow.after_commit(lambda: request_security(deps, item, now))
+    uow.put(item, condition="attribute_not_exists(pk)")
     return store.view(item)
 
 
@@ -71,21 +78,34 @@ def _security(status: S, item_value: int) -> dict:
     }
 
 
-def request_security(deps: Deps, item: dict, now: datetime) -> None:
+def request_security(deps: Deps, item: dict, now: datetime) -> OpResult | None:
     """Ask the provider to freeze (or collect the deposit). Asynchronous: the answer comes by notification;
     a lost request is re-sent by the reconciliation timer, so a failure here is only logged."""
     provider = deps.provider(item["provider"])
     try:
         if item["status"] == S.PENDING_FREEZE:
             expires = now + timedelta(days=deps.settings.policy.freeze_lapse_days)
-            provider.freeze(item["id"], f"{item['id']}-freeze", item["member_ref"], item["frozen_amount"],
-                            f"rental {item['item_id']}", expires)
-        elif item["status"] == S.AWAITING_DEPOSIT:
-            provider.collect_deposit(item["id"], item["member_ref"], item["deposit_amount"],
-                                     f"deposit {item['item_id']}")
+            return provider.freeze(item["id"], f"{item['id']}-freeze", item["member_ref"], item["frozen_amount"],
+                                   f"rental {item['item_id']}", expires)
+        if item["status"] == S.AWAITING_DEPOSIT:
+            return provider.collect_deposit(item["id"], item["member_ref"], item["deposit_amount"],
+                                            f"deposit {item['item_id']}")
     except Exception:  # noqa: BLE001 - reconciliation re-sends it
         logger.exception("security request failed; reconciliation will retry", extra={"rental_id": item["id"]})
+    return None
 
+
+def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
+    """request_security after our write (review approved, a re-send): keep the params it gives on the rental
+    while it still waits for them, so GET /v1/rentals/{id} hands them to the mini-program."""
+    result = request_security(deps, item, now)
+    if result is None or not result.provider_params:
+        return
+    try:
+        deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p", condition="#st = :s",
+                          names={"#st": "status"}, values={":p": result.provider_params, ":s": item["status"]})
+    except ConditionFailed:
+        pass  # already past waiting: the params are of no use any more
 
 def return_item(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> dict:
     """POST /v1/rentals/{id}/return: active -> returned; the settlement worker takes it from there."""
@@ -159,4 +179,4 @@ def resolve_review(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) ->
     if target == S.REJECTED and item.get("coupon_id"):
         coupons.stage_return(uow, item["coupon_id"], item["id"])
     moved = {**item, **changes, "status": str(target)}
-    uow.after_commit(lambda: request_security(deps, moved, uow.now))
+    uow.after_commit(lambda: request_and_keep_params(deps, moved, uow.now))

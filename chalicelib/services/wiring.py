@@ -13,6 +13,7 @@ MODULES = (
     "chalicelib.services.provider_credit",
     "chalicelib.services.orders",
     "chalicelib.services.bookings",
+    "chalicelib.services.pay_later",
 )
 _loaded = False
 

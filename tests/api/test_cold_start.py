@@ -16,10 +16,8 @@ loaded_at_import = sorted(m for m in ("boto3", "pydantic", "cryptography", "chal
                                       "chalicelib.jobs.runner") if m in sys.modules)
 routes = sum(len(methods) for methods in app.app.routes.values())
 from chalicelib.services import callbacks, charges, reviews
-before = len(callbacks.HANDLERS)
 callbacks.wiring.load()
-print(json.dumps({"loaded": loaded_at_import, "routes": routes, "handlers_before": before,
-                  "handlers": sorted(callbacks.HANDLERS), "resolvers": sorted(reviews.RESOLVERS),
+print(json.dumps({"loaded": loaded_at_import, "routes": routes, "handlers": sorted(callbacks.HANDLERS), "resolvers": sorted(reviews.RESOLVERS),
                   "hooks": sorted(charges.HOOKS)}))
 """
 
@@ -37,7 +35,6 @@ def test_importing_the_app_registers_every_route_without_loading_services_or_aws
 
 def test_the_registries_are_complete_once_loaded() -> None:
     found = _probe()
-    assert found["handlers_before"] == 0
     assert {"freeze.succeeded", "freeze.failed", "deposit.paid", "credit.granted"} <= set(found["handlers"])
     assert {"rental", "order", "booking"} <= set(found["resolvers"])
     assert {"order", "booking"} <= set(found["hooks"])

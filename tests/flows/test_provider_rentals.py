@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.clock import parse_iso
 from tests.helpers import Api
 from tests.providers.fakes import FakeAlipay, FakeWechat
 
@@ -42,13 +41,9 @@ def _alipay_member(api: Api, gw: FakeAlipay, user: str, score: int) -> str:
     return token
 
 
-def _order_string(aws, rental_id: str, user: str) -> str:  # type: ignore[no-untyped-def]
-    """The signed order string the mini-program opens. The rental does not surface provider_params yet,
-    so it is rebuilt with the same request number (the adapter's ledger keeps the first facts)."""
-    op = aws.table.get(f"PROV#alipay#op#{rental_id}-freeze", "OP")
-    again = aws.provider("alipay").freeze(rental_id, f"{rental_id}-freeze", user, int(op["amount"]), "rental",
-                                          parse_iso(op["expires_at"]))
-    return again.provider_params["order_str"]
+def _order_string(api: Api, token: str, rental_id: str) -> str:
+    """The signed order string the mini-program opens, from the rental's provider_params."""
+    return api.get(f"/v1/rentals/{rental_id}", token=token)[1]["provider_params"]["order_str"]
 
 
 def _close(api: Api, token: str, rental_id: str) -> dict:
@@ -63,7 +58,7 @@ def test_an_alipay_rental_from_freeze_to_close(alipay, client, aws) -> None:
     token = _alipay_member(api, alipay, "2088000000000777", 720)
     status, out = api.post("/v1/rentals", rental_body(), token=token)
     assert status == 201 and out["status"] == "pending_freeze"
-    form = alipay.open_freeze(_order_string(aws, out["id"], "2088000000000777"))
+    form = alipay.open_freeze(_order_string(api, token, out["id"]))
     for _ in range(2):  # Alipay retries: the second is acknowledged and changes nothing
         r = client.http.post("/v1/callbacks/alipay", headers=FORM, body=urlencode(form).encode())
         assert r.body == b"success"
@@ -78,7 +73,7 @@ def test_a_lost_alipay_freeze_notification_is_settled_by_reconciliation(alipay, 
     api = Api(client)
     token = _alipay_member(api, alipay, "2088000000000778", 720)
     out = api.post("/v1/rentals", rental_body(), token=token)[1]
-    alipay.open_freeze(_order_string(aws, out["id"], "2088000000000778"))  # the notification never arrives
+    alipay.open_freeze(_order_string(api, token, out["id"]))  # the notification never arrives
     api.advance(16 * 60)
     api.run_jobs()
     rental = api.get(f"/v1/rentals/{out['id']}", token=token)[1]

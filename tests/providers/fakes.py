@@ -88,7 +88,10 @@ class FakeAlipay(FakeGateway):
             "alipay.system.oauth.token": self._oauth, "zhima.credit.score.brief.get": self._zhima,
             "alipay.fund.auth.order.unfreeze": self._unfreeze, "alipay.trade.pay": self._pay,
             "alipay.trade.query": self._trade_query, "alipay.fund.auth.operation.detail.query": self._detail,
-            "alipay.trade.refund": self._refund, "alipay.trade.create": self._create}
+            "alipay.trade.refund": self._refund, "alipay.trade.create": self._create,
+            "zhima.credit.payafteruse.creditbizorder.query": self._credit_order_query}
+        self.credit_orders: dict[str, dict] = {}  # out_order_no -> {status, credit_biz_order_id, amount}
+        self.refunds: dict[str, dict] = {}  # (trade_no, out_request_no) -> refund, as Alipay dedupes them
         super().__init__()
 
     def env(self) -> dict[str, str]:
@@ -147,16 +150,37 @@ class FakeAlipay(FakeGateway):
             return self._fail("ACQ.TRADE_HAS_SUCCESS")
         if self.pay_answer:
             return dict(self.pay_answer)
+        if biz.get("scene") == "ZHIMA_CREDIT_CODE":
+            return self._credit_pay(biz)
         trade = self.trades.setdefault(biz["out_trade_no"], {"trade_no": f"2026{len(self.trades):012d}",
                                                              "total_amount": biz["total_amount"], "biz": biz})
         return self._ok(trade_no=trade["trade_no"], out_trade_no=biz["out_trade_no"],
                         total_amount=trade["total_amount"])
 
+    def _credit_pay(self, biz: dict) -> dict:
+        """Pay-after-use withholding: only under a confirmed credit order; asynchronous (10003) until settled."""
+        if not any(o["credit_biz_order_id"] == biz.get("auth_code") and o["status"] == "INIT"
+                   for o in self.credit_orders.values()):
+            return self._fail("ACQ.AUTH_CODE_INVALID")
+        trade = self.trades.setdefault(biz["out_trade_no"], {"trade_no": f"2026{len(self.trades):012d}",
+                                                             "total_amount": biz["total_amount"], "biz": biz,
+                                                             "status": "WAIT_BUYER_PAY"})
+        return {"code": "10003", "msg": "Order success pay inprocess", "trade_no": trade["trade_no"],
+                "out_trade_no": biz["out_trade_no"], "total_amount": trade["total_amount"]}
+
     def _trade_query(self, params: dict, biz: dict) -> dict:
         trade = self.trades.get(biz["out_trade_no"])
         if not trade:
             return self._fail("ACQ.TRADE_NOT_EXIST")
-        return self._ok(trade_no=trade["trade_no"], trade_status="TRADE_SUCCESS", total_amount=trade["total_amount"])
+        return self._ok(trade_no=trade["trade_no"], trade_status=trade.get("status", "TRADE_SUCCESS"),
+                        total_amount=trade["total_amount"])
+
+    def _credit_order_query(self, params: dict, biz: dict) -> dict:
+        order = self.credit_orders.get(biz.get("out_order_no", ""))
+        if not order:  # not confirmed by the user yet
+            return self._fail("ORDER_NOT_EXIST")
+        return self._ok(out_order_no=biz["out_order_no"], credit_biz_order_id=order["credit_biz_order_id"],
+                        order_status=order["status"], total_amount=order["amount"])
 
     def _detail(self, params: dict, biz: dict) -> dict:
         if self.detail_answer:
@@ -172,7 +196,10 @@ class FakeAlipay(FakeGateway):
         return self._ok(trade_no=trade["trade_no"], out_trade_no=biz["out_trade_no"])
 
     def _refund(self, params: dict, biz: dict) -> dict:
-        return self._ok(trade_no=biz["trade_no"], refund_fee=biz["refund_amount"], fund_change="Y")
+        key = f"{biz['trade_no']}|{biz.get('out_request_no', '')}"
+        repeat = key in self.refunds  # Alipay answers a repeat without moving money again
+        self.refunds.setdefault(key, dict(biz))
+        return self._ok(trade_no=biz["trade_no"], refund_fee=biz["refund_amount"], fund_change="N" if repeat else "Y")
 
     # -- the user's side and notifications ------------------------------------------------
     def open_freeze(self, order_str: str, succeed: bool = True) -> dict[str, str]:
@@ -186,6 +213,30 @@ class FakeAlipay(FakeGateway):
         return self.notification(notify_type="fund_auth_freeze", out_order_no=biz["out_order_no"],
                                  out_request_no=biz["out_request_no"], auth_no=auth_no, amount=biz["amount"],
                                  status="SUCCESS" if succeed else "CLOSED", operation_id="op-f")
+
+    def open_credit_order(self, order_str: str, confirm: bool = True) -> dict[str, str]:
+        """The user opens the pay-after-use order string and confirms (or cancels); returns the message
+        Alipay's message service would send for the credit order's change."""
+        params = dict(parse_qsl(order_str, keep_blank_values=True))
+        assert self.check_signed(params), "order string not signed by the merchant"
+        assert params["method"] == "zhima.credit.payafteruse.creditbizorder.create"
+        biz = json.loads(params["biz_content"])
+        order = {"credit_biz_order_id": f"ZMCB{len(self.credit_orders):010d}", "amount": biz["order_amount"],
+                 "status": "INIT" if confirm else "TRADE_CLOSED"}
+        self.credit_orders[biz["out_order_no"]] = order
+        change = {"out_order_no": biz["out_order_no"], "credit_biz_order_id": order["credit_biz_order_id"],
+                  "order_status": order["status"]}
+        return self.notification(msg_method="zhima.credit.payafteruse.creditbizorder.changed",
+                                 notify_id=f"msg-{order['credit_biz_order_id']}",
+                                 biz_content=json.dumps(change, separators=(",", ":")))
+
+    def settle_trade(self, out_trade_no: str, paid: bool = True) -> dict[str, str]:
+        """The asynchronous withholding finishes; returns the trade_status_sync notification."""
+        trade = self.trades[out_trade_no]
+        trade["status"] = "TRADE_SUCCESS" if paid else "TRADE_CLOSED"
+        return self.notification(notify_type="trade_status_sync", notify_id=f"ntf-{trade['trade_no']}",
+                                 out_trade_no=out_trade_no, trade_no=trade["trade_no"], trade_status=trade["status"],
+                                 total_amount=trade["total_amount"], gmt_payment="2026-11-30 18:00:00")
 
     def notification(self, **fields: str) -> dict[str, str]:
         params = {"notify_id": f"ntf{len(self.calls)}{fields.get('out_request_no', '')}",
@@ -203,6 +254,7 @@ class FakeWechat(FakeGateway):
         self.mch_id, self.serial, self.apiv3_key = "1900000001", "PUB_KEY_ID_0114232134912410000000000000", apiv3_key
         self.orders: dict[str, dict] = {}
         self.consents: dict[str, str] = {}
+        self.refunds: dict[str, dict] = {}  # out_refund_no -> body (a repeat is the same refund)
         self.now: Callable[[], int] = lambda: 0
         super().__init__()
 
@@ -249,6 +301,10 @@ class FakeWechat(FakeGateway):
     def route(self, method: str, path: str, body: dict, full: str) -> tuple[int, dict]:
         if path == "/v3/pay/transactions/jsapi":
             return 200, {"prepay_id": f"wx{body['out_trade_no']}"}
+        if path == "/v3/refund/domestic/refunds":
+            first = self.refunds.setdefault(body["out_refund_no"], body)
+            return 200, {"refund_id": f"50{len(self.refunds):08d}", "out_refund_no": body["out_refund_no"],
+                         "status": "SUCCESS", "amount": first["amount"]}
         if path.startswith("/v3/payscore/permissions/authorization-code/"):
             code = path.rsplit("/", 1)[1]
             state = self.consents.get(code)
@@ -261,14 +317,39 @@ class FakeWechat(FakeGateway):
             return 200, {"state": "CREATED", "package": f"pkg-{body['out_order_no']}", "order_id": "wx1"}
         if path == "/v3/payscore/serviceorder":
             order = self.orders.get(dict(parse_qsl(urlsplit(full).query))["out_order_no"])
-            return (200, {"state": order["state"]}) if order else (404, {"code": "ORDER_NOT_EXIST"})
+            if not order:
+                return 404, {"code": "ORDER_NOT_EXIST"}
+            return 200, {"state": order["state"], **({"collection": order["collection"]} if "collection" in order else {})}
         number, action = path.split("/")[-2:]
         order = self.orders.get(number)
         if order is None:
             return 404, {"code": "ORDER_NOT_EXIST", "message": "no such order"}
+        if action == "complete" and any(a == "complete" for a, _ in order.get("actions", [])):
+            return 400, {"code": "ORDER_STATE_ERROR", "message": "already completed"}
         order.setdefault("actions", []).append((action, body))
         order["state"] = {"complete": "DOING", "modify": "DOING", "cancel": "REVOKED"}[action]
+        if action == "complete":
+            order["collection"] = {"state": "USER_PAYING", "total_amount": body["total_amount"], "paid_amount": 0}
         return 200, {"state": order["state"], "out_order_no": number}
+
+    def confirm(self, number: str, event_id: str) -> tuple[dict, bytes]:
+        """The user confirms the service order in the mini-program: PAYSCORE.USER_CONFIRM."""
+        order = self.orders[number]
+        order["state"] = "DOING"
+        return self.notification("PAYSCORE.USER_CONFIRM", {"out_order_no": number, "state": "DOING",
+                                                           "risk_fund": order["risk_fund"]}, event_id)
+
+    def collect(self, number: str, event_id: str) -> tuple[dict, bytes]:
+        """Pay Score collects a completed order from the user: PAYSCORE.USER_PAID."""
+        order = self.orders[number]
+        total = order["collection"]["total_amount"]
+        order["state"] = "DONE"
+        order["collection"] = {"state": "USER_PAID", "total_amount": total, "paid_amount": total,
+                               "details": [{"seq": 1, "amount": total, "paid_type": "NEWTON",
+                                            "transaction_id": f"4200{len(self.orders):016d}"}]}
+        return self.notification("PAYSCORE.USER_PAID", {"out_order_no": number, "state": "DONE",
+                                                        "total_amount": total, "collection": order["collection"]},
+                                 event_id)
 
     def notification(self, event_type: str, resource: dict, event_id: str = "evt-1") -> tuple[dict, bytes]:
         body = json.dumps({"id": event_id, "create_time": "2026-11-23T18:00:00+08:00",

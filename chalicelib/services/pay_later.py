@@ -1,0 +1,120 @@
+"""Pay-later agreements with a real provider: the user confirms the provider's pay-later order (Zhima
+pay-after-use, a Pay Score service order) in the mini-program before anything can be charged.
+
+An order whose provider answers `pending` when it is opened carries `agreement_state` pending, our
+number for the provider's order (`agreement_no`) and the `provider_params` the mini-program opens.
+The confirmation comes by notification (paylater.confirmed / paylater.refused); when that is lost, the
+charge sweep asks: while pending, the order's timer wakes every reconcile interval (services/charges.py
+hands a pending agreement here before any claim). Refused, or still unconfirmed at charge_at: the order
+is cancelled, nothing was ever charged. The sandbox needs no confirmation and stores none of this.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..bootstrap import Deps
+from ..clock import iso, parse_iso
+from ..domain.errors import InvalidState, ProviderError
+from ..domain.orders import OrderStatus, transition
+from ..log import logger
+from ..providers.base import Notification
+from ..store.uow import Retry, UnitOfWork
+from . import callbacks, closing
+
+SUFFIX = "-paylater"
+
+
+def agreement_no(order_id: str) -> str:
+    return f"{order_id}{SUFFIX}"
+
+
+def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
+    """Ask the provider to open the order's pay-later agreement; the fields to merge into the order
+    (none when the provider needs no confirmation). A refusal is a 502: nothing is written."""
+    charge_at = parse_iso(order["charge_at"])
+    result = deps.provider(order["provider"]).open_pay_later(
+        agreement_no(order["id"]), order["member_ref"], int(order["payable"]), f"{order['scenario']} pay later",
+        charge_at)
+    if result.ok:
+        return {}
+    if result.status == "failed":
+        raise ProviderError(f"the provider refused the pay-later order: {result.reason or 'refused'}")
+    return {"agreement_state": "pending", "agreement_no": agreement_no(order["id"]),
+            "provider_params": result.provider_params, "due_at": iso(_next_look(deps, now, charge_at))}
+
+
+def _next_look(deps: Deps, now: datetime, charge_at: datetime) -> datetime:
+    return min(charge_at, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))
+
+
+def _guard(item: dict) -> dict:
+    return {"condition": "#st = :st AND agreement_state = :ag AND charge_state = :cs", "names": {"#st": "status"},
+            "values": {":st": item["status"], ":ag": "pending", ":cs": "pending"}, "on_fail": Retry}
+
+
+def stage_confirmed(uow: UnitOfWork, item: dict, agreement_ref: str | None) -> dict:
+    """The user confirmed: the agreement the charge goes under; the timer back on charge_at."""
+    changes = {"agreement_state": "confirmed", "agreement_ref": agreement_ref or item["agreement_no"],
+               "due_at": item["charge_at"], "updated_at": iso(uow.now)}
+    uow.update(item["pk"], item["sk"], set=changes, **_guard(item))
+    uow.audit(f"order#{item['id']}", "agreement_confirmed", data={"agreement_ref": changes["agreement_ref"]})
+    return {**item, **changes}
+
+
+def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> dict:
+    """Refused or never confirmed: cancelled before any charge, exposure and coupon back."""
+    transition(item["status"], OrderStatus.CANCELLED)
+    changes = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "agreement_state": "refused",
+               "reason": reason, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now)}
+    uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"], **_guard(item))
+    closing.stage_released(uow, item, int(item["payable"]))
+    uow.audit(f"order#{item['id']}", "cancelled", before={"status": item["status"]},
+              after={"status": "cancelled", "reason": reason}, event="order.cancelled")
+    return {**item, **changes}
+
+
+def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dict | None:
+    """The agreement is still pending at the order's timer (or on confirm): ask the provider and settle."""
+    answer = deps.provider(item["provider"]).query(item["agreement_no"])
+    uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
+    if answer is not None and answer.ok:
+        fresh = stage_confirmed(uow, item, answer.provider_ref)
+    elif (answer is not None and answer.status == "failed") or now >= parse_iso(item["charge_at"]):
+        fresh = stage_refused(uow, item, "pay_later_not_confirmed")
+    elif force:
+        raise InvalidState("the pay-later order is not confirmed with the provider yet")
+    else:
+        wake = iso(_next_look(deps, now, parse_iso(item["charge_at"])))
+        uow.update(item["pk"], item["sk"], set={"due_at": wake}, **_guard(item))
+        fresh = {**item, "due_at": wake}
+    try:
+        uow.commit()
+    except Retry:
+        logger.info("agreement reconciliation lost to a notification", extra={"order_id": item["id"]})
+        return deps.table.get(item["pk"], item["sk"])
+    return fresh
+
+
+def _pending_order(deps: Deps, note: Notification) -> dict | None:
+    number = note.out_request_no or ""
+    if not number.startswith("ord_") or not number.endswith(SUFFIX):
+        return None
+    item = deps.table.get(f"ORDER#{number[:-len(SUFFIX)]}", "ORDER")
+    if not item or item.get("agreement_no") != number or item.get("agreement_state") != "pending" \
+            or item.get("charge_state") != "pending":
+        return None  # already settled (a repeat, or the sweep got there first): nothing to do
+    return item
+
+
+@callbacks.on("paylater.confirmed")
+def on_confirmed(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
+    item = _pending_order(deps, note)
+    if item and item["provider"] == provider:
+        stage_confirmed(uow, item, note.provider_ref)
+
+
+@callbacks.on("paylater.refused")
+def on_refused(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
+    item = _pending_order(deps, note)
+    if item and item["provider"] == provider:
+        stage_refused(uow, item, "pay_later_refused")
