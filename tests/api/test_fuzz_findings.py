@@ -1,0 +1,46 @@
+"""Bugs schemathesis found on the HTTP surface (tests/fuzz), each pinned by a focused test."""
+from __future__ import annotations
+
+from chalicelib.api import idempotency
+from tests.helpers import Api
+
+ENVELOPE_KEYS = {"code", "message", "field"}
+
+
+def _lose_the_idempotency_race(monkeypatch, aws, caller: str, path: str, other_body: bytes) -> None:
+    """The first read of the Idempotency-Key record finds nothing; right after it, a concurrent request with
+    the same key and ANOTHER body stores its answer (a write between our read and our commit)."""
+    real_get, fired = aws.table.get, []
+
+    def get(pk, sk):
+        item = real_get(pk, sk)
+        if sk == "IDEM" and not fired:
+            fired.append(pk)
+            other = idempotency.make_slot(caller, "k-race", "POST", path, other_body, aws.clock.now())
+            idempotency.save_alone(aws.table, other, 404, '{"error": {}}')
+        return item
+
+    monkeypatch.setattr(aws.table, "get", get)
+
+
+def test_losing_an_idempotency_race_to_another_body_is_a_422_not_a_500(client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("racer:720")
+    member_id = api.get("/v1/me", token=token)[1]["member_id"]
+    _lose_the_idempotency_race(monkeypatch, aws, member_id, "/v1/orders/nope/cancel", b'{"x": 1}')
+    status, out = api.post("/v1/orders/nope/cancel", {}, token=token, key="k-race")
+    assert status == 422, out
+    assert out["error"]["code"] == "idempotency_key_reused" and set(out["error"]) == ENVELOPE_KEYS
+
+
+def test_losing_the_race_on_a_committing_route_is_a_422_and_writes_nothing(client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("racer2:720")
+    member_id = api.get("/v1/me", token=token)[1]["member_id"]
+    body = {"kind": "pay_later", "scenario": "books", "amount": 10_000}
+    _lose_the_idempotency_race(monkeypatch, aws, member_id, "/v1/orders", b'{"other": true}')
+    status, out = api.post("/v1/orders", body, token=token, key="k-race")
+    assert status == 422, out
+    assert out["error"]["code"] == "idempotency_key_reused"
+    monkeypatch.undo()
+    assert api.get("/v1/orders", token=token)[1]["items"] == []  # the losing transaction left nothing behind
