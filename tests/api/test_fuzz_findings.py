@@ -44,3 +44,19 @@ def test_losing_the_race_on_a_committing_route_is_a_422_and_writes_nothing(clien
     assert out["error"]["code"] == "idempotency_key_reused"
     monkeypatch.undo()
     assert api.get("/v1/orders", token=token)[1]["items"] == []  # the losing transaction left nothing behind
+
+
+def test_signing_in_with_a_provider_this_deployment_does_not_offer_is_a_400_naming_provider(client):
+    # the local stage has no Alipay or WeChat keys (was a 502 provider_error)
+    for provider in ("alipay", "wechat"):
+        status, out = Api(client).post("/v1/sessions", {"provider": provider, "code": "0"})
+        assert status == 400, out
+        assert out["error"]["code"] == "validation_error" and out["error"]["field"] == "provider"
+
+
+def test_callbacks_of_a_provider_without_keys_are_a_404(client):
+    api = Api(client)
+    for path, body in (("/v1/callbacks/alipay", "notify_id=1&sign=x"), ("/v1/callbacks/wechat", "{}")):
+        status, out = api.call("POST", path, body)
+        assert status == 404, (path, out)
+        assert out["error"]["code"] == "not_found" and set(out["error"]) == ENVELOPE_KEYS
