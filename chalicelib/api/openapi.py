@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from . import idempotency
 from .routing import ROUTES, RouteSpec
 
 REF = "#/components/schemas/{model}"
@@ -19,6 +20,10 @@ ERROR_STATUSES = {
     "404": "not_found: no such object (or not the caller's), or a sandbox route outside local/sandbox",
     "409": "invalid_state / conflict: not allowed in the current status, or a concurrent change won",
     "422": "idempotency_key_reused: the same Idempotency-Key with another body",
+}
+# Path parameters the handlers check beyond "a string" (tests/api/test_fuzz_findings.py holds them to the code).
+PATH_SCHEMAS: dict[tuple[str, str], dict] = {
+    ("/v1/admin/scenarios/{name}", "name"): {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
 }
 SECURITY = {"member": [{"memberBearer": []}], "admin": [{"adminBearer": []}], "none": []}
 # What raw routes (which build their own Response) answer.
@@ -56,7 +61,8 @@ def _inline(schema: dict, components: dict) -> dict:
 
 
 def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": PATH_SCHEMAS.get((r.path, name), {"type": "string"})}
               for name in PATH_PARAM.findall(r.path)]
     if r.query is not None:
         schema = _inline(refs[(r.query, "validation")], components)
@@ -66,7 +72,9 @@ def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
                 param["description"] = prop["description"]
             params.append(param)
     if r.method == "POST":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+                                  "pattern": "\\S"},
                        "description": "Same key + same body within 24 h replays the first answer"})
     return params
 

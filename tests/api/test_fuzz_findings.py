@@ -60,3 +60,33 @@ def test_callbacks_of_a_provider_without_keys_are_a_404(client):
         status, out = api.call("POST", path, body)
         assert status == 404, (path, out)
         assert out["error"]["code"] == "not_found" and set(out["error"]) == ENVELOPE_KEYS
+
+
+# -- the OpenAPI document said less than the routes check (schemathesis's valid data got 400s) --------------
+def _operation(client, path, method):
+    status, doc = Api(client).get("/v1/openapi.json")
+    assert status == 200
+    return doc["paths"][path][method]
+
+
+def test_the_document_gives_the_idempotency_key_limits_the_route_enforces(client):
+    from chalicelib.api.idempotency import MAX_KEY_LENGTH
+
+    params = {p["name"]: p for p in _operation(client, "/v1/orders", "post")["parameters"]}
+    assert params["Idempotency-Key"]["schema"] == {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                                                   "pattern": "\\S"}
+    api = Api(client)
+    token = api.member("keys:720")
+    for key in (" ", "k" * (MAX_KEY_LENGTH + 1)):
+        status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 100},
+                               token=token, key=key)
+        assert (status, out["error"]["field"]) == (400, "Idempotency-Key")
+
+
+def test_the_document_says_metrics_days_are_dates_and_scenario_names_their_pattern(client):
+    from chalicelib.api.admin_risk import SCENARIO_NAME
+
+    params = {p["name"]: p for p in _operation(client, "/v1/admin/metrics", "get")["parameters"]}
+    assert params["from"]["schema"]["format"] == params["to"]["schema"]["format"] == "date"
+    params = {p["name"]: p for p in _operation(client, "/v1/admin/scenarios/{name}", "put")["parameters"]}
+    assert params["name"]["schema"]["pattern"] == SCENARIO_NAME.pattern
