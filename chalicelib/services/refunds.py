@@ -7,6 +7,8 @@ pending finishes it first (same request number), then does its own.
 """
 from __future__ import annotations
 
+import hashlib
+
 from ..bootstrap import Deps
 from ..clock import iso
 from ..domain import orders as rules
@@ -18,17 +20,26 @@ from . import orders
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 
 
-def refund(deps: Deps, member_id: str, order_id: str, requested: int | None) -> dict:
-    """Refund `requested` fen (default: everything left) of a charged order."""
+def _key_of(member_id: str, request_key: str | None) -> str | None:
+    return hashlib.sha256(f"{member_id}\n{request_key}".encode()).hexdigest()[:32] if request_key else None
+
+
+def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, request_key: str | None = None) -> dict:
+    """Refund `requested` fen (default: everything left) of a charged order. `request_key`: the client's
+    Idempotency-Key; its retry after a failure (a 502 once the provider paid back) finishes that refund
+    and does not start a second one."""
+    key = _key_of(member_id, request_key)
     item = orders.load_own(deps, member_id, order_id)
     if item.get("refund_pending"):
         _finish(deps, item, item["refund_pending"])
         item = orders.load_own(deps, member_id, order_id)
+    if key and key in (item.get("refund_keys") or set()):
+        return orders.view(item)  # this request's refund is done (now, or by whoever finished it)
     if item["status"] not in REFUNDABLE:
         raise InvalidState(f"an order that is {item['status']} cannot be refunded")
     amount = rules.refund_amount(int(item["charged"]), int(item["refunded"]), requested)
     rules.transition(item["status"], rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount))
-    pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount}
+    pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount, **({"key": key} if key else {})}
     uow = UnitOfWork(deps.table, deps.clock.now(), f"member:{member_id}", deps.queues.send)
     uow.update(item["pk"], item["sk"], set={"refund_pending": pending},
                condition="refund_count = :n AND attribute_not_exists(refund_pending)",
@@ -52,7 +63,8 @@ def _finish(deps: Deps, item: dict, pending: dict) -> None:
     fresh = deps.table.get(item["pk"], item["sk"]) or item
     status = rules.status_after_refund(int(fresh["charged"]), int(fresh["refunded"]) + amount)
     uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(now)},
-               add={"refunded": amount}, remove=["refund_pending"], **guard)
+               add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
+               remove=["refund_pending"], **guard)
     uow.audit(f"order#{item['id']}", "refunded", before={"status": fresh["status"]},
               after={"status": str(status), "amount": amount}, event="order.refunded")
     _commit_once(uow)
