@@ -25,6 +25,10 @@ ERROR_STATUSES = {
 PATH_SCHEMAS: dict[tuple[str, str], dict] = {
     ("/v1/admin/scenarios/{name}", "name"): {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
 }
+# Routes that answer a second success status with the same body (the handler's Staged(status=...)).
+ALSO_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("/v1/admin/scenarios/{name}", "PUT"): ("201", "Created: the scenario did not exist"),
+}
 SECURITY = {"member": [{"memberBearer": []}], "admin": [{"adminBearer": []}], "none": []}
 # What raw routes (which build their own Response) answer.
 RAW_RESPONSES: dict[tuple[str, str], tuple[str, str]] = {
@@ -86,8 +90,11 @@ def _responses(r: RouteSpec, refs: dict) -> dict:
                                                            else {"type": "object"}}}}
         out = {"200": ok}
     elif r.response is not None:
-        out = {str(r.status): {"description": "Success",
-                               "content": {"application/json": {"schema": refs[(r.response, "serialization")]}}}}
+        content = {"application/json": {"schema": refs[(r.response, "serialization")]}}
+        out = {str(r.status): {"description": "Success", "content": content}}
+        also = ALSO_ANSWERS.get((r.path, r.method))
+        if also:
+            out[also[0]] = {"description": also[1], "content": content}
     else:  # a handler answering None with the default status answers 204
         status = "204" if r.status in (200, 204) else str(r.status)
         out = {status: {"description": "Success" if status != "204" else "Done, no content"}}

@@ -90,3 +90,12 @@ def test_the_document_says_metrics_days_are_dates_and_scenario_names_their_patte
     assert params["from"]["schema"]["format"] == params["to"]["schema"]["format"] == "date"
     params = {p["name"]: p for p in _operation(client, "/v1/admin/scenarios/{name}", "put")["parameters"]}
     assert params["name"]["schema"]["pattern"] == SCENARIO_NAME.pattern
+
+
+def test_creating_a_scenario_by_put_answers_a_documented_201(client):
+    api = Api(client)
+    status, out = api.admin("PUT", "/v1/admin/scenarios/kites", {"risk_level": "low"})
+    assert status == 201 and out["name"] == "kites"
+    assert api.admin("PUT", "/v1/admin/scenarios/kites", {"threshold": 600})[0] == 200
+    responses = _operation(client, "/v1/admin/scenarios/{name}", "put")["responses"]
+    assert responses["201"]["content"] == responses["200"]["content"]
