@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test bench package lint clean browser
+.PHONY: run demo test fuzz bench package lint clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m pytest -q
 	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/api tests/flows
+
+# Schemathesis against the running local stack, longer than the bounded run inside `make test`.
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider -s tests/fuzz
 
 # Debian's Chromium and its driver for the dashboard's browser test, installed only when missing
 # (as root with apt-get; elsewhere the test is skipped). Never a browser download of its own.

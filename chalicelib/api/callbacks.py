@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, NotFound, ProviderNotConfigured
 from ..lazy import Lazy
 from .errors import from_domain
 from .routing import Ctx, route
@@ -19,6 +19,8 @@ def _handle(ctx: Ctx, provider: str) -> Response:
     request = ctx.request
     try:
         ack = callbacks.handle(ctx.deps, provider, dict(request.headers), request.raw_body or b"")
+    except ProviderNotConfigured:
+        return from_domain(NotFound(f"{provider} notifications are not enabled on this deployment"))
     except DomainError as exc:
         return from_domain(exc)
     return Response(body=ack.body, status_code=ack.status, headers={"Content-Type": ack.content_type})

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from . import idempotency
 from .routing import ROUTES, RouteSpec
 
 REF = "#/components/schemas/{model}"
@@ -19,6 +20,14 @@ ERROR_STATUSES = {
     "404": "not_found: no such object (or not the caller's), or a sandbox route outside local/sandbox",
     "409": "invalid_state / conflict: not allowed in the current status, or a concurrent change won",
     "422": "idempotency_key_reused: the same Idempotency-Key with another body",
+}
+# Path parameters the handlers check beyond "a string" (tests/api/test_fuzz_findings.py holds them to the code).
+PATH_SCHEMAS: dict[tuple[str, str], dict] = {
+    ("/v1/admin/scenarios/{name}", "name"): {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+}
+# Routes that answer a second success status with the same body (the handler's Staged(status=...)).
+ALSO_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("/v1/admin/scenarios/{name}", "PUT"): ("201", "Created: the scenario did not exist"),
 }
 SECURITY = {"member": [{"memberBearer": []}], "admin": [{"adminBearer": []}], "none": []}
 # What raw routes (which build their own Response) answer.
@@ -56,7 +65,8 @@ def _inline(schema: dict, components: dict) -> dict:
 
 
 def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": PATH_SCHEMAS.get((r.path, name), {"type": "string"})}
               for name in PATH_PARAM.findall(r.path)]
     if r.query is not None:
         schema = _inline(refs[(r.query, "validation")], components)
@@ -66,7 +76,9 @@ def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
                 param["description"] = prop["description"]
             params.append(param)
     if r.method == "POST":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+                                  "pattern": "\\S"},
                        "description": "Same key + same body within 24 h replays the first answer"})
     return params
 
@@ -78,8 +90,11 @@ def _responses(r: RouteSpec, refs: dict) -> dict:
                                                            else {"type": "object"}}}}
         out = {"200": ok}
     elif r.response is not None:
-        out = {str(r.status): {"description": "Success",
-                               "content": {"application/json": {"schema": refs[(r.response, "serialization")]}}}}
+        content = {"application/json": {"schema": refs[(r.response, "serialization")]}}
+        out = {str(r.status): {"description": "Success", "content": content}}
+        also = ALSO_ANSWERS.get((r.path, r.method))
+        if also:
+            out[also[0]] = {"description": also[1], "content": content}
     else:  # a handler answering None with the default status answers 204
         status = "204" if r.status in (200, 204) else str(r.status)
         out = {status: {"description": "Success" if status != "204" else "Done, no content"}}

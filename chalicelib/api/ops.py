@@ -35,7 +35,8 @@ def _day(value: str | None, field: str, default: date) -> date:
 def date_range(query: Any, today: date) -> tuple[date, date]:
     """[from, to] from the query: to defaults to today, from to 29 days before to; at most 366 days."""
     to_day = _day(query.to, "to", today)
-    from_day = _day(query.from_, "from", to_day - timedelta(days=29))
+    default_from = to_day - timedelta(days=29) if to_day.toordinal() > 29 else date.min  # no overflow at year 1
+    from_day = _day(query.from_, "from", default_from)
     if from_day > to_day:
         raise ValidationFailed("from: must not be after to", "from")
     if (to_day - from_day).days + 1 > analytics.MAX_DAYS:

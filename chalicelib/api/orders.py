@@ -58,4 +58,4 @@ def confirm_order(ctx: Ctx, body: Any, order_id: str) -> dict:
 @route(bp, "/v1/orders/{order_id}/refund", "POST", auth="member", body="orders:RefundIn", response="orders:OrderOut", tag="orders")
 def refund_order(ctx: Ctx, body: Any, order_id: str) -> dict:
     """Refund all or part of a charged order through the provider."""
-    return refunds.refund(ctx.deps, ctx.member_id, order_id, body.amount)
+    return refunds.refund(ctx.deps, ctx.member_id, order_id, body.amount, ctx.request.headers.get("idempotency-key"))

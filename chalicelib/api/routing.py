@@ -213,8 +213,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
             ctx._now = None  # a fresh read and a fresh clock on the next attempt
             continue
         except idempotency.ReplayRace:
-            stored = idempotency.replay_winner(ctx.deps.table, slot)  # type: ignore[arg-type]
-            return _response(stored.status, stored.body, replayed=True)
+            return _replay(ctx, slot)  # type: ignore[arg-type]
         except DomainError as exc:
             resp = from_domain(exc)
             if slot and exc.status in (400, 404, 409, 422) and exc.code not in ("conflict", "idempotency_in_progress"):
@@ -225,9 +224,21 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
     return from_domain(DomainError("too much contention; try again", code="conflict"))
 
 
+def _replay(ctx: Ctx, slot: idempotency.Slot) -> Response:
+    """A concurrent request with this key won: its answer, or 422/409 when it had another body / still runs."""
+    try:
+        stored = idempotency.replay_winner(ctx.deps.table, slot)
+    except DomainError as exc:
+        return from_domain(exc)
+    return _response(stored.status, stored.body, replayed=True)
+
+
 def _finish_plain(ctx: Ctx, slot: idempotency.Slot | None, status: int, body: str | None) -> Response:
     if slot:
-        winner = idempotency.save_alone(ctx.deps.table, slot, status, body or "")
+        try:
+            winner = idempotency.save_alone(ctx.deps.table, slot, status, body or "")
+        except DomainError as exc:  # the winner had another body (422) or is still running (409)
+            return from_domain(exc)
         if winner:
             return _response(winner.status, winner.body or None, replayed=True)
     if status == 204:

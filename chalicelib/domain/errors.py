@@ -88,3 +88,9 @@ class ProviderError(DomainError):
 
     code = "provider_error"
     status = 502
+
+
+class ProviderNotConfigured(ProviderError):
+    """This deployment has no keys for the provider: it does not offer it (not a provider outage)."""
+
+    code = "provider_not_configured"

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from ..clock import iso, parse_iso
 from ..domain.credit import find_band
-from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
+from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from . import alipay_format as fmt
 from . import keys, ledger, transport
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
@@ -50,7 +50,7 @@ class AlipayProvider(CreditProvider):
         """(merchant private key, Alipay public key), loaded once per container."""
         if self._keys is None:
             if not self.settings.alipay_public_key:
-                raise ProviderError("alipay is not configured (CREDITFIRST_ALIPAY_PUBLIC_KEY)")
+                raise ProviderNotConfigured("alipay is not configured (CREDITFIRST_ALIPAY_PUBLIC_KEY)")
             private = keys.load_private_key(self.settings.alipay_private_key) \
                 if self.settings.alipay_private_key else None
             self._keys = (private, keys.load_public_key(self.settings.alipay_public_key))
@@ -60,7 +60,7 @@ class AlipayProvider(CreditProvider):
         """Common parameters + biz_content, signed RSA2 over the sorted non-empty parameters."""
         private, _ = self._key_pair()
         if private is None:
-            raise ProviderError("alipay is not configured (CREDITFIRST_ALIPAY_PRIVATE_KEY)")
+            raise ProviderNotConfigured("alipay is not configured (CREDITFIRST_ALIPAY_PRIVATE_KEY)")
         params = {"app_id": self.settings.alipay_app_id, "method": method, "format": "JSON", "charset": "utf-8",
                   "sign_type": "RSA2", "timestamp": fmt.beijing_time(self.deps.clock.now()), "version": "1.0",
                   **top}

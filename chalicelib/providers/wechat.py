@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..clock import iso, parse_iso
-from ..domain.errors import InvalidSignature, ProviderError, ValidationFailed
+from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from . import keys, ledger, transport, wechat_events
 from .wechat_events import transaction_id
 from . import wechat_format as fmt
@@ -64,14 +64,14 @@ class WechatProvider(CreditProvider):
                 found[self.settings.wechat_public_key_id.strip().upper()] = \
                     keys.load_public_key(self.settings.wechat_public_key)
             if not found:
-                raise ProviderError("wechat pay is not configured (platform certificates or public key)")
+                raise ProviderNotConfigured("wechat pay is not configured (platform certificates or public key)")
             self._platform = found
         return self._platform
 
     def _merchant_key(self) -> Any:
         if self._private is None:
             if not self.settings.wechat_private_key:
-                raise ProviderError("wechat pay is not configured (CREDITFIRST_WECHAT_PRIVATE_KEY)")
+                raise ProviderNotConfigured("wechat pay is not configured (CREDITFIRST_WECHAT_PRIVATE_KEY)")
             self._private = keys.load_private_key(self.settings.wechat_private_key)
         return self._private
 
@@ -111,6 +111,8 @@ class WechatProvider(CreditProvider):
     # -- login and credit consent ---------------------------------------------------------------
     def login(self, code: str) -> Identity:
         """Mini-program login (jscode2session) gives the openid; the session key is never kept."""
+        if not (self.settings.wechat_appid and self.settings.wechat_app_secret):  # never call WeChat without them
+            raise ProviderNotConfigured("wechat login is not configured (CREDITFIRST_WECHAT_APPID, _APP_SECRET)")
         query = urlencode({"appid": self.settings.wechat_appid, "secret": self.settings.wechat_app_secret,
                            "js_code": code, "grant_type": "authorization_code"})
         resp = self._send("GET", f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",

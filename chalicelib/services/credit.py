@@ -8,7 +8,7 @@ from ..api.auth import issue_token
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import credit
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import DomainError, ProviderNotConfigured, ValidationFailed
 from ..store.uow import RETRY, Retry, UnitOfWork
 from . import coupons, members, metrics
 from .members import SNAPSHOT_ATTRS, member_key
@@ -18,7 +18,10 @@ def sign_in(deps: Deps, uow: UnitOfWork, provider_name: str, code: str, device_i
     """Log in with the mini-program code; creates the member on first sight."""
     if provider_name == "sandbox" and not deps.settings.sandbox_enabled:
         raise ValidationFailed("the sandbox provider is not available in this stage", "provider")
-    identity = deps.provider(provider_name).login(code)
+    try:
+        identity = deps.provider(provider_name).login(code)
+    except ProviderNotConfigured as exc:  # this deployment does not offer the provider: the caller's choice
+        raise ValidationFailed(f"the {provider_name} provider is not enabled on this deployment", "provider") from exc
     member_id = members.member_id_for(provider_name, identity.provider_user_id)
     now = iso(uow.now)
     uow.update(*member_key(member_id), set={"member_id": member_id, "provider": provider_name,

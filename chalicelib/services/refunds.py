@@ -3,10 +3,12 @@
 The claim writes `refund_pending` {n, amount} guarded on the refund count, so two concurrent
 refunds cannot both take the money left; the provider call carries "<id>-refund-<n>" so a resumed
 refund (a crash between the steps) never pays back twice. A refund the provider answers `pending`
-keeps its claim: nothing else can be refunded until a later request finishes it (same number). A request that finds another's refund
-pending finishes it first (same request number), then does its own.
+keeps its claim: a later request finishes it first (same request number), then does its own; the
+client's Idempotency-Key rides on the claim, so its retry finishes that refund and starts no other.
 """
 from __future__ import annotations
+
+import hashlib
 
 from ..bootstrap import Deps
 from ..clock import iso
@@ -19,19 +21,28 @@ from . import orders
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 
 
-def refund(deps: Deps, member_id: str, order_id: str, requested: int | None) -> dict:
-    """Refund `requested` fen (default: everything left) of a charged order."""
+def _key_of(member_id: str, request_key: str | None) -> str | None:
+    return hashlib.sha256(f"{member_id}\n{request_key}".encode()).hexdigest()[:32] if request_key else None
+
+
+def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, request_key: str | None = None) -> dict:
+    """Refund `requested` fen (default: everything left) of a charged order. `request_key`: the client's
+    Idempotency-Key; its retry after a failure (a 502 once the provider paid back) finishes that refund
+    and does not start a second one."""
+    key = _key_of(member_id, request_key)
     item = orders.load_own(deps, member_id, order_id)
     if item.get("refund_pending"):
         _finish(deps, item, item["refund_pending"])
         item = orders.load_own(deps, member_id, order_id)
         if item.get("refund_pending"):
             raise InvalidState("a refund is still being processed by the provider")
+    if key and key in (item.get("refund_keys") or set()):
+        return orders.view(item)  # this request's refund is done (now, or by whoever finished it)
     if item["status"] not in REFUNDABLE:
         raise InvalidState(f"an order that is {item['status']} cannot be refunded")
     amount = rules.refund_amount(int(item["charged"]), int(item["refunded"]), requested)
     rules.transition(item["status"], rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount))
-    pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount}
+    pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount, **({"key": key} if key else {})}
     uow = UnitOfWork(deps.table, deps.clock.now(), f"member:{member_id}", deps.queues.send)
     uow.update(item["pk"], item["sk"], set={"refund_pending": pending},
                condition="refund_count = :n AND attribute_not_exists(refund_pending)",
@@ -57,7 +68,8 @@ def _finish(deps: Deps, item: dict, pending: dict) -> None:
     fresh = deps.table.get(item["pk"], item["sk"]) or item
     status = rules.status_after_refund(int(fresh["charged"]), int(fresh["refunded"]) + amount)
     uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(now)},
-               add={"refunded": amount}, remove=["refund_pending"], **guard)
+               add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
+               remove=["refund_pending"], **guard)
     uow.audit(f"order#{item['id']}", "refunded", before={"status": fresh["status"]},
               after={"status": str(status), "amount": amount}, event="order.refunded")
     _commit_once(uow)

@@ -13,8 +13,10 @@ class Query(BaseModel):
 
 
 class MetricsQuery(Query):
-    from_: str | None = Field(default=None, alias="from", description="First day, YYYY-MM-DD (default: to - 29 days)")
-    to: str | None = Field(default=None, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)")
+    from_: str | None = Field(default=None, alias="from", description="First day, YYYY-MM-DD (default: to - 29 days)",
+                              json_schema_extra={"format": "date"})
+    to: str | None = Field(default=None, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)",
+                           json_schema_extra={"format": "date"})
 
 
 class Counters(Out):
