@@ -45,6 +45,14 @@ class Stack:
         self.client = client
         self.notifications: list[str] = []  # every notification body delivered so far (for replays)
 
+    def close(self) -> None:
+        """Drop this example's table and queues (a long run would otherwise pile them up in moto)."""
+        self.deps.table.client.delete_table(TableName=self.deps.settings.table_name)
+        sqs = self.deps.queues.client
+        for name in self.deps.queues.names:
+            for url in (self.deps.queues.url(name), self.deps.queues.dlq_url(name)):
+                sqs.delete_queue(QueueUrl=url)
+
     # -- the public surface -----------------------------------------------------------------
     def member(self, code: str) -> tuple[str, str]:
         token = self.api.member(code)

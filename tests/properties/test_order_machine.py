@@ -254,8 +254,11 @@ class OrderMachine(RuleBasedStateMachine):
                 assert coupon["reserved_for"] == (live or used)[0]["id"], (coupon, users)
 
     def teardown(self) -> None:
-        if self.members and (self.orders or self.bookings):
-            self._settle_everything()
+        try:
+            if self.members and (self.orders or self.bookings):
+                self._settle_everything()
+        finally:
+            self.stack.close()
 
     def _settle_everything(self) -> None:
         """Liveness: every review decided, every trial over, every retry done -> nothing open but defaults."""

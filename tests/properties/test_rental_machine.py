@@ -248,8 +248,11 @@ class RentalMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """Liveness: lost notifications are reconciled, items come back, everything settles, nothing is owed."""
-        if self.members and self.rentals:
-            self._settle_everything()
+        try:
+            if self.members and self.rentals:
+                self._settle_everything()
+        finally:
+            self.stack.close()
 
     def _settle_everything(self) -> None:
         s = self.stack
