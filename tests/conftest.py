@@ -45,20 +45,37 @@ def endpoint():
     server.stop()
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, endpoint: str):
-    """Deps wired to a fresh table, queues and bus on the endpoint, default scenarios seeded."""
+def fresh_deps(monkeypatch: pytest.MonkeyPatch, endpoint: str, clients: dict | None = None):
+    """Deps wired to a fresh table, queues and bus on the endpoint, default scenarios seeded.
+    Also used per hypothesis example (tests/properties), where a fixture cannot be; `clients`
+    ({"dynamodb", "sqs", "events"} boto3 clients) are then reused across examples."""
     from chalicelib import bootstrap
+    from chalicelib.config import get_settings
     from chalicelib.local.resources import ensure_all
     from chalicelib.services.scenarios import seed_defaults
+    from chalicelib.store.dynamo import Table
+    from chalicelib.store.queues import Queues
 
     _stage_env(monkeypatch, "local")
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     bootstrap.reset()
-    deps = bootstrap.bootstrap()
+    if clients:
+        settings = get_settings()
+        deps = bootstrap.bootstrap(settings, table=Table(clients["dynamodb"], settings.table_name),
+                                   queues=Queues(clients["sqs"], settings.queue_prefix), events=clients["events"])
+    else:
+        deps = bootstrap.bootstrap()
     ensure_all(deps)
     seed_defaults(deps.table, deps.settings.policy, deps.clock.now())
-    yield deps
+    return deps
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, endpoint: str):
+    """Deps wired to a fresh table, queues and bus on the endpoint, default scenarios seeded."""
+    from chalicelib import bootstrap
+
+    yield fresh_deps(monkeypatch, endpoint)
     bootstrap.reset()
 
 

@@ -117,7 +117,8 @@ class SandboxProvider(CreditProvider):
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         out_request_no = f"{out_order_no}-deposit"
         op = self._record(out_request_no, {"kind": "deposit", "member": member_ref, "amount": amount,
-                                           "status": "pending", "provider_ref": f"sbx-dep-{out_order_no}"})
+                                           "status": "pending", "provider_ref": f"sbx-dep-{out_order_no}",
+                                           "will": "succeed"})  # what query() answers if the notice is lost
         if op.get("status") == "pending":
             self._notify("deposit.paid", out_request_no, provider_ref=op["provider_ref"], amount=amount)
         return OpResult("pending", op["provider_ref"])

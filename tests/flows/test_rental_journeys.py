@@ -305,3 +305,18 @@ def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_who
     assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 12_000, 38_000)
     assert provider_op(aws, f"{rental['id']}-renew1-cancel")["amount"] == 50_000
     assert provider_op(aws, f"{rental['id']}-release")["freeze_ref"].endswith("-freeze")
+
+
+def test_a_lost_deposit_callback_is_reconciled_after_15_minutes(client, aws):
+    # found by tests/properties: the sandbox answered "pending" for a paid deposit forever
+    api = Api(client)
+    token = api.member("hana:610")  # below digital's threshold: deposit required
+    _, out = rent(api, token, scenario="digital", item_value=20_000)
+    assert out["status"] == "awaiting_deposit", out
+    for m in aws.queues.receive("sandbox-notifications", max_messages=10):  # the callback is lost
+        aws.queues.delete("sandbox-notifications", m["ReceiptHandle"])
+    api.advance(16 * 60)
+    api.run_jobs()
+    active = _get(api, token, out["id"])
+    assert active["status"] == "active" and active["deposit_amount"] == 20_000, active
+    assert "reconciled" in audit_actions(aws, out["id"])
