@@ -60,6 +60,7 @@ class Policy:
     booking_fee_cap: int = 5_000
     reservation_hold_days: int = 3
     reconcile_after_minutes: int = 15
+    installment_pay_minutes: int = 30  # an unpaid Huabei trade closes after this (timeout_express)
     velocity_window_minutes: int = 60
     velocity_max_orders: int = 3
     shared_device_members: int = 3

@@ -18,9 +18,11 @@ bp = Blueprint(__name__)
 
 @route(bp, "/v1/installments/quote", "GET", auth="member", query="orders:QuoteQuery", response="orders:QuoteOut", tag="orders")
 def quote(ctx: Ctx, q: Any) -> dict:
-    """Installment plans for an amount; the member's tier decides 12 periods."""
-    tier = members.tier(members.load(ctx.deps.table, ctx.member_id), ctx.now)
-    return {"plans": [p.as_dict() for p in rules.quote(q.amount, tier, ctx.deps.settings.policy)]}
+    """Installment plans for an amount; the member's tier decides 12 periods, the provider whether any."""
+    member = members.load(ctx.deps.table, ctx.member_id)
+    offered = ctx.deps.provider(member["provider"]).offers_installments
+    tier = members.tier(member, ctx.now)
+    return {"plans": [p.as_dict() for p in rules.quote(q.amount, tier, ctx.deps.settings.policy, offered)]}
 
 
 @route(bp, "/v1/orders", "POST", auth="member", body="orders:OrderIn", response="orders:OrderOut", status=201, tag="orders")

@@ -83,20 +83,23 @@ class Plan:
                 "per_period": self.per_period, "fee_payer": self.fee_payer, "reason": self.reason}
 
 
-def plan(amount: int, n: int, tier: str, policy: Policy) -> Plan:
-    """Split `amount` into n periods: floor(amount/n) each, the remainder fen on the first."""
+def plan(amount: int, n: int, tier: str, policy: Policy, offered: bool = True) -> Plan:
+    """Split `amount` into n periods: floor(amount/n) each, the remainder fen on the first.
+    `offered`: whether the member's payment provider has installments at all (WeChat Pay has none)."""
     per_period = amount // n
     first = per_period + amount - per_period * n
     reason = None
-    if amount < policy.installment_min_amount:
+    if not offered:
+        reason = "installments_not_offered"
+    elif amount < policy.installment_min_amount:
         reason = "installment_amount_below_minimum"
     elif n == 12 and tier not in LONG_PLAN_TIERS:
         reason = "installment_tier_not_eligible"
     return Plan(n, reason is None, first, per_period, reason)
 
 
-def quote(amount: int, tier: str, policy: Policy) -> list[Plan]:
-    return [plan(amount, n, tier, policy) for n in INSTALLMENT_CHOICES]
+def quote(amount: int, tier: str, policy: Policy, offered: bool = True) -> list[Plan]:
+    return [plan(amount, n, tier, policy, offered) for n in INSTALLMENT_CHOICES]
 
 
 def require_plan(amount: int, n: int, tier: str, policy: Policy) -> Plan:

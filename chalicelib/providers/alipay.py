@@ -216,17 +216,20 @@ class AlipayProvider(CreditProvider):
             return self.query(out_request_no) or OpResult("pending")
         return self._trade_result(node)
 
-    def installment_trade(self, out_request_no: str, member_ref: str, amount: int, periods: int,
+    def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
                           title: str) -> OpResult:
-        """Interest-free Huabei installments: a trade the user pays in `periods`, the fee on the merchant
-        (hb_fq_seller_percent=100). The payment comes by notification as charge.succeeded."""
+        """Interest-free Huabei installments: alipay.trade.create with hb_fq_num / hb_fq_seller_percent=100
+        (the fee on the merchant); the mini-program pays trade_no with my.tradePay. Unpaid, Alipay closes it
+        after the pay window. The payment comes by trade notification (charge.succeeded) or trade.query.
+        A repeat (the same out_trade_no) answers the same trade at Alipay."""
         if periods not in (3, 6, 12):
             raise ValidationFailed("installments must be 3, 6 or 12", "installments")
-        self._remember(out_request_no, "charge", amount=amount, periods=periods)
+        op = self._remember(out_request_no, "charge", amount=amount, periods=periods)
         node = self.call("alipay.trade.create", {
-            "out_trade_no": out_request_no, "total_amount": fmt.yuan(amount), "subject": title[:128],
+            "out_trade_no": out_request_no, "total_amount": fmt.yuan(int(op["amount"])), "subject": title[:128],
             "buyer_id": member_ref, "product_code": "JSAPI_PAY",
-            "extend_params": {"hb_fq_num": str(periods), "hb_fq_seller_percent": "100"}},
+            "timeout_express": f"{self.settings.policy.installment_pay_minutes}m",
+            "extend_params": {"hb_fq_num": str(int(op["periods"])), "hb_fq_seller_percent": "100"}},
             notify_url=self.settings.alipay_notify_url)
         if node["code"] != OK:
             return self._failed(node)

@@ -71,6 +71,8 @@ class CreditProvider(ABC):
     # The user confirms freezes and pay-later orders in the mini-program: the request is made while our
     # answer is written, so the params it opens travel in that answer. The sandbox answers by itself, after.
     confirms_in_app: bool = False
+    # Interest-free installments (Huabei on Alipay); WeChat Pay has no equivalent and refuses them.
+    offers_installments: bool = True
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...
@@ -99,6 +101,15 @@ class CreditProvider(ABC):
         succeeded: nothing to confirm (the default: the sandbox charges its test users directly);
         pending: the user opens `provider_params` in the mini-program, the answer comes by notification
         (paylater.confirmed / paylater.refused) or by query(out_order_no); provider_ref is the agreement."""
+        return OpResult("succeeded")
+
+    def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
+                          title: str) -> OpResult:
+        """Open an interest-free installment payment of `amount` in `periods` (fee on the merchant).
+
+        succeeded: nothing for the user to do; the charge engine charges the order with charge() (the
+        default: the sandbox). pending: the user pays the trade from `provider_params` in the mini-program;
+        the payment is the charge `out_request_no`, answered by charge.succeeded/failed or query()."""
         return OpResult("succeeded")
 
     @abstractmethod

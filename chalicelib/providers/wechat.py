@@ -42,6 +42,7 @@ class WechatProvider(CreditProvider):
 
     name = "wechat"
     confirms_in_app = True
+    offers_installments = False  # no Huabei on WeChat Pay: installment orders are refused at creation
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
@@ -233,6 +234,11 @@ class WechatProvider(CreditProvider):
         return OpResult("pending", number, provider_params={
             "businessType": "wxpayScoreUse", "mch_id": self.settings.wechat_mch_id,
             "package": answer.get("package"), "service_id": self.settings.wechat_service_id})
+
+    def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
+                          title: str) -> OpResult:
+        raise ValidationFailed("WeChat Pay offers no interest-free installments; use kind pay_later", "kind",
+                               code="installments_not_offered")
 
     def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
                agreement_ref: str | None = None) -> OpResult:

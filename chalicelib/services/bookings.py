@@ -5,6 +5,12 @@ the charge engine (services/charges.py): the request runs the worker's code at o
 sweep retries it on failure. A late cancellation's fee is charged the same way (the booking stays
 `cancelled`; `fee_charged` tells when it is paid). A dispute opens a review of kind "dispute":
 approve = the member is right (waived, nothing owed); reject = the price is charged.
+
+With a real provider the guarantee is the provider's pay-later agreement (services/pay_later.py),
+opened for the price when the booking is confirmed (`provider_params` in the answer: what the
+mini-program opens to confirm it). Every charge of the booking goes under it. Not confirmed by the
+start, the booking is cancelled (no fee: nothing could be charged); cancelled by the member before
+confirming it, no fee either.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound
 from ..log import logger
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, members, reviews
+from . import charges, closing, decisions, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: BookingStatus.CONFIRMED, Outcome.REVIEW: BookingStatus.IN_REVIEW,
              Outcome.REJECTED: BookingStatus.REJECTED}
@@ -41,6 +47,8 @@ def view(item: dict) -> dict:
             "created_at", "comment")
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), fee_charged=bool(item.get("fee_charged", False)))
+    if item.get("provider_params") and item.get("agreement_state") == "pending":
+        out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm
     return out
 
 
@@ -64,6 +72,8 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             "decision": str(decision.outcome), "reason": decision.reason,
             "status": str(STATUS_OF[decision.outcome]), "band": members.band(inputs.member, now),
             "created_at": iso(now), "charged": 0}
+    if item["status"] == BookingStatus.CONFIRMED:
+        item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "booking", bid, body.price)
     uow.audit(f"booking#{bid}", "created", after={"status": item["status"], "price": body.price},
@@ -78,11 +88,18 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
     tier = members.tier(members.load(deps.table, member_id), uow.now)
     fee = rules.cancellation_fee(tier, int(item["price"]), parse_iso(item["starts_at"]), uow.now,
                                  deps.settings.policy)
-    fields: dict = {"status": str(BookingStatus.CANCELLED), "cancellation_fee": fee, "cancelled_at": iso(uow.now)}
+    guard, remove = _guard(item), []
+    fields: dict = {"status": str(BookingStatus.CANCELLED), "cancelled_at": iso(uow.now)}
+    if item.get("agreement_state") == "pending":  # never guaranteed with the provider: nothing to charge under
+        fee, remove = 0, ["due_pk", "due_at"]
+        fields["agreement_state"] = "abandoned"
+        guard = {**guard, "condition": "#st = :st AND agreement_state = :ag", "values": {**guard["values"],
+                                                                                        ":ag": "pending"}}
+    fields["cancellation_fee"] = fee
     if fee:
         fields.update(charges.pending_fields("booking", booking_id, fee, uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], set=fields, remove=remove, **guard)
     closing.stage_released(uow, item, int(item["price"]))
     uow.audit(f"booking#{booking_id}", "cancelled", before={"status": item["status"]},
               after={"status": "cancelled", "cancellation_fee": fee}, event="booking.cancelled")
@@ -95,6 +112,10 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
     now = deps.clock.now()
     if now < parse_iso(item["starts_at"]):
         raise InvalidState("the service has not started yet")
+    if item.get("agreement_state") == "pending" and item["status"] == BookingStatus.CONFIRMED:
+        item = pay_later.reconcile(deps, item, now, force=True) or item  # confirmed now, or cancelled
+        if item["status"] != BookingStatus.CONFIRMED:
+            raise InvalidState("the booking was cancelled: its guarantee was never confirmed with the provider")
     target = BookingStatus.PENDING_CHARGE if satisfied else BookingStatus.DISPUTED
     rules.transition(item["status"], target)
     uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
@@ -164,7 +185,10 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
                                  skip_rules=True)
         approved = decision.outcome != Outcome.REJECTED
     target = BookingStatus.CONFIRMED if approved else BookingStatus.REJECTED
-    uow.update(item["pk"], item["sk"], set={"status": str(target)}, **_guard(item))
+    fields: dict = {"status": str(target)}
+    if approved:
+        fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
+    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
     if not approved:
         closing.stage_released(uow, item, int(item["price"]))
     uow.audit(f"booking#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(target)},

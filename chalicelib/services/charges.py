@@ -12,8 +12,9 @@ While charging, due_at = claim + reconcile minutes, so a worker lost between 1 a
 by the sweep with the same request number. A real provider may answer `pending` (Alipay's
 asynchronous withholding, Pay Score's collection after complete): its charge.succeeded/failed
 notification records the attempt, or, when that is lost, the resumed attempt's answer does (the
-adapters ask rather than charge again). A pay-later order with a provider agreement not yet
-confirmed by the user is not charged: services/pay_later.py settles the agreement first.
+adapters ask rather than charge again). An object with a provider agreement not yet confirmed by the
+user is not charged: services/pay_later.py settles the agreement first. An installment the user pays
+in the app (`charge_mode` in_app) is never charged here: services/installments.py asks about its trade.
 """
 from __future__ import annotations
 
@@ -74,12 +75,16 @@ def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = N
     for _ in range(6):
         item = item or deps.table.get(pk, sk)
         now = deps.clock.now()
-        if item and item.get("agreement_state") == "pending" and _ready(item, now, force):
+        if item and item.get("agreement_state") == "pending" and _due(item, now, force):
             from . import pay_later  # the agreement's own rules; imported late (it imports this module)
 
             item = pay_later.reconcile(deps, item, now, force)
         if not item or not _ready(item, now, force):
             return item
+        if item.get("charge_mode") == "in_app" and item["charge_state"] == "charging":
+            from . import installments  # the user pays the provider's trade in the app: ask, never pay
+
+            return installments.reconcile(deps, item, now, force)
         try:
             if item["charge_state"] == "pending":
                 item = _claim(deps, item, now)
@@ -97,6 +102,11 @@ def _ready(item: dict, now: datetime, force: bool) -> bool:
     if state not in ("pending", "charging"):
         return False
     return force or parse_iso(item["due_at"]) <= now
+
+
+def _due(item: dict, now: datetime, force: bool) -> bool:
+    """The object's timer has rung (an agreement may wait on it before any charge is owed)."""
+    return force or (bool(item.get("due_at")) and parse_iso(item["due_at"]) <= now)
 
 
 def _claim(deps: Deps, item: dict, now: datetime) -> dict:
@@ -178,4 +188,9 @@ def on_charge_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: 
         return
     ok = note.kind == "charge.succeeded"
     result = OpResult("succeeded" if ok else "failed", note.provider_ref, None if ok else "provider_refused")
+    if not ok and item.get("charge_mode") == "in_app":
+        from . import installments  # an in-app payment closed unpaid: cancelled, not a failed charge
+
+        installments.on_failed_answer(uow, item, result)
+        return
     stage_record(deps, uow, item, result, uow.now)

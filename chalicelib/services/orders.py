@@ -3,9 +3,11 @@
 Charging (services/charges.py): a pay-later order is charged at charge_at by the
 `charge_due_orders` sweep and the `order-charges` worker, or at once in the request on
 confirm (the same code the worker runs). An installment order is charged in full at creation
-through the same worker (charge_at = now): with Huabei installments (hb_fq_num,
-hb_fq_seller_percent=100, kept on the order) the merchant receives the whole amount and pays
-the fee; the member repays Huabei per period (the plan is kept for display).
+(charge_at = now): through the same worker on the sandbox, or, on Alipay, by the user paying the
+Huabei installment trade opened at creation (services/installments.py: hb_fq_num,
+hb_fq_seller_percent=100, kept on the order as provider_terms) in the mini-program. The merchant
+receives the whole amount and pays the fee; the member repays Huabei per period (the plan is kept
+for display). WeChat Pay has no installments: refused at creation (400 on `kind`).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.orders import OrderKind, OrderStatus
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, members, pay_later, reviews
+from . import charges, closing, decisions, installments, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -43,8 +45,9 @@ def view(item: dict) -> dict:
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), refunded=int(item.get("refunded", 0)),
                charge_attempts=int(item.get("charge_attempts", 0)))
-    if item.get("provider_params") and item.get("agreement_state") == "pending":
-        out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm
+    if item.get("provider_params") and (item.get("agreement_state") == "pending"
+                                        or installments.awaiting_payment(item)):
+        out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm or pay
     return out
 
 
@@ -60,6 +63,9 @@ def _terms(body: Any, inputs: decisions.Inputs, payable: int, tier: str, deps: D
         raise ValidationFailed("trial_days is for kind pay_later", "trial_days")
     if body.installments is None:
         raise ValidationFailed("field required", "installments")
+    if not deps.provider(inputs.member["provider"]).offers_installments:
+        raise ValidationFailed(f"{inputs.member['provider']} offers no interest-free installments; "
+                               "use kind pay_later", "kind", code="installments_not_offered")
     plan = rules.require_plan(payable, body.installments, tier, policy)
     return {"installments": plan.installments, "plan": plan.as_dict(),
             "provider_terms": rules.provider_terms(plan), "charge_at": deps.clock.now()}
@@ -85,10 +91,13 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             "created_at": iso(now), "list_pk": f"member#{member_id}#order", "list_sk": f"{iso(now)}#{oid}",
             **{**terms, "charge_at": iso(terms["charge_at"])}, "charged": 0, "refunded": 0, "refund_count": 0}
     if status == OrderStatus.PENDING_CHARGE:
-        item.update(charges.pending_fields("order", oid, payable, terms["charge_at"]))
         if body.kind == OrderKind.INSTALLMENT:
-            uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
+            fields, charge_now = installments.open_trade(deps, item, now)
+            item.update(fields)
+            if charge_now:
+                uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
         else:
+            item.update(charges.pending_fields("order", oid, payable, terms["charge_at"]))
             item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "order", oid, payable, coupon_id=body.coupon_id)
@@ -163,10 +172,14 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     if approved:
         at = max(parse_iso(item["charge_at"]), uow.now)
         fields = {**charges.pending_fields("order", item["id"], int(item["payable"]), at), "charge_at": iso(at)}
+        charge_now = False
         if item["kind"] == OrderKind.PAY_LATER:
             fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
+        else:
+            opened, charge_now = installments.open_trade(deps, item, uow.now)
+            fields.update(opened, charge_at=iso(uow.now))
         uow.update(item["pk"], item["sk"], set={**fields, "status": str(OrderStatus.PENDING_CHARGE)}, **guard)
-        if item["kind"] == OrderKind.INSTALLMENT:
+        if charge_now:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     else:
         uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.REJECTED)}, **guard)

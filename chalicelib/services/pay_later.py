@@ -7,21 +7,43 @@ The confirmation comes by notification (paylater.confirmed / paylater.refused); 
 charge sweep asks: while pending, the order's timer wakes every reconcile interval (services/charges.py
 hands a pending agreement here before any claim). Refused, or still unconfirmed at charge_at: the order
 is cancelled, nothing was ever charged. The sandbox needs no confirmation and stores none of this.
+
+Bookings use the same agreement (opened for the price when the booking is confirmed, due by the start):
+confirmed, the booking's charge on completion and a late cancellation's fee go under it; never confirmed
+by the start, the booking is cancelled without a fee (TERMS below holds what differs per kind).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
+from ..domain import bookings as booking_rules
+from ..domain import orders as order_rules
 from ..domain.errors import InvalidState, ProviderError
-from ..domain.orders import OrderStatus, transition
 from ..log import logger
 from ..providers.base import Notification
 from ..store.uow import Retry, UnitOfWork
-from . import callbacks, closing
+from . import callbacks, charges, closing
 
 SUFFIX = "-paylater"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement covers on one kind of object."""
+
+    deadline: str                          # the field by which the user must confirm
+    amount: str                            # the amount the agreement covers (released on refusal)
+    charge_waits: bool                     # after confirmation the timer runs on to the charge at `deadline`
+    cancel: Callable[[str, str], object]   # the kind's transition guard, to `cancelled`
+    extra: dict                            # fields set on refusal besides the status
+
+
+TERMS = {"order": Terms("charge_at", "payable", True, order_rules.transition, {"charge_state": "cancelled"}),
+         "booking": Terms("starts_at", "price", False, booking_rules.transition, {"cancellation_fee": 0})}
 
 
 def agreement_no(order_id: str) -> str:
@@ -29,18 +51,22 @@ def agreement_no(order_id: str) -> str:
 
 
 def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
-    """Ask the provider to open the order's pay-later agreement; the fields to merge into the order
-    (none when the provider needs no confirmation). A refusal is a 502: nothing is written."""
-    charge_at = parse_iso(order["charge_at"])
+    """Ask the provider to open the object's pay-later agreement; the fields to merge into it (none when
+    the provider needs no confirmation). A refusal is a 502: nothing is written."""
+    terms = TERMS[order["type"]]
+    charge_at = parse_iso(order[terms.deadline])
+    title = f"{order['scenario']} pay later" if order["type"] == "order" else f"booking {order['service_id']}"
     result = deps.provider(order["provider"]).open_pay_later(
-        agreement_no(order["id"]), order["member_ref"], int(order["payable"]), f"{order['scenario']} pay later",
-        charge_at)
+        agreement_no(order["id"]), order["member_ref"], int(order[terms.amount]), title, charge_at)
     if result.ok:
         return {}
     if result.status == "failed":
         raise ProviderError(f"the provider refused the pay-later order: {result.reason or 'refused'}")
-    return {"agreement_state": "pending", "agreement_no": agreement_no(order["id"]),
-            "provider_params": result.provider_params, "due_at": iso(_next_look(deps, now, charge_at))}
+    fields = {"agreement_state": "pending", "agreement_no": agreement_no(order["id"]),
+              "provider_params": result.provider_params, "due_at": iso(_next_look(deps, now, charge_at))}
+    if not terms.charge_waits:  # nothing else keeps a timer on it: the agreement's own
+        fields["due_pk"] = charges.due_pk(order["type"], order["id"])
+    return fields
 
 
 def _next_look(deps: Deps, now: datetime, charge_at: datetime) -> datetime:
@@ -48,43 +74,54 @@ def _next_look(deps: Deps, now: datetime, charge_at: datetime) -> datetime:
 
 
 def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st AND agreement_state = :ag AND charge_state = :cs", "names": {"#st": "status"},
+    return {"condition": "#st = :st AND agreement_state = :ag AND (attribute_not_exists(charge_state) "
+                         "OR charge_state = :cs)", "names": {"#st": "status"},
             "values": {":st": item["status"], ":ag": "pending", ":cs": "pending"}, "on_fail": Retry}
 
 
 def stage_confirmed(uow: UnitOfWork, item: dict, agreement_ref: str | None) -> dict:
     """The user confirmed: the agreement the charge goes under; the timer back on charge_at."""
+    terms = TERMS[item["type"]]
     changes = {"agreement_state": "confirmed", "agreement_ref": agreement_ref or item["agreement_no"],
-               "due_at": item["charge_at"], "updated_at": iso(uow.now)}
-    uow.update(item["pk"], item["sk"], set=changes, **_guard(item))
-    uow.audit(f"order#{item['id']}", "agreement_confirmed", data={"agreement_ref": changes["agreement_ref"]})
-    return {**item, **changes}
+               "updated_at": iso(uow.now)}
+    if terms.charge_waits:
+        changes["due_at"] = item[terms.deadline]
+    uow.update(item["pk"], item["sk"], set=changes, remove=[] if terms.charge_waits else ["due_pk", "due_at"],
+               **_guard(item))
+    uow.audit(f"{item['type']}#{item['id']}", "agreement_confirmed", data={"agreement_ref": changes["agreement_ref"]})
+    fresh = {**item, **changes}
+    if not terms.charge_waits:
+        fresh.pop("due_pk", None)
+        fresh.pop("due_at", None)
+    return fresh
 
 
 def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> dict:
     """Refused or never confirmed: cancelled before any charge, exposure and coupon back."""
-    transition(item["status"], OrderStatus.CANCELLED)
-    changes = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "agreement_state": "refused",
+    terms = TERMS[item["type"]]
+    terms.cancel(item["status"], "cancelled")
+    changes = {"status": "cancelled", **terms.extra, "agreement_state": "refused",
                "reason": reason, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now)}
     uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"], **_guard(item))
-    closing.stage_released(uow, item, int(item["payable"]))
-    uow.audit(f"order#{item['id']}", "cancelled", before={"status": item["status"]},
-              after={"status": "cancelled", "reason": reason}, event="order.cancelled")
+    closing.stage_released(uow, item, int(item[terms.amount]))
+    uow.audit(f"{item['type']}#{item['id']}", "cancelled", before={"status": item["status"]},
+              after={"status": "cancelled", "reason": reason}, event=f"{item['type']}.cancelled")
     return {**item, **changes}
 
 
 def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dict | None:
-    """The agreement is still pending at the order's timer (or on confirm): ask the provider and settle."""
+    """The agreement is still pending at the object's timer (or on confirm): ask the provider and settle."""
+    deadline = parse_iso(item[TERMS[item["type"]].deadline])
     answer = deps.provider(item["provider"]).query(item["agreement_no"])
     uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
     if answer is not None and answer.ok:
         fresh = stage_confirmed(uow, item, answer.provider_ref)
-    elif (answer is not None and answer.status == "failed") or now >= parse_iso(item["charge_at"]):
+    elif (answer is not None and answer.status == "failed") or now >= deadline:
         fresh = stage_refused(uow, item, "pay_later_not_confirmed")
     elif force:
         raise InvalidState("the pay-later order is not confirmed with the provider yet")
     else:
-        wake = iso(_next_look(deps, now, parse_iso(item["charge_at"])))
+        wake = iso(_next_look(deps, now, deadline))
         uow.update(item["pk"], item["sk"], set={"due_at": wake}, **_guard(item))
         fresh = {**item, "due_at": wake}
     try:
@@ -97,11 +134,12 @@ def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dic
 
 def _pending_order(deps: Deps, note: Notification) -> dict | None:
     number = note.out_request_no or ""
-    if not number.startswith("ord_") or not number.endswith(SUFFIX):
+    key = charges.KEYS.get(number.split("_", 1)[0])
+    if not key or not number.endswith(SUFFIX):
         return None
-    item = deps.table.get(f"ORDER#{number[:-len(SUFFIX)]}", "ORDER")
+    item = deps.table.get(key[0].format(number[:-len(SUFFIX)]), key[1])
     if not item or item.get("agreement_no") != number or item.get("agreement_state") != "pending" \
-            or item.get("charge_state") != "pending":
+            or item.get("charge_state", "pending") != "pending":
         return None  # already settled (a repeat, or the sweep got there first): nothing to do
     return item
 

@@ -191,8 +191,15 @@ class FakeAlipay(FakeGateway):
         return self._ok(auth_no=freeze["auth_no"], status=freeze["status"], amount=freeze["amount"])
 
     def _create(self, params: dict, biz: dict) -> dict:
+        """A trade the buyer pays in the app (WAIT_BUYER_PAY until then); a repeated out_trade_no is the same
+        trade. Huabei installments: hb_fq_num 3/6/12 with hb_fq_seller_percent 0 or 100 only."""
+        fq = biz.get("extend_params") or {}
+        if "hb_fq_num" in fq and (fq["hb_fq_num"] not in ("3", "6", "12")
+                                  or fq.get("hb_fq_seller_percent") not in ("0", "100")):
+            return self._fail("ACQ.INVALID_PARAMETER")
         trade = self.trades.setdefault(biz["out_trade_no"], {"trade_no": f"2026{len(self.trades):012d}",
-                                                             "total_amount": biz["total_amount"], "biz": biz})
+                                                             "total_amount": biz["total_amount"], "biz": biz,
+                                                             "status": "WAIT_BUYER_PAY"})
         return self._ok(trade_no=trade["trade_no"], out_trade_no=biz["out_trade_no"])
 
     def _refund(self, params: dict, biz: dict) -> dict:
@@ -237,6 +244,12 @@ class FakeAlipay(FakeGateway):
         return self.notification(notify_type="trade_status_sync", notify_id=f"ntf-{trade['trade_no']}",
                                  out_trade_no=out_trade_no, trade_no=trade["trade_no"], trade_status=trade["status"],
                                  total_amount=trade["total_amount"], gmt_payment="2026-11-30 18:00:00")
+
+    def pay_trade(self, trade_no: str, paid: bool = True) -> dict[str, str]:
+        """The user pays (my.tradePay with trade_no) or the trade times out unpaid; returns the notification."""
+        out_trade_no = next(k for k, t in self.trades.items() if t["trade_no"] == trade_no)
+        assert self.trades[out_trade_no].get("status") == "WAIT_BUYER_PAY", "the trade is not payable"
+        return self.settle_trade(out_trade_no, paid)
 
     def notification(self, **fields: str) -> dict[str, str]:
         params = {"notify_id": f"ntf{len(self.calls)}{fields.get('out_request_no', '')}",

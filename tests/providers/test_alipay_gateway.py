@@ -172,13 +172,13 @@ def test_a_cash_deposit_is_paid_by_notification_as_deposit_paid(provider, gw, cl
 def test_installments_are_a_huabei_trade_with_the_fee_on_the_merchant(provider, gw, client, monkeypatch) -> None:
     notes: list = []
     monkeypatch.setitem(callbacks.HANDLERS, "charge.succeeded", lambda d, n, u, p: notes.append(n))
-    result = provider.installment_trade("ord-3-charge", "2088000000000001", 120_001, 12, "Laptop")
+    result = provider.open_installments("ord-3-charge", "2088000000000001", 120_001, 12, "Laptop")
     assert result.status == "pending" and result.provider_params["trade_no"]
     biz = json.loads(gw.calls[-1]["biz_content"])
     assert biz["extend_params"] == {"hb_fq_num": "12", "hb_fq_seller_percent": "100"}
-    assert biz["total_amount"] == "1200.01"
-    form = gw.notification(notify_type="trade_status_sync", out_trade_no="ord-3-charge",
-                           trade_no=result.provider_ref, trade_status="TRADE_SUCCESS", total_amount="1200.01")
+    assert biz["total_amount"] == "1200.01" and biz["timeout_express"] == "30m" and biz["buyer_id"] == "2088000000000001"
+    assert provider.query("ord-3-charge").status == "pending"  # WAIT_BUYER_PAY until the user pays
+    form = gw.pay_trade(result.provider_ref)
     r = client.http.post("/v1/callbacks/alipay", headers=FORM, body=urlencode(form).encode())
     assert r.body == b"success" and (notes[0].kind, notes[0].amount) == ("charge.succeeded", 120_001)
     assert provider.query("ord-3-charge").status == "succeeded"
