@@ -33,6 +33,7 @@ class Deps:
     events: Any = None  # EventBridge client
     providers: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _secret_read: bool = False
 
     def provider(self, name: str) -> Any:
         """The provider adapter by name, imported on first use (keeps cold start small)."""
@@ -40,6 +41,11 @@ class Deps:
             if name not in self.providers:
                 if name not in PROVIDERS:
                     raise KeyError(name)
+                if name != "sandbox" and self.settings.provider_secret and not self._secret_read:
+                    from .provider_secrets import with_provider_secret
+
+                    self.settings = with_provider_secret(self.settings, _client("secretsmanager", self.settings))
+                    self._secret_read = True
                 module, cls = PROVIDERS[name].split(":")
                 self.providers[name] = getattr(importlib.import_module(module), cls)(self)
             return self.providers[name]

@@ -7,7 +7,8 @@ Environment: CREDITFIRST_STAGE, CREDITFIRST_TABLE, CREDITFIRST_QUEUE_PREFIX, CRE
 CREDITFIRST_ADMIN_KEY, CREDITFIRST_SESSION_SECRET, CREDITFIRST_SANDBOX_SECRET, CREDITFIRST_SESSION_HOURS,
 CREDITFIRST_POLICY (JSON object overriding any Policy number), AWS_DEFAULT_REGION.
 
-Credit providers (secrets from Secrets Manager into the environment in production; never logged):
+Credit providers (never logged). In production CREDITFIRST_PROVIDER_SECRET names a Secrets Manager secret
+holding these as a JSON object keyed by field name (alipay_private_key, ...), read on first use:
 - Alipay: CREDITFIRST_ALIPAY_APP_ID, CREDITFIRST_ALIPAY_PRIVATE_KEY (merchant RSA2 key, PEM or base64),
   CREDITFIRST_ALIPAY_PUBLIC_KEY (Alipay's public key, PEM or base64 DER), CREDITFIRST_ALIPAY_GATEWAY
   (default https://openapi.alipay.com/gateway.do), CREDITFIRST_ALIPAY_NOTIFY_URL,
@@ -114,6 +115,7 @@ class Settings:
     wechat_login_gateway: str = "https://api.weixin.qq.com"
     wechat_notify_url: str = ""
     wechat_band: str = "650-699"
+    provider_secret: str = ""  # Secrets Manager id of a JSON object of the alipay_*/wechat_* fields above
     policy: Policy = field(default_factory=Policy)
     extra: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -132,6 +134,7 @@ _ENV = {
     "session_secret": "CREDITFIRST_SESSION_SECRET",
     "sandbox_secret": "CREDITFIRST_SANDBOX_SECRET",
     "session_hours": "CREDITFIRST_SESSION_HOURS",
+    "provider_secret": "CREDITFIRST_PROVIDER_SECRET",
     **{name: f"CREDITFIRST_{name.upper()}" for name in (
         "alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_gateway", "alipay_notify_url",
         "alipay_zhima_product_code", "alipay_freeze_category", "alipay_service_id",
