@@ -1,11 +1,13 @@
 """charge_due_orders: orders and bookings whose charge is due (charge_at, a retry, a lost worker)
-go to `order-charges`; the worker charges each under the guards of services/charges.py."""
+go to `order-charges`; the worker charges each under the guards of services/charges.py. The same
+timer (kind "order") rings for an order's refund left pending or lost (services/refunds.py): the
+worker finishes it with the same request number."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import bookings, charges, orders  # noqa: F401  (registers the charge hooks)
+from ..services import bookings, charges, orders, refunds  # noqa: F401  (registers the charge hooks)
 from .registry import enqueue_due, sweep, worker
 
 CHARGED_KINDS = ("order", "booking")
@@ -18,4 +20,6 @@ def charge_due_orders(deps: Deps, now: datetime) -> int:
 
 @worker("order-charges")
 def charge_one(deps: Deps, body: dict) -> None:
-    charges.run(deps, body["pk"], body["sk"])
+    item = charges.run(deps, body["pk"], body["sk"])
+    if item and item.get("refund_pending"):
+        refunds.resume(deps, item)

@@ -5,18 +5,27 @@ refunds cannot both take the money left; the provider call carries "<id>-refund-
 refund (a crash between the steps) never pays back twice. A refund the provider answers `pending`
 keeps its claim: a later request finishes it first (same request number), then does its own; the
 client's Idempotency-Key rides on the claim, so its retry finishes that refund and starts no other.
+
+The claim also puts the order on the `due` index (due_pk "timer#order#<shard>", due_at = claim +
+policy.reconcile_after_minutes), like a charge being charged: a refund left pending, or lost between
+the provider call and its record, is resumed by the `charge_due_orders` sweep and the `order-charges`
+worker (`resume`) with the same request number. A refundable order is charged (charge_state done),
+so its charge timer is gone and the index entry is the refund's alone; recording (or releasing) the
+claim removes it. The record stays guarded on `refund_pending.n`, so the worker and a member's
+request finishing the same refund record it once.
 """
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 
 from ..bootstrap import Deps
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..domain import orders as rules
 from ..domain.errors import InvalidState, ProviderError
 from ..domain.orders import OrderStatus
 from ..store.uow import Retry, UnitOfWork
-from . import orders
+from . import charges, orders
 
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 
@@ -42,17 +51,43 @@ def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, req
         raise InvalidState(f"an order that is {item['status']} cannot be refunded")
     amount = rules.refund_amount(int(item["charged"]), int(item["refunded"]), requested)
     rules.transition(item["status"], rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount))
+    if item.get("due_pk"):  # never clobber another timer on this item (a charged order has none)
+        raise InvalidState("the order has work in progress; try again later")
     pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount, **({"key": key} if key else {})}
-    uow = UnitOfWork(deps.table, deps.clock.now(), f"member:{member_id}", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"refund_pending": pending},
-               condition="refund_count = :n AND attribute_not_exists(refund_pending)",
+    now = deps.clock.now()
+    uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"refund_pending": pending, "due_pk": charges.due_pk("order", item["id"]),
+                                            "due_at": _reconcile_at(deps, now)},
+               condition="refund_count = :n AND attribute_not_exists(refund_pending) AND attribute_not_exists(due_pk)",
                values={":n": pending["n"] - 1}, on_fail=Retry)
     uow.commit()  # a lost race raises Retry: the route runs the request again on a fresh read
     _finish(deps, item, pending)
     return orders.view(deps.table.get(item["pk"], item["sk"]))
 
 
-def _finish(deps: Deps, item: dict, pending: dict) -> None:
+def _reconcile_at(deps: Deps, now: datetime) -> str:
+    return iso(now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))
+
+
+def resume(deps: Deps, item: dict) -> None:
+    """The worker's turn on a refund still claimed when its timer rang: first move the timer on (only
+    one delivery wins; a lost worker or a `pending` answer is due again later), then finish it with
+    the same request number. A refusal releases the claim and is not the worker's error."""
+    pending, now = item.get("refund_pending"), deps.clock.now()
+    if not pending or not item.get("due_at") or parse_iso(item["due_at"]) > now:
+        return  # finished already (by a request or an earlier delivery), or not due yet
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"due_at": _reconcile_at(deps, now)},
+               condition="refund_pending.n = :n AND due_at = :d",
+               values={":n": int(pending["n"]), ":d": item["due_at"]}, on_fail=Retry)
+    try:
+        uow.commit()
+    except Retry:
+        return  # another delivery (or the member's request) took this turn
+    _finish(deps, item, pending, raise_refused=False)
+
+
+def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True) -> None:
     n, amount = int(pending["n"]), int(pending["amount"])
     result = deps.provider(item["provider"]).refund(f"{item['id']}-refund-{n}", item.get("charge_ref") or "",
                                                     item["member_ref"], amount, charged_total=int(item["charged"]))
@@ -62,14 +97,16 @@ def _finish(deps: Deps, item: dict, pending: dict) -> None:
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}
     if not result.ok:
-        uow.update(item["pk"], item["sk"], remove=["refund_pending"], **guard)
+        uow.update(item["pk"], item["sk"], remove=["refund_pending", "due_pk", "due_at"], **guard)
         _commit_once(uow)
+        if not raise_refused:
+            return
         raise ProviderError(f"the provider refused the refund: {result.reason or result.status}")
     fresh = deps.table.get(item["pk"], item["sk"]) or item
     status = rules.status_after_refund(int(fresh["charged"]), int(fresh["refunded"]) + amount)
     uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(now)},
                add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
-               remove=["refund_pending"], **guard)
+               remove=["refund_pending", "due_pk", "due_at"], **guard)
     uow.audit(f"order#{item['id']}", "refunded", before={"status": fresh["status"]},
               after={"status": str(status), "amount": amount}, event="order.refunded")
     _commit_once(uow)
