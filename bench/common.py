@@ -1,6 +1,7 @@
 """Shared bench plumbing: an embedded AWS endpoint, the app's dependencies, a DynamoDB call counter."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
@@ -31,21 +32,19 @@ class CallCounter:
         seen.extend(self.calls[start:])
 
 
-def start_stack() -> tuple[Any, Any, Any]:
-    """(deps, counter, chalice test client) on a fresh embedded endpoint and fresh resources."""
+def _fresh_deps(name: str) -> Any:
+    """The app's dependencies on fresh resources of the (one, reused) embedded endpoint."""
     from chalicelib.local.endpoint import EmbeddedAws
     from chalicelib.local.stack import FAKE_CREDENTIALS, stage_environment
 
-    endpoint = EmbeddedAws()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint.start()
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ["AWS_ENDPOINT_URL"] = EmbeddedAws().start()
     for key, value in {**FAKE_CREDENTIALS, **stage_environment("local")}.items():
         os.environ.setdefault(key, value)
     suffix = uuid.uuid4().hex[:6]
-    os.environ["CREDITFIRST_TABLE"] = f"bench-{suffix}"
-    os.environ["CREDITFIRST_QUEUE_PREFIX"] = f"bench-{suffix}-"
+    os.environ["CREDITFIRST_TABLE"] = f"bench-{name}-{suffix}"
+    os.environ["CREDITFIRST_QUEUE_PREFIX"] = f"bench-{name}-{suffix}-"
     from contextlib import redirect_stdout
-
-    from chalice.test import Client
 
     from chalicelib.log import logger
 
@@ -53,7 +52,6 @@ def start_stack() -> tuple[Any, Any, Any]:
         logger.debug("bench: the log handler binds to the sink")
 
     from chalicelib import bootstrap
-    from chalicelib.local import gateway
     from chalicelib.local.resources import ensure_all
     from chalicelib.services.scenarios import seed_defaults
 
@@ -62,11 +60,85 @@ def start_stack() -> tuple[Any, Any, Any]:
     ensure_all(deps)
     seed_defaults(deps.table, deps.settings.policy, deps.clock.now())
     deps.clock.now()  # warm the sandbox clock cache: a request's own round trips are what we count
+    return deps
+
+
+def _client() -> Any:
+    from chalice.test import Client
+
+    from chalicelib.local import gateway
+
     gateway.install()
     from app import app
 
-    client = Client(app, stage_name="local", project_dir=str(PROJECT_DIR))
-    return deps, CallCounter(deps.table.client), client
+    return Client(app, stage_name="local", project_dir=str(PROJECT_DIR))
+
+
+def start_stack(name: str = "stack") -> tuple[Any, Any, Any]:
+    """(deps, counter, chalice test client) on fresh resources; the counter counts every DynamoDB call."""
+    deps = _fresh_deps(name)
+    return deps, CallCounter(deps.table.client), _client()
+
+
+class SplitCounter:
+    """DynamoDB calls through one client, split into the app's and the sandbox provider's (whose
+    ledger lives in the same table, standing in for Alipay/WeChat), plus the items Queries read."""
+
+    def __init__(self, client: Any) -> None:
+        self.app: list[str] = []
+        self.provider: list[str] = []
+        self.items_read = 0
+        self.in_provider = 0
+        client.meta.events.register("before-call.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def _before(self, model: Any = None, **_: Any) -> None:
+        (self.provider if self.in_provider else self.app).append(model.name)
+
+    def _after(self, parsed: Any = None, model: Any = None, **_: Any) -> None:
+        if model is not None and model.name == "Query" and parsed:
+            self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+
+    @contextmanager
+    def measure(self) -> Iterator[dict]:
+        a, p, r = len(self.app), len(self.provider), self.items_read
+        out: dict = {}
+        yield out
+        out.update(app=self.app[a:], provider=self.provider[p:], items_read=self.items_read - r)
+
+    def count_provider(self, provider: Any, methods: tuple[str, ...]) -> None:
+        """Attribute the calls made inside these provider methods to the provider."""
+        for name in methods:
+            original = getattr(provider, name)
+
+            def wrapped(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                self.in_provider += 1
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.in_provider -= 1
+
+            setattr(provider, name, wrapped)
+
+
+def start_split(name: str, provider_methods: tuple[str, ...]) -> tuple[Any, SplitCounter, Any]:
+    """(deps, split counter, chalice test client), the sandbox provider's calls counted apart."""
+    deps = _fresh_deps(name)
+    counter = SplitCounter(deps.table.client)
+    counter.count_provider(deps.provider("sandbox"), provider_methods)
+    return deps, counter, _client()
+
+
+def call(client: Any, method: str, path: str, body: Any, token: str | None = None, key: str | None = None) -> Any:
+    """A JSON request through the test client; a failure stops the bench (its figures would lie)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+    r = client.http.request(method, path, headers=headers, body=json.dumps(body).encode() if body is not None else b"")
+    assert r.status_code < 300, (path, r.status_code, r.body)
+    return json.loads(r.body) if r.body else None
 
 
 def table(rows: list[tuple[str, Any, str]]) -> str:

@@ -9,102 +9,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import call, start_split  # noqa: E402
+
+PROVIDER_METHODS = ("freeze", "collect_deposit", "capture_from_freeze", "release", "refund", "record_fulfilment",
+                    "query", "login", "authorize_credit", "charge")
 GOALS = {
     "create_round_trips": "<= 3 (with Idempotency-Key)",
     "return_round_trips": "route only; settlement worker separately",
     "sweep_items_read_0_open": "does not grow",
     "sweep_items_read_1000_open": "does not grow",
 }
-
-
-class Counter:
-    """DynamoDB calls through one client, split into the app's and the sandbox provider's."""
-
-    def __init__(self, client: Any) -> None:
-        self.app: list[str] = []
-        self.provider: list[str] = []
-        self.items_read = 0
-        self.in_provider = 0
-        client.meta.events.register("before-call.dynamodb", self._before)
-        client.meta.events.register("after-call.dynamodb", self._after)
-
-    def _before(self, model: Any = None, **_: Any) -> None:
-        (self.provider if self.in_provider else self.app).append(model.name)
-
-    def _after(self, http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
-        if model is not None and model.name == "Query" and parsed:
-            self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
-
-    @contextmanager
-    def measure(self) -> Iterator[dict]:
-        a, p, r = len(self.app), len(self.provider), self.items_read
-        out: dict = {}
-        yield out
-        out.update(app=self.app[a:], provider=self.provider[p:], items_read=self.items_read - r)
-
-
-def _wrap_provider(provider: Any, counter: Counter) -> None:
-    for name in ("freeze", "collect_deposit", "capture_from_freeze", "release", "refund", "record_fulfilment",
-                 "query", "login", "authorize_credit", "charge"):
-        original = getattr(provider, name)
-
-        def wrapped(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            counter.in_provider += 1
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                counter.in_provider -= 1
-
-        setattr(provider, name, wrapped)
-
-
-def start() -> tuple[Any, Counter, Any]:
-    from chalicelib.local.endpoint import EmbeddedAws
-    from chalicelib.local.stack import FAKE_CREDENTIALS, stage_environment
-
-    if not os.environ.get("AWS_ENDPOINT_URL"):
-        os.environ["AWS_ENDPOINT_URL"] = EmbeddedAws().start()
-    for key, value in {**FAKE_CREDENTIALS, **stage_environment("local")}.items():
-        os.environ.setdefault(key, value)
-    suffix = uuid.uuid4().hex[:6]
-    os.environ["CREDITFIRST_TABLE"] = f"bench-rentals-{suffix}"
-    os.environ["CREDITFIRST_QUEUE_PREFIX"] = f"bench-rentals-{suffix}-"
-    from chalice.test import Client
-
-    from chalicelib import bootstrap
-    from chalicelib.local import gateway
-    from chalicelib.local.resources import ensure_all
-    from chalicelib.services.scenarios import seed_defaults
-
-    bootstrap.reset()
-    deps = bootstrap.bootstrap()
-    ensure_all(deps)
-    seed_defaults(deps.table, deps.settings.policy, deps.clock.now())
-    counter = Counter(deps.table.client)
-    _wrap_provider(deps.provider("sandbox"), counter)
-    gateway.install()
-    from app import app
-
-    return deps, counter, Client(app, stage_name="local", project_dir=str(PROJECT_DIR))
-
-
-def _call(client: Any, method: str, path: str, body: Any, token: str | None = None, key: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if key:
-        headers["Idempotency-Key"] = key
-    r = client.http.request(method, path, headers=headers, body=json.dumps(body).encode())
-    return json.loads(r.body) if r.body else None
 
 
 def _open_rentals(deps: Any, n: int) -> None:
@@ -131,18 +52,18 @@ def _measure() -> dict[str, Any]:
     from chalicelib.jobs.registry import SWEEPS
     from chalicelib.jobs.runner import handle_record, load, run_all
 
-    deps, counter, client = start()
+    deps, counter, client = start_split("rentals", PROVIDER_METHODS)
     load()
-    token = _call(client, "POST", "/v1/sessions", {"provider": "sandbox", "code": "bench:720"})["token"]
-    _call(client, "POST", "/v1/credit/authorizations", {}, token)
+    token = call(client, "POST", "/v1/sessions", {"provider": "sandbox", "code": "bench:720"})["token"]
+    call(client, "POST", "/v1/credit/authorizations", {}, token)
     body = {"scenario": "books", "item_id": "b1", "item_value": 50_000, "daily_rent": 500, "days": 7}
     deps.clock.now()  # warm the sandbox clock cache: a request's own round trips are what we count
     with counter.measure() as create:
-        rental = _call(client, "POST", "/v1/rentals", body, token, key="bench-1")
+        rental = call(client, "POST", "/v1/rentals", body, token, key="bench-1")
     run_all(deps)  # the freeze is confirmed
     deps.clock.now()
     with counter.measure() as ret:
-        _call(client, "POST", f"/v1/rentals/{rental['id']}/return", {}, token, key="bench-2")
+        call(client, "POST", f"/v1/rentals/{rental['id']}/return", {}, token, key="bench-2")
     msgs = deps.queues.receive("rental-settlements", max_messages=10)
     with counter.measure() as settle:
         handle_record("rental-settlements", json.loads(msgs[0]["Body"]), deps)
