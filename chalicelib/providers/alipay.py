@@ -26,6 +26,7 @@ TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TR
                 "WAIT_BUYER_PAY": "pending"}
 # Zhima pay-after-use order: INIT = confirmed by the user (chargeable), FINISHED = charged, CLOSED = cancelled.
 CREDIT_ORDER_STATUS = {"INIT": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed"}
+CLOSED_ORDER = {"TRADE_CLOSED", "CLOSED"}
 CREDIT_ORDER_CHANGED = "zhima.credit.payafteruse.creditbizorder.changed"
 NOT_FOUND_CODES = {"ACQ.TRADE_NOT_EXIST", "ORDER_NOT_EXIST", "AUTH_ORDER_NOT_EXIST", "OPERATION_NOT_EXIST"}
 
@@ -195,6 +196,22 @@ class AlipayProvider(CreditProvider):
         params = self.signed_params("zhima.credit.payafteruse.creditbizorder.create", biz,
                                     notify_url=self.settings.alipay_notify_url)
         return OpResult("pending", provider_params={"order_str": urlencode(sorted(params.items()))})
+
+    def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
+        """zhima.credit.payafteruse.creditbizorder.cancel: the credit order ends without a charge. A refusal is
+        checked with creditbizorder.query: closed already, or never confirmed by the user (not found), is done."""
+        biz = {"out_order_no": out_order_no, "remark": reason[:128]}
+        if agreement_ref and agreement_ref != out_order_no:
+            biz["credit_biz_order_id"] = agreement_ref
+        node = self.call("zhima.credit.payafteruse.creditbizorder.cancel", biz)
+        if node["code"] == OK:
+            return OpResult("succeeded", node.get("credit_biz_order_id") or agreement_ref)
+        state = self.call("zhima.credit.payafteruse.creditbizorder.query", {"out_order_no": out_order_no})
+        if state["code"] != OK and state.get("sub_code") in NOT_FOUND_CODES:
+            return OpResult("succeeded", agreement_ref)  # never confirmed: nothing open at Alipay
+        if state["code"] == OK and state.get("order_status") in CLOSED_ORDER:
+            return OpResult("succeeded", state.get("credit_biz_order_id") or agreement_ref)
+        return self._failed(node)
 
     def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
                agreement_ref: str | None = None) -> OpResult:

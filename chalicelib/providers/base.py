@@ -103,6 +103,14 @@ class CreditProvider(ABC):
         (paylater.confirmed / paylater.refused) or by query(out_order_no); provider_ref is the agreement."""
         return OpResult("succeeded")
 
+    def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
+        """Close the pay-later order opened by open_pay_later(out_order_no) when it ends without a charge
+        (`agreement_ref`: the confirmed agreement, if it was confirmed). Idempotent: an order already
+        closed or cancelled at the provider, or never created there, is a success. failed: the provider
+        refuses to close it (e.g. already charged); ProviderError: unknown for now, ask again later.
+        The default (the sandbox keeps nothing open) succeeds at once."""
+        return OpResult("succeeded", agreement_ref)
+
     def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
                           title: str) -> OpResult:
         """Open an interest-free installment payment of `amount` in `periods` (fee on the merchant).

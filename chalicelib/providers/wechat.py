@@ -235,6 +235,20 @@ class WechatProvider(CreditProvider):
             "businessType": "wxpayScoreUse", "mch_id": self.settings.wechat_mch_id,
             "package": answer.get("package"), "service_id": self.settings.wechat_service_id})
 
+    def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
+        """Cancel the service order (CREATED or confirmed, never completed). A refusal is checked with a query:
+        REVOKED/EXPIRED already, or never created (404), is done."""
+        number = order_no(out_order_no)  # the service order we created (agreement_ref names the same)
+        status, answer = self.call("POST", f"/v3/payscore/serviceorder/{number}/cancel",
+                                   {**self._common(), "reason": reason[:50]})
+        if status < 300:
+            return OpResult("succeeded", number)
+        query = urlencode({"out_order_no": number, **self._common()})
+        state, order = self.call("GET", f"/v3/payscore/serviceorder?{query}")
+        if state == 404 or (state < 300 and order.get("state") in ("REVOKED", "EXPIRED")):
+            return OpResult("succeeded", number)
+        return self._failed(status, answer)
+
     def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
                           title: str) -> OpResult:
         raise ValidationFailed("WeChat Pay offers no interest-free installments; use kind pay_later", "kind",

@@ -99,7 +99,9 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
     if fee:
         fields.update(charges.pending_fields("booking", booking_id, fee, uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
-    uow.update(item["pk"], item["sk"], set=fields, remove=remove, **guard)
+    else:  # nothing will be charged under the agreement: close it at the provider
+        fields.update(pay_later.stage_close(deps, uow, item, "cancelled"))
+    uow.update(item["pk"], item["sk"], set=fields, remove=pay_later.without(remove, fields), **guard)
     closing.stage_released(uow, item, int(item["price"]))
     uow.audit(f"booking#{booking_id}", "cancelled", before={"status": item["status"]},
               after={"status": "cancelled", "cancellation_fee": fee}, event="booking.cancelled")
@@ -188,6 +190,8 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     fields: dict = {"status": str(target)}
     if approved:
         fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
+    else:
+        fields.update(pay_later.stage_close(deps, uow, item, "rejected"))
     uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
     if not approved:
         closing.stage_released(uow, item, int(item["price"]))
@@ -205,6 +209,7 @@ def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -
     fields: dict = {"status": str(target)}
     if approved:
         closing.stage_released(uow, item, int(item["price"]))
+        fields.update(pay_later.stage_close(deps, uow, item, "waived"))
     else:
         fields.update(charges.pending_fields("booking", item["id"], int(item["price"]), uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})

@@ -75,6 +75,10 @@ def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = N
     for _ in range(6):
         item = item or deps.table.get(pk, sk)
         now = deps.clock.now()
+        if item and item.get("agreement_close") and not item.get("agreement_closed_at"):
+            from . import pay_later  # ended uncharged: the timer only retries closing the provider's order
+
+            return pay_later.close(deps, item, now) if _due(item, now, False) else item
         if item and item.get("agreement_state") == "pending" and _due(item, now, force):
             from . import pay_later  # the agreement's own rules; imported late (it imports this module)
 

@@ -112,8 +112,9 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
     rules.transition(item["status"], OrderStatus.CANCELLED)
     if item.get("charge_state") == "charging":
         raise InvalidState("a charge is in progress; it can no longer be cancelled")
-    uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled",
-                                            "cancelled_at": iso(uow.now)}, remove=["due_pk", "due_at"],
+    fields = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "cancelled_at": iso(uow.now),
+              **pay_later.stage_close(deps, uow, item, "cancelled")}
+    uow.update(item["pk"], item["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
                condition="#st = :st AND (attribute_not_exists(charge_state) OR charge_state = :p)",
                names={"#st": "status"}, values={":st": item["status"], ":p": "pending"}, on_fail=RETRY)
     closing.stage_released(uow, item, int(item["payable"]))
@@ -182,7 +183,8 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         if charge_now:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     else:
-        uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.REJECTED)}, **guard)
+        fields = {"status": str(OrderStatus.REJECTED), **pay_later.stage_close(deps, uow, item, "rejected")}
+        uow.update(item["pk"], item["sk"], set=fields, **guard)
         closing.stage_released(uow, item, int(item["payable"]))
     after = OrderStatus.PENDING_CHARGE if approved else OrderStatus.REJECTED
     uow.audit(f"order#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(after)},

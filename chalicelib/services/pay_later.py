@@ -11,6 +11,12 @@ is cancelled, nothing was ever charged. The sandbox needs no confirmation and st
 Bookings use the same agreement (opened for the price when the booking is confirmed, due by the start):
 confirmed, the booking's charge on completion and a late cancellation's fee go under it; never confirmed
 by the start, the booking is cancelled without a fee (TERMS below holds what differs per kind).
+
+An agreement that ends without a charge (the member cancels, never confirmed by the deadline, a booking's
+fee waived) is closed at the provider (close_pay_later) AFTER our own state change commits: that change
+stages `agreement_close` (the reason) and the object's timer, the close runs after the commit and records
+`agreement_closed_at` once (conditional write), dropping the timer. A provider that cannot answer leaves
+the timer: the charge sweep (charges.run) hands the object back here until the close is recorded.
 """
 from __future__ import annotations
 
@@ -96,13 +102,16 @@ def stage_confirmed(uow: UnitOfWork, item: dict, agreement_ref: str | None) -> d
     return fresh
 
 
-def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> dict:
-    """Refused or never confirmed: cancelled before any charge, exposure and coupon back."""
+def stage_refused(uow: UnitOfWork, item: dict, reason: str, deps: Deps | None = None) -> dict:
+    """Refused or never confirmed: cancelled before any charge, exposure and coupon back. `deps`: close
+    the provider's order too (never confirmed; a refusal was the provider's own close)."""
     terms = TERMS[item["type"]]
     terms.cancel(item["status"], "cancelled")
     changes = {"status": "cancelled", **terms.extra, "agreement_state": "refused",
                "reason": reason, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now)}
-    uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"], **_guard(item))
+    if deps is not None:
+        changes.update(stage_close(deps, uow, item, reason))
+    uow.update(item["pk"], item["sk"], set=changes, remove=without(["due_pk", "due_at"], changes), **_guard(item))
     closing.stage_released(uow, item, int(item[terms.amount]))
     uow.audit(f"{item['type']}#{item['id']}", "cancelled", before={"status": item["status"]},
               after={"status": "cancelled", "reason": reason}, event=f"{item['type']}.cancelled")
@@ -117,7 +126,7 @@ def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dic
     if answer is not None and answer.ok:
         fresh = stage_confirmed(uow, item, answer.provider_ref)
     elif (answer is not None and answer.status == "failed") or now >= deadline:
-        fresh = stage_refused(uow, item, "pay_later_not_confirmed")
+        fresh = stage_refused(uow, item, "pay_later_not_confirmed", deps)
     elif force:
         raise InvalidState("the pay-later order is not confirmed with the provider yet")
     else:
@@ -130,6 +139,78 @@ def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dic
         logger.info("agreement reconciliation lost to a notification", extra={"order_id": item["id"]})
         return deps.table.get(item["pk"], item["sk"])
     return fresh
+
+
+# -- closing an agreement that ends without a charge -----------------------------------------------
+
+def stage_close(deps: Deps, uow: UnitOfWork, item: dict, reason: str) -> dict:
+    """The object ends uncharged in `uow`: the fields to merge into ITS update (the close reason and the
+    timer that retries the close); the close itself runs once `uow` has committed. Nothing when no
+    agreement was opened with a provider that confirms in the app (the sandbox), or already closing."""
+    if not item.get("agreement_no") or item.get("agreement_close") or item.get("agreement_closed_at"):
+        return {}
+    if not deps.provider(item["provider"]).confirms_in_app:
+        return {}
+    fields = {"agreement_close": reason, "due_pk": charges.due_pk(item["type"], item["id"]),
+              "due_at": iso(uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))}
+    uow.after_commit(lambda: close(deps, {**item, **fields}, uow.now))
+    return fields
+
+
+def without(remove: list[str], changes: dict) -> list[str]:
+    """An update may not set and remove one attribute: keep the timer a staged close just set."""
+    return [name for name in remove if name not in changes]
+
+
+def closing_due(item: dict | None) -> bool:
+    return bool(item and item.get("agreement_close") and not item.get("agreement_closed_at"))
+
+
+def close(deps: Deps, item: dict, now: datetime) -> dict | None:
+    """Close the object's agreement at the provider and record it once. Never raises: a provider that
+    cannot answer (ProviderError, or anything unexpected) leaves the timer for the sweep, a bit later."""
+    try:
+        result = deps.provider(item["provider"]).close_pay_later(item["agreement_no"], item.get("agreement_ref"),
+                                                                  item["agreement_close"])
+    except Exception as exc:  # noqa: BLE001 - never block the member's change; the timer retries
+        logger.warning("agreement close failed; the sweep retries it",
+                       extra={"id": item["id"], "error": str(exc), "provider_error": isinstance(exc, ProviderError)})
+        return _close_later(deps, item, now)
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    changes = {"agreement_closed_at": iso(now), "updated_at": iso(now)}
+    if not result.ok:  # refused at the provider (e.g. charged there meanwhile): retrying cannot help
+        changes = {"agreement_close_error": result.reason or "refused", "updated_at": iso(now)}
+        logger.warning("the provider refused to close the agreement", extra={"id": item["id"], "reason": result.reason})
+    uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"],
+               condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
+                         "AND attribute_not_exists(agreement_close_error)", on_fail=Retry)
+    uow.audit(f"{item['type']}#{item['id']}", "agreement_closed" if result.ok else "agreement_close_refused",
+              data={"reason": item["agreement_close"], "provider_ref": result.provider_ref, "error": result.reason})
+    try:
+        uow.commit()
+    except Retry:
+        logger.info("agreement close already recorded", extra={"id": item["id"]})
+        return deps.table.get(item["pk"], item["sk"])
+    except Exception:  # noqa: BLE001 - the timer is still there: the sweep records it later
+        logger.exception("agreement close not recorded; the sweep retries it", extra={"id": item["id"]})
+        return None
+    fresh = {**item, **changes}
+    fresh.pop("due_pk", None)
+    fresh.pop("due_at", None)
+    return fresh
+
+
+def _close_later(deps: Deps, item: dict, now: datetime) -> dict | None:
+    wake = iso(now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"due_pk": charges.due_pk(item["type"], item["id"]), "due_at": wake},
+               condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
+                         "AND attribute_not_exists(agreement_close_error)", on_fail=Retry)
+    try:
+        uow.commit()
+    except Exception:  # noqa: BLE001 - recorded meanwhile, or the store is down: the old timer stands
+        return None
+    return {**item, "due_at": wake}
 
 
 def _pending_order(deps: Deps, note: Notification) -> dict | None:

@@ -89,7 +89,10 @@ class FakeAlipay(FakeGateway):
             "alipay.fund.auth.order.unfreeze": self._unfreeze, "alipay.trade.pay": self._pay,
             "alipay.trade.query": self._trade_query, "alipay.fund.auth.operation.detail.query": self._detail,
             "alipay.trade.refund": self._refund, "alipay.trade.create": self._create,
-            "zhima.credit.payafteruse.creditbizorder.query": self._credit_order_query}
+            "zhima.credit.payafteruse.creditbizorder.query": self._credit_order_query,
+            "zhima.credit.payafteruse.creditbizorder.cancel": self._credit_order_cancel}
+        self.closes: list[dict] = []  # creditbizorder.cancel calls that closed an open credit order
+        self.down: set[str] = set()  # methods answered HTTP 503 (the gateway is unreachable for them)
         self.credit_orders: dict[str, dict] = {}  # out_order_no -> {status, credit_biz_order_id, amount}
         self.refunds: dict[str, dict] = {}  # (trade_no, out_request_no) -> refund, as Alipay dedupes them
         super().__init__()
@@ -108,6 +111,8 @@ class FakeAlipay(FakeGateway):
         params = dict(parse_qsl(body.decode(), keep_blank_values=True))
         self.calls.append(params)
         name = params.get("method", "")
+        if name in self.down:
+            return 503, {"Content-Type": "text/html"}, b"service unavailable"
         if not self.check_signed(params) or params.get("app_id") != self.app_id:
             node = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
         else:
@@ -181,6 +186,19 @@ class FakeAlipay(FakeGateway):
             return self._fail("ORDER_NOT_EXIST")
         return self._ok(out_order_no=biz["out_order_no"], credit_biz_order_id=order["credit_biz_order_id"],
                         order_status=order["status"], total_amount=order["amount"])
+
+    def _credit_order_cancel(self, params: dict, biz: dict) -> dict:
+        """Closes an open (confirmed, uncharged) credit order; a closed one or one never confirmed is refused."""
+        order = self.credit_orders.get(biz.get("out_order_no", ""))
+        if not order:
+            return self._fail("ORDER_NOT_EXIST")
+        if order["status"] != "INIT":
+            return self._fail("ORDER_STATUS_NOT_SUPPORT")
+        if biz.get("credit_biz_order_id") not in (None, order["credit_biz_order_id"]):
+            return self._fail("ORDER_NOT_MATCH")
+        order["status"] = "TRADE_CLOSED"
+        self.closes.append(dict(biz))
+        return self._ok(out_order_no=biz["out_order_no"], credit_biz_order_id=order["credit_biz_order_id"])
 
     def _detail(self, params: dict, biz: dict) -> dict:
         if self.detail_answer:
@@ -269,6 +287,8 @@ class FakeWechat(FakeGateway):
         self.consents: dict[str, str] = {}
         self.refunds: dict[str, dict] = {}  # out_refund_no -> body (a repeat is the same refund)
         self.now: Callable[[], int] = lambda: 0
+        self.closes: list[str] = []  # service orders a cancel revoked
+        self.down: set[str] = set()  # path suffixes answered HTTP 503
         super().__init__()
 
     def env(self) -> dict[str, str]:
@@ -304,6 +324,8 @@ class FakeWechat(FakeGateway):
             if code == "bad":
                 return 200, {}, json.dumps({"errcode": 40029, "errmsg": "invalid code"}).encode()
             return 200, {}, json.dumps({"openid": f"o-{code}", "session_key": "k"}).encode()
+        if any(urlsplit(path).path.endswith(suffix) for suffix in self.down):
+            return 503, {"Content-Type": "application/json"}, b'{"code":"SYSTEM_ERROR"}'
         if not self._authorized(method, path, headers, body):
             status, out = 401, {"code": "SIGN_ERROR", "message": "bad signature"}
         else:
@@ -339,6 +361,10 @@ class FakeWechat(FakeGateway):
             return 404, {"code": "ORDER_NOT_EXIST", "message": "no such order"}
         if action == "complete" and any(a == "complete" for a, _ in order.get("actions", [])):
             return 400, {"code": "ORDER_STATE_ERROR", "message": "already completed"}
+        if action == "cancel" and order["state"] in ("REVOKED", "EXPIRED"):
+            return 400, {"code": "ORDER_STATE_ERROR", "message": "already cancelled"}
+        if action == "cancel":
+            self.closes.append(number)
         order.setdefault("actions", []).append((action, body))
         order["state"] = {"complete": "DOING", "modify": "DOING", "cancel": "REVOKED"}[action]
         if action == "complete":
