@@ -7,6 +7,7 @@ from enum import StrEnum
 from ..config import Policy
 from .credit import Tier
 from .errors import InvalidTransition, ValidationFailed
+from .states import guarded
 
 
 class BookingStatus(StrEnum):
@@ -35,11 +36,8 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
 
 
 def transition(current: str, target: str) -> BookingStatus:
-    """The one guard: returns the target or raises InvalidTransition (409 invalid_state)."""
-    src, dst = BookingStatus(current), BookingStatus(target)
-    if dst not in TRANSITIONS[src]:
-        raise InvalidTransition(f"a booking that is {src} cannot become {dst}")
-    return dst
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(TRANSITIONS, "a booking", current, target)
 
 
 FREE_CANCEL_TIERS = frozenset({Tier.SILVER, Tier.GOLD})

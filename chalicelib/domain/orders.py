@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from ..config import Policy
 from .credit import Tier
-from .errors import InvalidTransition, ValidationFailed
+from .errors import ValidationFailed
+from .states import guarded
 
 
 class OrderStatus(StrEnum):
@@ -37,11 +38,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 
 def transition(current: str, target: str) -> OrderStatus:
-    """The one guard: returns the target or raises InvalidTransition (409 invalid_state)."""
-    src, dst = OrderStatus(current), OrderStatus(target)
-    if dst not in TRANSITIONS[src]:
-        raise InvalidTransition(f"an order that is {src} cannot become {dst}")
-    return dst
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(TRANSITIONS, "an order", current, target)
 
 
 class OrderKind(StrEnum):

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import InvalidTransition, ValidationFailed
+from .errors import ValidationFailed
+from .states import guarded
 
 DAY = timedelta(days=1)
 
@@ -55,10 +56,8 @@ class Outcome(StrEnum):
 
 
 def transition(current: str, target: RentalStatus) -> RentalStatus:
-    """The one guard: `target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
-    if target not in TRANSITIONS[RentalStatus(current)]:
-        raise InvalidTransition(f"a rental that is {current} cannot become {target}")
-    return target
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(TRANSITIONS, "a rental", current, target)
 
 
 def rent(daily_rent: int, days: int, discount: int = 0) -> int:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .credit import Tier
-from .errors import InvalidTransition
+from .states import guarded
 
 TRIAL_TIERS = frozenset({Tier.GOLD})
 MAX_TRIAL_DAYS = 30
@@ -34,11 +34,8 @@ TRANSITIONS: dict[TrialStatus, frozenset[TrialStatus]] = {
 
 
 def transition(current: str, target: str) -> TrialStatus:
-    """The one guard: returns the target or raises InvalidTransition (409 invalid_state)."""
-    src, dst = TrialStatus(current), TrialStatus(target)
-    if dst not in TRANSITIONS[src]:
-        raise InvalidTransition(f"a trial that is {src} cannot become {dst}")
-    return dst
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(TRANSITIONS, "a trial", current, target)
 
 
 def ends_at(start: datetime, days: int) -> datetime:

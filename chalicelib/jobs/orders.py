@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import bookings, charges, orders, refunds  # noqa: F401  (registers the charge hooks)
+from ..services import charges, refunds
 from .registry import enqueue_due, sweep, worker
 
 CHARGED_KINDS = ("order", "booking")

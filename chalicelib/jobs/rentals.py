@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import rental_security  # noqa: F401 - registers the freeze/deposit notification handlers
-from ..services import rental_settlement, rentals  # noqa: F401 - rentals registers the review resolver
+from ..services import rental_settlement
 from .registry import enqueue_due, sweep, worker
 
 
