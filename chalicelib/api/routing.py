@@ -5,8 +5,10 @@ Every route is also recorded in ROUTES with its models, which is what /v1/openap
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
@@ -94,6 +96,8 @@ class Ctx:
     principal: Principal | None
     request: Any
     _now: datetime | None = None
+    slot: Any = None  # the Idempotency-Key's slot, when the request carries one
+    _ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def now(self) -> datetime:
@@ -106,6 +110,16 @@ class Ctx:
         if not self.principal or not self.principal.member_id:
             raise NotFound("no member")
         return self.principal.member_id
+
+    def object_id(self, prefix: str) -> str:
+        """The id of the object this request creates, chosen once per request: derived from the
+        Idempotency-Key when there is one (a retried request names the same object, and so the same
+        provider order), else random but kept across the route's own contention retries."""
+        if prefix not in self._ids:
+            seed = hashlib.sha256(f"{prefix}\n{self.slot.pk}".encode()).hexdigest() if self.slot \
+                else secrets.token_hex(10)
+            self._ids[prefix] = f"{prefix}_{seed[:20]}"
+        return self._ids[prefix]
 
     def uow(self) -> UnitOfWork:
         actor = self.principal.caller if self.principal else "provider"
@@ -185,6 +199,7 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
                                          spec.path.format(**params),
                                          raw_body, ctx.now)
             stored = idempotency.lookup(d.table, slot) if slot else None
+            ctx.slot = slot
         except DomainError as exc:
             return from_domain(exc)
         if stored:
