@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import Conflict, DomainError, NotFound
 from ..lazy import Lazy
 from .auth import Principal, authenticate
 from .errors import JSON, from_domain, from_validation
@@ -221,7 +221,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
             return resp
         except ValidationError as exc:
             return from_validation(exc)
-    return from_domain(DomainError("too much contention; try again", code="conflict"))
+    return from_domain(Conflict("too much contention; try again"))  # 409: the same request may succeed later
 
 
 def _replay(ctx: Ctx, slot: idempotency.Slot) -> Response:
