@@ -15,8 +15,9 @@ from chalice import Blueprint, Response
 
 from ..domain.errors import Conflict, DomainError, NotFound
 from ..lazy import Lazy
+from ..log import logger
 from .auth import Principal, authenticate
-from .errors import JSON, from_domain, from_validation
+from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -164,6 +165,10 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
     from pydantic import ValidationError
 
     d = bootstrap.deps()
+    missing = d.settings.misconfigured()
+    if missing:  # never a working API with a guessable key
+        logger.error("misconfigured: every route answers 503", extra={"settings": missing})
+        return envelope(503, "misconfigured", "this deployment is not configured; its operators have been told")
     if spec.sandbox_only and not d.settings.sandbox_enabled:
         return from_domain(NotFound("no such route"))
     try:
