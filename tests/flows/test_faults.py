@@ -17,8 +17,8 @@ from chalicelib.jobs.runner import handle_batch
 from chalicelib.providers.sandbox import SandboxProvider
 from chalicelib.services.orders import order_key
 from tests.flows import money
-from tests.helpers import Api
-from tests.rental_helpers import active_rental, assert_ledger, me, provider_op
+from tests.helpers import Api, Contention
+from tests.rental_helpers import active_rental, assert_ledger, audit_actions, me, provider_op, rent
 
 DAY = 86400
 RECONCILE = 16 * 60  # past the 15 minutes after which a pending operation is reconciled
@@ -325,3 +325,22 @@ def test_a_message_for_an_unknown_id_is_acknowledged_without_any_effect(client, 
         assert _lambda_rounds(aws, queue) == [], queue
         assert aws.queues.receive(queue, max_messages=10, dlq=True) == [], queue
         assert aws.table.get(body.get("pk", "RENTAL#nope"), body.get("sk", "RENTAL")) is None
+
+
+def test_a_freeze_notification_contention_keeps_from_applying_is_redelivered_by_the_queue_and_applied_once(
+        client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("nia:720")
+    status, out = rent(api, token)
+    assert status == 201 and out["status"] == "pending_freeze", out
+    contention = Contention(monkeypatch, aws.table, "NOTIF#")
+    msgs = aws.queues.receive("sandbox-notifications", max_messages=10, visibility=0)
+    assert len(msgs) == 1
+    failures = handle_batch("sandbox-notifications", _records(msgs))["batchItemFailures"]
+    assert contention.hits and failures == [{"itemIdentifier": msgs[0]["MessageId"]}]  # not lost: retried
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "pending_freeze"
+    contention.end()
+    api.run_jobs()  # the queue's next delivery
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
+    assert audit_actions(aws, out["id"]).count("active") == 1
+    assert aws.queues.receive("sandbox-notifications", max_messages=10, visibility=0) == []
