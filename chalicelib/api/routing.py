@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import Conflict, DomainError, NotFound
 from ..lazy import Lazy
+from ..log import logger
 from .auth import Principal, authenticate
-from .errors import JSON, from_domain, from_validation
+from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -178,6 +179,10 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
     from pydantic import ValidationError
 
     d = bootstrap.deps()
+    missing = d.settings.misconfigured()
+    if missing:  # never a working API with a guessable key
+        logger.error("misconfigured: every route answers 503", extra={"settings": missing})
+        return envelope(503, "misconfigured", "this deployment is not configured; its operators have been told")
     if spec.sandbox_only and not d.settings.sandbox_enabled:
         return from_domain(NotFound("no such route"))
     try:
@@ -236,7 +241,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
             return resp
         except ValidationError as exc:
             return from_validation(exc)
-    return from_domain(DomainError("too much contention; try again", code="conflict"))
+    return from_domain(Conflict("too much contention; try again"))  # 409: the same request may succeed later
 
 
 def _replay(ctx: Ctx, slot: idempotency.Slot) -> Response:
