@@ -156,9 +156,20 @@ class AlipayProvider(AlipayOrders, CreditProvider):
                "deposit_product_mode": "DEPOSIT_ONLY"}  # 纯免押 (deposit_product_mode)
         if self.settings.alipay_seller_id:
             biz["payee_user_id"] = self.settings.alipay_seller_id  # payee_user_id (needed for Huabei)
+        ledger.remember(self.deps.table, self.name, f"{out_order_no}#app", "app_order",
+                        method="alipay.fund.auth.order.app.freeze", biz=json.dumps(biz, ensure_ascii=False))
         order_str = self.client.order_string("alipay.fund.auth.order.app.freeze", biz,
                                              notify_url=self.settings.alipay_notify_url)
         return OpResult("pending", provider_params={"order_str": order_str}, expires_at=expires_at)
+
+    def fresh_params(self, kind: str, out_order_no: str) -> dict | None:
+        """The same app-side order string (same numbers, same biz_content) signed again with a current
+        timestamp, for a user who opens it late; None when we never handed one out."""
+        op = ledger.recall(self.deps.table, self.name, f"{out_order_no}#app")
+        if op is None:
+            return None
+        return {"order_str": self.client.order_string(op["method"], json.loads(op["biz"]),
+                                                      notify_url=self.settings.alipay_notify_url)}
 
     def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
         """A freeze we no longer want, its outcome unknown: ask (alipay.fund.auth.operation.detail.query); never

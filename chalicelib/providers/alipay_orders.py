@@ -8,6 +8,7 @@ creditbizorder.cancel in the SDK).
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,8 @@ class AlipayOrders:
                "subject": fmt.plain_subject(title),  # subject: no / = &
                "order_amount": fmt.positive_yuan(int(op["amount"])),  # order_amount: the most one deduction takes
                "product_code": "CREDIT_PAY_AFTER_USE"}  # product_code: 芝麻先享
+        ledger.remember(self.deps.table, self.name, f"{out_order_no}#app", "app_order",
+                        method="zhima.credit.payafteruse.creditbizorder.create", biz=json.dumps(biz, ensure_ascii=False))
         order_str = self.client.order_string("zhima.credit.payafteruse.creditbizorder.create", biz,
                                              notify_url=self.settings.alipay_notify_url)
         return OpResult("pending", provider_params={"order_str": order_str})

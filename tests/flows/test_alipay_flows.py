@@ -204,6 +204,19 @@ def test_lost_pay_later_notifications_are_settled_by_reconciliation(alipay, clie
     assert alipay.methods().count("alipay.trade.pay") == 1 and "alipay.trade.query" in alipay.methods()
 
 
+def test_a_charge_alipay_still_reports_unpaid_after_7_days_is_past_due(alipay, client, aws) -> None:  # defect 10
+    api = Api(client)
+    token, out = _pay_later(api, alipay, client, "2088000000000905")
+    api.advance(7 * DAY)
+    api.run_jobs()  # the one deduction is accepted (10003); Zhima collects from the user itself
+    for _ in range(8):  # Alipay keeps answering WAIT_BUYER_PAY
+        api.advance(DAY)
+        api.run_jobs()
+    order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
+    assert (order["status"], order["charged"]) == ("past_due", 0)
+    assert alipay.methods().count("alipay.trade.pay") == 1  # never deducted twice
+
+
 def test_a_cancelled_pay_later_order_is_finished_not_fulfilled(alipay, client, aws) -> None:
     api = Api(client)
     token, out = _pay_later(api, alipay, client, "2088000000000981")

@@ -194,3 +194,13 @@ def test_a_query_that_cannot_answer_never_settles_an_operation_as_failed(provide
         {"code": "40004", "msg": "Business Failed", "sub_code": "SYSTEM_ERROR"}]
     assert provider.query("rt_1_freeze").status == "pending"
     assert provider.query("rt_1_freeze") is None  # the user never opened it: no such authorization
+
+
+def test_fresh_params_re_sign_the_same_order_with_a_current_timestamp(provider, gw, aws) -> None:
+    first = provider.freeze("rt_8", "rt_8_freeze", USER, 100, "Book", EXPIRES).provider_params["order_str"]
+    aws.clock.advance(3_600)
+    again = provider.fresh_params("freeze", "rt_8")["order_str"]
+    old, new = dict(parse_qsl(first)), dict(parse_qsl(again))
+    assert old["biz_content"] == new["biz_content"] and old["timestamp"] != new["timestamp"]
+    gw.open_freeze(again)  # accepted: signed by the merchant, no violation
+    assert provider.fresh_params("freeze", "rt_never") is None
