@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from ..clock import iso, parse_iso
+from ..domain import request_numbers as numbers
 from ..domain.credit import find_band
 from ..domain.errors import ProviderError, ProviderNotConfigured, ValidationFailed
 from . import alipay_format as fmt
@@ -218,7 +219,8 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         """alipay.fund.auth.order.unfreeze (AlipayFundAuthOrderUnfreezeModel.cs). fulfilled: the one release that
         ends an on-time rental carries extra_param unfreezeBizInfo bizComplete "true" (a map<string, string>
         JSON: the inner object is itself a JSON string); Zhima then records the promise as kept. A repeat sends
-        the same number and amount, which Alipay treats as the same request."""
+        the same number and amount, which Alipay treats as the same request. settle_freeze (the port's default)
+        captures every line first: a line captured live answers ACQ.TRADE_HAS_SUCCESS, settled by query."""
         op = self._remember(out_request_no, "release", auth_no=freeze_ref, amount=amount,
                             fulfilled="Y" if fulfilled else "N")
         if amount <= 0:
@@ -233,18 +235,6 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             return self._failed(node)
         return OpResult(FREEZE_STATUS.get(node.get("status", ""), "pending"), node.get("operation_id"))
 
-    def settle_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, lines: Sequence[Any],
-                      release: int, *, fulfilled: bool) -> list[OpResult]:
-        """Every line taken from the freeze (a line captured live answers ACQ.TRADE_HAS_SUCCESS and is settled by
-        query: never taken twice), then the rest released, bizComplete only when fulfilled."""
-        results = [self.capture_from_freeze(line.out_request_no, freeze_ref, member_ref, line.amount,
-                                            line.description) for line in lines if line.amount > 0]
-        if release > 0:
-            results.append(self.release(out_request_no, freeze_ref, member_ref, release, fulfilled=fulfilled))
-        else:
-            results.append(self.record_fulfilment(out_request_no, member_ref, fulfilled))
-        return results
-
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
         # Zhima learns a rental's outcome from the fund authorization itself (bizComplete on the unfreeze);
         # there is no separate call to make.
@@ -252,7 +242,7 @@ class AlipayProvider(AlipayOrders, CreditProvider):
 
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         """A cash deposit: alipay.trade.create gives the trade_no the mini-program pays; result by notification."""
-        op = self._remember(f"{out_order_no}_deposit", "deposit", amount=amount)
+        op = self._remember(numbers.number(out_order_no, "deposit"), "deposit", amount=amount)
         node = self.call("alipay.trade.create", {
             "out_trade_no": op["wire"], "total_amount": fmt.positive_yuan(amount),  # AlipayTradeCreateModel.cs
             "subject": fmt.plain_subject(title), "product_code": "JSAPI_PAY",  # mini-program payment

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..domain import request_numbers as numbers
 from ..clock import iso, parse_iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from . import keys, ledger, transport, wechat_events
@@ -181,7 +182,8 @@ class WechatProvider(CreditProvider):
         ledger.note(self.deps.table, self.name, out_request_no, status=result.status, reason=result.reason)
         return result
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult:
+    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
+                fulfilled: bool = False) -> OpResult:
         """Once completed, nothing is left frozen (complete ends the risk fund); otherwise cancel the order."""
         op = ledger.remember(self.deps.table, self.name, out_request_no, "release", order_no=freeze_ref,
                              amount=amount)
@@ -199,8 +201,8 @@ class WechatProvider(CreditProvider):
 
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         """A cash deposit by JSAPI payment: the mini-program gets signed wx.requestPayment parameters."""
-        number = order_no(f"{out_order_no}-deposit")
-        ledger.remember(self.deps.table, self.name, number, "deposit", amount=amount, of=f"{out_order_no}-deposit")
+        number = order_no(numbers.number(out_order_no, "deposit"))
+        ledger.remember(self.deps.table, self.name, number, "deposit", amount=amount, of=numbers.number(out_order_no, "deposit"))
         status, answer = self.call("POST", "/v3/pay/transactions/jsapi", {
             "appid": self.settings.wechat_appid, "mchid": self.settings.wechat_mch_id, "description": title[:127],
             "out_trade_no": number, "notify_url": self.settings.wechat_notify_url,

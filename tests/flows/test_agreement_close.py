@@ -14,7 +14,7 @@ def test_cancelling_a_wechat_pay_later_order_cancels_its_service_order_once(wech
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac1")
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     assert _wechat_says(client, wechat.confirm(number, "ac1-confirm")) == 204
     assert api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)[0] == 200
     assert wechat.closes == [number] and wechat.orders[number]["state"] == "REVOKED"
@@ -33,7 +33,7 @@ def test_a_failed_wechat_close_is_retried_by_the_sweep(wechat, client, aws) -> N
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac2")
     out = api.post("/v1/orders", ORDER, token=token)[1]  # never confirmed: the CREATED order is cancelled too
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     wechat.down.add("/cancel")
     assert api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)[0] == 200
     assert not wechat.closes and "agreement_closed_at" not in aws.table.get(f"ORDER#{out['id']}", "ORDER")
@@ -51,7 +51,7 @@ def test_an_order_never_confirmed_by_charge_time_closes_its_service_order(wechat
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac3")
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     api.advance(7 * 86_400)
     api.run_jobs()
     assert api.get(f"/v1/orders/{out['id']}", token=token)[1]["status"] == "cancelled"

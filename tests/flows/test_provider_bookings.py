@@ -16,7 +16,7 @@ def test_a_wechat_booking_is_completed_once_under_its_pay_score_order(wechat, cl
     api = Api(client)
     token = _wechat_member(api, wechat, client, "bw1")
     booking = _book(api, token, 48 * HOUR)
-    number = order_no(f"{booking['id']}-paylater")
+    number = order_no(f"{booking['id']}_pl")
     assert booking["provider_params"]["package"] == f"pkg-{number}"
     assert wechat.orders[number]["risk_fund"]["amount"] == 10_000 and wechat.orders[number]["need_user_confirm"]
     wechat.confirm(number, "bc1")  # USER_CONFIRM lost: the sweep asks

@@ -122,7 +122,7 @@ def test_consent_is_pending_then_granted_by_notification(wechat_env, client, aws
     r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
     assert r.status_code == 204
     assert notes[0].kind == "credit.granted" and notes[0].data["provider_user_id"] == "o-jscode-1"
-    assert notes[0].data["band"] == "650-699" and notes[0].out_request_no.startswith("auth-")
+    assert notes[0].data["band"] == "650-699" and notes[0].out_request_no.startswith("m_")
 
 
 def test_pay_score_consent_grants_the_configured_band_then_closing_withdraws_it(wechat_env, client, aws) -> None:
@@ -156,7 +156,7 @@ def test_a_cash_deposit_gets_signed_payment_parameters_and_is_paid_by_notificati
 
     notes: list = []
     monkeypatch.setitem(callbacks.HANDLERS, "deposit.paid", lambda d, n, u, p: notes.append(n))
-    result = provider.collect_deposit("rent-9", "o-user", 20_000, "Deposit")
+    result = provider.collect_deposit("rt_9", "o-user", 20_000, "Deposit")
     p = result.provider_params
     message = f"{p['appId']}\n{p['timeStamp']}\n{p['nonceStr']}\n{p['package']}\n".encode()
     assert keys.verify(gw.merchant_key.public_key(), message, p["paySign"])
@@ -165,7 +165,7 @@ def test_a_cash_deposit_gets_signed_payment_parameters_and_is_paid_by_notificati
                                                             "amount": {"total": 20_000}}, event_id="evt-pay")
     r = client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **headers}, body=body)
     assert r.status_code == 204
-    assert (notes[0].kind, notes[0].amount, notes[0].out_request_no) == ("deposit.paid", 20_000, "rent-9-deposit")
+    assert (notes[0].kind, notes[0].amount, notes[0].out_request_no) == ("deposit.paid", 20_000, "rt_9_deposit")
 
 
 def test_a_bad_login_code_is_a_400_on_code(wechat_env, client) -> None:
