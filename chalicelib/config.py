@@ -14,7 +14,12 @@ holding these as a JSON object keyed by field name (alipay_private_key, ...), re
 - Alipay: CREDITFIRST_ALIPAY_APP_ID, CREDITFIRST_ALIPAY_PRIVATE_KEY (merchant RSA2 key, PEM or base64),
   CREDITFIRST_ALIPAY_PUBLIC_KEY (Alipay's public key, PEM or base64 DER), CREDITFIRST_ALIPAY_GATEWAY
   (default https://openapi.alipay.com/gateway.do), CREDITFIRST_ALIPAY_NOTIFY_URL,
-  CREDITFIRST_ALIPAY_ZHIMA_PRODUCT_CODE, CREDITFIRST_ALIPAY_FREEZE_CATEGORY, CREDITFIRST_ALIPAY_SERVICE_ID.
+  CREDITFIRST_ALIPAY_ZHIMA_PRODUCT_CODE, CREDITFIRST_ALIPAY_FREEZE_CATEGORY, CREDITFIRST_ALIPAY_SERVICE_ID,
+  CREDITFIRST_ALIPAY_SELLER_ID (the merchant's Alipay user id, 2088...: seller_id of pre-auth captures),
+  CREDITFIRST_ALIPAY_OP_APP_ID (the mini-program's app id when it differs from the calling app; open_id users),
+  certificate mode instead of a bare Alipay public key: CREDITFIRST_ALIPAY_APP_CERT (appCertPublicKey PEM),
+  CREDITFIRST_ALIPAY_PUBLIC_CERT (alipayCertPublicKey_RSA2 PEM), CREDITFIRST_ALIPAY_ROOT_CERT (alipayRootCert
+  chain PEM); all three set = certificate mode.
 - WeChat Pay: CREDITFIRST_WECHAT_MCH_ID, CREDITFIRST_WECHAT_APPID, CREDITFIRST_WECHAT_APP_SECRET (mini-program
   login), CREDITFIRST_WECHAT_SERVICE_ID (Pay Score), CREDITFIRST_WECHAT_PRIVATE_KEY (merchant API key, PEM),
   CREDITFIRST_WECHAT_CERT_SERIAL (its certificate serial), CREDITFIRST_WECHAT_APIV3_KEY,
@@ -104,6 +109,11 @@ class Settings:
     alipay_zhima_product_code: str = "w1010100000000002733"
     alipay_freeze_category: str = "RENT_DIGITAL"
     alipay_service_id: str = ""
+    alipay_seller_id: str = ""
+    alipay_op_app_id: str = ""
+    alipay_app_cert: str = field(default="", repr=False)
+    alipay_public_cert: str = field(default="", repr=False)
+    alipay_root_cert: str = field(default="", repr=False)
     # WeChat Pay (Pay Score, APIv3)
     wechat_mch_id: str = ""
     wechat_appid: str = ""
@@ -153,7 +163,8 @@ _ENV = {
     "provider_secret": "CREDITFIRST_PROVIDER_SECRET",
     **{name: f"CREDITFIRST_{name.upper()}" for name in (
         "alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_gateway", "alipay_notify_url",
-        "alipay_zhima_product_code", "alipay_freeze_category", "alipay_service_id",
+        "alipay_zhima_product_code", "alipay_freeze_category", "alipay_service_id", "alipay_seller_id",
+        "alipay_op_app_id", "alipay_app_cert", "alipay_public_cert", "alipay_root_cert",
         "wechat_mch_id", "wechat_appid", "wechat_app_secret", "wechat_service_id", "wechat_private_key",
         "wechat_cert_serial", "wechat_apiv3_key", "wechat_platform_certs", "wechat_public_key",
         "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band")},

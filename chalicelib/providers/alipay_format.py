@@ -5,6 +5,7 @@ Pure functions (no I/O) so the exact bytes can be tested against Alipay's own ve
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
@@ -16,6 +17,45 @@ from . import keys
 # Asia/Shanghai has had no daylight saving since 1991: a fixed +08:00 needs no tz database in the Lambda.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 CENT = Decimal("0.01")
+# out_trade_no / out_order_no / out_request_no / transaction_id: "仅支持字母、数字、下划线", at most 64
+# (alipay-sdk-net-all v2 Domain/AlipayTradePayModel.cs out_trade_no, AlipayFundAuthOrderAppFreezeModel.cs
+# out_order_no + out_request_no, ZhimaCreditScoreBriefGetModel.cs transaction_id).
+REQUEST_NO = re.compile(r"[A-Za-z0-9_]{1,64}")
+MAX_YUAN_FEN = 100_000_000_00  # amounts: [0.01, 100000000] yuan (the same models' amount / total_amount)
+
+
+def wire_no(number: str) -> str:
+    """Our request number as Alipay takes it: already letters, digits and underscores (the port's numbers
+    are); anything else is aliased deterministically (every other character becomes '_')."""
+    wire = re.sub(r"[^A-Za-z0-9_]", "_", number)[:64]
+    if not REQUEST_NO.fullmatch(wire):
+        raise ValueError(f"no usable request number in {number!r}")
+    return wire
+
+
+def positive_yuan(fen_amount: int) -> str:
+    """An amount Alipay accepts for a money operation: [0.01, 100000000.00] yuan."""
+    if not 1 <= fen_amount <= MAX_YUAN_FEN:
+        raise ValueError(f"alipay amounts are 0.01..100000000.00 yuan, got {fen_amount} fen")
+    return yuan(fen_amount)
+
+
+def text_limit(text: str, letters: int) -> str:
+    """Cut `text` to Alipay's "N letters or N/2 Chinese characters" (non-ASCII counts double)."""
+    used, out = 0, []
+    for ch in text:
+        used += 1 if ord(ch) < 128 else 2
+        if used > letters:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def plain_subject(text: str, limit: int = 256) -> str:
+    """A trade subject: "不可使用特殊字符，如 /，=，& 等" and at most 256 characters
+    (alipay-sdk-net-all v2 Domain/AlipayTradePayModel.cs subject)."""
+    cleaned = re.sub(r"[/=&]", " ", text).strip() or "order"
+    return cleaned[:limit]
 
 
 def yuan(fen: int) -> str:
@@ -56,8 +96,10 @@ def request_sign_content(params: Mapping[str, str]) -> str:
 
 
 def notify_sign_content(params: Mapping[str, str]) -> str:
-    """Notifications: drop `sign` and `sign_type`, sort, join k=v with & (empty values included)."""
-    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type"))
+    """Notifications: drop `sign` and `sign_type` and empty values, sort, join k=v with &
+    (alipay-sdk-java-all internal/util/AlipaySignature.java getSignCheckContentV1: areNotEmpty(key, value))."""
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items())
+                    if k not in ("sign", "sign_type") and v not in (None, ""))
 
 
 def parse_form(raw: bytes) -> dict[str, str]:
@@ -80,11 +122,12 @@ def verify_notification(params: Mapping[str, str], public_key: Any) -> None:
         raise InvalidSignature("bad alipay notification signature")
 
 
-def signed_node(raw: bytes, method: str) -> tuple[dict, str, str | None]:
-    """Split an OpenAPI answer into (node, the node's exact source text, sign).
+def signed_node(raw: bytes, method: str) -> tuple[dict, str, str | None, str | None]:
+    """Split an OpenAPI answer into (node, the node's exact source text, sign, alipay_cert_sn).
 
     Alipay signs the node's JSON text exactly as sent, so it is cut out of the raw answer with the JSON
-    decoder's own end position rather than re-serialised.
+    decoder's own end position rather than re-serialised (as AlipaySignature.extractSignContent does).
+    In certificate mode the answer also names the certificate that signed it: `alipay_cert_sn`.
     """
     text = raw.decode("utf-8")
     outer = json.loads(text)
@@ -98,4 +141,4 @@ def signed_node(raw: bytes, method: str) -> tuple[dict, str, str | None]:
     while text[start] in " \t\r\n":
         start += 1
     node, end = json.JSONDecoder().raw_decode(text, start)
-    return node, text[start:end], outer.get("sign")
+    return node, text[start:end], outer.get("sign"), outer.get("alipay_cert_sn")

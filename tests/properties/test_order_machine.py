@@ -235,7 +235,7 @@ class OrderMachine(RuleBasedStateMachine):
         objects, members, coupons, ops = self._snapshot()
         self.status = {i: o["status"] for i, o in objects.items()}
         for i, item in objects.items():
-            mine = {n: op for n, op in ops.items() if n.startswith(f"{i}-")}
+            mine = {n: op for n, op in ops.items() if n.startswith(f"{i}_")}
             (check_order if i in self.orders else check_booking)(item, mine)
         for kind, m in self.members.items():
             owed = sum(int(o["payable"]) for i, o in objects.items()

@@ -230,7 +230,7 @@ class RentalMachine(RuleBasedStateMachine):
         rentals, members, coupons, ops = self._snapshot()
         self.status = {rid: r["status"] for rid, r in rentals.items()}
         for rid, item in rentals.items():
-            check_rental_ledger(item, {n: op for n, op in ops.items() if n.startswith(f"{rid}-")})
+            check_rental_ledger(item, {n: op for n, op in ops.items() if n.startswith(f"{rid}_")})
         for kind, m in self.members.items():
             exposure = int(members[kind].get("exposure", 0))
             held = sum(int(r.get("exposure_amount", 0)) for rid, r in rentals.items() if self.rentals[rid] == kind)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.helpers import Api
-from tests.providers.fakes import FakeAlipay
+from tests.providers.fake_alipay import FakeAlipay
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +52,15 @@ def _count_secret_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_member_signs_in_with_alipay_configured_only_by_the_secret(client, aws, gw, monkeypatch) -> None:
     _secret(aws, json.dumps(_from_env(gw.env())))
     reads = _count_secret_reads(monkeypatch)
-    gw.users["auth-code-1"] = "2088000000000042"
+    gw.users["auth-code-1"] = {"user_id": "2088000000000042"}
     status, out = Api(client).post("/v1/sessions", {"provider": "alipay", "code": "auth-code-1"})
     assert status == 201, out
-    assert gw.calls and gw.calls[-1]["method"] == "alipay.system.oauth.token" and gw.check_signed(gw.calls[-1])
+    assert gw.calls and gw.calls[-1]["method"] == "alipay.system.oauth.token" and gw.signed_by_merchant(gw.calls[-1])
     status, _ = Api(client).post("/v1/sessions", {"provider": "alipay", "code": "auth-code-1"})
     assert status == 201
     aws.provider("wechat")  # a second real provider reuses what was read
     assert reads == ["GetSecretValue"]
-    assert aws.settings.alipay_app_id == gw.app_id
+    assert aws.settings.alipay_app_id == gw.app_id and gw.violations == []
 
 
 def test_a_missing_secret_means_the_provider_is_not_offered(client, aws) -> None:
