@@ -128,6 +128,9 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                 if refusal.rule:
                     self.violate(refusal.rule, refusal.message, split.path)
                 status, out = refusal.status, {"code": refusal.code, "message": refusal.message}
+            except Exception as exc:  # noqa: BLE001 - a bug of the fake itself must fail the test, not hang it
+                self.violate("FAKE_BUG", repr(exc), split.path)
+                status, out = 500, {"code": "SYSTEM_ERROR", "message": repr(exc)}
             return self._signed(status, out, serial)
 
     def _check_request(self, method: str, path: str, lower: dict, body: bytes) -> None:

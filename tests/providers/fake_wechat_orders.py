@@ -145,7 +145,7 @@ class PayScoreEndpoints:
         order = self._order(number, "COMPLETE_STATE")
         self._same_app(body, order, "COMPLETE_STATE")
         total = r.check_total(body)
-        if order["state_description"] == "MCH_COMPLETE" or order["state"] == "DONE" and order.get("complete_body"):
+        if order.get("state_description") == "MCH_COMPLETE" or order["state"] == "DONE" and order.get("complete_body"):
             if body != order.get("complete_body"):
                 raise param_error("REENTRY", "订单重入参数校验失败")
             return 200, self.view(order)
