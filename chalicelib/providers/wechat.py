@@ -9,37 +9,26 @@ wechat_events (notifications). Amounts are integer fen on the wire already.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import secrets
 from datetime import datetime
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
-from ..clock import iso, parse_iso
+from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
-from . import keys, ledger, transport, wechat_events
+from . import keys, ledger, transport, wechat_events, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
 from . import wechat_params as params
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 from .wechat_certs import PlatformKeys
 from .wechat_client import V3Client
-from .wechat_params import Item
+from .wechat_params import Item, order_no
 
-ORDER_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")  # PL ServiceOrderBodyModel out_order_no: 数字、大小写字母_-|*
-TRADE_STATE = {"SUCCESS": "succeeded", "CLOSED": "failed", "PAYERROR": "failed", "REVOKED": "failed",
-               "NOTPAY": "pending", "USERPAYING": "pending"}
-REFUND_STATE = {"SUCCESS": "succeeded", "PROCESSING": "pending", "CLOSED": "failed", "ABNORMAL": "failed"}
+__all__ = ["WechatProvider", "order_no"]
+
 BAD_CODE = {40029, 40163, 40226}  # invalid, already used, or risky login code: the caller's input
-
-
-def order_no(out_request_no: str) -> str:
-    """Pay Score's out_order_no allows 6-32 of [A-Za-z0-9_-|*]; anything else is hashed (and aliased)."""
-    if ORDER_NO.match(out_request_no):
-        return out_request_no
-    return "cf" + hashlib.sha256(out_request_no.encode()).hexdigest()[:30]
 
 
 class WechatProvider(CreditProvider):
@@ -293,12 +282,7 @@ class WechatProvider(CreditProvider):
             "amount": {"refund": amount, "total": charged_total, "currency": "CNY"}})
         if status >= 300:
             return OpResult("failed", reason=answer.get("code") or f"http_{status}")
-        return self._refund_state(answer)
-
-    @staticmethod
-    def _refund_state(answer: dict) -> OpResult:
-        state = REFUND_STATE.get(answer.get("status", ""), "pending")  # GO refunddomestic Status
-        return OpResult(state, answer.get("refund_id"), answer.get("status") if state == "failed" else None)
+        return wechat_query.refund_state(answer)
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
         # Pay Score records fulfilment from the service order itself (completed and paid, or not).
@@ -306,49 +290,7 @@ class WechatProvider(CreditProvider):
 
     # -- reconciliation ----------------------------------------------------------------------------
     def query(self, out_request_no: str) -> OpResult | None:
-        op = ledger.recall(self.deps.table, self.name, out_request_no) \
-            or ledger.recall(self.deps.table, self.name, order_no(out_request_no))
-        if op and op.get("kind") == "alias":
-            op = ledger.recall(self.deps.table, self.name, op["of"])
-        if op is None:
-            return None
-        kind = op["kind"]
-        if kind in ("freeze", "paylater"):
-            answer = orders.query(self, op["order_no"], self._service(op))
-            orders.learn_confirmation(self, op["order_no"], answer)
-            status = {"created": "pending", "revoked": "failed", "expired": "failed", "missing": None}.get(
-                orders.phase(answer), "succeeded")
-            expires = op.get("expires_at")
-            return OpResult(status, op["order_no"], expires_at=parse_iso(expires) if expires else None) \
-                if status else None
-        if kind == "charge":
-            record, service = self._order(op["order_no"])
-            return orders.collection(orders.query(self, record["order_no"], service), record["order_no"])
-        if kind == "refund":  # GO refunddomestic QueryByOutRefundNo
-            status, answer = self.client.call("GET", f"/v3/refund/domestic/refunds/{op['out_request_no']}")
-            if status == 404:
-                return None
-            return self._refund_state(answer) if status < 300 else OpResult("pending", reason=answer.get("code"))
-        if kind == "deposit":
-            status, answer = self.client.call(
-                "GET", f"/v3/pay/transactions/out-trade-no/{op['out_request_no']}?mchid={self.settings.wechat_mch_id}")
-            if status == 404:
-                return None
-            return OpResult(TRADE_STATE.get(answer.get("trade_state", ""), "pending"), answer.get("transaction_id")) \
-                if status < 300 else OpResult("pending", reason=answer.get("code"))
-        if kind == "consent":
-            return self._consent_state(op)
-        return OpResult(op["status"], op.get("order_no"), op.get("reason")) if op.get("status") else None
-
-    def _consent_state(self, op: dict) -> OpResult | None:
-        """A consent whose notification was lost (PY payscore_permission_query: AVAILABLE = opened)."""
-        status, answer = self.client.call("GET", f"/v3/payscore/permissions/authorization-code/"
-                                                 f"{op['out_request_no']}?service_id={self.settings.wechat_deposit_service}")
-        if status == 404:
-            return None
-        state = answer.get("authorization_state")
-        return OpResult({"AVAILABLE": "succeeded", "UNAVAILABLE": "failed"}.get(state or "", "pending"),
-                        answer.get("openid"))
+        return wechat_query.query(self, out_request_no)
 
     # -- notifications -------------------------------------------------------------------------------
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:

@@ -7,6 +7,8 @@ payscore_cancel/payscore_modify reason "最多30个字符"). WeChat counts chara
 """
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -18,6 +20,14 @@ MAX_PAYMENTS, MAX_DISCOUNTS = 100, 30
 # What the user reads in WeChat when an order ends without a charge (cancel reason, <= 30 characters).
 REASON_NOTHING_OWED = "订单已结束，未产生费用"  # "order ended, nothing charged"
 REASON_CANCELLED = "订单已取消，未产生费用"  # "order cancelled, nothing charged"
+ORDER_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")  # PL ServiceOrderBodyModel out_order_no: 数字、大小写字母_-|*
+
+
+def order_no(out_request_no: str) -> str:
+    """Pay Score's out_order_no allows 6-32 of [A-Za-z0-9_-|*]; anything else is hashed (and aliased)."""
+    if ORDER_NO.match(out_request_no):
+        return out_request_no
+    return "cf" + hashlib.sha256(out_request_no.encode()).hexdigest()[:30]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -40,15 +40,16 @@ def _sign(key: Any, message: bytes) -> str:
     return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def platform_certificate() -> dict:
+def platform_certificate(issued: int = 0) -> dict:
     """A self-signed platform certificate (WeChat's are issued by Tenpay's CA; the SDKs do not check the chain:
     JAVA RSACertificateHandler.validateCertPath is empty)."""
     key = new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com fake platform")])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(VALID_FROM).not_valid_after(VALID_TO)
+            .serial_number(x509.random_serial_number()).not_valid_before(VALID_FROM + timedelta(days=issued))
+            .not_valid_after(VALID_TO)
             .sign(key, hashes.SHA256()))
-    return {"serial": format(cert.serial_number, "X"), "key": key,
+    return {"serial": format(cert.serial_number, "X"), "key": key, "from": VALID_FROM + timedelta(days=issued),
             "pem": cert.public_bytes(serialization.Encoding.PEM).decode()}
 
 
@@ -220,7 +221,7 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         for cert in self.certs:
             nonce = f"c{cert['serial'][:11]}"
             sealed = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), cert["pem"].encode(), b"certificate")
-            data.append({"serial_no": cert["serial"], "effective_time": VALID_FROM.isoformat(),
+            data.append({"serial_no": cert["serial"], "effective_time": cert["from"].isoformat(),
                          "expire_time": VALID_TO.isoformat(), "encrypt_certificate": {
                              "algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate",
                              "ciphertext": base64.b64encode(sealed).decode()}})
@@ -228,7 +229,7 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
 
     def rotate(self) -> dict:
         """WeChat issues a new platform certificate and signs with it from now on (the old one stays listed)."""
-        self.certs.append(platform_certificate())
+        self.certs.append(platform_certificate(issued=len(self.certs)))
         return self.certs[-1]
 
     # -- notifications -------------------------------------------------------------------------------
