@@ -59,6 +59,8 @@ class Policy:
     trial_days_max: int = 30
     charge_retries: int = 3
     charge_retry_hours: int = 24
+    collection_days: int = 7  # a charge the provider still reports unpaid this long after it is past_due
+    freeze_confirm_minutes: int = 60  # a freeze the user has not confirmed by then is cancelled
     installment_min_amount: int = 60_000
     booking_free_cancel_hours: int = 24
     booking_fee_pct: int = 20

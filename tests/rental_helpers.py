@@ -38,8 +38,8 @@ def provider_op(aws: Any, out_request_no: str) -> dict | None:
 
 
 def provider_ops(aws: Any, rental_id: str) -> dict[str, dict]:
-    names = ["freeze", "deposit", "rent", "overdue", "release", "fulfilment", "ded1", "ded2", "renew1"]
-    return {n: op for n in names if (op := provider_op(aws, f"{rental_id}-{n}"))}
+    names = ["freeze", "deposit", "rent", "overdue", "release", "fulfil", "ded1", "ded2", "renew1"]
+    return {n: op for n in names if (op := provider_op(aws, f"{rental_id}_{n}"))}
 
 
 def audit_actions(aws: Any, rental_id: str) -> list[str]:

@@ -41,7 +41,7 @@ def list_orders(ctx: Ctx, _: None) -> dict:
 @route(bp, "/v1/orders/{order_id}", "GET", auth="member", response="orders:OrderOut", tag="orders")
 def get_order(ctx: Ctx, _: None, order_id: str) -> dict:
     """One of the member's orders."""
-    return orders.view(orders.load_own(ctx.deps, ctx.member_id, order_id))
+    return orders.view(orders.load_for_member(ctx.deps, ctx.member_id, order_id))
 
 
 @route(bp, "/v1/orders/{order_id}/cancel", "POST", auth="member", body="orders:EmptyIn", response="orders:OrderOut", tag="orders")

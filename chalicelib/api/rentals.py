@@ -31,7 +31,7 @@ def list_rentals(ctx: Ctx, _: None) -> dict:
 @route(bp, "/v1/rentals/{rental_id}", "GET", auth="member", response="rentals:RentalOut", tag="rentals")
 def get_rental(ctx: Ctx, _: None, rental_id: str) -> dict:
     """One of the member's rentals (another member's is a 404)."""
-    return rental_store.view(rental_store.load(ctx.deps.table, rental_id, ctx.member_id))
+    return rental_store.view(rentals.load_for_member(ctx.deps, ctx.member_id, rental_id))
 
 
 @route(bp, "/v1/rentals/{rental_id}/return", "POST", auth="member", body="rentals:ReturnIn", response="rentals:RentalOut",

@@ -14,6 +14,7 @@ FEATURE_MODULES = [
     "chalicelib.jobs.orders",
     "chalicelib.jobs.reservations",
     "chalicelib.jobs.trials",
+    "chalicelib.jobs.providers",
     "chalicelib.jobs.thresholds",
     "chalicelib.jobs.coupons",
 ]

@@ -104,3 +104,8 @@ def start_campaigns(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["coupon-drops"], batch_size=1, name="drop_coupons")
 def drop_coupons(event: Any) -> dict:
     return runner.handle_batch("coupon-drops", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.DAYS), name="refresh_provider_keys")
+def refresh_provider_keys(event: Any) -> int:
+    return runner.run_sweep("refresh_provider_keys")

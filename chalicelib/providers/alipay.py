@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..domain import request_numbers as numbers
 from ..clock import iso, parse_iso
 from ..domain.credit import find_band
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
@@ -137,7 +138,8 @@ class AlipayProvider(CreditProvider):
         return OpResult("pending", provider_params={"order_str": urlencode(sorted(params.items()))},
                         expires_at=expires_at)
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult:
+    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
+                fulfilled: bool = False) -> OpResult:
         self._remember(out_request_no, "release", auth_no=freeze_ref, amount=amount)
         node = self.call("alipay.fund.auth.order.unfreeze", {
             "auth_no": freeze_ref, "out_request_no": out_request_no, "amount": fmt.yuan(amount),
@@ -175,7 +177,7 @@ class AlipayProvider(CreditProvider):
 
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         """A cash deposit: alipay.trade.create gives the trade_no the mini-program pays; result by notification."""
-        out_request_no = f"{out_order_no}-deposit"
+        out_request_no = numbers.number(out_order_no, "deposit")
         self._remember(out_request_no, "deposit", amount=amount)
         node = self.call("alipay.trade.create", {
             "out_trade_no": out_request_no, "total_amount": fmt.yuan(amount), "subject": title[:128],

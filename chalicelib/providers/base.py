@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,19 @@ class OpResult:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One named amount the user is shown (Pay Score post_payments, Alipay trade body).
+
+    name: rent | overdue | deduction | ...; description: what the user reads; out_request_no: the line's
+    own stable number (Alipay takes each line from the freeze as its own trade)."""
+
+    name: str
+    amount: int
+    description: str
+    out_request_no: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,9 @@ class CreditProvider(ABC):
     confirms_in_app: bool = False
     # Interest-free installments (Huabei on Alipay); WeChat Pay has no equivalent and refuses them.
     offers_installments: bool = True
+    # An operator's deduction from a live freeze is taken at once (Alipay: a trade under the authorization).
+    # Pay Score takes every amount when the order is completed, so there it is recorded and taken at close.
+    captures_live: bool = True
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...
@@ -92,7 +108,41 @@ class CreditProvider(ABC):
                             reason: str) -> OpResult: ...
 
     @abstractmethod
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult: ...
+    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
+                fulfilled: bool = False) -> OpResult:
+        """Give back `amount` of the freeze; `fulfilled`: this release ends an on-time rental (reported once)."""
+
+    def settle_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, lines: Sequence[Line],
+                      release: int, *, fulfilled: bool) -> list[OpResult]:
+        """The end of a deposit-free rental: take every line, release `release`, report fulfilment
+        (False: late or defaulted, never reported as kept). Called again with the same arguments after
+        any failure, so every step is idempotent by its request number. Default: one capture per line
+        (lines captured live before are repeats the provider recognises), then one release."""
+        results = [self.capture_from_freeze(line.out_request_no, freeze_ref, member_ref, line.amount,
+                                            line.description) for line in lines if line.amount]
+        if release:
+            results.append(self.release(out_request_no, freeze_ref, member_ref, release, fulfilled=fulfilled))
+        else:
+            results.append(self.record_fulfilment(out_request_no, member_ref, fulfilled))
+        return results
+
+    def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
+        """Make sure a freeze we no longer want (never confirmed, answer lost, rental given up) leaves nothing
+        frozen. Idempotent; a freeze never created is a success. Default: nothing is held without a call."""
+        return OpResult("succeeded")
+
+    def request_collection(self, out_request_no: str, agreement_ref: str) -> OpResult:
+        """A completed charge the user has not paid yet: ask the provider to collect again (at most daily).
+        Default: the provider collects by itself; the answer comes by notification or query."""
+        return OpResult("pending")
+
+    def fresh_params(self, kind: str, out_order_no: str) -> dict | None:
+        """New mini-program params ('freeze' | 'paylater') for an order the user has not confirmed, when
+        the ones handed out may have expired. None: those still work (the default)."""
+        return None
+
+    def refresh_keys(self) -> None:
+        """Scheduled daily: fetch rotated provider keys (WeChat platform certificates). Default: none."""
 
     def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
                        charge_at: datetime) -> OpResult:

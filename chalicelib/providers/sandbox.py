@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from ..domain import request_numbers as numbers
 from ..clock import iso
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
@@ -115,7 +116,7 @@ class SandboxProvider(CreditProvider):
         return OpResult("pending", op.get("provider_ref"))
 
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
-        out_request_no = f"{out_order_no}-deposit"
+        out_request_no = numbers.number(out_order_no, "deposit")
         op = self._record(out_request_no, {"kind": "deposit", "member": member_ref, "amount": amount,
                                            "status": "pending", "provider_ref": f"sbx-dep-{out_order_no}",
                                            "will": "succeed"})  # what query() answers if the notice is lost
@@ -133,8 +134,20 @@ class SandboxProvider(CreditProvider):
                             reason: str) -> OpResult:
         return self._money("capture", out_request_no, member_ref, amount, freeze_ref=freeze_ref, reason=reason)
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int) -> OpResult:
-        return self._money("release", out_request_no, member_ref, amount, freeze_ref=freeze_ref)
+    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
+                fulfilled: bool = False) -> OpResult:
+        """The fulfilment fact rides on the release that ends the rental, as Zhima's bizComplete does."""
+        return self._money("release", out_request_no, member_ref, amount, freeze_ref=freeze_ref,
+                           fulfilled=fulfilled)
+
+    def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
+        """Whatever became of the freeze, nothing stays held: recorded as a cancelled operation once."""
+        self._money("freeze_cancel", f"{out_request_no}_x", "", 0, of=out_request_no)
+        op = self._table.get(f"SBX#op#{out_request_no}", "OP")
+        if op and op.get("status") == "pending":  # its answer was never sent: it will never succeed now
+            self._table.update(f"SBX#op#{out_request_no}", "OP", "SET #s = :c, will = :f",
+                               names={"#s": "status"}, values={":c": "failed", ":f": "fail"})
+        return OpResult("succeeded")
 
     def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
                agreement_ref: str | None = None) -> OpResult:
@@ -162,7 +175,7 @@ class SandboxProvider(CreditProvider):
         return self._money("refund", out_request_no, member_ref, amount, charge_ref=charge_ref)
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
-        return self._money("fulfilment", out_request_no, member_ref, 0, positive=positive)
+        return self._money("fulfilment", out_request_no, member_ref, 0, fulfilled=positive)
 
     def query(self, out_request_no: str) -> OpResult | None:
         op = self._table.get(f"SBX#op#{out_request_no}", "OP")

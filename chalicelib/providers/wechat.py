@@ -111,14 +111,14 @@ class WechatProvider(CreditProvider):
     def fresh_params(self, kind: str, out_order_no: str) -> dict | None:
         """A package lives one hour: for an order the user has not confirmed yet, re-send the identical create
         request (WeChat answers the same order with a new package); None once it is confirmed or gone."""
-        if kind == "freeze":
-            alias = ledger.recall(self.deps.table, self.name, f"order-of-{out_order_no}") or {}
-            number = alias.get("of") or order_no(f"{out_order_no}_freeze")
+        alias = ledger.recall(self.deps.table, self.name, f"order-of-{out_order_no}") or {}
+        for number in filter(None, (alias.get("of"), order_no(out_order_no))):  # the rental id or our number
+            try:
+                record, service = self._order(number)
+                break
+            except ProviderError:
+                continue
         else:
-            number = order_no(out_order_no)
-        try:
-            record, service = self._order(number)
-        except ProviderError:
             return None
         if orders.phase(orders.query(self, record["order_no"], service)) != "created":
             return None

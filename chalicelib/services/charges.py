@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain.errors import DomainError
@@ -66,7 +67,7 @@ def pending_fields(kind: str, object_id: str, amount: int, at: datetime) -> dict
 
 
 def request_no(item: dict, attempt: int) -> str:
-    return f"{item['id']}-charge-{attempt}"
+    return numbers.number(item["id"], "charge", attempt)
 
 
 def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = None) -> dict | None:
@@ -118,11 +119,13 @@ def _claim(deps: Deps, item: dict, now: datetime) -> dict:
     resume_at = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     uow.update(item["pk"], item["sk"], set={"charge_state": "charging", "charge_attempts": n + 1,
-                                            "due_at": iso(resume_at), "updated_at": iso(now)},
+                                            "due_at": iso(resume_at), "charging_since": iso(now),
+                                            "updated_at": iso(now)},
                condition="charge_state = :p AND charge_attempts = :n", values={":p": "pending", ":n": n},
                on_fail=Retry)
     uow.commit()
-    return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at)}
+    return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at),
+            "charging_since": iso(now)}
 
 
 def _charge(deps: Deps, item: dict) -> OpResult:
@@ -133,18 +136,45 @@ def _charge(deps: Deps, item: dict) -> OpResult:
 
 
 def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
-    if result.status == "pending":
-        return  # the provider answers later; the reconcile time set at claim re-asks with the same number
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    stage_record(deps, uow, item, result, now)
+    if result.status == "pending":
+        _stage_collecting(deps, uow, item, now)
+    else:
+        stage_record(deps, uow, item, result, now)
     try:
         uow.commit()
     except DomainError as exc:
         raise Retry(str(exc)) from exc
 
 
-def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime) -> None:
-    """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once)."""
+def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) -> None:
+    """The provider holds the charge but has not collected it (Alipay's withholding, Pay Score's collection
+    of a completed order). Ask again later: every reconcile interval for the first hour, then hourly, and
+    once a day ask the provider to collect again. Still unpaid `collection_days` after the charge began:
+    past_due, a default (PRODUCT.md 3: the provider collects, our states follow what it reports)."""
+    policy = deps.settings.policy
+    since = parse_iso(item.get("charging_since") or item["due_at"])
+    if now >= since + timedelta(days=policy.collection_days):
+        stage_record(deps, uow, item, OpResult("failed", reason="unpaid_after_collection"), now, exhausted=True)
+        return
+    fields: dict = {}
+    last = item.get("collection_requested_at")
+    if now - since >= timedelta(days=1) and (not last or now - parse_iso(last) >= timedelta(days=1)):
+        answer = deps.provider(item["provider"]).request_collection(request_no(item, int(item["charge_attempts"])),
+                                                                    item.get("agreement_ref") or "")
+        fields["collection_requested_at"] = iso(now)
+        logger.info("collection requested", extra={"id": item["id"], "answer": answer.status})
+    step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) \
+        else timedelta(hours=1)
+    uow.update(item["pk"], item["sk"], set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
+               condition="charge_state = :c AND charge_attempts = :n",
+               values={":c": "charging", ":n": int(item["charge_attempts"])}, on_fail=Retry)
+
+
+def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime,
+                 exhausted: bool | None = None) -> None:
+    """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once).
+    `exhausted`: no retry whatever the attempt count (the provider gave up collecting)."""
     attempt, policy = int(item["charge_attempts"]), deps.settings.policy
     guard = {"condition": "charge_state = :c AND charge_attempts = :n",
              "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
@@ -156,7 +186,7 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
                                                 "charge_ref": result.provider_ref, "updated_at": iso(now)},
                    add={"charged": int(item["charge_amount"])}, remove=["due_pk", "due_at"], **guard)
     else:
-        exhausted = attempt > policy.charge_retries
+        exhausted = exhausted or attempt > policy.charge_retries
         fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
                   "last_charge_error": result.reason or "charge_failed"}
         if exhausted:
@@ -169,12 +199,12 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
 
 
 def _attempt_of(note: Notification) -> tuple[str, str, int] | None:
-    """(pk, sk, attempt) behind one of our charge numbers `<id>-charge-<n>` (others are not charges)."""
-    object_id, _, n = (note.out_request_no or "").rpartition("-charge-")
-    key = KEYS.get(object_id.split("_", 1)[0])
-    if not key or not n.isdigit():
+    """(pk, sk, attempt) behind one of our charge numbers `<id>_charge<n>` (others are not charges)."""
+    found = numbers.split(note.out_request_no)
+    key = KEYS.get(found[0].split("_", 1)[0]) if found else None
+    if not found or not key or found[1] != "charge" or found[2] is None:
         return None
-    return key[0].format(object_id), key[1], int(n)
+    return key[0].format(found[0]), key[1], found[2]
 
 
 @callbacks.on("charge.succeeded")

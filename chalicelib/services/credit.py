@@ -5,6 +5,7 @@ import time
 from datetime import datetime, timezone
 
 from ..api.auth import issue_token
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import credit
@@ -42,7 +43,7 @@ def authorize(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     member = members.load(deps.table, member_id)
     now, policy = uow.now, deps.settings.policy
     answer = deps.provider(member["provider"]).authorize_credit(member["provider_user_id"],
-                                                                f"auth-{member_id}-{int(now.timestamp())}")
+                                                                numbers.consent_number(member_id, int(now.timestamp())))
     day = now.strftime("%Y-%m-%d")
     if answer.status == "pending":
         return {"status": "pending", "provider_params": answer.provider_params}

@@ -21,7 +21,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.orders import OrderKind, OrderStatus
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, installments, members, pay_later, reviews
+from . import charges, closing, confirm_params, decisions, installments, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -37,6 +37,13 @@ def load_own(deps: Deps, member_id: str, order_id: str) -> dict:
     if not item or item.get("member_id") != member_id:
         raise NotFound("no such order")
     return item
+
+
+def load_for_member(deps: Deps, member_id: str, order_id: str) -> dict:
+    """The member's order, with fresh mini-program params if its agreement still waits on expired ones."""
+    item = load_own(deps, member_id, order_id)
+    return confirm_params.refreshed(deps, item, "paylater", item.get("agreement_no") or "",
+                                    item.get("agreement_state") == "pending")
 
 
 def view(item: dict) -> dict:

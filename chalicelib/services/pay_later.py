@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import bookings as booking_rules
@@ -32,9 +33,9 @@ from ..domain.errors import InvalidState, ProviderError
 from ..log import logger
 from ..providers.base import Notification
 from ..store.uow import Retry, UnitOfWork
-from . import callbacks, charges, closing
+from . import callbacks, charges, closing, confirm_params
 
-SUFFIX = "-paylater"
+PURPOSE = "pl"  # the agreement's number: <object id>_pl
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ TERMS = {"order": Terms("charge_at", "payable", True, order_rules.transition, {"
 
 
 def agreement_no(order_id: str) -> str:
-    return f"{order_id}{SUFFIX}"
+    return numbers.number(order_id, PURPOSE)
 
 
 def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
@@ -69,7 +70,7 @@ def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
     if result.status == "failed":
         raise ProviderError(f"the provider refused the pay-later order: {result.reason or 'refused'}")
     fields = {"agreement_state": "pending", "agreement_no": agreement_no(order["id"]),
-              "provider_params": result.provider_params, "due_at": iso(_next_look(deps, now, charge_at))}
+              "provider_params": result.provider_params, **confirm_params.stamp(now), "due_at": iso(_next_look(deps, now, charge_at))}
     if not terms.charge_waits:  # nothing else keeps a timer on it: the agreement's own
         fields["due_pk"] = charges.due_pk(order["type"], order["id"])
     return fields
@@ -214,11 +215,12 @@ def _close_later(deps: Deps, item: dict, now: datetime) -> dict | None:
 
 
 def _pending_order(deps: Deps, note: Notification) -> dict | None:
-    number = note.out_request_no or ""
-    key = charges.KEYS.get(number.split("_", 1)[0])
-    if not key or not number.endswith(SUFFIX):
+    found = numbers.split(note.out_request_no)
+    key = charges.KEYS.get(found[0].split("_", 1)[0]) if found and found[1] == PURPOSE else None
+    if not found or not key:
         return None
-    item = deps.table.get(key[0].format(number[:-len(SUFFIX)]), key[1])
+    number = note.out_request_no
+    item = deps.table.get(key[0].format(found[0]), key[1])
     if not item or item.get("agreement_no") != number or item.get("agreement_state") != "pending" \
             or item.get("charge_state", "pending") != "pending":
         return None  # already settled (a repeat, or the sweep got there first): nothing to do

@@ -29,6 +29,15 @@ def on_credit_granted(deps: Deps, note: Notification, uow: UnitOfWork, provider:
         credit.stage_granted(deps, uow, member, note.data["band"], uow.now.strftime("%Y-%m-%d"))
 
 
+@callbacks.on("credit.withdrawn")
+def on_credit_withdrawn(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
+    """The user closed the service at the provider (WeChat PAYSCORE.USER_CLOSE_SERVICE): like
+    DELETE /v1/credit/authorization, the snapshot is withdrawn."""
+    member = _member(deps, note, provider)
+    if member is not None:
+        credit.withdraw(deps, uow, member["member_id"])
+
+
 @callbacks.on("credit.declined")
 def on_credit_declined(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     member = _member(deps, note, provider)

@@ -19,13 +19,15 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import orders as rules
 from ..domain.errors import InvalidState, ProviderError
 from ..domain.orders import OrderStatus
 from ..store.uow import Retry, UnitOfWork
-from . import charges, orders
+from ..providers.base import Notification
+from . import callbacks, charges, orders
 
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 
@@ -89,27 +91,46 @@ def resume(deps: Deps, item: dict) -> None:
 
 def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True) -> None:
     n, amount = int(pending["n"]), int(pending["amount"])
-    result = deps.provider(item["provider"]).refund(f"{item['id']}-refund-{n}", item.get("charge_ref") or "",
+    result = deps.provider(item["provider"]).refund(numbers.number(item["id"], "rfd", n), item.get("charge_ref") or "",
                                                     item["member_ref"], amount, charged_total=int(item["charged"]))
     if result.status == "pending":
         return  # still in flight at the provider: refund_pending stays, so the next request finishes it first
-    now = deps.clock.now()
-    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}
-    if not result.ok:
-        uow.update(item["pk"], item["sk"], remove=["refund_pending", "due_pk", "due_at"], **guard)
-        _commit_once(uow)
-        if not raise_refused:
-            return
+    uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
+    fresh = deps.table.get(item["pk"], item["sk"]) or item if result.ok else item
+    stage_outcome(uow, fresh, pending, result.ok)
+    _commit_once(uow)
+    if not result.ok and raise_refused:
         raise ProviderError(f"the provider refused the refund: {result.reason or result.status}")
-    fresh = deps.table.get(item["pk"], item["sk"]) or item
-    status = rules.status_after_refund(int(fresh["charged"]), int(fresh["refunded"]) + amount)
-    uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(now)},
+
+
+def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -> None:
+    """Record the claimed refund `pending` as paid back (or release its claim), once: guarded on its number."""
+    n, amount = int(pending["n"]), int(pending["amount"])
+    guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}
+    if not paid_back:
+        uow.update(item["pk"], item["sk"], remove=["refund_pending", "due_pk", "due_at"], **guard)
+        return
+    status = rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount)
+    uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(uow.now)},
                add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
                remove=["refund_pending", "due_pk", "due_at"], **guard)
-    uow.audit(f"order#{item['id']}", "refunded", before={"status": fresh["status"]},
+    uow.audit(f"order#{item['id']}", "refunded", before={"status": item["status"]},
               after={"status": str(status), "amount": amount}, event="order.refunded")
-    _commit_once(uow)
+
+
+@callbacks.on("refund.succeeded")
+@callbacks.on("refund.failed")
+def on_refund_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
+    """The provider's later answer to a refund it left pending (WeChat REFUND.*): recorded once, and only
+    for the refund still claimed under that number; anything else (a repeat, an echo) changes nothing."""
+    found = numbers.split(note.out_request_no)
+    if not found or found[1] != "rfd" or not found[0].startswith("ord_"):
+        return
+    item = deps.table.get(f"ORDER#{found[0]}", "ORDER")
+    pending = (item or {}).get("refund_pending")
+    if not item or not pending or int(pending["n"]) != found[2] or item.get("provider") != provider:
+        return
+    stage_outcome(uow, item, pending, note.kind == "refund.succeeded")
 
 
 def _commit_once(uow: UnitOfWork) -> None:

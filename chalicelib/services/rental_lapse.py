@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import rentals as rules
@@ -43,7 +44,7 @@ def handle_lapse(deps: Deps, item: dict, now: datetime) -> str:
 def _request_renewal(deps: Deps, item: dict, now: datetime) -> str:
     """Record the renewal first (so a settlement knows to undo it), then ask the provider."""
     n = int(item.get("renewals", 0)) + 1
-    request_no = f"{item['id']}-renew{n}"
+    request_no = numbers.number(item["id"], "renew", n)
     remaining = store.held(item) - int(item.get("deducted_amount", 0))
     uow = UnitOfWork(deps.table, now, "system")
     wake = min(now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes),
@@ -80,7 +81,7 @@ def cancel_unapplied_renewal(deps: Deps, item: dict) -> list:
         return []
     if answer.status != "succeeded":
         raise ProviderError("the renewal freeze is still pending with the provider")
-    return [provider.release(f"{renewal}-cancel", answer.provider_ref, item["member_ref"],
+    return [provider.release(numbers.number(item["id"], "renewx", int(item.get("renewals", 0))), answer.provider_ref, item["member_ref"],
                              int(item["renewal_amount"]))]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..domain import rentals as rules
 from ..log import logger
 from ..providers.base import Notification, OpResult
@@ -21,7 +22,7 @@ WAITING = {"freeze": S.PENDING_FREEZE, "deposit": S.AWAITING_DEPOSIT}
 
 def _rental_for(deps: Deps, note: Notification, purpose: str) -> dict | None:
     rid = store.rental_id_of(note.out_request_no)
-    if not rid or note.out_request_no != f"{rid}-{purpose}":
+    if not rid or note.out_request_no != numbers.number(rid, purpose):
         return None
     item = store.get(deps.table, rid)
     if not item or item["status"] != WAITING[purpose]:
@@ -86,9 +87,11 @@ def on_deposit_failed(deps: Deps, note: Notification, uow: UnitOfWork, provider:
 def reconcile(deps: Deps, item: dict, now: datetime) -> str:
     """A freeze/deposit still pending at its timer: ask the provider and settle from its answer."""
     purpose = "freeze" if item["status"] == S.PENDING_FREEZE else "deposit"
-    answer = deps.provider(item["provider"]).query(f"{item['id']}-{purpose}")
+    answer = deps.provider(item["provider"]).query(numbers.number(item["id"], purpose))
     uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
-    if answer is None:
+    if purpose == "freeze" and (answer is None or answer.status == "pending") and _unconfirmed_too_long(deps, item, now):
+        _give_up_freeze(deps, uow, item)
+    elif answer is None:
         request_and_keep_params(deps, item, now)  # the provider never saw it: ask again (same request number)
         _stage_later(deps, uow, item, "request_resent")
     elif answer.status == "succeeded":
@@ -103,6 +106,21 @@ def reconcile(deps: Deps, item: dict, now: datetime) -> str:
     except Retry:
         logger.info("reconciliation lost to a notification", extra={"rental_id": item["id"]})
     return answer.status if answer else "unknown"
+
+
+def _unconfirmed_too_long(deps: Deps, item: dict, now: datetime) -> bool:
+    """The user has not confirmed the freeze within the window (updated_at: when it was asked for)."""
+    return now >= parse_iso(item["updated_at"]) + timedelta(minutes=deps.settings.policy.freeze_confirm_minutes)
+
+
+def _give_up_freeze(deps: Deps, uow: UnitOfWork, item: dict) -> None:
+    """Cancel the freeze at the provider first (so no orphan stays on the user's account, whatever became
+    of it), then reject the rental; a cancel the provider refuses for now is tried again at the next turn."""
+    result = deps.provider(item["provider"]).cancel_freeze(item["id"], numbers.number(item["id"], "freeze"))
+    if result.ok:
+        stage_refused(uow, item, "freeze_not_confirmed")
+    else:
+        _stage_later(deps, uow, item, "cancel_refused")
 
 
 def _expiry(answer: OpResult) -> str | None:

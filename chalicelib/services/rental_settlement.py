@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import rentals as rules
 from ..domain.errors import DomainError, ProviderError
 from ..log import logger
+from ..providers.base import Line
 from ..store.uow import RETRY, Retry, UnitOfWork
 from . import coupons, members, metrics
 from . import rental_store as store
@@ -74,42 +76,42 @@ def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
 
 
 def _request_nos(rental_id: str) -> dict[str, str]:
-    return {k: f"{rental_id}-{k}" for k in ("rent", "overdue", "release", "fulfilment")}
+    return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "release", "fulfil")}
 
 
 def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | None) -> None:
-    """The provider calls of a settlement; each idempotent by its request number."""
+    """The provider calls of a settlement; each idempotent by its request number. Fulfilment is reported
+    only for an on-time return (positive True); a late or defaulted rental is never reported as kept."""
     provider, ref, nos = deps.provider(item["provider"]), item["member_ref"], _request_nos(item["id"])
     results = []
     if item.get("freeze_ref"):
-        freeze = item["freeze_ref"]
-        results.extend(_redrive_deductions(deps, item))
         results.extend(cancel_unapplied_renewal(deps, item))
-        if s.rent_charged:
-            results.append(provider.capture_from_freeze(nos["rent"], freeze, ref, s.rent_charged, "rent"))
-        if s.fee_deducted:
-            results.append(provider.capture_from_freeze(nos["overdue"], freeze, ref, s.fee_deducted, "overdue"))
-        if s.released:
-            results.append(provider.release(nos["release"], freeze, ref, s.released))
-    elif s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
-        results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released))
-    if positive is not None:
-        results.append(provider.record_fulfilment(nos["fulfilment"], ref, positive))
+        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, _lines(deps, item, s),
+                                              s.released, fulfilled=positive is True))
+    else:
+        if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
+            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released))
+        if positive is not None:
+            results.append(provider.record_fulfilment(nos["fulfil"], ref, positive))
     failed = [r for r in results if not r.ok]
     if failed:
         raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
 
 
-def _redrive_deductions(deps: Deps, item: dict) -> list:
-    """Operators' deductions are recorded before their capture; make sure each was taken (a no-op replay
-    for those the provider already has) before anything is released."""
-    if not int(item.get("deduction_count", 0)):
-        return []
-    _, facts = store.money_history(deps.table, item["id"])
-    provider = deps.provider(item["provider"])
-    return [provider.capture_from_freeze(f["out_request_no"], item["freeze_ref"], item["member_ref"], f["amount"],
-                                         f["reason"])
-            for f in facts if f["kind"] == "deduction" and f["out_request_no"].startswith(f"{item['id']}-ded")]
+def _lines(deps: Deps, item: dict, s: rules.Settlement) -> list[Line]:
+    """What the freeze pays, line by line: operators' deductions (recorded before their capture, so a
+    repeat for those the provider already took), then the rent and any overdue fee."""
+    lines = []
+    if int(item.get("deduction_count", 0)):
+        _, facts = store.money_history(deps.table, item["id"])
+        lines = [Line("deduction", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
+                 if f["kind"] == "deduction" and numbers.object_of(f["out_request_no"], "rt", "ded") == item["id"]]
+    nos = _request_nos(item["id"])
+    if s.rent_charged:
+        lines.append(Line("rent", s.rent_charged, "rent", nos["rent"]))
+    if s.fee_deducted:
+        lines.append(Line("overdue", s.fee_deducted, "overdue", nos["overdue"]))
+    return lines
 
 
 def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, on_time: bool,

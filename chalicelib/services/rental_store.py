@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain import request_numbers as numbers
 from ..clock import iso, parse_iso
 from ..config import Policy
 from ..domain import rentals as rules
@@ -26,10 +27,8 @@ def rental_key(rental_id: str) -> tuple[str, str]:
 
 
 def rental_id_of(out_request_no: str | None) -> str | None:
-    """Our request numbers are `<rental_id>-<purpose>`; rental ids carry no dash."""
-    if not out_request_no or not out_request_no.startswith("rt_") or "-" not in out_request_no:
-        return None
-    return out_request_no.split("-", 1)[0]
+    """Our request numbers are `<rental_id>_<purpose>[<n>]` (domain/request_numbers.py)."""
+    return numbers.object_of(out_request_no, "rt")
 
 
 def get(table: Any, rental_id: str) -> dict | None:

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso
 from ..domain import rentals as rules
@@ -15,7 +16,7 @@ from ..log import logger
 from ..providers.base import OpResult
 from ..store.dynamo import ConditionFailed
 from ..store.uow import RETRY, UnitOfWork
-from . import coupons, decisions, members, reviews
+from . import confirm_params, coupons, decisions, members, reviews
 from . import rental_store as store
 
 S = rules.RentalStatus
@@ -46,7 +47,7 @@ def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, bo
     if deps.provider(item["provider"]).confirms_in_app:
         result = request_security(deps, item, now)  # its params (the order string) go in this answer
         if result is not None and result.provider_params:
-            item["provider_params"] = result.provider_params
+            item.update(provider_params=result.provider_params, **confirm_params.stamp(now))
     else:
         uow.after_commit(lambda: request_security(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
@@ -85,7 +86,7 @@ def request_security(deps: Deps, item: dict, now: datetime) -> OpResult | None:
     try:
         if item["status"] == S.PENDING_FREEZE:
             expires = now + timedelta(days=deps.settings.policy.freeze_lapse_days)
-            return provider.freeze(item["id"], f"{item['id']}-freeze", item["member_ref"], item["frozen_amount"],
+            return provider.freeze(item["id"], numbers.number(item["id"], "freeze"), item["member_ref"], item["frozen_amount"],
                                    f"rental {item['item_id']}", expires)
         if item["status"] == S.AWAITING_DEPOSIT:
             return provider.collect_deposit(item["id"], item["member_ref"], item["deposit_amount"],
@@ -95,6 +96,13 @@ def request_security(deps: Deps, item: dict, now: datetime) -> OpResult | None:
     return None
 
 
+def load_for_member(deps: Deps, member_id: str, rental_id: str) -> dict:
+    """The member's rental, with fresh mini-program params if the freeze still waits on expired ones."""
+    item = store.load(deps.table, rental_id, member_id)
+    return confirm_params.refreshed(deps, item, "freeze", numbers.number(rental_id, "freeze"),
+                                    item["status"] == S.PENDING_FREEZE)
+
+
 def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
     """request_security after our write (review approved, a re-send): keep the params it gives on the rental
     while it still waits for them, so GET /v1/rentals/{id} hands them to the mini-program."""
@@ -102,8 +110,9 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
     if result is None or not result.provider_params:
         return
     try:
-        deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p", condition="#st = :s",
-                          names={"#st": "status"}, values={":p": result.provider_params, ":s": item["status"]})
+        deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p, provider_params_at = :t",
+                          condition="#st = :s", names={"#st": "status"},
+                          values={":p": result.provider_params, ":t": iso(now), ":s": item["status"]})
     except ConditionFailed:
         pass  # already past waiting: the params are of no use any more
 
@@ -131,7 +140,7 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
     if not rules.deduction_allowed(store.held(item), deducted, amount):
         raise ValidationFailed(f"at most {store.held(item) - deducted} fen is still held", "amount")
     n = int(item.get("deduction_count", 0)) + 1
-    request_no = f"{rental_id}-ded{n}"
+    request_no = numbers.number(rental_id, "ded", n)
     uow.update(*store.rental_key(rental_id), add={"deducted_amount": amount, "deduction_count": 1},
                set={"updated_at": iso(uow.now)},
                condition="#st = :active AND deduction_count = :prev AND attribute_not_exists(settle_started_at)",
@@ -139,7 +148,8 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")
-    uow.after_commit(lambda: capture_deduction(deps, item, request_no, amount, reason))
+    if deps.provider(item["provider"]).captures_live:  # else taken as a line of the settlement
+        uow.after_commit(lambda: capture_deduction(deps, item, request_no, amount, reason))
     return {**store.view({**item, "deducted_amount": deducted + amount}),
             "deduction": {"amount": amount, "reason": reason, "out_request_no": request_no, "at": iso(uow.now)}}
 

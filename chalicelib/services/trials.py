@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain import request_numbers as numbers
 from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import trials as rules
@@ -101,7 +102,7 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
 
 def _request_freeze(deps: Deps, item: dict) -> None:
     try:
-        deps.provider(item["provider"]).freeze(item["id"], f"{item['id']}-freeze", item["member_ref"],
+        deps.provider(item["provider"]).freeze(item["id"], numbers.number(item["id"], "freeze"), item["member_ref"],
                                                int(item["item_value"]), f"credit trial {item['product_id']}",
                                                parse_iso(item["freeze_expires_at"]))
     except Exception:  # the settle worker asks again with the same request number
@@ -123,7 +124,7 @@ def _give_back(uow: UnitOfWork, item: dict, **add: int) -> None:
 
 
 def _settle_freeze(deps: Deps, uow: UnitOfWork, item: dict) -> None:
-    answer = deps.provider(item["provider"]).query(f"{item['id']}-freeze")
+    answer = deps.provider(item["provider"]).query(numbers.number(item["id"], "freeze"))
     if answer is None or answer.status == "pending":
         if answer is None:
             _request_freeze(deps, item)
@@ -180,7 +181,7 @@ def return_trial(deps: Deps, member_id: str, tid: str) -> dict:
 
 
 def _finish_return(deps: Deps, item: dict) -> None:
-    result = deps.provider(item["provider"]).release(f"{item['id']}-release", item.get("freeze_ref") or "",
+    result = deps.provider(item["provider"]).release(numbers.number(item["id"], "release"), item.get("freeze_ref") or "",
                                                      item["member_ref"], int(item["item_value"]))
     if not result.ok:
         return  # still returning: the worker asks again (same request number) after the reconcile time

@@ -133,7 +133,7 @@ def test_closing_the_service_in_wechat_withdraws_the_credit(wechat_env, client, 
 def test_refund_notifications_settle_our_refund_number(wechat_env, client, aws, fake, now, effects, status,
                                                        kind) -> None:
     fake.transactions["4200000000000000000000000001"] = {"total": 9_900, "out_trade_no": "x", "refunded": 0}
-    number = f"ord_0000000000000000000{len(fake.refunds)}_refund1"
+    number = f"ord_0000000000000000000{len(fake.refunds)}_rfd1"
     p = aws.provider("wechat")
     p.refund(number, "4200000000000000000000000001", "o-user", 1_000, charged_total=9_900)
     fake.finish_refund(number, status)

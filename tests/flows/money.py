@@ -7,7 +7,7 @@ from typing import Any
 def ops(aws: Any, object_id: str, kind: str, upto: int = 8) -> list[dict]:
     found = []
     for n in range(1, upto + 1):
-        op = aws.table.get(f"SBX#op#{object_id}-{kind}-{n}", "OP")
+        op = aws.table.get(f"SBX#op#{object_id}_{kind}{n}", "OP")
         if op:
             found.append(op)
     return found
@@ -18,7 +18,7 @@ def charged(aws: Any, object_id: str) -> int:
 
 
 def refunded(aws: Any, object_id: str) -> int:
-    return sum(int(o["amount"]) for o in ops(aws, object_id, "refund") if o["status"] == "succeeded")
+    return sum(int(o["amount"]) for o in ops(aws, object_id, "rfd") if o["status"] == "succeeded")
 
 
 def paid(aws: Any, object_id: str) -> int:

@@ -27,8 +27,8 @@ def test_cancelling_an_alipay_pay_later_order_closes_its_credit_order_once(alipa
     status, cancelled = api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)
     assert status == 200 and cancelled["status"] == "cancelled"
     (closed,) = alipay.closes
-    assert closed["out_order_no"] == f"{out['id']}-paylater" and closed["credit_biz_order_id"] == "ZMCB0000000000"
-    assert alipay.credit_orders[f"{out['id']}-paylater"]["status"] == "TRADE_CLOSED"
+    assert closed["out_order_no"] == f"{out['id']}_pl" and closed["credit_biz_order_id"] == "ZMCB0000000000"
+    assert alipay.credit_orders[f"{out['id']}_pl"]["status"] == "TRADE_CLOSED"
     item = aws.table.get(f"ORDER#{out['id']}", "ORDER")
     assert item["agreement_close"] == "cancelled" and item["agreement_closed_at"] and "due_at" not in item
 
@@ -66,7 +66,7 @@ def test_a_failed_alipay_close_is_retried_by_the_sweep_and_recorded_once(alipay,
 def test_an_already_closed_credit_order_counts_as_closed(alipay, client, aws) -> None:  # noqa: F811
     api = Api(client)
     token, out = _alipay_order(api, alipay, client, "2088000000000983")
-    alipay.credit_orders[f"{out['id']}-paylater"]["status"] = "TRADE_CLOSED"  # closed at Alipay already
+    alipay.credit_orders[f"{out['id']}_pl"]["status"] = "TRADE_CLOSED"  # closed at Alipay already
     assert api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)[0] == 200
     assert not alipay.closes and _methods(alipay).count(CANCEL) == 1
     assert aws.table.get(f"ORDER#{out['id']}", "ORDER")["agreement_closed_at"]
@@ -77,7 +77,7 @@ def test_cancelling_a_wechat_pay_later_order_cancels_its_service_order_once(wech
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac1")
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     assert _wechat_says(client, wechat.confirm(number, "ac1-confirm")) == 204
     assert api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)[0] == 200
     assert wechat.closes == [number] and wechat.orders[number]["state"] == "REVOKED"
@@ -96,7 +96,7 @@ def test_a_failed_wechat_close_is_retried_by_the_sweep(wechat, client, aws) -> N
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac2")
     out = api.post("/v1/orders", ORDER, token=token)[1]  # never confirmed: the CREATED order is cancelled too
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     wechat.down.add("/cancel")
     assert api.post(f"/v1/orders/{out['id']}/cancel", {}, token=token)[0] == 200
     assert not wechat.closes and "agreement_closed_at" not in aws.table.get(f"ORDER#{out['id']}", "ORDER")
@@ -114,7 +114,7 @@ def test_an_order_never_confirmed_by_charge_time_closes_its_service_order(wechat
     api = Api(client)
     token = _wechat_member(api, wechat, client, "ac3")
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     api.advance(7 * 86_400)
     api.run_jobs()
     assert api.get(f"/v1/orders/{out['id']}", token=token)[1]["status"] == "cancelled"
@@ -129,6 +129,6 @@ def test_a_free_booking_cancellation_closes_the_agreement(alipay, client, aws) -
     status, out = api.post(f"/v1/bookings/{booking['id']}/cancel", {}, token=token)
     assert status == 200 and out["cancellation_fee"] == 0
     (closed,) = alipay.closes
-    assert closed["out_order_no"] == f"{booking['id']}-paylater"
+    assert closed["out_order_no"] == f"{booking['id']}_pl"
     assert json.loads(next(c for c in alipay.calls if c["method"] == CANCEL)["biz_content"])["remark"] == "cancelled"
     assert aws.table.get(f"BOOKING#{booking['id']}", "BOOKING")["agreement_closed_at"]

@@ -63,7 +63,7 @@ def test_an_order_charge_that_timed_out_after_charging_is_reconciled_once_by_the
     api.advance(15 * DAY)  # the trial is over: the charge is due
     failed = _took_the_money_then_failed(monkeypatch, "charge")
     api.run_jobs()
-    assert failed == [f"{oid}-charge-1"] and money.charged(aws, oid) == 10_000  # the provider has it
+    assert failed == [f"{oid}_charge1"] and money.charged(aws, oid) == 10_000  # the provider has it
     item = aws.table.get(*order_key(oid))
     assert (item["status"], item["charge_state"], item["charged"]) == ("pending_charge", "charging", 0)
     _drop_queue(aws, "order-charges")  # the failed message is gone; the reconcile timer is not
@@ -72,7 +72,7 @@ def test_an_order_charge_that_timed_out_after_charging_is_reconciled_once_by_the
     item = aws.table.get(*order_key(oid))
     assert (item["status"], item["charged"], item["charge_attempts"]) == ("charged", 10_000, 1)
     assert [o["out_request_no"] if "out_request_no" in o else o["pk"] for o in money.ops(aws, oid, "charge")] == [
-        f"SBX#op#{oid}-charge-1"]
+        f"SBX#op#{oid}_charge1"]
     assert money.paid(aws, oid) == 10_000 and me(api, token)["exposure"] == 0
 
 
@@ -112,7 +112,7 @@ def _settled_once_after(aws, api, token, rental, monkeypatch, method: str) -> No
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
     assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 3_500, 46_500)
     assert_ledger(closed)
-    rent, release = provider_op(aws, f"{rental['id']}-rent"), provider_op(aws, f"{rental['id']}-release")
+    rent, release = provider_op(aws, f"{rental['id']}_rent"), provider_op(aws, f"{rental['id']}_release")
     assert (rent["amount"], release["amount"]) == (3_500, 46_500)  # one record per request number: once each
     assert me(api, token)["exposure"] == 0
 
@@ -177,7 +177,7 @@ def test_a_settlement_worker_lost_before_closing_resumes_with_the_same_request_n
     api.run_jobs()
     assert died  # the provider moved the money; the close was never written
     assert api.get(f"/v1/rentals/{rental['id']}", token=token)[1]["status"] == "returned"
-    assert provider_op(aws, f"{rental['id']}-release")["amount"] == 46_500
+    assert provider_op(aws, f"{rental['id']}_release")["amount"] == 46_500
     _drop_queue(aws, "rental-settlements")
     api.advance(RECONCILE)
     api.run_jobs()
@@ -198,7 +198,7 @@ def test_a_refund_lost_before_its_record_is_finished_by_the_next_refund_with_the
     monkeypatch.undo()
     status, out = api.post(f"/v1/orders/{oid}/refund", {"amount": 2_000}, token=token)  # another refund
     assert status == 200 and (out["refunded"], out["status"]) == (5_000, "partially_refunded"), out
-    assert [int(o["amount"]) for o in money.ops(aws, oid, "refund")] == [3_000, 2_000]
+    assert [int(o["amount"]) for o in money.ops(aws, oid, "rfd")] == [3_000, 2_000]
     assert money.paid(aws, oid) == 5_000
 
 

@@ -30,8 +30,8 @@ def test_an_alipay_booking_is_charged_once_under_its_confirmed_agreement(alipay,
     assert status == 200 and out["status"] == "pending_charge"  # Alipay withholds asynchronously
     (pay,) = [json.loads(c["biz_content"]) for c in alipay.calls if c["method"] == "alipay.trade.pay"]
     assert (pay["auth_code"], pay["total_amount"], pay["out_trade_no"]) == \
-        ("ZMCB0000000000", "100.00", f"{booking['id']}-charge-1")
-    paid = alipay.settle_trade(f"{booking['id']}-charge-1")
+        ("ZMCB0000000000", "100.00", f"{booking['id']}_charge1")
+    paid = alipay.settle_trade(f"{booking['id']}_charge1")
     for _ in range(2):
         assert _alipay_says(client, paid) == b"success"
     api.advance(16 * 60)
@@ -46,7 +46,7 @@ def test_a_wechat_booking_is_completed_once_under_its_pay_score_order(wechat, cl
     api = Api(client)
     token = _wechat_member(api, wechat, client, "bw1")
     booking = _book(api, token, 48 * HOUR)
-    number = order_no(f"{booking['id']}-paylater")
+    number = order_no(f"{booking['id']}_pl")
     assert booking["provider_params"]["package"] == f"pkg-{number}"
     assert wechat.orders[number]["risk_fund"]["amount"] == 10_000 and wechat.orders[number]["need_user_confirm"]
     wechat.confirm(number, "bc1")  # USER_CONFIRM lost: the sweep asks
@@ -73,7 +73,7 @@ def test_a_late_cancellation_fee_is_charged_under_the_agreement(alipay, client, 
     status, out = api.post(f"/v1/bookings/{booking['id']}/cancel", {}, token=token)
     assert status == 200 and (out["status"], out["cancellation_fee"]) == ("cancelled", 2_000)
     api.run_jobs()  # the fee goes to the charge worker
-    assert _alipay_says(client, alipay.settle_trade(f"{booking['id']}-charge-1")) == b"success"
+    assert _alipay_says(client, alipay.settle_trade(f"{booking['id']}_charge1")) == b"success"
     done = api.get(f"/v1/bookings/{booking['id']}", token=token)[1]
     assert done["fee_charged"] and done["charged"] == 2_000
     (pay,) = [json.loads(c["biz_content"]) for c in alipay.calls if c["method"] == "alipay.trade.pay"]

@@ -25,11 +25,11 @@ def test_an_alipay_installment_order_is_a_huabei_trade_the_user_pays(alipay, cli
     token = _alipay_member(api, alipay, "2088000000000951", 720)
     status, out = api.post("/v1/orders", ORDER, token=token)
     assert status == 201 and (out["status"], out["payable"]) == ("pending_charge", 120_001)
-    biz = _trade(alipay, f"{out['id']}-charge-1")
+    biz = _trade(alipay, f"{out['id']}_charge1")
     assert biz["extend_params"] == {"hb_fq_num": "6", "hb_fq_seller_percent": "100"}
     assert (biz["total_amount"], biz["buyer_id"], biz["product_code"]) == ("1200.01", "2088000000000951", "JSAPI_PAY")
     trade_no = out["provider_params"]["trade_no"]
-    assert trade_no == alipay.trades[f"{out['id']}-charge-1"]["trade_no"]
+    assert trade_no == alipay.trades[f"{out['id']}_charge1"]["trade_no"]
     assert api.get(f"/v1/orders/{out['id']}", token=token)[1]["provider_params"] == {"trade_no": trade_no}
     assert api.get("/v1/me", token=token)[1]["exposure"] == 120_001
 
@@ -79,7 +79,7 @@ def test_an_installment_trade_closed_unpaid_cancels_the_order(alipay, client, aw
     api = Api(client)
     token = _alipay_member(api, alipay, "2088000000000953", 720)
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    alipay.trades[f"{out['id']}-charge-1"]["status"] = "TRADE_CLOSED"  # the pay window passed
+    alipay.trades[f"{out['id']}_charge1"]["status"] = "TRADE_CLOSED"  # the pay window passed
     api.advance(31 * 60)
     api.run_jobs()
     order = api.get(f"/v1/orders/{out['id']}", token=token)[1]

@@ -45,7 +45,7 @@ def test_an_alipay_pay_later_order_from_confirmation_to_refund(alipay, client, a
     pay = next(c for c in alipay.calls if c["method"] == "alipay.trade.pay")
     assert '"auth_code":"ZMCB0000000000"' in pay["biz_content"] and '"total_amount":"99.00"' in pay["biz_content"]
 
-    paid = alipay.settle_trade(f"{out['id']}-charge-1")
+    paid = alipay.settle_trade(f"{out['id']}_charge1")
     for _ in range(2):
         assert _alipay_says(client, paid) == b"success"
     charged = api.get(f"/v1/orders/{out['id']}", token=token)[1]
@@ -71,7 +71,7 @@ def test_lost_alipay_notifications_are_settled_by_reconciliation(alipay, client,
 
     api.advance(7 * DAY)
     api.run_jobs()
-    alipay.settle_trade(f"{out['id']}-charge-1")  # paid at Alipay; the trade notification is lost too
+    alipay.settle_trade(f"{out['id']}_charge1")  # paid at Alipay; the trade notification is lost too
     api.advance(16 * 60)
     api.run_jobs()
     order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
@@ -107,7 +107,7 @@ def test_a_wechat_pay_score_order_from_confirmation_to_refund(wechat, client, aw
     api = Api(client)
     token = _wechat_member(api, wechat, client, "po1")
     status, out = api.post("/v1/orders", ORDER, token=token)
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     assert status == 201 and out["provider_params"]["package"] == f"pkg-{number}"
     assert wechat.orders[number]["risk_fund"]["amount"] == 9_900 and wechat.orders[number]["need_user_confirm"]
     confirmed = wechat.confirm(number, "confirm-1")
@@ -133,7 +133,7 @@ def test_a_wechat_pay_score_order_from_confirmation_to_refund(wechat, client, aw
     assert status == 200 and (refunded["status"], refunded["refunded"]) == ("refunded", 9_900)
     (refund,) = wechat.refunds.values()
     assert refund["amount"] == {"refund": 9_900, "total": 9_900, "currency": "CNY"}
-    assert refund["out_refund_no"] == f"{out['id']}-refund-1"
+    assert refund["out_refund_no"] == f"{out['id']}_rfd1"
     assert refund["transaction_id"] == wechat.orders[number]["collection"]["details"][0]["transaction_id"]
     assert sum(1 for a, _ in wechat.orders[number]["actions"] if a == "complete") == 1
 
@@ -143,7 +143,7 @@ def test_a_lost_user_paid_notification_is_settled_by_reconciliation(wechat, clie
     api = Api(client)
     token = _wechat_member(api, wechat, client, "po2")
     out = api.post("/v1/orders", ORDER, token=token)[1]
-    number = order_no(f"{out['id']}-paylater")
+    number = order_no(f"{out['id']}_pl")
     wechat.confirm(number, "c2")  # USER_CONFIRM lost
     api.advance(7 * DAY)
     api.run_jobs()  # the agreement is found confirmed by query, then the order completed
@@ -177,7 +177,7 @@ def test_a_wechat_rental_answer_carries_the_pay_score_package(wechat, client, aw
     api = Api(client)
     token = _wechat_member(api, wechat, client, "pr1")
     out, params = _rental_params(api, token)
-    assert params["package"] == f"pkg-{out['id']}-freeze" and params["businessType"] == "wxpayScoreUse"
-    assert _wechat_says(client, wechat.confirm(f"{out['id']}-freeze", "rc1")) == 204
+    assert params["package"] == f"pkg-{out['id']}_freeze" and params["businessType"] == "wxpayScoreUse"
+    assert _wechat_says(client, wechat.confirm(f"{out['id']}_freeze", "rc1")) == 204
     active = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert active["status"] == "active" and "provider_params" not in active

@@ -91,12 +91,12 @@ def test_a_wechat_pay_score_rental_from_consent_to_close(wechat, client, aws) ->
     assert client.http.post("/v1/callbacks/wechat", headers={**JSON, **h}, body=b).status_code == 204
     out = api.post("/v1/rentals", rental_body(scenario="books"), token=token)[1]
     assert out["status"] == "pending_freeze"
-    assert wechat.orders[f"{out['id']}-freeze"]["risk_fund"]["amount"] == 50_000
-    h, b = wechat.notification("PAYSCORE.USER_CONFIRM", {"out_order_no": f"{out['id']}-freeze",
+    assert wechat.orders[f"{out['id']}_freeze"]["risk_fund"]["amount"] == 50_000
+    h, b = wechat.notification("PAYSCORE.USER_CONFIRM", {"out_order_no": f"{out['id']}_freeze",
                                                          "risk_fund": {"amount": 50_000}}, "e2")
     assert client.http.post("/v1/callbacks/wechat", headers={**JSON, **h}, body=b).status_code == 204
     assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
     closed = _close(api, token, out["id"])
     assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 3_500, 46_500)
-    actions = wechat.orders[f"{out['id']}-freeze"]["actions"]
+    actions = wechat.orders[f"{out['id']}_freeze"]["actions"]
     assert [a for a, _ in actions] == ["complete"] and actions[0][1]["total_amount"] == 3_500

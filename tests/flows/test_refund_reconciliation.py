@@ -65,7 +65,7 @@ def test_a_refund_that_timed_out_after_paying_back_is_recorded_once_by_the_sweep
     failed = _paid_back_then_timed_out(monkeypatch)
     status, out = api.post(f"/v1/orders/{oid}/refund", {"amount": 4_000}, token=token, key="refund-1")
     assert status == 502 and out["error"]["code"] == "provider_error", out
-    assert failed == [f"{oid}-refund-1"] and money.refunded(aws, oid) == 4_000  # paid back, not recorded
+    assert failed == [f"{oid}_rfd1"] and money.refunded(aws, oid) == 4_000  # paid back, not recorded
     item = aws.table.get(*order_key(oid))
     assert item["refund_pending"]["n"] == 1 and item["due_pk"].startswith("timer#order#")
     api.run_jobs()  # not due yet: a member's request may still be on it
@@ -75,10 +75,10 @@ def test_a_refund_that_timed_out_after_paying_back_is_recorded_once_by_the_sweep
     item = aws.table.get(*order_key(oid))
     assert (item["status"], item["refunded"], item["refund_count"]) == ("partially_refunded", 4_000, 1)
     assert "refund_pending" not in item and "due_pk" not in item and "due_at" not in item
-    assert len(money.ops(aws, oid, "refund")) == 1 and money.paid(aws, oid) == 6_000
+    assert len(money.ops(aws, oid, "rfd")) == 1 and money.paid(aws, oid) == 6_000
     status, out = api.post(f"/v1/orders/{oid}/refund", {"amount": 4_000}, token=token, key="refund-1")
     assert status == 200 and out["refunded"] == 4_000, out  # the client's retry: done, nothing more
-    assert len(money.ops(aws, oid, "refund")) == 1 and money.paid(aws, oid) == 6_000
+    assert len(money.ops(aws, oid, "rfd")) == 1 and money.paid(aws, oid) == 6_000
     api.advance(RECONCILE)
     assert api.run_jobs().get("sweep:charge_due_orders") == 0  # off the index once recorded
 
@@ -103,7 +103,7 @@ def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_on
     item = aws.table.get(pk, sk)
     assert (item["status"], item["refunded"], item["refund_count"]) == ("partially_refunded", 4_000, 1)
     assert "refund_pending" not in item and "due_pk" not in item
-    assert len(money.ops(aws, oid, "refund")) == 1 and money.paid(aws, oid) == 6_000
+    assert len(money.ops(aws, oid, "rfd")) == 1 and money.paid(aws, oid) == 6_000
 
 
 def test_a_refund_the_provider_refuses_on_reconciliation_leaves_the_order_charged_and_the_claim_released(
@@ -117,7 +117,7 @@ def test_a_refund_the_provider_refuses_on_reconciliation_leaves_the_order_charge
     api.advance(RECONCILE)
     processed = api.run_jobs()
     assert not processed.get("order-charges:failed"), processed  # a refusal is an answer, not a worker error
-    assert calls == [f"{oid}-refund-1"] * 2  # the same request number, asked again
+    assert calls == [f"{oid}_rfd1"] * 2  # the same request number, asked again
     item = aws.table.get(*order_key(oid))
     assert (item["status"], item["refunded"], item.get("refund_count")) == ("charged", 0, 0)
     assert "refund_pending" not in item and "due_pk" not in item and "due_at" not in item
@@ -143,7 +143,7 @@ def test_a_refund_still_pending_is_due_again_later_then_recorded_once(client, aw
     api.advance(RECONCILE)
     api.run_jobs()
     item = aws.table.get(*order_key(oid))
-    assert calls == [f"{oid}-refund-1"] * 3
+    assert calls == [f"{oid}_rfd1"] * 3
     assert (item["status"], item["refunded"], item["refund_count"]) == ("refunded", 10_000, 1)
     assert "refund_pending" not in item and "due_pk" not in item
-    assert len(money.ops(aws, oid, "refund")) == 1 and money.paid(aws, oid) == 0
+    assert len(money.ops(aws, oid, "rfd")) == 1 and money.paid(aws, oid) == 0

@@ -30,7 +30,7 @@ def test_deposit_free_rental_returned_on_time(client, aws):
     m = me(api, token)
     assert (m["exposure"], m["on_time_count"], m["default_count"], m["blacklisted"]) == (0, 1, 0, False)
     ops = provider_ops(aws, rental["id"])
-    assert (ops["rent"]["amount"], ops["release"]["amount"], ops["fulfilment"]["positive"]) == (3_500, 46_500, True)
+    assert (ops["rent"]["amount"], ops["release"]["amount"], ops["release"]["fulfilled"]) == (3_500, 46_500, True)
 
 
 def test_deposit_required_rental_is_refunded_at_close(client, aws):
@@ -47,7 +47,7 @@ def test_deposit_required_rental_is_refunded_at_close(client, aws):
     assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["released_amount"]) == (
         "closed", "returned", 3_500, 46_500)
     assert_ledger(closed)
-    assert provider_op(aws, f"{out['id']}-release")["kind"] == "refund"
+    assert provider_op(aws, f"{out['id']}_release")["kind"] == "refund"
     assert me(api, token)["on_time_count"] == 1
 
 
@@ -79,7 +79,7 @@ def test_overdue_default_then_blacklisted_everywhere(client, aws):
     assert_ledger(closed)
     m = me(api, token)
     assert (m["blacklisted"], m["default_count"], m["exposure"], m["on_time_count"]) == (True, 1, 0, 0)
-    assert provider_op(aws, f"{rental['id']}-fulfilment")["positive"] is False
+    assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is False
     member = aws.table.get(f"MEMBER#{m['member_id']}", "MEMBER")
     assert member["blacklist_reason"] == "default"
     status, out = rent(api, token, item_id="next")
@@ -89,7 +89,7 @@ def test_overdue_default_then_blacklisted_everywhere(client, aws):
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 409
 
 
-def test_an_overdue_fee_is_capped_at_the_frozen_amount(client):
+def test_an_overdue_fee_is_capped_at_the_frozen_amount(client, aws):
     api = Api(client)
     token = api.member("erin:720")
     rental = active_rental(api, token, item_value=5_000, daily_rent=500, days=2)
@@ -97,6 +97,18 @@ def test_an_overdue_fee_is_capped_at_the_frozen_amount(client):
     api.run_jobs()
     closed = _get(api, token, rental["id"])
     assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (1_000, 4_000, 0)
+    assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is False  # a default is never kept
+
+
+def test_a_defaulted_deposit_free_rental_is_never_reported_fulfilled(client, aws):
+    api = Api(client)
+    token = api.member("otto:720")
+    rental = active_rental(api, token, days=3)
+    api.advance(5 * DAY)
+    api.run_jobs()
+    assert _get(api, token, rental["id"])["outcome"] == "defaulted"
+    ops = provider_ops(aws, rental["id"])
+    assert ops["release"]["fulfilled"] is False and "fulfil" not in ops
 
 
 def test_sweeps_workers_and_messages_repeated_change_nothing(client, aws):
@@ -136,7 +148,7 @@ def test_a_notification_delivered_three_times_has_one_effect(client, aws):
         assert ack.status == 200
     assert _get(api, token, out["id"])["status"] == "active"
     assert audit_actions(aws, out["id"]).count("active") == 1
-    failed = json.dumps({"id": "ntf-refused-late", "kind": "freeze.failed", "out_request_no": f"{out['id']}-freeze"})
+    failed = json.dumps({"id": "ntf-refused-late", "kind": "freeze.failed", "out_request_no": f"{out['id']}_freeze"})
     callbacks.handle(aws, "sandbox", provider.signed_headers(failed.encode()), failed.encode())
     assert _get(api, token, out["id"])["status"] == "active"  # forward only
     assert me(api, token)["exposure"] == 50_000
@@ -171,7 +183,7 @@ def test_a_freeze_the_provider_never_saw_is_asked_again(client, aws, monkeypatch
         m.setattr(SandboxProvider, "freeze", down)
         status, out = rent(api, token)
     assert status == 201 and out["status"] == "pending_freeze"  # committed; the request is re-sent later
-    assert provider_op(aws, f"{out['id']}-freeze") is None
+    assert provider_op(aws, f"{out['id']}_freeze") is None
     api.advance(16 * 60)
     api.run_jobs()  # reconciliation: never seen -> asked again; its answer arrives in the same run
     assert _get(api, token, out["id"])["status"] == "active"
@@ -189,13 +201,13 @@ def test_a_long_rental_renews_its_freeze_before_it_lapses(client, aws):
     assert renewed["freeze_expires_at"] > renewed["due_at"]
     actions = audit_actions(aws, rental["id"])
     assert "freeze_renewal_requested" in actions and "freeze_renewed" in actions
-    assert provider_op(aws, f"{rental['id']}-renew1")["amount"] == 50_000
+    assert provider_op(aws, f"{rental['id']}_renew1")["amount"] == 50_000
     api.advance(30 * DAY)
     api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
     api.run_jobs()
     closed = _get(api, token, rental["id"])
     assert (closed["outcome"], closed["rent_charged"]) == ("returned", 12_000)
-    assert provider_op(aws, f"{rental['id']}-release")["freeze_ref"].endswith("-renew1")
+    assert provider_op(aws, f"{rental['id']}_release")["freeze_ref"].endswith("_renew1")
 
 
 def test_a_freeze_that_cannot_be_renewed_is_settled_before_it_lapses(client, aws):
@@ -231,7 +243,7 @@ def test_an_overdue_rental_enqueued_twice_defaults_once(client, aws):
     assert _get(api, token, rental["id"]) == closed
     m = me(api, token)
     assert (m["default_count"], m["exposure"]) == (1, 0)
-    assert provider_op(aws, f"{rental['id']}-overdue")["amount"] == closed["deducted_amount"] == 1_000
+    assert provider_op(aws, f"{rental['id']}_overdue")["amount"] == closed["deducted_amount"] == 1_000
     assert audit_actions(aws, rental["id"]).count("closed") == 1
 
 
@@ -260,6 +272,7 @@ def test_a_late_return_pays_the_overdue_fee_without_a_default(client, aws):
     closed = _get(api, token, rental["id"])
     assert (closed["outcome"], closed["rent_charged"], closed["deducted_amount"]) == ("returned", 1_500, 1_000)
     assert_ledger(closed)
+    assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is False  # late: not a kept promise
     m = me(api, token)
     assert (m["on_time_count"], m["default_count"], m["blacklisted"]) == (0, 0, False)
 
@@ -298,13 +311,13 @@ def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_who
         aws.queues.delete("rental-timers", m["ReceiptHandle"])
     for m in aws.queues.receive("sandbox-notifications", max_messages=10):  # its answer is not delivered yet
         aws.queues.delete("sandbox-notifications", m["ReceiptHandle"])
-    assert provider_op(aws, f"{rental['id']}-renew1")["amount"] == 50_000
+    assert provider_op(aws, f"{rental['id']}_renew1")["amount"] == 50_000
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
     api.run_jobs()
     closed = _get(api, token, rental["id"])
     assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 12_000, 38_000)
-    assert provider_op(aws, f"{rental['id']}-renew1-cancel")["amount"] == 50_000
-    assert provider_op(aws, f"{rental['id']}-release")["freeze_ref"].endswith("-freeze")
+    assert provider_op(aws, f"{rental['id']}_renewx1")["amount"] == 50_000
+    assert provider_op(aws, f"{rental['id']}_release")["freeze_ref"].endswith("_freeze")
 
 
 def test_a_lost_deposit_callback_is_reconciled_after_15_minutes(client, aws):

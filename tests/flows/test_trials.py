@@ -31,11 +31,11 @@ def test_a_gold_member_trials_a_product_for_free_and_gives_it_back(client, aws):
     api.run_jobs()
     api.run_jobs()
     assert api.get(f"/v1/trials/{trial['id']}", token=gold)[1]["status"] == "active"
-    assert aws.table.get(f"SBX#op#{trial['id']}-freeze", "OP")["amount"] == 200_000
+    assert aws.table.get(f"SBX#op#{trial['id']}_freeze", "OP")["amount"] == 200_000
     assert api.get(f"/v1/trials/{trial['id']}", token=other)[0] == 404
     status, out = api.post(f"/v1/trials/{trial['id']}/return", token=gold)
     assert (status, out["status"]) == (200, "returned")
-    assert aws.table.get(f"SBX#op#{trial['id']}-release", "OP")["amount"] == 200_000
+    assert aws.table.get(f"SBX#op#{trial['id']}_release", "OP")["amount"] == 200_000
     assert api.get("/v1/me", token=gold)[1]["exposure"] == 0
     assert api.post(f"/v1/trials/{trial['id']}/return", token=gold)[0] == 409
     status, again = _trial(api, other)  # the slot came back

@@ -44,10 +44,10 @@ STATS: Counter = Counter()
 def money_of(item: dict, ops: dict[str, dict]) -> tuple[int, int, int]:
     """(successful charges, charged, refunded) by the provider's ledger for one order or booking."""
     oid = item["id"]
-    charges = [op for no, op in ops.items() if no.startswith(f"{oid}-charge-")]
+    charges = [op for no, op in ops.items() if no.startswith(f"{oid}_charge")]
     assert all(op["kind"] == "charge" and op["status"] in ("succeeded", "failed") for op in charges), charges
     ok = [op for op in charges if op["status"] == "succeeded"]
-    refunds = [op for no, op in ops.items() if no.startswith(f"{oid}-refund-")]
+    refunds = [op for no, op in ops.items() if no.startswith(f"{oid}_rfd")]
     assert all(op["status"] == "succeeded" for op in refunds), refunds
     return len(ok), sum(int(op["amount"]) for op in ok), sum(int(op["amount"]) for op in refunds)
 
@@ -224,8 +224,8 @@ class OrderMachine(RuleBasedStateMachine):
         coupons = {c: got[(f"COUPON#{c}", "COUPON")] for c in self.coupons}
         nos = []
         for i, item in objects.items():
-            nos += [f"{i}-charge-{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
-            nos += [f"{i}-refund-{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]
+            nos += [f"{i}_charge{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
+            nos += [f"{i}_rfd{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]
         return objects, members, coupons, self.stack.provider_ops(nos)
 
     @invariant()

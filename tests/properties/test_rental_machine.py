@@ -36,10 +36,10 @@ CLOCK_MOVES = [60, 16 * 60, 3600, DAY, 2 * DAY + 3600, 8 * DAY, 30 * DAY]
 
 def rental_request_nos(item: dict) -> list[str]:
     rid = item["id"]
-    nos = [f"{rid}-{k}" for k in ("freeze", "deposit", "rent", "overdue", "release", "fulfilment")]
-    nos += [f"{rid}-ded{k}" for k in range(1, int(item.get("deduction_count", 0)) + 2)]
+    nos = [f"{rid}_{k}" for k in ("freeze", "deposit", "rent", "overdue", "release", "fulfil")]
+    nos += [f"{rid}_ded{k}" for k in range(1, int(item.get("deduction_count", 0)) + 2)]
     for k in range(1, int(item.get("renewals", 0)) + 2):
-        nos += [f"{rid}-renew{k}", f"{rid}-renew{k}-cancel"]
+        nos += [f"{rid}_renew{k}", f"{rid}_renewx{k}"]
     return nos
 
 
@@ -57,8 +57,8 @@ def check_rental_ledger(item: dict, ops: dict[str, dict]) -> None:
             taken[ref] = taken.get(ref, 0) + int(op["amount"])
     for ref, amount in taken.items():
         assert amount <= int(freezes[ref]["amount"]), f"{rid}: {amount} fen out of a freeze of {freezes[ref]}"
-    deposit = ops.get(f"{rid}-deposit")
-    refund = ops.get(f"{rid}-release") if deposit else None
+    deposit = ops.get(f"{rid}_deposit")
+    refund = ops.get(f"{rid}_release") if deposit else None
     if refund:
         assert refund["kind"] == "refund" and int(refund["amount"]) <= int(deposit["amount"]), (refund, deposit)
     if item["status"] == "rejected":
@@ -69,14 +69,14 @@ def check_rental_ledger(item: dict, ops: dict[str, dict]) -> None:
     rent, deducted, released = int(item["rent_charged"]), int(item["deducted_amount"]), int(item["released_amount"])
     assert min(rent, deducted, released) >= 0 and held == rent + deducted + released, item
     if item["frozen_amount"]:
-        original = ops[f"{rid}-freeze"]
+        original = ops[f"{rid}_freeze"]
         assert int(original["amount"]) == int(item["frozen_amount"])
         captured = sum(int(op["amount"]) for op in ops.values() if op["kind"] == "capture")
         released_ops = sum(int(op["amount"]) for no, op in ops.items()
-                           if op["kind"] == "release" and not no.endswith("-cancel"))
-        renewal_cancels = {no: op for no, op in ops.items() if no.endswith("-cancel")}
+                           if op["kind"] == "release" and "_renewx" not in no)
+        renewal_cancels = {no: op for no, op in ops.items() if "_renewx" in no}
         for no, op in renewal_cancels.items():  # a renewal that never secured anything goes back whole
-            assert int(op["amount"]) == int(ops[no[: -len("-cancel")]]["amount"]), op
+            assert int(op["amount"]) == int(ops[no.replace("_renewx", "_renew")]["amount"]), op
         assert captured == rent + deducted, (item, ops)
         assert released_ops == released, (item, ops)
     else:

@@ -160,13 +160,13 @@ def test_a_bad_login_code_is_not_a_session(alipay_env, client) -> None:
 def test_a_cash_deposit_is_paid_by_notification_as_deposit_paid(provider, gw, client, monkeypatch) -> None:
     notes: list = []
     monkeypatch.setitem(callbacks.HANDLERS, "deposit.paid", lambda d, n, u, p: notes.append(n))
-    result = provider.collect_deposit("rent-5", "2088000000000001", 20_000, "Deposit")
+    result = provider.collect_deposit("rt_5", "2088000000000001", 20_000, "Deposit")
     assert result.status == "pending" and result.provider_params["trade_no"]
-    form = gw.notification(notify_type="trade_status_sync", out_trade_no="rent-5-deposit",
+    form = gw.notification(notify_type="trade_status_sync", out_trade_no="rt_5_deposit",
                            trade_no=result.provider_ref, trade_status="TRADE_SUCCESS", total_amount="200.00")
     r = client.http.post("/v1/callbacks/alipay", headers=FORM, body=urlencode(form).encode())
     assert r.body == b"success"
-    assert (notes[0].kind, notes[0].amount, notes[0].out_request_no) == ("deposit.paid", 20_000, "rent-5-deposit")
+    assert (notes[0].kind, notes[0].amount, notes[0].out_request_no) == ("deposit.paid", 20_000, "rt_5_deposit")
 
 
 def test_installments_are_a_huabei_trade_with_the_fee_on_the_merchant(provider, gw, client, monkeypatch) -> None:

@@ -100,7 +100,7 @@ def test_queries_name_exactly_one_order_key_and_refunds_the_whole_total(provider
     both = f"/v3/payscore/serviceorder?service_id={DEPOSIT_SERVICE}&appid={APPID}&out_order_no=abcdef&query_id=1"
     _refused(provider, gw, "GET", both, None, 400, "PARAM_ERROR", "QUERY")
     gw.transactions["4200000000000000000000000001"] = {"total": 9_900, "out_trade_no": "t", "refunded": 0}
-    refund = {"transaction_id": "4200000000000000000000000001", "out_refund_no": "ord_1_refund1",
+    refund = {"transaction_id": "4200000000000000000000000001", "out_refund_no": "ord_1_rfd1",
               "amount": {"refund": 100, "total": 100, "currency": "CNY"}}
     _refused(provider, gw, "POST", "/v3/refund/domestic/refunds", refund, 400, "PARAM_ERROR", "REFUND")
 

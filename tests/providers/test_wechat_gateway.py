@@ -201,14 +201,14 @@ def test_a_refund_names_the_transaction_total_and_is_settled_by_query(provider, 
     provider.charge("ord_00000000000000000004_charge1", "o-user", 9_900, "x", agreement_ref=number)
     gw.collect(number)
     tx = provider.query("ord_00000000000000000004_charge1").provider_ref
-    refund = provider.refund("ord_00000000000000000004_refund1", tx, "o-user", 2_000, charged_total=9_900)
+    refund = provider.refund("ord_00000000000000000004_rfd1", tx, "o-user", 2_000, charged_total=9_900)
     assert refund.status == "pending"
-    assert provider.refund("ord_00000000000000000004_refund1", tx, "o-user", 2_000, charged_total=9_900).status \
+    assert provider.refund("ord_00000000000000000004_rfd1", tx, "o-user", 2_000, charged_total=9_900).status \
         == "pending"  # the same refund
     assert gw.transactions[tx]["refunded"] == 2_000
-    gw.finish_refund("ord_00000000000000000004_refund1", "SUCCESS")
-    assert provider.query("ord_00000000000000000004_refund1").ok
-    assert gw.calls[-1]["path"] == "/v3/refund/domestic/refunds/ord_00000000000000000004_refund1"
+    gw.finish_refund("ord_00000000000000000004_rfd1", "SUCCESS")
+    assert provider.query("ord_00000000000000000004_rfd1").ok
+    assert gw.calls[-1]["path"] == "/v3/refund/domestic/refunds/ord_00000000000000000004_rfd1"
 
 
 # -- 9: keys, serials, throttling ---------------------------------------------------------------------
