@@ -276,7 +276,12 @@ class WechatProvider(CreditProvider):
         is the transaction's whole total); out_refund_no is our number, so a repeat is the same refund."""
         if not charged_total:
             raise ProviderError("wechat refunds need the original transaction total")
-        self._remember(out_request_no, "refund", transaction_id=charge_ref, amount=amount, total=charged_total)
+        op = self._remember(out_request_no, "refund", transaction_id=charge_ref, amount=amount, total=charged_total)
+        if op.get("sent"):  # asked before (answer pending or lost): GET .../refunds/{out_refund_no} first
+            known = wechat_query.query(self, out_request_no)
+            if known is not None:
+                return known
+        ledger.note(self.deps.table, self.name, out_request_no, sent=True)
         status, answer = self.client.call("POST", "/v3/refund/domestic/refunds", {
             "transaction_id": charge_ref, "out_refund_no": out_request_no, "notify_url": self.settings.wechat_notify_url,
             "amount": {"refund": amount, "total": charged_total, "currency": "CNY"}})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from tests.flows.test_provider_orders import _alipay_says, _methods, _wechat_member
-from tests.flows.test_provider_rentals import _alipay_member, alipay, wechat  # noqa: F401
+from tests.flows.test_provider_orders import _alipay_says, _methods
+from tests.flows.test_provider_rentals import _alipay_member, alipay  # noqa: F401
 from tests.helpers import Api
 
 ORDER = {"kind": "installment", "scenario": "books", "amount": 120_001, "installments": 6}
@@ -85,19 +85,3 @@ def test_an_installment_trade_closed_unpaid_cancels_the_order(alipay, client, aw
     order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
     assert (order["status"], order["charged"], order["reason"]) == ("cancelled", 0, "installment_not_paid")
     assert api.get("/v1/me", token=token)[1]["exposure"] == 0
-
-
-def test_wechat_members_are_refused_installments_and_told_so_by_the_quote(wechat, client, aws) -> None:  # noqa: F811
-    wechat.now = lambda: int(aws.clock.now().timestamp())
-    api = Api(client)
-    token = _wechat_member(api, wechat, client, "wi1")
-    status, quote = api.get("/v1/installments/quote?amount=120001", token=token)
-    assert status == 200 and [p["installments"] for p in quote["plans"]] == [3, 6, 12]
-    assert all(not p["eligible"] and p["reason"] == "installments_not_offered" for p in quote["plans"])
-    calls = len(wechat.calls)
-    status, err = api.post("/v1/orders", ORDER, token=token)
-    assert (status, err["error"]["code"], err["error"]["field"]) == (400, "installments_not_offered", "kind")
-    assert api.get("/v1/orders", token=token)[1]["items"] == []
-    assert api.get("/v1/me", token=token)[1]["exposure"] == 0 and len(wechat.calls) == calls
-    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 9_900}, token=token)
-    assert status == 201  # pay later stays open to them

@@ -1,4 +1,4 @@
-"""Whole deposit-free rentals through provider=alipay and provider=wechat against the local fake gateways:
+"""Whole deposit-free rentals through provider=alipay against the local fake gateway (WeChat Pay Score: tests/flows/test_wechat_flows.py):
 sign in, band, freeze by signed notification (or by reconciliation when it is lost), return, rent taken
 from the freeze and the rest released. Runs once the rentals service is present."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.helpers import Api
-from tests.providers.fakes import FakeAlipay, FakeWechat
+from tests.providers.fakes import FakeAlipay
 
 rental_helpers = pytest.importorskip("tests.rental_helpers")
 DAY, rental_body = rental_helpers.DAY, rental_helpers.rental_body
@@ -19,15 +19,6 @@ JSON = {"Content-Type": "application/json"}
 @pytest.fixture
 def alipay(monkeypatch: pytest.MonkeyPatch) -> FakeAlipay:
     fake = FakeAlipay()
-    for k, v in fake.env().items():
-        monkeypatch.setenv(k, v)
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def wechat(monkeypatch: pytest.MonkeyPatch) -> FakeWechat:
-    fake = FakeWechat()
     for k, v in fake.env().items():
         monkeypatch.setenv(k, v)
     yield fake
@@ -79,24 +70,3 @@ def test_a_lost_alipay_freeze_notification_is_settled_by_reconciliation(alipay, 
     rental = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert rental["status"] == "active" and rental["freeze_expires_at"]
     assert any(c["method"] == "alipay.fund.auth.operation.detail.query" for c in alipay.calls)
-
-
-def test_a_wechat_pay_score_rental_from_consent_to_close(wechat, client, aws) -> None:
-    wechat.now = lambda: int(aws.clock.now().timestamp())
-    api = Api(client)
-    token = api.sign_in("jc", provider="wechat")
-    assert api.post("/v1/credit/authorizations", {}, token=token)[1]["status"] == "pending"
-    code = wechat.calls[-1]["body"]["authorization_code"]
-    h, b = wechat.notification("PAYSCORE.USER_OPEN_SERVICE", {"authorization_code": code, "openid": "o-jc"}, "e1")
-    assert client.http.post("/v1/callbacks/wechat", headers={**JSON, **h}, body=b).status_code == 204
-    out = api.post("/v1/rentals", rental_body(scenario="books"), token=token)[1]
-    assert out["status"] == "pending_freeze"
-    assert wechat.orders[f"{out['id']}_freeze"]["risk_fund"]["amount"] == 50_000
-    h, b = wechat.notification("PAYSCORE.USER_CONFIRM", {"out_order_no": f"{out['id']}_freeze",
-                                                         "risk_fund": {"amount": 50_000}}, "e2")
-    assert client.http.post("/v1/callbacks/wechat", headers={**JSON, **h}, body=b).status_code == 204
-    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
-    closed = _close(api, token, out["id"])
-    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 3_500, 46_500)
-    actions = wechat.orders[f"{out['id']}_freeze"]["actions"]
-    assert [a for a, _ in actions] == ["complete"] and actions[0][1]["total_amount"] == 3_500
