@@ -44,8 +44,17 @@ def clip(text: str, most: int) -> str:
     return (text or "").strip()[:most]
 
 
+# Our close reasons (codes) as the sentence the user reads in WeChat's cancellation message.
+USER_REASONS = {"cancelled": REASON_CANCELLED, "rejected": "订单未通过审核，未产生费用", "waived": "费用已免除，订单已取消",
+                "team_failed": "拼团未成功，未产生费用", "not_confirmed": "订单未确认，已取消"}
+
+
 def reason(text: str, fallback: str = REASON_CANCELLED) -> str:
-    """A cancel/modify reason the user reads: never empty, at most 30 characters."""
+    """A cancel/modify reason the user reads: never empty, at most 30 characters; our reason codes
+    (snake_case) become sentences, an unknown code the general one."""
+    text = (text or "").strip()
+    if re.fullmatch(r"[a-z_]{1,24}", text):
+        return USER_REASONS.get(text, fallback)
     return clip(text, REASON) or fallback
 
 

@@ -281,3 +281,14 @@ def test_a_cash_deposit_is_a_jsapi_trade_settled_by_query(provider, gw) -> None:
     assert provider.query(result.provider_ref).status == "pending"
     gw.pay_trade(result.provider_ref)
     assert provider.query(result.provider_ref).ok
+
+
+def test_a_number_wechat_would_refuse_is_hashed_and_its_notification_maps_back(provider, gw, aws) -> None:
+    long_no = "rental-0123456789abcdef0123456789-freeze"  # 39 characters and hyphens: not a Pay Score number
+    result = provider.freeze("rental-x", long_no, "o-user", 100, "Book", NOW)
+    assert len(result.provider_ref) <= 32 and result.provider_ref in gw.orders
+    aws.clock.advance(60)
+    headers, body = gw.user_confirms(result.provider_params, "o-user")
+    note = provider.verify_notification(headers, body)
+    assert (note.kind, note.out_request_no, note.provider_ref) == ("freeze.succeeded", long_no, result.provider_ref)
+    assert provider.query(long_no).status == "succeeded"

@@ -74,3 +74,9 @@ def test_reasons_the_user_reads_are_at_most_30_characters_and_never_empty() -> N
 def test_numbered_names_never_collide_with_given_ones() -> None:
     body = wechat_params.completion([Item("a 2", 1), Item("a", 1), Item("a", 1)])
     assert [p["name"] for p in body["post_payments"]] == ["a 2", "a", "a 3"]
+
+
+def test_our_close_codes_reach_the_user_as_sentences() -> None:
+    assert wechat_params.reason("team_failed") == "拼团未成功，未产生费用"
+    assert wechat_params.reason("some_new_code") == wechat_params.REASON_CANCELLED
+    assert all(len(v) <= 30 for v in wechat_params.USER_REASONS.values())
