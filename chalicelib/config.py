@@ -6,6 +6,8 @@ sets them before the first call. Plain dataclasses keep the cold import small.
 Environment: CREDITFIRST_STAGE, CREDITFIRST_TABLE, CREDITFIRST_QUEUE_PREFIX, CREDITFIRST_EVENT_BUS,
 CREDITFIRST_ADMIN_KEY, CREDITFIRST_SESSION_SECRET, CREDITFIRST_SANDBOX_SECRET, CREDITFIRST_SESSION_HOURS,
 CREDITFIRST_POLICY (JSON object overriding any Policy number), AWS_DEFAULT_REGION.
+Outside stage `local`, CREDITFIRST_SESSION_SECRET must hold at least 32 bytes and CREDITFIRST_ADMIN_KEY 24,
+or every route answers 503 `misconfigured` (MIN_SECRET_BYTES).
 
 Credit providers (never logged). In production CREDITFIRST_PROVIDER_SECRET names a Secrets Manager secret
 holding these as a JSON object keyed by field name (alipay_private_key, ...), read on first use:
@@ -141,6 +143,18 @@ class Settings:
     @property
     def sandbox_enabled(self) -> bool:
         return self.stage in ("local", "sandbox")
+
+    def misconfigured(self) -> list[str]:
+        """The variables a deployed stage lacks or has too short to resist guessing (names, never values).
+        Only `local` runs with the published keys of .chalice/config.json."""
+        if self.stage == "local":
+            return []
+        return [_ENV[name] for name, least in MIN_SECRET_BYTES.items() if len(getattr(self, name).encode()) < least]
+
+
+# Outside `local`, shorter keys make the API answer 503 misconfigured (an empty session secret would let
+# anyone sign a member token).
+MIN_SECRET_BYTES = {"session_secret": 32, "admin_key": 24}
 
 
 _ENV = {

@@ -20,3 +20,14 @@ class _LazyLogger:
 
 
 logger: Any = _LazyLogger()
+NAMESPACE = "creditfirst"
+
+
+def count(name: str, **dimensions: str) -> None:
+    """One CloudWatch metric point (Embedded Metric Format on stdout), flushed at once: Chalice routes and
+    workers have no Lambda handler to hang Powertools' @log_metrics on (STACK-NOTES.md)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)

@@ -68,3 +68,43 @@ class Api:
         status, out = self.post("/v1/sandbox/clock", {"advance_seconds": seconds})
         assert status == 200, out
         return out["now"]
+
+
+class Contention:
+    """Cancels every TransactWriteItems that writes an item whose pk starts with `prefix`, as DynamoDB does
+    when another transaction touched one of its items, until `end()`."""
+
+    def __init__(self, monkeypatch: Any, table: Any, prefix: str) -> None:
+        from botocore.exceptions import ClientError
+
+        self.hits, self.on, real = 0, True, table.client.transact_write_items
+
+        def transact_write_items(**kwargs: Any) -> Any:
+            items = kwargs["TransactItems"]
+            if self.on and any(_pk(item).startswith(prefix) for item in items):
+                self.hits += 1
+                reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (len(items) - 1)
+                raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                                   "CancellationReasons": reasons}, "TransactWriteItems")
+            return real(**kwargs)
+
+        monkeypatch.setattr(table.client, "transact_write_items", transact_write_items)
+
+    def end(self) -> None:
+        self.on = False
+
+
+def _pk(item: dict) -> str:
+    (op,) = item.values()
+    return (op.get("Item") or op.get("Key"))["pk"]["S"]
+
+
+def metric_points(stdout: str, name: str) -> list[dict]:
+    """The CloudWatch Embedded Metric Format records of metric `name` printed to stdout."""
+    points = []
+    for line in stdout.splitlines():
+        if line.startswith('{"_aws"'):
+            record = json.loads(line)
+            if name in record:
+                points.append(record)
+    return points

@@ -18,7 +18,8 @@ bp = Blueprint(__name__)
 def create_booking(ctx: Ctx, body: Any) -> Staged:
     """Book a service guaranteed by credit: nothing is paid up front."""
     uow = ctx.uow()
-    return Staged(uow, bookings.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body))
+    return Staged(uow, bookings.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body,
+                                        ctx.object_id("bkg")))
 
 
 @route(bp, "/v1/bookings/{booking_id}", "GET", auth="member", response="bookings:BookingOut", tag="bookings")

@@ -29,7 +29,8 @@ def quote(ctx: Ctx, q: Any) -> dict:
 def create_order(ctx: Ctx, body: Any) -> Staged:
     """A pay-later or installment order, decided by the shared pipeline."""
     uow = ctx.uow()
-    return Staged(uow, orders.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body))
+    return Staged(uow, orders.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body,
+                                      ctx.object_id("ord")))
 
 
 @route(bp, "/v1/orders", "GET", auth="member", response="orders:OrderList", tag="orders")

@@ -19,7 +19,8 @@ bp = Blueprint(__name__)
 def create_rental(ctx: Ctx, body: Any) -> Staged:
     """Apply for a rental: decided at once; deposit-free ones are frozen by the provider."""
     uow = ctx.uow()
-    return Staged(uow, rentals.apply(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body))
+    return Staged(uow, rentals.apply(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body,
+                                      ctx.object_id("rt")))
 
 
 @route(bp, "/v1/rentals", "GET", auth="member", response="rentals:RentalListOut", tag="rentals")

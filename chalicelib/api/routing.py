@@ -5,18 +5,21 @@ Every route is also recorded in ROUTES with its models, which is what /v1/openap
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Blueprint, Response
 
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import Conflict, DomainError, NotFound
 from ..lazy import Lazy
+from ..log import logger
 from .auth import Principal, authenticate
-from .errors import JSON, from_domain, from_validation
+from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -94,6 +97,8 @@ class Ctx:
     principal: Principal | None
     request: Any
     _now: datetime | None = None
+    slot: Any = None  # the Idempotency-Key's slot, when the request carries one
+    _ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def now(self) -> datetime:
@@ -106,6 +111,16 @@ class Ctx:
         if not self.principal or not self.principal.member_id:
             raise NotFound("no member")
         return self.principal.member_id
+
+    def object_id(self, prefix: str) -> str:
+        """The id of the object this request creates, chosen once per request: derived from the
+        Idempotency-Key when there is one (a retried request names the same object, and so the same
+        provider order), else random but kept across the route's own contention retries."""
+        if prefix not in self._ids:
+            seed = hashlib.sha256(f"{prefix}\n{self.slot.pk}".encode()).hexdigest() if self.slot \
+                else secrets.token_hex(10)
+            self._ids[prefix] = f"{prefix}_{seed[:20]}"
+        return self._ids[prefix]
 
     def uow(self) -> UnitOfWork:
         actor = self.principal.caller if self.principal else "provider"
@@ -164,6 +179,10 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
     from pydantic import ValidationError
 
     d = bootstrap.deps()
+    missing = d.settings.misconfigured()
+    if missing:  # never a working API with a guessable key
+        logger.error("misconfigured: every route answers 503", extra={"settings": missing})
+        return envelope(503, "misconfigured", "this deployment is not configured; its operators have been told")
     if spec.sandbox_only and not d.settings.sandbox_enabled:
         return from_domain(NotFound("no such route"))
     try:
@@ -185,6 +204,7 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
                                          spec.path.format(**params),
                                          raw_body, ctx.now)
             stored = idempotency.lookup(d.table, slot) if slot else None
+            ctx.slot = slot
         except DomainError as exc:
             return from_domain(exc)
         if stored:
@@ -221,7 +241,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
             return resp
         except ValidationError as exc:
             return from_validation(exc)
-    return from_domain(DomainError("too much contention; try again", code="conflict"))
+    return from_domain(Conflict("too much contention; try again"))  # 409: the same request may succeed later
 
 
 def _replay(ctx: Ctx, slot: idempotency.Slot) -> Response:

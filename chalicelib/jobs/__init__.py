@@ -15,6 +15,7 @@ FEATURE_MODULES = [
     "chalicelib.jobs.reservations",
     "chalicelib.jobs.trials",
     "chalicelib.jobs.providers",
+    "chalicelib.jobs.intents",
     "chalicelib.jobs.thresholds",
     "chalicelib.jobs.coupons",
 ]

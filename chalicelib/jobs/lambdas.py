@@ -109,3 +109,13 @@ def drop_coupons(event: Any) -> dict:
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="refresh_provider_keys")
 def refresh_provider_keys(event: Any) -> int:
     return runner.run_sweep("refresh_provider_keys")
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="close_orphaned_intents")
+def close_orphaned_intents(event: Any) -> int:
+    return runner.run_sweep("close_orphaned_intents")
+
+
+@bp.on_sqs_message(queue=QUEUE["provider-intents"], batch_size=10, name="close_orphan")
+def close_orphan(event: Any) -> dict:
+    return runner.handle_batch("provider-intents", event)

@@ -369,6 +369,11 @@ class AlipayProvider(CreditProvider):
     def ack(self) -> Ack:
         return Ack(200, "success", "text/plain")
 
+    def nack(self) -> Ack:
+        # Anything but the 7 characters `success` and Alipay resends (8 times within about 25 h), keeping the
+        # notify_id: https://opendocs.alipay.com/open/270/105902 (异步通知, 服务器异步通知页面特性).
+        return Ack(200, "fail", "text/plain")
+
 
 def _notify_id(params: dict[str, str]) -> str:
     """Alipay's notify_id: what a retried notification repeats, so what we dedupe on."""

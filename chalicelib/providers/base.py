@@ -193,3 +193,7 @@ class CreditProvider(ABC):
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")
+
+    def nack(self) -> Ack:
+        """What makes the provider send the notification again: verified, but it could not be applied."""
+        return Ack(503, '{"status":"retry"}', "application/json")

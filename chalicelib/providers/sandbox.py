@@ -201,3 +201,7 @@ class SandboxProvider(CreditProvider):
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")
+
+    def nack(self) -> Ack:
+        # A 5xx: the sandbox sender (jobs/sandbox.py) fails the queue message, which is delivered again.
+        return Ack(503, '{"status":"retry"}', "application/json")

@@ -311,3 +311,8 @@ class WechatProvider(CreditProvider):
 
     def ack(self) -> Ack:
         return Ack(204, "", "application/json")
+
+    def nack(self) -> Ack:
+        # Not received: HTTP 4XX/5XX with {"code": "FAIL", "message": ...}; WeChat Pay resends on its schedule:
+        # https://pay.weixin.qq.com/docs/merchant/apis/weixin-pay-score/confirm-notification.html (回调验签与应答).
+        return Ack(500, json.dumps({"code": "FAIL", "message": "not applied; send it again"}), "application/json")

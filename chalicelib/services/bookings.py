@@ -14,7 +14,6 @@ confirming it, no fee either.
 """
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from ..bootstrap import Deps
@@ -25,7 +24,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound
 from ..log import logger
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, members, pay_later, reviews
+from . import charges, closing, decisions, intents, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: BookingStatus.CONFIRMED, Outcome.REVIEW: BookingStatus.IN_REVIEW,
              Outcome.REJECTED: BookingStatus.REJECTED}
@@ -57,7 +56,7 @@ def _guard(item: dict) -> dict:
             "on_fail": RETRY}
 
 
-def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any) -> dict:
+def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, bid: str) -> dict:
     """Decide and write a new booking; the price counts in exposure."""
     now = uow.now
     starts_at = body.starts_at
@@ -65,7 +64,6 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
     inputs = decisions.load(deps, member_id, None, device_id)
     members.require_authorized(inputs.member, now)
     decision = decisions.run(deps, inputs, "booking", body.price, now)
-    bid = "bkg_" + secrets.token_hex(10)
     item = {"pk": booking_key(bid)[0], "sk": "BOOKING", "type": "booking", "id": bid, "member_id": member_id,
             "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
             "service_id": body.service_id, "starts_at": iso(starts_at), "price": body.price,
@@ -73,6 +71,7 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             "status": str(STATUS_OF[decision.outcome]), "band": members.band(inputs.member, now),
             "created_at": iso(now), "charged": 0}
     if item["status"] == BookingStatus.CONFIRMED:
+        intents.record(deps, uow, booking_key(bid), pay_later.agreement_no(bid), item["provider"], now)
         item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "booking", bid, body.price)

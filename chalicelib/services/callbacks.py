@@ -1,11 +1,12 @@
 """Provider notifications in four steps: verify the raw body, parse to a neutral Notification,
 dispatch through a dict (unknown kinds logged and acknowledged), and move state forward in the
-same transaction that marks the notification handled (so a repeat has no second effect)."""
+same transaction that marks the notification handled (so a repeat has no second effect).
+A notification that could not be applied is never acknowledged: the provider sends it again."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..log import logger
+from ..log import count, logger
 from ..store.uow import Retry, UnitOfWork
 from . import wiring
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Deps", "Notification", UnitOfWork, str], None]
 HANDLERS: dict[str, Handler] = {}
+ATTEMPTS = 5
+NOT_APPLIED = "NotificationsNotApplied"  # the metric operators alarm on
 
 
 class AlreadyHandled(Exception):
@@ -40,7 +43,7 @@ def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: by
     if handler is None:
         logger.info("notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name})
         return provider.ack()
-    for _ in range(5):
+    for _ in range(ATTEMPTS):
         uow = UnitOfWork(deps.table, deps.clock.now(), f"provider:{provider_name}", deps.queues.send)
         uow.put({"pk": f"NOTIF#{provider_name}#{note.id}", "sk": "NOTIF", "kind": note.kind,
                  "out_request_no": note.out_request_no, "at": uow.now.isoformat()},
@@ -48,13 +51,16 @@ def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: by
         try:
             handler(deps, note, uow, provider_name)
             uow.commit()
-            break
+            return provider.ack()
         except _Duplicate:
             logger.info("duplicate notification acknowledged", extra={"id": note.id, "provider": provider_name})
-            break
+            return provider.ack()
         except Retry:
             continue
-    return provider.ack()
+    logger.warning("notification not applied (contention); the provider is asked to resend it",
+                   extra={"id": note.id, "kind": note.kind, "provider": provider_name})
+    count(NOT_APPLIED, provider=provider_name)
+    return provider.nack()
 
 
 class _Duplicate(Exception):

@@ -11,7 +11,6 @@ for display). WeChat Pay has no installments: refused at creation (400 on `kind`
 """
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from ..bootstrap import Deps
@@ -21,7 +20,7 @@ from ..domain.decision import Outcome
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.orders import OrderKind, OrderStatus
 from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, confirm_params, decisions, installments, members, pay_later, reviews
+from . import charges, closing, confirm_params, decisions, installments, intents, members, pay_later, reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -78,8 +77,9 @@ def _terms(body: Any, inputs: decisions.Inputs, payable: int, tier: str, deps: D
             "provider_terms": rules.provider_terms(plan), "charge_at": deps.clock.now()}
 
 
-def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any) -> dict:
-    """Decide and write a new order (one transaction with exposure, stats, metrics, review, coupon)."""
+def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, oid: str) -> dict:
+    """Decide and write a new order (one transaction with exposure, stats, metrics, review, coupon).
+    `oid`: chosen once per request, so a retried request reaches the same provider order."""
     now = uow.now
     inputs = decisions.load(deps, member_id, body.scenario, device_id, body.coupon_id)
     members.require_authorized(inputs.member, now)
@@ -88,7 +88,6 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
     tier = members.tier(inputs.member, now)
     terms = _terms(body, inputs, payable, tier, deps)
     decision = decisions.run(deps, inputs, "order", payable, now)
-    oid = "ord_" + secrets.token_hex(10)
     status = STATUS_OF[decision.outcome]
     item = {"pk": order_key(oid)[0], "sk": "ORDER", "type": "order", "id": oid, "member_id": member_id,
             "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
@@ -99,12 +98,14 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             **{**terms, "charge_at": iso(terms["charge_at"])}, "charged": 0, "refunded": 0, "refund_count": 0}
     if status == OrderStatus.PENDING_CHARGE:
         if body.kind == OrderKind.INSTALLMENT:
+            intents.record(deps, uow, order_key(oid), charges.request_no(item, 1), item["provider"], now)
             fields, charge_now = installments.open_trade(deps, item, now)
             item.update(fields)
             if charge_now:
                 uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
         else:
             item.update(charges.pending_fields("order", oid, payable, terms["charge_at"]))
+            intents.record(deps, uow, order_key(oid), pay_later.agreement_no(oid), item["provider"], now)
             item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "order", oid, payable, coupon_id=body.coupon_id)

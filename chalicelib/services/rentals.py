@@ -2,7 +2,6 @@
 and the review resolver. Each state change is one transaction guarded on the status that was read."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..log import logger
 from ..providers.base import OpResult
 from ..store.dynamo import ConditionFailed
 from ..store.uow import RETRY, UnitOfWork
-from . import confirm_params, coupons, decisions, members, reviews
+from . import confirm_params, coupons, decisions, intents, members, reviews
 from . import rental_store as store
 
 S = rules.RentalStatus
@@ -24,19 +23,15 @@ STATUS_OF = {Outcome.DEPOSIT_FREE: S.PENDING_FREEZE, Outcome.DEPOSIT_REQUIRED: S
              Outcome.REVIEW: S.REVIEW, Outcome.REJECTED: S.REJECTED}
 
 
-def new_id() -> str:
-    return "rt_" + secrets.token_hex(10)
-
-
-def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any) -> dict:
-    """POST /v1/rentals: one read, one decision, one transaction, then the provider is asked to secure it."""
+def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, rid: str) -> dict:
+    """POST /v1/rentals: one read, one decision, one transaction, then the provider is asked to secure it.
+    `rid`: chosen once per request (a retry reaches the same provider order)."""
     now = uow.now
     inputs = decisions.load(deps, member_id, body.scenario, device_id, body.coupon_id)
     members.require_authorized(inputs.member, now)
     gross = body.daily_rent * body.days
     discount = decisions.discount(inputs, member_id, body.coupon_id, gross, now)
     decision = decisions.run(deps, inputs, "rental", body.item_value, now)
-    rid = new_id()
     decisions.stage(uow, deps, inputs, decision, "rental", rid, body.item_value, coupon_id=body.coupon_id)
     item = _new_item(rid, inputs.member, body, decision, discount, now, members.band(inputs.member, now))
     status = STATUS_OF[decision.outcome]
@@ -44,7 +39,9 @@ def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, bo
     item.update(store.timer(rid, store.wake_for(item, status, now, deps.settings.policy)))
     uow.audit(f"rental#{rid}", "created", after={"status": str(status), "decision": str(decision.outcome),
                                                   "reason": decision.reason}, event="rental.created")
-    if deps.provider(item["provider"]).confirms_in_app:
+    if deps.provider(item["provider"]).confirms_in_app and status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
+        purpose = "freeze" if status == S.PENDING_FREEZE else "deposit"
+        intents.record(deps, uow, store.rental_key(rid), numbers.number(rid, purpose), item["provider"], now)
         result = request_security(deps, item, now)  # its params (the order string) go in this answer
         if result is not None and result.provider_params:
             item.update(provider_params=result.provider_params, **confirm_params.stamp(now))

@@ -30,6 +30,7 @@ QUEUES: dict[str, int] = {
     "thresholds": 5,           # daily threshold adjustment per scenario
     "outbox": 5,               # domain events to EventBridge
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
+    "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
 }
 QUEUE_VISIBILITY_SECONDS = 60
 

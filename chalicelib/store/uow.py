@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..clock import iso
+from ..domain import events as catalogue
 from ..domain.errors import Conflict, DomainError
 from .dynamo import ConditionFailed, Table, TransactionConflict, key, to_dynamo
 from .schema import shard_of
@@ -94,7 +95,10 @@ class UnitOfWork:
     # -- audit, events, messages ------------------------------------------------------
     def audit(self, entity_id: str, action: str, *, before: dict | None = None, after: dict | None = None,
               event: str | None = None, data: dict | None = None) -> None:
-        """Append an audit entry; it is also the outbox row of domain event `event`."""
+        """Append an audit entry; it is also the outbox row of domain event `event` (a catalogued type:
+        UnknownEvent otherwise, so an undocumented event fails the first test that drives it)."""
+        if event:
+            catalogue.require(event)
         at = iso(self.now)
         entry = {
             "pk": f"AUDIT#{entity_id}", "sk": f"{at}#{secrets.token_hex(4)}", "type": "audit",

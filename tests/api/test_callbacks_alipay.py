@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.services import callbacks
+from tests.helpers import Contention, metric_points
 
 ALIPAY = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "alipay_trade_status_sync.json").read_text())
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -104,3 +105,17 @@ def test_alipays_content_type_spellings_are_accepted(alipay_env, client, aws, se
     r = client.http.post("/v1/callbacks/alipay", headers={"Content-Type": content_type},
                          body=urlencode(ALIPAY["params"]).encode("utf-8"))
     assert (r.status_code, r.body) == (200, b"success")
+
+
+def test_a_notification_contention_keeps_from_applying_is_answered_fail_counted_and_applied_once_later(
+        alipay_env, client, aws, seen, monkeypatch, capsys) -> None:
+    contention = Contention(monkeypatch, aws.table, "NOTIF#")
+    capsys.readouterr()
+    assert post(client, ALIPAY["params"]) == (200, "fail")  # anything but `success`: Alipay sends it again
+    assert not marked(aws, ALIPAY["params"]["notify_id"])
+    points = metric_points(capsys.readouterr().out, callbacks.NOT_APPLIED)
+    assert [(p["provider"], p[callbacks.NOT_APPLIED]) for p in points] == [("alipay", [1.0])]
+    contention.end()
+    assert post(client, ALIPAY["params"]) == (200, "success")  # the resend (same notify_id) applies it
+    assert post(client, ALIPAY["params"]) == (200, "success")
+    assert aws.table.get(f"TEST#{ALIPAY['params']['notify_id']}", "SEEN")["count"] == 1

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.providers.sandbox import sign
 from chalicelib.services import callbacks
+from tests.helpers import Contention, metric_points
 
 
 @pytest.fixture
@@ -46,3 +47,27 @@ def test_a_good_sandbox_signature_is_handled_once(client, aws, seen) -> None:
     for _ in range(2):
         assert client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY).status_code == 200
     assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is not None
+
+
+def test_a_notification_contention_keeps_from_applying_is_a_503_counted_and_applied_once_later(
+        client, aws, monkeypatch, capsys) -> None:
+    def handler(deps, note, uow, provider):  # type: ignore[no-untyped-def]
+        uow.update(f"TEST#{note.id}", "SEEN", add={"count": 1})
+
+    monkeypatch.setitem(callbacks.HANDLERS, "freeze.succeeded", handler)
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
+               "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY)}
+    contention = Contention(monkeypatch, aws.table, "NOTIF#")
+    capsys.readouterr()
+    r = client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY)
+    assert r.status_code == 503 and json.loads(r.body) == {"status": "retry"}  # a 5xx: sent again
+    assert contention.hits == callbacks.ATTEMPTS
+    assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is None and aws.table.get("TEST#ntf-x", "SEEN") is None
+    points = metric_points(capsys.readouterr().out, callbacks.NOT_APPLIED)
+    assert [(p["provider"], p[callbacks.NOT_APPLIED]) for p in points] == [("sandbox", [1.0])]
+    contention.end()
+    for _ in range(2):  # the resend applies it; a repeat of the resend has no second effect
+        assert client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY).status_code == 200
+    assert aws.table.get("TEST#ntf-x", "SEEN")["count"] == 1
+    assert metric_points(capsys.readouterr().out, callbacks.NOT_APPLIED) == []

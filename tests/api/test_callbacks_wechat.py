@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.clock import FixedClock
 from chalicelib.services import callbacks
+from tests.helpers import Contention, metric_points
 from tests.providers.fake_wechat import FakeWechat
 
 WECHAT = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "wechatpay_payscore_notify.json").read_text())
@@ -173,3 +174,20 @@ def test_a_body_that_is_not_a_notification_is_401(wechat_env, client, aws, fake,
     for body in (b"[]", b"{}", b'{"id": "e"}', b"not json"):
         assert post(client, fake.signed_headers(body), body).status_code == 401
     assert effects == []
+
+
+def test_a_notification_contention_keeps_from_applying_is_a_500_fail_counted_and_applied_once_later(
+        wechat_env, client, aws, at_vector_time, effects, monkeypatch, capsys) -> None:
+    contention = Contention(monkeypatch, aws.table, "NOTIF#")
+    capsys.readouterr()
+    r = post(client, WECHAT["headers"], WECHAT["body"].encode())
+    assert r.status_code == 500  # 4XX/5XX with {"code": "FAIL"}: WeChat Pay sends it again
+    answer = json.loads(r.body)
+    assert answer["code"] == "FAIL" and answer["message"] and set(answer) == {"code", "message"}
+    assert count(aws, EVENT_ID) == 0
+    points = metric_points(capsys.readouterr().out, callbacks.NOT_APPLIED)
+    assert [(p["provider"], p[callbacks.NOT_APPLIED]) for p in points] == [("wechat", [1.0])]
+    contention.end()
+    for _ in range(2):
+        assert post(client, WECHAT["headers"], WECHAT["body"].encode()).status_code == 204
+    assert count(aws, EVENT_ID) == 1

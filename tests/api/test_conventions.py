@@ -115,6 +115,8 @@ def test_sandbox_routes_are_404_outside_local_and_sandbox(client, monkeypatch):
     from tests.conftest import PROJECT_DIR
 
     monkeypatch.setenv("CREDITFIRST_STAGE", "prod")
+    monkeypatch.setenv("CREDITFIRST_SESSION_SECRET", "s" * 32)  # a deployed stage refuses short keys (503)
+    monkeypatch.setenv("CREDITFIRST_ADMIN_KEY", "a" * 24)
     bootstrap.reset()
     with Client(app, stage_name="prod", project_dir=str(PROJECT_DIR)) as prod:
         _assert_sandbox_routes_absent(Api(prod))

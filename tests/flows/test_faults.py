@@ -17,8 +17,8 @@ from chalicelib.jobs.runner import handle_batch
 from chalicelib.providers.sandbox import SandboxProvider
 from chalicelib.services.orders import order_key
 from tests.flows import money
-from tests.helpers import Api
-from tests.rental_helpers import active_rental, assert_ledger, me, provider_op
+from tests.helpers import Api, Contention
+from tests.rental_helpers import active_rental, assert_ledger, audit_actions, me, provider_op, rent
 
 DAY = 86400
 RECONCILE = 16 * 60  # past the 15 minutes after which a pending operation is reconciled
@@ -203,12 +203,13 @@ def test_a_refund_lost_before_its_record_is_finished_by_the_next_refund_with_the
 
 
 # -- a DynamoDB conflict mid-flow -----------------------------------------------------------------------------
-def _conflict_once(monkeypatch, aws, code: str = "TransactionConflict") -> list[int]:
-    """The first TransactWriteItems is cancelled, as DynamoDB does when another transaction touched an item."""
+def _conflict_once(monkeypatch, aws, code: str = "TransactionConflict", times: int = 1) -> list[int]:
+    """The first `times` TransactWriteItems are cancelled, as DynamoDB does when another transaction touched
+    an item."""
     real, hits = aws.table.client.transact_write_items, []
 
     def transact_write_items(**kwargs):
-        if not hits:
+        if len(hits) < times:
             hits.append(len(kwargs["TransactItems"]))
             reasons = [{"Code": code}] + [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1)
             raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
@@ -227,6 +228,16 @@ def test_a_transaction_conflict_on_create_is_retried_and_writes_once(client, aws
     assert hits and status == 201, out
     assert [o["id"] for o in api.get("/v1/orders", token=token)[1]["items"]] == [out["id"]]
     assert me(api, token)["exposure"] == 10_000
+
+
+def test_contention_that_outlasts_every_attempt_is_a_409_conflict_and_writes_nothing(client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("max3:720")
+    hits = _conflict_once(monkeypatch, aws, times=1_000)
+    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000}, token=token)
+    assert status == 409 and out["error"]["code"] == "conflict", out  # API.md: a conflict, never a 400 (bad input)
+    assert len(hits) > 1  # every attempt was made before giving up
+    assert api.get("/v1/orders", token=token)[1]["items"] == [] and me(api, token)["exposure"] == 0
 
 
 def test_a_concurrent_return_between_read_and_commit_gives_a_clean_answer_and_one_settlement(client, aws,
@@ -314,3 +325,22 @@ def test_a_message_for_an_unknown_id_is_acknowledged_without_any_effect(client, 
         assert _lambda_rounds(aws, queue) == [], queue
         assert aws.queues.receive(queue, max_messages=10, dlq=True) == [], queue
         assert aws.table.get(body.get("pk", "RENTAL#nope"), body.get("sk", "RENTAL")) is None
+
+
+def test_a_freeze_notification_contention_keeps_from_applying_is_redelivered_by_the_queue_and_applied_once(
+        client, aws, monkeypatch):
+    api = Api(client)
+    token = api.member("nia:720")
+    status, out = rent(api, token)
+    assert status == 201 and out["status"] == "pending_freeze", out
+    contention = Contention(monkeypatch, aws.table, "NOTIF#")
+    msgs = aws.queues.receive("sandbox-notifications", max_messages=10, visibility=0)
+    assert len(msgs) == 1
+    failures = handle_batch("sandbox-notifications", _records(msgs))["batchItemFailures"]
+    assert contention.hits and failures == [{"itemIdentifier": msgs[0]["MessageId"]}]  # not lost: retried
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "pending_freeze"
+    contention.end()
+    api.run_jobs()  # the queue's next delivery
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
+    assert audit_actions(aws, out["id"]).count("active") == 1
+    assert aws.queues.receive("sandbox-notifications", max_messages=10, visibility=0) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.errors import InvalidState
+from chalicelib.domain.events import UnknownEvent
 from chalicelib.store.uow import Retry, UnitOfWork
 
 
@@ -15,11 +16,20 @@ def test_all_writes_land_together(aws):
     uow = _uow(aws)
     uow.put({"pk": "T#1", "sk": "T", "n": 1})
     uow.update("T#2", "T", set={"n": 2})
-    uow.audit("thing#1", "made", after={"n": 1}, event="thing.made")
+    uow.audit("product#1", "stock_added", data={"quantity": 1}, event="product.stock_added")
     uow.commit()
     assert aws.table.get("T#1", "T")["n"] == 1 and aws.table.get("T#2", "T")["n"] == 2
-    audit = list(aws.table.query("pk = :p", {":p": "AUDIT#thing#1"}))
-    assert audit[0]["event_type"] == "thing.made" and audit[0]["actor"] == "test"
+    audit = list(aws.table.query("pk = :p", {":p": "AUDIT#product#1"}))
+    assert audit[0]["event_type"] == "product.stock_added" and audit[0]["actor"] == "test"
+
+
+def test_an_event_type_missing_from_the_catalogue_is_refused_before_anything_is_staged(aws):
+    uow = _uow(aws)
+    with pytest.raises(UnknownEvent, match="rental.activated"):
+        uow.audit("rental#1", "active", after={"status": "active"}, event="rental.activated")
+    assert len(uow) == 0 and uow.events == []
+    uow.audit("rental#1", "note", data={"n": 1})  # an audit entry that is not an event needs no entry
+    assert len(uow) == 1 and uow.events == []
 
 
 def test_a_refused_guard_raises_its_own_error_and_writes_nothing(aws):
