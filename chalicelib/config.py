@@ -27,7 +27,11 @@ holding these as a JSON object keyed by field name (alipay_private_key, ...), re
   CREDITFIRST_WECHAT_PUBLIC_KEY_ID (the newer `PUB_KEY_ID_...` key; both accepted during a switch),
   CREDITFIRST_WECHAT_GATEWAY (default https://api.mch.weixin.qq.com), CREDITFIRST_WECHAT_LOGIN_GATEWAY
   (default https://api.weixin.qq.com), CREDITFIRST_WECHAT_NOTIFY_URL, CREDITFIRST_WECHAT_BAND (the band an
-  opened Pay Score service stands for; default 650-699).
+  opened Pay Score service stands for; default 650-699), CREDITFIRST_WECHAT_APIV2_KEY (signs the
+  mini-program's Pay Score parameters, HMAC-SHA256), CREDITFIRST_WECHAT_SERVICE_ID_DEPOSIT (先免: risk fund
+  DEPOSIT) and CREDITFIRST_WECHAT_SERVICE_ID_PAY_LATER (先享: ESTIMATE_ORDER_COST), each falling back to
+  CREDITFIRST_WECHAT_SERVICE_ID. Platform certificates downloaded by the daily refresh are kept in the table
+  (PROV#wechat#certs), so every container sees a rotation without a redeploy.
 """
 from __future__ import annotations
 
@@ -129,9 +133,22 @@ class Settings:
     wechat_login_gateway: str = "https://api.weixin.qq.com"
     wechat_notify_url: str = ""
     wechat_band: str = "650-699"
+    wechat_apiv2_key: str = field(default="", repr=False)
+    wechat_service_id_deposit: str = ""
+    wechat_service_id_pay_later: str = ""
     provider_secret: str = ""  # Secrets Manager id of a JSON object of the alipay_*/wechat_* fields above
     policy: Policy = field(default_factory=Policy)
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def wechat_deposit_service(self) -> str:
+        """The Pay Score service of deposit-free rentals (先免, risk fund DEPOSIT)."""
+        return self.wechat_service_id_deposit or self.wechat_service_id
+
+    @property
+    def wechat_pay_later_service(self) -> str:
+        """The Pay Score service of pay-later orders and bookings (先享, ESTIMATE_ORDER_COST)."""
+        return self.wechat_service_id_pay_later or self.wechat_service_id
 
     @property
     def sandbox_enabled(self) -> bool:
@@ -167,7 +184,8 @@ _ENV = {
         "alipay_op_app_id", "alipay_app_cert", "alipay_public_cert", "alipay_root_cert",
         "wechat_mch_id", "wechat_appid", "wechat_app_secret", "wechat_service_id", "wechat_private_key",
         "wechat_cert_serial", "wechat_apiv3_key", "wechat_platform_certs", "wechat_public_key",
-        "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band")},
+        "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band",
+        "wechat_apiv2_key", "wechat_service_id_deposit", "wechat_service_id_pay_later")},
 }
 
 

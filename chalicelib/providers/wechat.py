@@ -1,41 +1,34 @@
-"""WeChat Pay Score (微信支付分): credit consent and service orders whose risk fund stands in for a deposit.
+"""WeChat Pay Score (微信支付分, 需确认模式) behind the provider port: credit consent, 先免 service orders whose
+risk fund (DEPOSIT) stands in for a deposit, 先享 service orders (ESTIMATE_ORDER_COST) for pay later and bookings,
+collections, refunds. A service order cannot be captured from while live and its amount can never be raised,
+so everything a rental owes is taken by one /complete at settlement (captures_live = False).
 
-Every v3 call carries the merchant's `WECHATPAY2-SHA256-RSA2048` signature; every answer and notification
-is verified with the platform key named by `Wechatpay-Serial` (certificates or the newer public key id).
-Amounts are integer fen on the wire already.
+Wire: wechat_client (signed v3 calls, Wechatpay-Serial, 429 backoff), wechat_certs (platform keys and the daily
+certificate refresh), wechat_orders (service-order states), wechat_params (limits, signed mini-program params),
+wechat_events (notifications). Amounts are integer fen on the wire already.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import urlencode
 
-from ..domain import request_numbers as numbers
-from ..clock import iso, parse_iso
+from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
-from . import keys, ledger, transport, wechat_events
-from .wechat_events import transaction_id
+from . import keys, ledger, transport, wechat_events, wechat_query
 from . import wechat_format as fmt
+from . import wechat_orders as orders
+from . import wechat_params as params
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
+from .wechat_certs import PlatformKeys
+from .wechat_client import V3Client
+from .wechat_params import Item, order_no
 
-ORDER_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{6,32}$")
-ORDER_STATE = {"CREATED": "pending", "DOING": "succeeded", "DONE": "succeeded", "REVOKED": "failed",
-               "EXPIRED": "failed"}
-TRADE_STATE = {"SUCCESS": "succeeded", "CLOSED": "failed", "PAYERROR": "failed", "REVOKED": "failed",
-               "NOTPAY": "pending", "USERPAYING": "pending"}
+__all__ = ["WechatProvider", "order_no"]
+
 BAD_CODE = {40029, 40163, 40226}  # invalid, already used, or risky login code: the caller's input
-PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-
-
-def order_no(out_request_no: str) -> str:
-    """Pay Score's out_order_no allows 6-32 of [A-Za-z0-9_-|*@]; longer numbers are hashed (and aliased)."""
-    if ORDER_NO.match(out_request_no):
-        return out_request_no
-    return "cf" + hashlib.sha256(out_request_no.encode()).hexdigest()[:30]
 
 
 class WechatProvider(CreditProvider):
@@ -44,81 +37,103 @@ class WechatProvider(CreditProvider):
     name = "wechat"
     confirms_in_app = True
     offers_installments = False  # no Huabei on WeChat Pay: installment orders are refused at creation
+    captures_live = False  # a live service order is never captured from: every line is taken at completion
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
-        self._send = send or transport.send
+        self.client = V3Client(self, send or transport.send)
+        self.keys = PlatformKeys(self)
         self._private: Any = None
-        self._platform: dict[str, Any] | None = None
 
-    # -- keys ------------------------------------------------------------------------------
     @property
     def settings(self) -> Any:
         return self.deps.settings
 
-    def platform_keys(self) -> dict[str, Any]:
-        """Serial -> key: every configured platform certificate and the PUB_KEY_ID_ key (both during a switch)."""
-        if self._platform is None:
-            found: dict[str, Any] = {}
-            for pem in PEM_CERT.findall(self.settings.wechat_platform_certs.replace("\\n", "\n")):
-                found[keys.certificate_serial(pem)] = keys.load_public_key(pem)
-            if self.settings.wechat_public_key and self.settings.wechat_public_key_id:
-                found[self.settings.wechat_public_key_id.strip().upper()] = \
-                    keys.load_public_key(self.settings.wechat_public_key)
-            if not found:
-                raise ProviderNotConfigured("wechat pay is not configured (platform certificates or public key)")
-            self._platform = found
-        return self._platform
-
-    def _merchant_key(self) -> Any:
+    def merchant_key(self) -> Any:
         if self._private is None:
             if not self.settings.wechat_private_key:
                 raise ProviderNotConfigured("wechat pay is not configured (CREDITFIRST_WECHAT_PRIVATE_KEY)")
             self._private = keys.load_private_key(self.settings.wechat_private_key)
         return self._private
 
-    # -- v3 calls ----------------------------------------------------------------------------
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        """One signed v3 call; the answer is verified before it is read. 5xx/unsigned -> ProviderError."""
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
-        ts, nonce = str(int(self.deps.clock.now().timestamp())), secrets.token_hex(16)
-        auth = fmt.authorization(self.settings.wechat_mch_id, self.settings.wechat_cert_serial,
-                                 self._merchant_key(), method, path, ts, nonce, text)
-        headers = {"Authorization": auth, "Accept": "application/json", "User-Agent": "creditfirst/1"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        resp = self._send(method, self.settings.wechat_gateway.rstrip("/") + path,
-                          text.encode("utf-8") if body is not None else None, headers)
-        if resp.status >= 500 or resp.status == 401:  # 401: our signature/config, never the user's fault
-            raise ProviderError(f"wechat pay {method} {path.split('?')[0]} answered HTTP {resp.status}")
-        # A success must be signed; an error is checked when it carries a signature (WeChat's own SDKs read
-        # unsigned errors as plain errors). Either way an error only ever refuses: it never moves money.
-        if resp.status < 300 or "wechatpay-signature" in resp.headers:
+    def platform_keys(self) -> dict[str, Any]:
+        return self.keys.all()
+
+    def refresh_keys(self) -> None:
+        """Daily: download and store the platform certificates (no-op in public-key mode)."""
+        self.keys.refresh()
+
+    # -- the ledger of our service orders ------------------------------------------------------------
+    def _remember(self, key: str, kind: str, **facts: Any) -> dict:
+        return ledger.remember(self.deps.table, self.name, key, kind, **facts)
+
+    def _order(self, number: str) -> tuple[dict, str]:
+        """Our record of a service order and the service id it was created under (one per mode)."""
+        record = ledger.recall(self.deps.table, self.name, number) or {}
+        if record.get("kind") == "alias":
+            record = ledger.recall(self.deps.table, self.name, record["of"]) or {}
+        if record.get("kind") not in ("freeze", "paylater"):
+            raise ProviderError(f"no wechat pay service order {number} on record")
+        return record, self._service(record)
+
+    def _service(self, record: dict) -> str:
+        return self.settings.wechat_deposit_service if record["kind"] == "freeze" \
+            else self.settings.wechat_pay_later_service
+
+    def _use_params(self, package: str | None) -> dict:
+        if not package:
+            raise ProviderError("wechat pay create answer without package")
+        return params.use_params(self.settings.wechat_mch_id, package, self.settings.wechat_apiv2_key,
+                                 int(self.deps.clock.now().timestamp()))
+
+    def _create(self, key: str, kind: str, out_order_no: str, fund: str, amount: int, title: str,
+                **facts: Any) -> OpResult:
+        """POST /v3/payscore/serviceorder (需确认: need_user_confirm true and NO openid; PL
+        WeChatPayScoreServiceOrderBodyModel, PY payscore_create). The body is kept: re-sending it unchanged is how
+        WeChat hands out a fresh package for the same order."""
+        number = order_no(key)
+        service = self.settings.wechat_deposit_service if kind == "freeze" else self.settings.wechat_pay_later_service
+        body = {"out_order_no": number, "appid": self.settings.wechat_appid, "service_id": service,
+                "service_introduction": params.clip(title, params.INTRODUCTION) or "信用服务",
+                "time_range": {"start_time": "OnAccept"},  # PL TimeRange: the user's confirmation starts it
+                "risk_fund": {"name": fund, "amount": amount,  # PL RiskFund: DEPOSIT (先免) / ESTIMATE_ORDER_COST
+                              "description": params.clip(title, params.DESCRIPTION) or fund},
+                "notify_url": self.settings.wechat_notify_url, "need_user_confirm": True}
+        record = self._remember(number, kind, order_no=number, of=out_order_no, request_no=key, amount=amount,
+                                body=json.dumps(body, ensure_ascii=False, sort_keys=True), **facts)
+        if number != key:
+            self._remember(key, "alias", of=number)
+        status, answer = self.client.call("POST", "/v3/payscore/serviceorder", json.loads(record["body"]))
+        if status >= 300:
+            return OpResult("failed", reason=answer.get("code") or f"http_{status}")
+        return OpResult("pending", number, provider_params=self._use_params(answer.get("package")))
+
+    def fresh_params(self, kind: str, out_order_no: str) -> dict | None:
+        """A package lives one hour: for an order the user has not confirmed yet, re-send the identical create
+        request (WeChat answers the same order with a new package); None once it is confirmed or gone."""
+        alias = ledger.recall(self.deps.table, self.name, f"order-of-{out_order_no}") or {}
+        for number in filter(None, (alias.get("of"), order_no(out_order_no))):  # the rental id or our number
             try:
-                fmt.verify_signed(resp.headers, resp.body, self.platform_keys(), self.deps.clock.now())
-            except InvalidSignature as exc:
-                raise ProviderError(f"wechat pay answer not trusted: {exc.message}") from exc
-        try:
-            return resp.status, json.loads(resp.body) if resp.body.strip() else {}
-        except ValueError as exc:
-            raise ProviderError(f"wechat pay {method}: unreadable answer") from exc
+                record, service = self._order(number)
+                break
+            except ProviderError:
+                continue
+        else:
+            return None
+        if orders.phase(orders.query(self, record["order_no"], service)) != "created":
+            return None
+        status, answer = self.client.call("POST", "/v3/payscore/serviceorder", json.loads(record["body"]))
+        return self._use_params(answer.get("package")) if status < 300 else None
 
-    def _common(self) -> dict[str, str]:
-        return {"appid": self.settings.wechat_appid, "service_id": self.settings.wechat_service_id}
-
-    @staticmethod
-    def _failed(status: int, answer: dict) -> OpResult:
-        return OpResult("failed", reason=answer.get("code") or f"http_{status}")
-
-    # -- login and credit consent ---------------------------------------------------------------
+    # -- login and credit consent ---------------------------------------------------------------------
     def login(self, code: str) -> Identity:
-        """Mini-program login (jscode2session) gives the openid; the session key is never kept."""
-        if not (self.settings.wechat_appid and self.settings.wechat_app_secret):  # never call WeChat without them
+        """Mini-program login (code2Session) gives the openid; the session key is never kept."""
+        if not (self.settings.wechat_appid and self.settings.wechat_app_secret):
             raise ProviderNotConfigured("wechat login is not configured (CREDITFIRST_WECHAT_APPID, _APP_SECRET)")
         query = urlencode({"appid": self.settings.wechat_appid, "secret": self.settings.wechat_app_secret,
                            "js_code": code, "grant_type": "authorization_code"})
-        resp = self._send("GET", f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",
-                          None, {"Accept": "application/json"})
+        resp = self.client.send("GET", f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",
+                                None, {"Accept": "application/json"})
         answer = json.loads(resp.body or b"{}") if resp.status == 200 else {}
         if answer.get("errcode") in BAD_CODE:
             raise ValidationFailed("wechat refused the login code", "code")
@@ -127,129 +142,104 @@ class WechatProvider(CreditProvider):
         return Identity(answer["openid"])
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
-        """Pay Score consent: the mini-program opens the permissions token; the answer comes by notification."""
+        """Pay Score consent (PY payscore_permission: service_id, appid, authorization_code, notify_url); the
+        mini-program opens the token, the answer comes by PAYSCORE.USER_OPEN_SERVICE."""
         code = order_no(out_request_no)
-        ledger.remember(self.deps.table, self.name, code, "consent", member_ref=member_ref, of=out_request_no)
-        status, answer = self.call("POST", "/v3/payscore/permissions", {
-            "service_id": self.settings.wechat_service_id, "appid": self.settings.wechat_appid,
+        self._remember(code, "consent", member_ref=member_ref, of=out_request_no)
+        status, answer = self.client.call("POST", "/v3/payscore/permissions", {
+            "service_id": self.settings.wechat_deposit_service, "appid": self.settings.wechat_appid,
             "authorization_code": code, "notify_url": self.settings.wechat_notify_url})
         if status >= 300:
             return CreditAnswer("declined")
-        token = answer.get("apply_permissions_token")
-        return CreditAnswer("pending", provider_params={"businessType": "wxpayScoreEnable",
-                                                        "apply_permissions_token": token})
+        return CreditAnswer("pending", provider_params=params.enable_params(answer.get("apply_permissions_token", "")))
 
-    # -- service orders (risk fund instead of a deposit) -----------------------------------------
+    # -- 先免: deposit-free rentals --------------------------------------------------------------------
     def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
                title: str, expires_at: datetime) -> OpResult:
-        number = order_no(out_request_no)
-        ledger.remember(self.deps.table, self.name, out_request_no, "freeze", order_no=number, amount=amount,
-                        expires_at=iso(expires_at))
-        if number != out_request_no:
-            ledger.remember(self.deps.table, self.name, number, "alias", of=out_request_no)
-        status, answer = self.call("POST", "/v3/payscore/serviceorder", {
-            "out_order_no": number, **self._common(), "service_introduction": title[:20],
-            "time_range": {"start_time": "OnAccept"}, "notify_url": self.settings.wechat_notify_url,
-            "risk_fund": {"name": "DEPOSIT", "amount": amount, "description": title[:30]},
-            "openid": member_ref, "need_user_confirm": True})
-        if status >= 300:
-            return self._failed(status, answer)
-        return OpResult("pending", number, expires_at=expires_at, provider_params={
-            "businessType": "wxpayScoreUse", "mch_id": self.settings.wechat_mch_id,
-            "package": answer.get("package"), "service_id": self.settings.wechat_service_id})
+        self._remember(f"order-of-{out_order_no}", "alias", of=order_no(out_request_no))
+        result = self._create(out_request_no, "freeze", out_order_no, "DEPOSIT", amount, title,
+                              expires_at=iso(expires_at), member_ref=member_ref)
+        return OpResult(result.status, result.provider_ref, result.reason, result.provider_params, expires_at)
 
     def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
                             reason: str) -> OpResult:
-        """Rent and deductions: the first completes the order (the rest of the risk fund ends with it),
-        later ones raise its total with modify. Pay Score then collects from the user itself."""
-        op = ledger.remember(self.deps.table, self.name, out_request_no, "capture", order_no=freeze_ref,
-                             amount=amount)
-        if op.get("status"):
-            return OpResult(op["status"], freeze_ref, op.get("reason"))
-        order = ledger.recall(self.deps.table, self.name, f"order-{freeze_ref}") or {}
-        taken = int(order.get("taken", 0)) + amount
-        payments = [*order.get("payments", []), {"name": (reason or "rent")[:20], "amount": amount,
-                                                 "description": (reason or "rent")[:30]}]
-        action = "modify" if order.get("completed") else "complete"
-        body: dict[str, Any] = {**self._common(), "post_payments": payments, "total_amount": taken}
-        body.update({"reason": "deduction"} if action == "modify" else {})
-        status, answer = self.call("POST", f"/v3/payscore/serviceorder/{freeze_ref}/{action}", body)
-        result = OpResult("succeeded", freeze_ref) if status < 300 else self._failed(status, answer)
-        if result.ok:
-            ledger.remember(self.deps.table, self.name, f"order-{freeze_ref}", "order")
-            ledger.note(self.deps.table, self.name, f"order-{freeze_ref}", completed=True, taken=taken,
-                        payments=payments, last_capture=out_request_no)
+        """Never sent: a live Pay Score order cannot be captured from (captures_live False); the services take
+        such an amount as a line of settle_freeze."""
+        return OpResult("failed", freeze_ref, "captured_at_completion")
+
+    def settle_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, lines: Sequence[Any],
+                      release: int, *, fulfilled: bool) -> list[OpResult]:
+        """One /complete with every line (rent, overdue, deductions) - the rest of the risk fund ends with it;
+        nothing owed and returned on time: a 0 completion (the positive record); nothing owed otherwise: cancel.
+        A defaulted rental is completed for what it owes too: Pay Score collects it and records the unpaid."""
+        record, service = self._order(freeze_ref)
+        items = [Item(str(line.name), int(line.amount), str(line.description or line.name)) for line in lines]
+        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled)
+        if sum(i.amount for i in items) > 0 or fulfilled:
+            result = orders.complete(self, record["order_no"], service, items or [Item("rent", 0, "returned on time")],
+                                     for_request=out_request_no)
+        else:
+            result = orders.cancel(self, record["order_no"], service, params.REASON_NOTHING_OWED)
         ledger.note(self.deps.table, self.name, out_request_no, status=result.status, reason=result.reason)
-        return result
+        return [OpResult(result.status, freeze_ref, result.reason) for _ in range(len(lines) + 1)]
 
     def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
                 fulfilled: bool = False) -> OpResult:
-        """Once completed, nothing is left frozen (complete ends the risk fund); otherwise cancel the order."""
-        op = ledger.remember(self.deps.table, self.name, out_request_no, "release", order_no=freeze_ref,
-                             amount=amount)
-        if op.get("status"):
-            return OpResult(op["status"], freeze_ref, op.get("reason"))
-        order = ledger.recall(self.deps.table, self.name, f"order-{freeze_ref}") or {}
-        if order.get("completed"):
-            result = OpResult("succeeded", freeze_ref)
-        else:
-            status, answer = self.call("POST", f"/v3/payscore/serviceorder/{freeze_ref}/cancel",
-                                       {**self._common(), "reason": "returned"})
-            result = OpResult("succeeded", freeze_ref) if status < 300 else self._failed(status, answer)
+        """Release all with nothing taken: completed at 0 when fulfilled, else cancelled. Already completed or
+        cancelled: nothing is frozen any more."""
+        if fulfilled:
+            return self.settle_freeze(out_request_no, freeze_ref, member_ref, [], amount, fulfilled=True)[-1]
+        self._remember(out_request_no, "release", order_no=freeze_ref, amount=amount)
+        result = self._cancel(freeze_ref, params.REASON_NOTHING_OWED, completed_ok=True)
         ledger.note(self.deps.table, self.name, out_request_no, status=result.status, reason=result.reason)
         return result
 
+    def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
+        """A freeze we no longer want: never created (nothing on record) or cancelled already is success."""
+        number = order_no(out_request_no)
+        if ledger.recall(self.deps.table, self.name, number) is None:
+            return OpResult("succeeded", number)
+        return self._cancel(number, params.REASON_CANCELLED)
+
+    def _cancel(self, number: str, reason: str, completed_ok: bool = False) -> OpResult:
+        record, service = self._order(number)
+        result = orders.cancel(self, record["order_no"], service, reason)
+        if completed_ok and result.reason == "ORDER_COMPLETED":
+            result = OpResult("succeeded", number)
+        ledger.note(self.deps.table, self.name, record["order_no"], closed=result.status)
+        return result
+
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
-        """A cash deposit by JSAPI payment: the mini-program gets signed wx.requestPayment parameters."""
-        number = order_no(numbers.number(out_order_no, "deposit"))
-        ledger.remember(self.deps.table, self.name, number, "deposit", amount=amount, of=numbers.number(out_order_no, "deposit"))
-        status, answer = self.call("POST", "/v3/pay/transactions/jsapi", {
-            "appid": self.settings.wechat_appid, "mchid": self.settings.wechat_mch_id, "description": title[:127],
-            "out_trade_no": number, "notify_url": self.settings.wechat_notify_url,
-            "amount": {"total": amount, "currency": "CNY"}, "payer": {"openid": member_ref}})
+        """A cash deposit by JSAPI payment (GO services/payments/jsapi PrepayRequest: appid, mchid, description,
+        out_trade_no, notify_url, amount.total, payer.openid); the mini-program gets wx.requestPayment params."""
+        number = order_no(f"{out_order_no}_deposit")
+        self._remember(number, "deposit", amount=amount, of=f"{out_order_no}_deposit")
+        status, answer = self.client.call("POST", "/v3/pay/transactions/jsapi", {
+            "appid": self.settings.wechat_appid, "mchid": self.settings.wechat_mch_id,
+            "description": params.clip(title, 127) or "deposit", "out_trade_no": number,
+            "notify_url": self.settings.wechat_notify_url, "amount": {"total": amount, "currency": "CNY"},
+            "payer": {"openid": member_ref}})
         if status >= 300:
-            return self._failed(status, answer)
+            return OpResult("failed", reason=answer.get("code") or f"http_{status}")
         ts, nonce = str(int(self.deps.clock.now().timestamp())), secrets.token_hex(16)
         package = f"prepay_id={answer.get('prepay_id')}"
         message = f"{self.settings.wechat_appid}\n{ts}\n{nonce}\n{package}\n".encode()
         return OpResult("pending", number, provider_params={
             "appId": self.settings.wechat_appid, "timeStamp": ts, "nonceStr": nonce, "package": package,
-            "signType": "RSA", "paySign": keys.sign(self._merchant_key(), message)})
+            "signType": "RSA", "paySign": keys.sign(self.merchant_key(), message)})
 
-    # -- pay later: a Pay Score service order the user confirms, completed at the charge ------------------
+    # -- 先享: pay later and bookings -------------------------------------------------------------------
     def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
                        charge_at: datetime) -> OpResult:
-        """Create the service order (risk fund = the amount owed); the user confirms it in the mini-program
-        (PAYSCORE.USER_CONFIRM). The service order number is the agreement the charge completes."""
-        number = order_no(out_order_no)
-        op = ledger.remember(self.deps.table, self.name, out_order_no, "paylater", order_no=number, amount=amount)
-        if number != out_order_no:
-            ledger.remember(self.deps.table, self.name, number, "alias", of=out_order_no)
-        status, answer = self.call("POST", "/v3/payscore/serviceorder", {
-            "out_order_no": number, **self._common(), "service_introduction": title[:20],
-            "time_range": {"start_time": "OnAccept"}, "notify_url": self.settings.wechat_notify_url,
-            "risk_fund": {"name": "ESTIMATE_ORDER_COST", "amount": int(op["amount"]), "description": title[:30]},
-            "post_payments": [{"name": title[:20], "amount": int(op["amount"]), "description": title[:30]}],
-            "openid": member_ref, "need_user_confirm": True})
-        if status >= 300:
-            return self._failed(status, answer)
-        return OpResult("pending", number, provider_params={
-            "businessType": "wxpayScoreUse", "mch_id": self.settings.wechat_mch_id,
-            "package": answer.get("package"), "service_id": self.settings.wechat_service_id})
+        """The service order the user confirms (PAYSCORE.USER_CONFIRM); its number is the agreement charged."""
+        return self._create(out_order_no, "paylater", out_order_no, "ESTIMATE_ORDER_COST", amount, title,
+                            member_ref=member_ref)
 
     def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
-        """Cancel the service order (CREATED or confirmed, never completed). A refusal is checked with a query:
-        REVOKED/EXPIRED already, or never created (404), is done."""
-        number = order_no(out_order_no)  # the service order we created (agreement_ref names the same)
-        status, answer = self.call("POST", f"/v3/payscore/serviceorder/{number}/cancel",
-                                   {**self._common(), "reason": reason[:50]})
-        if status < 300:
-            return OpResult("succeeded", number)
-        query = urlencode({"out_order_no": number, **self._common()})
-        state, order = self.call("GET", f"/v3/payscore/serviceorder?{query}")
-        if state == 404 or (state < 300 and order.get("state") in ("REVOKED", "EXPIRED")):
-            return OpResult("succeeded", number)
-        return self._failed(status, answer)
+        number = order_no(out_order_no)
+        if ledger.recall(self.deps.table, self.name, number) is None:
+            return OpResult("succeeded", number)  # never sent to WeChat
+        return self._cancel(number, params.reason(reason))
 
     def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
                           title: str) -> OpResult:
@@ -258,114 +248,58 @@ class WechatProvider(CreditProvider):
 
     def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
                agreement_ref: str | None = None) -> OpResult:
-        """Complete the confirmed service order with the amount owed; Pay Score then collects it from the
-        user (PAYSCORE.USER_PAID, or the order's collection on query). Completed once: a repeat asks."""
+        """Complete the confirmed order with the amount owed; Pay Score then collects it (PAYSCORE.USER_PAID or
+        the order's collection on query). Completed once: a later attempt reports the collection."""
         if not agreement_ref:
             raise ProviderError("wechat pay-later charges need a confirmed Pay Score order")
-        op = ledger.remember(self.deps.table, self.name, out_request_no, "charge", order_no=agreement_ref,
-                             amount=amount)
-        number = op["order_no"]
-        if op.get("sent"):
-            return self._collection(number)
-        name = (description or "pay later")[:20]
-        status, answer = self.call("POST", f"/v3/payscore/serviceorder/{number}/complete", {
-            **self._common(), "post_payments": [{"name": name, "amount": int(op["amount"]), "description": name}],
-            "total_amount": int(op["amount"])})
-        if status >= 300:
-            if answer.get("code") == "ORDER_STATE_ERROR":  # completed before (a lost answer): ask
-                return self._collection(number)
-            return self._failed(status, answer)
-        ledger.remember(self.deps.table, self.name, f"order-{number}", "order")
-        ledger.note(self.deps.table, self.name, f"order-{number}", completed=True, taken=int(op["amount"]),
-                    last_capture=out_request_no)
-        ledger.note(self.deps.table, self.name, out_request_no, sent=True)
-        return OpResult("pending", number)
+        record, service = self._order(agreement_ref)
+        self._remember(out_request_no, "charge", order_no=record["order_no"], amount=amount)
+        line = Item(description or "pay later", amount, description or "pay later")
+        result = orders.complete(self, record["order_no"], service, [line], for_request=out_request_no)
+        if not result.ok:
+            return result
+        return orders.collection(orders.query(self, record["order_no"], service), record["order_no"])
 
-    def _collection(self, number: str) -> OpResult:
-        """What Pay Score collected on a completed order: USER_PAID settles it, with the transaction id."""
-        query = urlencode({"out_order_no": number, **self._common()})
-        status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
-        if status >= 300:
-            return OpResult("pending", number, answer.get("code"))
-        collection = answer.get("collection") or {}
-        if answer.get("state") in ("REVOKED", "EXPIRED"):
-            return OpResult("failed", number, answer.get("state"))
-        if collection.get("state") == "USER_PAID":
-            return OpResult("succeeded", transaction_id(collection) or number)
-        return OpResult("pending", number)
+    def request_collection(self, out_request_no: str, agreement_ref: str) -> OpResult:
+        """A completed charge still unpaid: ask Pay Score to collect again (/pay), at most daily by our sweep."""
+        record, service = self._order(agreement_ref)
+        return orders.request_payment(self, record["order_no"], service)
+
+    def record_offline_payment(self, agreement_ref: str, paid_at: datetime) -> OpResult:
+        """The user paid another way: /sync Order_Paid ends Pay Score's collection (not in the port yet)."""
+        record, service = self._order(agreement_ref)
+        return orders.record_paid(self, record["order_no"], service, paid_at)
 
     def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
                charged_total: int | None = None) -> OpResult:
-        """Domestic refund of the collected transaction; out_refund_no is our number, so a repeat is the same
-        refund at WeChat. WeChat needs the transaction's whole total alongside the amount given back."""
+        """Domestic refund of the collected transaction (GO refunddomestic CreateRequest/AmountReq: amount.total
+        is the transaction's whole total); out_refund_no is our number, so a repeat is the same refund."""
         if not charged_total:
             raise ProviderError("wechat refunds need the original transaction total")
-        ledger.remember(self.deps.table, self.name, out_request_no, "refund", transaction_id=charge_ref,
-                        amount=amount)
-        status, answer = self.call("POST", "/v3/refund/domestic/refunds", {
+        op = self._remember(out_request_no, "refund", transaction_id=charge_ref, amount=amount, total=charged_total)
+        if op.get("sent"):  # asked before (answer pending or lost): GET .../refunds/{out_refund_no} first
+            known = wechat_query.query(self, out_request_no)
+            if known is not None:
+                return known
+        ledger.note(self.deps.table, self.name, out_request_no, sent=True)
+        status, answer = self.client.call("POST", "/v3/refund/domestic/refunds", {
             "transaction_id": charge_ref, "out_refund_no": out_request_no, "notify_url": self.settings.wechat_notify_url,
             "amount": {"refund": amount, "total": charged_total, "currency": "CNY"}})
         if status >= 300:
-            return self._failed(status, answer)
-        state = {"SUCCESS": "succeeded", "PROCESSING": "pending"}.get(answer.get("status", ""), "failed")
-        return OpResult(state, answer.get("refund_id"), None if state != "failed" else answer.get("status"))
+            return OpResult("failed", reason=answer.get("code") or f"http_{status}")
+        return wechat_query.refund_state(answer)
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
         # Pay Score records fulfilment from the service order itself (completed and paid, or not).
         return OpResult("succeeded", out_request_no)
 
-    # -- reconciliation ------------------------------------------------------------------------
+    # -- reconciliation ----------------------------------------------------------------------------
     def query(self, out_request_no: str) -> OpResult | None:
-        op = ledger.recall(self.deps.table, self.name, out_request_no) \
-            or ledger.recall(self.deps.table, self.name, order_no(out_request_no))
-        if op is None:
-            return None
-        if op["kind"] == "freeze":
-            query = urlencode({"out_order_no": op["order_no"], **self._common()})
-            status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
-            if status == 404:
-                return None
-            if status >= 300:  # a query that cannot answer says nothing about the order: ask again later
-                return OpResult("pending", op["order_no"], answer.get("code"))
-            expires = op.get("expires_at")
-            return OpResult(ORDER_STATE.get(answer.get("state", ""), "pending"), op["order_no"],
-                            expires_at=parse_iso(expires) if expires else None)
-        if op["kind"] == "deposit":
-            status, answer = self.call(
-                "GET", f"/v3/pay/transactions/out-trade-no/{op['out_request_no']}?mchid={self.settings.wechat_mch_id}")
-            if status == 404:
-                return None
-            if status >= 300:
-                return OpResult("pending", reason=answer.get("code"))
-            return OpResult(TRADE_STATE.get(answer.get("trade_state", ""), "pending"), answer.get("transaction_id"))
-        if op["kind"] == "consent":
-            return self._consent_state(op)
-        if op["kind"] == "paylater":
-            query = urlencode({"out_order_no": op["order_no"], **self._common()})
-            status, answer = self.call("GET", f"/v3/payscore/serviceorder?{query}")
-            if status == 404:
-                return None
-            if status >= 300:
-                return OpResult("pending", op["order_no"], answer.get("code"))
-            return OpResult(ORDER_STATE.get(answer.get("state", ""), "pending"), op["order_no"])
-        if op["kind"] == "charge" and op.get("sent"):
-            return self._collection(op["order_no"])
-        return OpResult(op["status"], op.get("order_no"), op.get("reason")) if op.get("status") else None
+        return wechat_query.query(self, out_request_no)
 
-    def _consent_state(self, op: dict) -> OpResult | None:
-        """A consent whose notification was lost: AVAILABLE means the user opened the service."""
-        code = op["out_request_no"]
-        status, answer = self.call(
-            "GET", f"/v3/payscore/permissions/authorization-code/{code}?service_id={self.settings.wechat_service_id}")
-        if status == 404:
-            return None
-        state = answer.get("authorization_state")
-        return OpResult({"AVAILABLE": "succeeded", "UNAVAILABLE": "failed"}.get(state or "", "pending"),
-                        answer.get("openid"))
-
-    # -- notifications ----------------------------------------------------------------------------
+    # -- notifications -------------------------------------------------------------------------------
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
-        fmt.verify_signed(headers, raw_body, self.platform_keys(), self.deps.clock.now())
+        fmt.verify_signed(headers, raw_body, self.keys.lookup(headers), self.deps.clock.now())
         try:
             event = json.loads(raw_body)
         except ValueError as exc:
@@ -373,10 +307,6 @@ class WechatProvider(CreditProvider):
         if not isinstance(event, dict) or not event.get("id") or not isinstance(event.get("resource"), dict):
             raise InvalidSignature("wechat pay notification lacks id or resource")
         resource = fmt.decrypt_resource(event["resource"], self.settings.wechat_apiv3_key)
-        return self.to_notification(event, resource)
-
-    def to_notification(self, event: dict, resource: dict) -> Notification:
-        """Pay Score events -> neutral kinds; the event id is what a retried notification repeats."""
         return wechat_events.to_notification(self, event, resource)
 
     def ack(self) -> Ack:

@@ -3,8 +3,10 @@ and AEAD_AES_256_GCM resources. Pure functions over bytes, testable against WeCh
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from ..domain.errors import InvalidSignature
@@ -13,6 +15,7 @@ from . import keys
 SCHEMA = "WECHATPAY2-SHA256-RSA2048"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 WINDOW_SECONDS = 300
+BEIJING = timezone(timedelta(hours=8))
 
 
 def request_message(method: str, path_with_query: str, timestamp: str, nonce: str, body: str) -> bytes:
@@ -83,3 +86,25 @@ def encrypt_resource(plain: dict, apiv3_key: str, nonce: str, associated_data: s
                                                       associated_data.encode())
     return {"algorithm": "AEAD_AES_256_GCM", "ciphertext": base64.b64encode(data).decode(),
             "associated_data": associated_data, "nonce": nonce, "original_type": associated_data}
+
+
+def apiv2_sign(params: Mapping[str, str], apiv2_key: str) -> str:
+    """HMAC-SHA256 `sign` of APIv2 parameters: non-empty params sorted by name as k=v&..., then `&key=<key>`,
+    HMAC-SHA256 keyed by the APIv2 key, upper-case hex (pay.weixin.qq.com/wiki/doc/api/wxa/wxa_api.php?chapter=4_3
+    安全规范 签名算法; used by wx.openBusinessView wxpayScoreUse extraData, docs weixin-pay-score/applets-confirm)."""
+    if not apiv2_key:
+        raise ValueError("the APIv2 key is not configured")
+    text = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] not in ("", None))
+    message = f"{text}&key={apiv2_key}".encode("utf-8")
+    return hmac.new(apiv2_key.encode("utf-8"), message, hashlib.sha256).hexdigest().upper()
+
+
+def wechat_time(at: datetime) -> str:
+    """Pay Score times are Beijing time `yyyyMMddHHmmss` (essensoft/paylink V3/Domain/TimeRange.cs)."""
+    return at.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
+
+
+def from_wechat_time(text: str) -> datetime:
+    """The inverse of wechat_time (also `yyyyMMdd`, midnight Beijing time)."""
+    fmt = "%Y%m%d%H%M%S" if len(text) == 14 else "%Y%m%d"
+    return datetime.strptime(text, fmt).replace(tzinfo=BEIJING).astimezone(timezone.utc)
