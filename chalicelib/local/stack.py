@@ -128,9 +128,24 @@ def prepare(stage: str = "local") -> tuple[Any, Any]:
     return deps, moto
 
 
+LISTEN_BACKLOG = 512  # socketserver's default of 5 resets the 6th simultaneous connection
+
+
+def _crowd_server(app_obj: Any, config: Any, host: str, port: int) -> Any:
+    """chalice.local.create_local_server with a listen backlog for a crowd: merchants point load tools at
+    the local stack, so it must take many simultaneous connections (each request runs in its own thread)."""
+    from chalice import local
+
+    class CrowdServer(local.ThreadedHTTPServer):
+        request_queue_size = LISTEN_BACKLOG
+
+    local.CustomLocalChalice.__bases__ = (local.LocalChalice, app_obj.__class__)  # as create_local_server
+    app_obj.__class__ = local.CustomLocalChalice
+    return local.LocalDevServer(app_obj, config, host, port, server_cls=CrowdServer)
+
+
 def serve(host: str = "127.0.0.1", port: int | None = None, demo: bool = False) -> None:
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
 
     from . import gateway
 
@@ -144,7 +159,7 @@ def serve(host: str = "127.0.0.1", port: int | None = None, demo: bool = False) 
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="local")
     app_obj = config.chalice_app
-    server = create_local_server(app_obj, config, host, port)
+    server = _crowd_server(app_obj, config, host, port)
     background = Background(deps)
     background.start()
     print(f"creditfirst local stack on http://{host}:{port}  (stage local)", flush=True)
