@@ -122,8 +122,8 @@ def test_every_queue_worker_reports_failures_per_record(cfn, app):
     workers = [s for s in app.event_sources if getattr(s, "queue", None)]
     assert len(mappings) == len(workers)
     for source in workers:
-        [mapping] = [m for m in mappings
-                     if functions[m["Properties"]["FunctionName"]["Ref"]]["Properties"]["Handler"] == source.handler_string]
+        [mapping] = [m for m in mappings if functions[m["Properties"]["FunctionName"]["Ref"]]["Properties"]
+                     ["Handler"] == source.handler_string]
         assert _queue_name(mapping) == source.queue
         assert mapping["Properties"]["BatchSize"] == source.batch_size
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -138,7 +138,8 @@ def test_every_queue_of_the_schema_has_its_dead_letter_queue_and_a_worker(cfn):
     assert len(queues) == 2 * len(QUEUES) and consumed == {f"creditfirst-{name}" for name in QUEUES}
     for name, max_receives in QUEUES.items():
         queue = queues[by_name[f"creditfirst-{name}"]]["Properties"]
-        assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [by_name[f"creditfirst-{name}-dlq"], "Arn"]},
+        dlq = by_name[f"creditfirst-{name}-dlq"]
+        assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
                                           "maxReceiveCount": max_receives}
         assert queue["VisibilityTimeout"] >= QUEUE_VISIBILITY_SECONDS  # never shorter than a worker's run
 
