@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test fuzz bench package lint clean browser
+.PHONY: run demo test fuzz bench package deploy lint clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ package: $(STAMP)
 	mkdir -p build
 	$(PY) -m chalicelib.store.template > build/resources.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template build/resources.json build/package
+
+# Deploys that merged template (never `chalice deploy`: it drops per-record failure reporting, the
+# secrets and the schema's resources). Needs the AWS CLI, credentials and a bucket for the code.
+STACK ?= creditfirst
+deploy: package
+	@test -n "$(DEPLOY_BUCKET)" || { echo "make deploy needs DEPLOY_BUCKET=<an S3 bucket for the code>"; exit 2; }
+	aws cloudformation package --template-file build/package/sam.json --s3-bucket $(DEPLOY_BUCKET) --use-json --output-template-file build/package/packaged.json
+	aws cloudformation deploy --template-file build/package/packaged.json --stack-name $(STACK) --capabilities CAPABILITY_IAM
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -133,12 +133,3 @@ def stage_return(uow: UnitOfWork, cid: str, ref: str) -> None:
                condition="#st = :res AND reserved_for = :ref", names={"#st": "status"},
                values={":res": str(CouponStatus.RESERVED), ":ref": ref})
     uow.audit(f"coupon#{cid}", "returned", before={"status": "reserved"}, after={"status": "available"})
-
-
-def stage_redeem(table: Table, uow: UnitOfWork, cid: str, member_id: str, amount: int, ref: str) -> int:
-    """For order/rental creation: check the coupon (404/409/400 on `coupon_id`), stage its reservation,
-    and return the discount. Concurrent redemptions of one coupon: only one transaction commits."""
-    coupon = table.get(*coupon_key(cid))
-    discount = rules.check_redeemable(coupon, member_id, amount, uow.now)
-    stage_reserve(uow, cid, ref)
-    return discount

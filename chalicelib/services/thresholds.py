@@ -1,8 +1,9 @@
 """Dynamic thresholds: once a day, each scenario's threshold follows its bad-debt rate (PRODUCT.md 5).
 
-The rate comes from the per-day counters kept as rentals and orders close (METRIC#scenario#<name>):
-one Query per scenario over the last 90 days, whatever the order volume. The write is guarded on the
-threshold that was read and on `adjusted_on` (the day), so a rerun on the same day never moves it twice.
+The rate comes from the per-day counters that closing rentals, orders and bookings keep
+(metrics.stage_closed): one Query per scenario over the last 90 days, whatever the order volume. The write
+is guarded on the threshold that was read and on `adjusted_on` (the day), so a rerun on the same day never
+moves it twice.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..bootstrap import Deps
 from ..clock import iso
 from ..domain.risk import adjusted_threshold
 from ..store.uow import Retry, UnitOfWork
+from .metrics import closed_and_defaults
 from .scenarios import scenario_key
 
 
@@ -25,18 +27,6 @@ def window(day: str, days: int) -> tuple[str, str]:
     """The `days` days ending with `day` (inclusive), as sort-key bounds."""
     end = datetime.strptime(day, "%Y-%m-%d")
     return (end - timedelta(days=days - 1)).strftime("%Y-%m-%d"), day
-
-
-def closed_and_defaults(table: Any, scenario: str, from_day: str, to_day: str) -> tuple[int, int]:
-    """(closed, defaults) of a scenario over [from_day, to_day]: one Query. Reads both counter layouts:
-    sk "<day>" with `defaults`, and day-sharded sk "<day>#<shard>" with `defaulted`."""
-    items = table.query("pk = :p AND sk BETWEEN :a AND :b",
-                        {":p": f"METRIC#scenario#{scenario}", ":a": from_day, ":b": f"{to_day}#~"})
-    closed = defaults = 0
-    for item in items:
-        closed += int(item.get("closed", 0))
-        defaults += int(item.get("defaults", 0)) + int(item.get("defaulted", 0))
-    return closed, defaults
 
 
 def adjust(deps: Deps, name: str, day: str) -> dict | None:

@@ -1,11 +1,12 @@
 """Admin operations: the metrics report from the counters, the audit log, admin auth."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timezone
 
 import pytest
 
-from chalicelib.services import analytics, metrics
+from chalicelib.services import analytics, metrics, thresholds
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 
@@ -70,11 +71,16 @@ def test_metrics_math_on_synthetic_counters(client, aws):
     assert narrow["totals"]["decisions"] == 2 and narrow["totals"]["auth_granted"] == 0
 
 
-def test_closed_and_defaults_for_the_threshold_job(aws):
-    _synthetic(aws)
-    assert metrics.closed_and_defaults(aws.table, "books", "2025-12-02", DAY2) == (4, 1)
-    assert metrics.closed_and_defaults(aws.table, "books", DAY1, DAY1) == (0, 0)
-    assert metrics.closed_and_defaults(aws.table, "digital", DAY1, DAY2) == (0, 0)
+def test_the_threshold_job_judges_the_closes_the_counters_hold(aws, monkeypatch):
+    """adjust_thresholds' worker reads the closes and defaults that closing code stages, per scenario and
+    within its window; decisions and reviews are no closes."""
+    _synthetic(aws)  # books: 4 closed on DAY2, 1 defaulted (25% > 2%); digital: decisions only
+    policy = dataclasses.replace(aws.settings.policy, bad_debt_min_closed=4)
+    monkeypatch.setattr(aws, "settings", dataclasses.replace(aws.settings, policy=policy))
+    assert thresholds.adjust(aws, "books", DAY1) is None  # the day before the closes: nothing to judge
+    assert thresholds.adjust(aws, "digital", DAY2) is None
+    change = thresholds.adjust(aws, "books", DAY2)
+    assert change and (change["closed"], change["defaults"], change["before"], change["after"]) == (4, 1, 600, 610)
 
 
 def test_several_counters_of_one_partition_in_one_transaction(aws):

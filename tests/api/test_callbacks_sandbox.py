@@ -1,4 +1,4 @@
-"""POST /v1/callbacks/sandbox: a bad or missing HMAC is 401 and changes nothing."""
+"""POST /v1/callbacks/sandbox: a bad or missing HMAC is 401 and changes nothing; a good one is applied once."""
 from __future__ import annotations
 
 import json
@@ -13,10 +13,12 @@ from tests.helpers import Contention, metric_points
 
 @pytest.fixture
 def seen(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Notification ids whose handling committed; each commit also counts in the table (HANDLED item)."""
     notes: list = []
 
     def handler(deps, note, uow, provider):  # type: ignore[no-untyped-def]
-        notes.append(note)
+        uow.update("HANDLED", note.id, add={"times": 1})
+        uow.after_commit(lambda: notes.append(note.id))
 
     monkeypatch.setitem(callbacks.HANDLERS, "freeze.succeeded", handler)
     return notes
@@ -38,15 +40,19 @@ def test_a_bad_sandbox_signature_is_401_and_no_effect(client, aws, seen, bad) ->
     assert r.status_code == 401
     assert json.loads(r.body)["error"]["code"] == "invalid_signature"
     assert seen == [] and aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is None
+    assert aws.table.get("HANDLED", "ntf-x") is None
 
 
 def test_a_good_sandbox_signature_is_handled_once(client, aws, seen) -> None:
     ts = str(int(time.time()))
     headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
                "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY)}
-    for _ in range(2):
-        assert client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY).status_code == 200
-    assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF") is not None
+    answers = [client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].body == answers[1].body
+    assert seen == ["ntf-x"]  # the repeat committed nothing
+    assert aws.table.get("HANDLED", "ntf-x")["times"] == 1
+    assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF")["out_request_no"] == "r1-freeze"
+
 
 
 def test_a_notification_contention_keeps_from_applying_is_a_503_counted_and_applied_once_later(

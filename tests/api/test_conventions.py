@@ -5,6 +5,7 @@ import concurrent.futures as cf
 import json
 
 from tests.helpers import ADMIN, Api
+from tests.rental_helpers import rental_body
 
 
 def _is_envelope(out, code):
@@ -42,12 +43,20 @@ def test_validation_errors_name_the_field(client):
 
 def test_idempotency_key_replays_the_first_answer(client, aws):
     api = Api(client)
-    body = {"provider": "sandbox", "code": "kim:720"}
-    s1, first = api.post("/v1/sessions", body, key="k-1")
-    s2, second = api.post("/v1/sessions", body, key="k-1")
-    assert (s1, s2) == (201, 201) and first == second  # same token: the first answer, replayed
-    s3, third = api.post("/v1/sessions", body, key="k-2")
-    assert s3 == 201 and third["token"] != first["token"] or third == first  # new key may re-sign
+    token = api.member("kim:720")
+    body = json.dumps(rental_body()).encode()
+
+    def rent(key):
+        return client.http.post("/v1/rentals", body=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}", "Idempotency-Key": key})
+
+    first, second = rent("k-1"), rent("k-1")
+    assert (first.status_code, second.status_code) == (201, 201) and second.body == first.body
+    assert "Idempotent-Replayed" not in first.headers and second.headers["Idempotent-Replayed"] == "true"
+    third = rent("k-2")  # a new key is a new request
+    assert third.status_code == 201 and "Idempotent-Replayed" not in third.headers
+    ids = {json.loads(first.body)["id"], json.loads(third.body)["id"]}
+    assert len(ids) == 2 and {r["id"] for r in api.get("/v1/rentals", token=token)[1]["items"]} == ids
 
 
 def test_same_key_with_another_body_is_422(client):

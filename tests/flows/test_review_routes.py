@@ -1,15 +1,7 @@
-"""The admin risk routes with the real rentals and orders (runs once those features are merged in)."""
+"""The admin risk routes with the real rentals and orders."""
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
 from tests.helpers import Api
-
-pytestmark = pytest.mark.skipif(
-    not (importlib.util.find_spec("chalicelib.api.rentals") and importlib.util.find_spec("chalicelib.api.orders")),
-    reason="rentals and orders are not merged into this tree yet")
 
 
 def _rent(api: Api, token: str, item_value: int = 250_000, scenario: str = "books") -> dict:

@@ -2,8 +2,11 @@
 
 Checks on every response: never a 5xx, every 4xx in the error envelope of API.md (error_envelope below),
 documented status codes and content types, 2xx bodies matching their schema, and schema-violating input
-rejected with a 4xx. Path parameters are either generated or (half the time) the id of a real object
-of the fuzzing member, so the handlers' logic is reached, not only the 404 branch.
+rejected with a 4xx. Path parameters are either generated or (3 times in 4) the id of a real object
+of the fuzzing member (an object seeded for that very operation where another would consume it first),
+and as often the valid bodies of some operations carry real values (BODY_AIMS), so the handlers' logic
+is reached, not only the 404 branch. Every operation must answer 2xx at least once, but those listed in
+NEVER_2XX with the reason.
 
 FUZZ_EXAMPLES sets the examples per operation (default 20: about 45 s; `make fuzz` runs 300).
 """
@@ -38,6 +41,27 @@ CODES_FOR_STATUS = {
     400: {"validation_error"}, 401: {"unauthenticated", "invalid_signature"}, 404: {"not_found"},
     405: {"method_not_allowed"}, 415: {"unsupported_media_type"}, 422: {"idempotency_key_reused"},
 }
+# 3 in 4 valid bodies of these operations carry these values (a None is set only over a generated value):
+# a generated scenario, product, login code or start time is (almost) never a real or a future one, and a
+# generated amount is mostly over the member's limit, so only the error branches would be reached.
+BODY_AIMS = {
+    "POST /v1/orders": {"kind": "pay_later", "scenario": "books", "amount": 10_000, "trial_days": None,
+                        "installments": None, "coupon_id": None},
+    "POST /v1/rentals": {"scenario": "books", "item_value": 50_000, "daily_rent": 500, "days": 7, "coupon_id": None},
+    "POST /v1/bookings": {"starts_at": "2090-01-01T10:00:00Z", "price": 20_000},
+    "POST /v1/trials": {"product_id": "fuzz-trial", "item_value": 30_000, "days": 7},
+    "POST /v1/sessions": {"provider": "sandbox", "code": "fuzzer:780"},
+    "POST /v1/admin/rentals/{rental_id}/deductions": {"amount": 100},  # within the freeze
+}
+# Operations a fuzzer cannot bring to a 2xx, and why (each is covered by its own tests).
+NEVER_2XX = {
+    "POST /v1/callbacks/alipay": "Alipay is not configured on the local stack (404); RSA2-signed forms: "
+                                 "tests/api/test_callbacks_alipay.py",
+    "POST /v1/callbacks/wechat": "WeChat Pay is not configured on the local stack (404); signed headers and an "
+                                 "AES-GCM resource: tests/api/test_callbacks_wechat.py",
+    "POST /v1/callbacks/sandbox": "needs an HMAC over a body the document does not describe: "
+                                  "tests/api/test_callbacks_sandbox.py",
+}
 
 
 @dataclass
@@ -47,6 +71,7 @@ class World:
     stack: LocalStack
     token: str
     ids: dict[str, str] = field(default_factory=dict)
+    op_ids: dict[str, dict[str, str]] = field(default_factory=dict)  # operation -> its own objects
     seen: dict[tuple[str, int], int] = field(default_factory=dict)  # (operation, status) -> responses
 
     def record(self, operation: str, status: int) -> None:
@@ -61,6 +86,9 @@ class World:
         return (f"{total} requests over {len(ops)} operations, statuses {dict(sorted(by_status.items()))}; "
                 f"{len(reached)} operations answered 2xx at least once; never: {sorted(ops - reached)}")
 
+    def never_2xx(self) -> set[str]:
+        return {op for op, _ in self.seen} - {op for (op, status) in self.seen if status < 300}
+
     def auth(self, path: str) -> str:
         return f"Bearer {ADMIN_KEY if path.startswith('/v1/admin') else self.token}"
 
@@ -72,30 +100,62 @@ def _ok(status_body: tuple[int, dict], *expected: int) -> dict:
 
 
 def _seed(stack: LocalStack) -> World:
-    """A gold member with one of each object; another member to blacklist."""
+    """A gold member with one of each object (and one per operation that would consume a shared one);
+    another member to blacklist; two pending reviews. The fuzzing member applies an hour apart, so the
+    velocity rule never sends its objects to review."""
     base = stack.base
     token = _ok(call(base, "POST", "/v1/sessions", {"provider": "sandbox", "code": "fuzzer:780"}), 201)["token"]
     _ok(call(base, "POST", "/v1/credit/authorizations", {}, token), 201)
     victim = _ok(call(base, "POST", "/v1/sessions", {"provider": "sandbox", "code": "fuzzvictim:700"}), 201)
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    now = datetime.fromisoformat(_ok(call(base, "GET", "/v1/sandbox/clock"), 200)["now"].replace("Z", "+00:00"))
+
+    def now() -> datetime:
+        return datetime.fromisoformat(_ok(call(base, "GET", "/v1/sandbox/clock"), 200)["now"].replace("Z", "+00:00"))
+
+    def apply(path: str, body: dict, later: timedelta | None = None) -> str:
+        _ok(call(base, "POST", "/v1/sandbox/clock", {"advance_seconds": 3_660}), 200)
+        if later is not None:
+            body = {**body, "starts_at": (now() + later).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        out = _ok(call(base, "POST", path, body, token), 201)
+        assert out.get("decision") in (None, "approved", "deposit_free"), out
+        return out["id"]
+
+    order = {"kind": "pay_later", "scenario": "books", "amount": 10_000}
+    booking = {"service_id": "spa-1", "price": 20_000}
     ids = {"member_id": victim["member_id"], "name": "books", "product_id": "fuzz-phone"}
-    ids["rental_id"] = _ok(call(base, "POST", "/v1/rentals", {"scenario": "books", "item_id": "b-1", "item_value": 50_000,
-                                                              "daily_rent": 500, "days": 7}, token), 201)["id"]
-    ids["order_id"] = _ok(call(base, "POST", "/v1/orders", {"kind": "pay_later", "scenario": "books",
-                                                            "amount": 10_000}, token), 201)["id"]
-    starts = (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ids["booking_id"] = _ok(call(base, "POST", "/v1/bookings", {"service_id": "spa-1", "starts_at": starts,
-                                                                "price": 20_000}, token), 201)["id"]
+    ids["rental_id"] = apply("/v1/rentals", {"scenario": "books", "item_id": "b-1", "item_value": 50_000,
+                                             "daily_rent": 500, "days": 7})
+    ids["order_id"], ids["booking_id"] = apply("/v1/orders", order), apply("/v1/bookings", booking, timedelta(days=3))
+    charged = apply("/v1/orders", order)
+    _ok(call(base, "POST", f"/v1/orders/{charged}/confirm", {}, token), 200)
+    op_ids = {"POST /v1/orders/{order_id}/confirm": {"order_id": apply("/v1/orders", order)},
+              "POST /v1/orders/{order_id}/cancel": {"order_id": apply("/v1/orders", order)},
+              "POST /v1/orders/{order_id}/refund": {"order_id": charged}}
     _ok(call(base, "POST", "/v1/admin/products/fuzz-trial/trial-slots", {"slots": 5}, headers=admin), 200, 201)
-    ids["trial_id"] = _ok(call(base, "POST", "/v1/trials", {"product_id": "fuzz-trial", "item_value": 30_000,
-                                                            "days": 7}, token), 201)["id"]
+    ids["trial_id"] = apply("/v1/trials", {"product_id": "fuzz-trial", "item_value": 30_000, "days": 7})
     ids["reservation_id"] = _ok(call(base, "POST", "/v1/reservations", {"product_id": "fuzz-phone"}, token), 201)["id"]
-    review = _ok(call(base, "POST", "/v1/orders", {"kind": "pay_later", "scenario": "high_value",
-                                                   "amount": 900_000}, token), 201)
-    reviews = _ok(call(base, "GET", "/v1/admin/reviews?status=pending", headers=admin), 200)["items"]
-    ids["review_id"] = reviews[0]["id"] if reviews else review["id"]
-    return World(stack, token, ids)
+    op_ids.update(_reviews(base, admin, {**order, "amount": 300_000}))
+    ids["review_id"] = op_ids["POST /v1/admin/reviews/{review_id}/reject"]["review_id"]
+    started = apply("/v1/bookings", booking, timedelta(minutes=10))
+    op_ids["POST /v1/bookings/{booking_id}/complete"] = {"booking_id": started}
+    _ok(call(base, "POST", "/v1/sandbox/clock", {"advance_seconds": 1_200}), 200)  # that booking has started
+    _ok(call(base, "POST", "/v1/sandbox/jobs/run", {}), 200)  # the charge and the agreements answered
+    assert _ok(call(base, "GET", f"/v1/orders/{charged}", token=token), 200)["status"] == "charged"
+    return World(stack, token, ids, op_ids)
+
+
+def _reviews(base: str, admin: dict, large_order: dict) -> dict[str, dict[str, str]]:
+    """A pending review for each of approve and reject: a new member's first order over 2,000 yuan."""
+    op_ids = {}
+    for n, verb in enumerate(("approve", "reject")):
+        other = _ok(call(base, "POST", "/v1/sessions", {"provider": "sandbox", "code": f"fuzzreviewed{n}:780"}), 201)
+        _ok(call(base, "POST", "/v1/credit/authorizations", {}, other["token"]), 201)
+        flagged = _ok(call(base, "POST", "/v1/orders", large_order, other["token"]), 201)
+        assert flagged["decision"] == "review", flagged
+        pending = _ok(call(base, "GET", "/v1/admin/reviews?status=pending", headers=admin), 200)["items"]
+        [review] = [i for i in pending if i["ref_id"] == flagged["id"]]
+        op_ids[f"POST /v1/admin/reviews/{{review_id}}/{verb}"] = {"review_id": review["id"]}
+    return op_ids
 
 
 @pytest.fixture(scope="module")
@@ -163,14 +223,28 @@ def test_the_stack_serves_the_fuzzed_document(world):
 
 
 @schema.parametrize()
-@schema.given(real_ids=st.booleans())
+@schema.given(real_ids=st.sampled_from([True, True, True, False]))  # a one-shot transition needs one hit
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_route_survives_fuzzing(case, real_ids, granted):
+    operation = f"{case.method} {case.path}"
+    aimed = {**granted.ids, **granted.op_ids.get(operation, {})}
     if real_ids and case.path_parameters:
         for name in case.path_parameters:
-            if name in granted.ids:
-                case.path_parameters[name] = granted.ids[name]
+            if name in aimed:
+                case.path_parameters[name] = aimed[name]
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if real_ids and positive and isinstance(case.body, dict) and operation in BODY_AIMS:
+        case.body.update({k: v for k, v in BODY_AIMS[operation].items() if v is not None or k in case.body})
     case.headers = {**(case.headers or {}), "Authorization": granted.auth(case.path)}
     response = case.call(base_url=granted.stack.base, timeout=30)
-    granted.record(f"{case.method} {case.path}", response.status_code)
+    granted.record(operation, response.status_code)
     case.validate_response(response, checks=CHECKS, additional_checks=[error_envelope])
+
+
+def test_every_operation_answered_2xx_at_least_once(world):
+    """Runs after the fuzzing above (same module): an operation the fuzzer never brought to a 2xx was only
+    ever tested on its error branches."""
+    documented = {f"{method.upper()} {path}" for path, ops in _document()["paths"].items() for method in ops}
+    assert {op for op, _ in world.seen} == documented, "run the whole module: some operations were not fuzzed"
+    assert set(NEVER_2XX) <= documented
+    assert world.never_2xx() == set(NEVER_2XX), world.summary()
