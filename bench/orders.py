@@ -21,7 +21,7 @@ from bench.common import call, start_split  # noqa: E402
 def _pending_orders(deps: Any, n: int) -> None:
     """n pending pay-later orders whose charge_at is 14 days away (written directly, in batches)."""
     from chalicelib.clock import iso
-    from chalicelib.services.charges import pending_fields
+    from chalicelib.services.orders.charges import pending_fields
 
     later = deps.clock.now() + timedelta(days=14)
     items = []

@@ -31,7 +31,7 @@ GOALS = {
 def _open_rentals(deps: Any, n: int) -> None:
     """n active rentals whose timers are far in the future (not due)."""
     from chalicelib.clock import iso
-    from chalicelib.services.rental_store import timer
+    from chalicelib.services.rentals.store import timer
 
     now = deps.clock.now()
     items = []

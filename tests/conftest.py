@@ -52,7 +52,7 @@ def fresh_deps(monkeypatch: pytest.MonkeyPatch, endpoint: str, clients: dict | N
     from chalicelib import bootstrap
     from chalicelib.config import get_settings
     from chalicelib.local.resources import ensure_all
-    from chalicelib.services.scenarios import seed_defaults
+    from chalicelib.services.risk.scenarios import seed_defaults
     from chalicelib.store.dynamo import Table
     from chalicelib.store.queues import Queues
 

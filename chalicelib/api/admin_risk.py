@@ -10,9 +10,9 @@ from ..domain.errors import ValidationFailed
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-blacklist = Lazy("chalicelib.services.blacklist")
-reviews = Lazy("chalicelib.services.reviews")
-scenarios = Lazy("chalicelib.services.scenarios")
+blacklist = Lazy("chalicelib.services.risk.blacklist")
+reviews = Lazy("chalicelib.services.risk.reviews")
+scenarios = Lazy("chalicelib.services.risk.scenarios")
 
 bp = Blueprint(__name__)
 M = "admin_risk:"

@@ -8,8 +8,8 @@ from chalice import Blueprint
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-bookings = Lazy("chalicelib.services.bookings")
-reservations = Lazy("chalicelib.services.reservations")
+bookings = Lazy("chalicelib.services.orders.bookings")
+reservations = Lazy("chalicelib.services.orders.reservations")
 
 bp = Blueprint(__name__)
 

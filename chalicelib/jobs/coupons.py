@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import campaigns, coupon_drops
+from ..services.marketing import campaigns
+from ..services.marketing import coupon_drops
 from .registry import due_keys, sweep, worker
 
 

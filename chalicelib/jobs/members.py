@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import credit
+from ..services.members import credit
 from .registry import enqueue_due, sweep, worker
 
 

@@ -1,13 +1,14 @@
 """charge_due_orders: orders and bookings whose charge is due (charge_at, a retry, a lost worker)
-go to `order-charges`; the worker charges each under the guards of services/charges.py. The same
-timer (kind "order") rings for an order's refund left pending or lost (services/refunds.py): the
+go to `order-charges`; the worker charges each under the guards of services/orders/charges.py. The same
+timer (kind "order") rings for an order's refund left pending or lost (services/orders/refunds.py): the
 worker finishes it with the same request number."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import charges, refunds
+from ..services.orders import charges
+from ..services.orders import refunds
 from .registry import enqueue_due, sweep, worker
 
 CHARGED_KINDS = ("order", "booking")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import rental_settlement
+from ..services.rentals import settlement as rental_settlement
 from .registry import enqueue_due, sweep, worker
 
 

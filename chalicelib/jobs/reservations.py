@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import reservations
+from ..services.orders import reservations
 from .registry import enqueue_due, sweep, worker
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from ..bootstrap import Deps
 from ..log import logger
-from ..services import thresholds
+from ..services.risk import thresholds
 from .registry import sweep, worker
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services import trials
+from ..services.rentals import trials
 from .registry import enqueue_due, sweep, worker
 
 

@@ -118,7 +118,7 @@ def prepare(stage: str = "local") -> tuple[Any, Any]:
     apply_environment(stage)
     moto = start_moto() if needs_embedded_endpoint() else None
     from .. import bootstrap
-    from ..services.scenarios import seed_defaults
+    from ..services.risk.scenarios import seed_defaults
     from .resources import ensure_all
 
     bootstrap.reset()

@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib
 
 MODULES = (
-    "chalicelib.services.rental_security",
-    "chalicelib.services.rentals",
-    "chalicelib.services.provider_credit",
-    "chalicelib.services.orders",
-    "chalicelib.services.bookings",
-    "chalicelib.services.pay_later",
+    "chalicelib.services.rentals.security",
+    "chalicelib.services.rentals.rentals",
+    "chalicelib.services.members.provider_credit",
+    "chalicelib.services.orders.orders",
+    "chalicelib.services.orders.bookings",
+    "chalicelib.services.orders.pay_later",
 )
 _loaded = False
 

@@ -12,10 +12,12 @@ PROBE = """
 import json, sys
 import app
 loaded_at_import = sorted(m for m in ("boto3", "pydantic", "cryptography", "chalicelib.bootstrap",
-                                      "chalicelib.services.rentals", "chalicelib.services.orders",
+                                      "chalicelib.services.rentals.rentals", "chalicelib.services.orders.orders",
                                       "chalicelib.jobs.runner") if m in sys.modules)
 routes = sum(len(methods) for methods in app.app.routes.values())
-from chalicelib.services import callbacks, charges, reviews
+from chalicelib.services import callbacks
+from chalicelib.services.orders import charges
+from chalicelib.services.risk import reviews
 callbacks.wiring.load()
 print(json.dumps({"loaded": loaded_at_import, "routes": routes, "handlers": sorted(callbacks.HANDLERS), "resolvers": sorted(reviews.RESOLVERS),
                   "hooks": sorted(charges.HOOKS)}))

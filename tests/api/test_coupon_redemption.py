@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import pytest
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.services import coupons
+from chalicelib.services.marketing import coupons
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.services import reviews
+from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.flows import money
 from tests.helpers import Api

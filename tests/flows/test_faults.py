@@ -15,7 +15,7 @@ from chalicelib.domain.errors import ProviderError
 from chalicelib.jobs.registry import WORKERS
 from chalicelib.jobs.runner import handle_batch
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services.orders import order_key
+from chalicelib.services.orders.orders import order_key
 from tests.flows import money
 from tests.helpers import Api, Contention
 from tests.rental_helpers import active_rental, assert_ledger, audit_actions, me, provider_op, rent

@@ -5,8 +5,10 @@ import threading
 from typing import Any, Callable
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.services import charges, orders, refunds
-from chalicelib.services.orders import order_key
+from chalicelib.services.orders import charges
+from chalicelib.services.orders import orders
+from chalicelib.services.orders import refunds
+from chalicelib.services.orders.orders import order_key
 from chalicelib.store.uow import Retry, UnitOfWork
 from tests.flows import money
 from tests.helpers import Api

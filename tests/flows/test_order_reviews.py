@@ -1,7 +1,7 @@
 """Orders a risk rule sends to review continue (approve) or close (reject) through the resolver."""
 from __future__ import annotations
 
-from chalicelib.services import reviews
+from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.flows import money
 from tests.helpers import Api

@@ -7,7 +7,7 @@ import json
 from chalicelib.domain.errors import ProviderError
 from chalicelib.jobs.runner import handle_record
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services import reviews
+from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 from tests.rental_helpers import active_rental, assert_ledger, me, provider_op, rent

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.jobs.runner import handle_record
-from chalicelib.services import rental_settlement
+from chalicelib.services.rentals import settlement as rental_settlement
 from tests.helpers import Api
 from tests.rental_helpers import (DAY, active_rental, assert_ledger, audit_actions, me, provider_op, provider_ops,
                                   rent)

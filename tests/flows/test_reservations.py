@@ -79,7 +79,7 @@ def test_stock_with_a_bad_quantity_is_a_400(client):
 def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twice(client, aws):
     import threading
 
-    from chalicelib.services import reservations
+    from chalicelib.services.orders import reservations
 
     api = Api(client)
     tokens = [api.member(c) for c in ("ga:760", "gb:770", "sa:720", "sb:730")]

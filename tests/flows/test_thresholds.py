@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.services import thresholds
+from chalicelib.services.risk import thresholds
 from tests.helpers import Api
 
 DAY = 86400

@@ -5,7 +5,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from ...services import bookings, reservations
+from ...services.orders import bookings
+from ...services.orders import reservations
 from ..common import Body, Fen, Id, Out
 
 

@@ -6,7 +6,8 @@ from typing import Literal
 from pydantic import Field
 
 from ...domain.errors import NotFound
-from ...services import rental_store, rentals
+from ...services.rentals import store as rental_store
+from ...services.rentals import rentals
 from ..common import Body, Fen, FenOrZero, Id, Out
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import rentals as rules
-from ..log import logger
-from ..providers.base import Notification, OpResult
-from ..store.uow import RETRY, Retry, UnitOfWork
-from . import callbacks, coupons, members, rental_lapse
-from . import rental_store as store
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import rentals as rules
+from ...log import logger
+from ...providers.base import Notification, OpResult
+from ...store.uow import RETRY, Retry, UnitOfWork
+from .. import callbacks
+from ..marketing import coupons
+from ..members import members
+from . import lapse as rental_lapse
+from . import store
 from .rentals import request_and_keep_params
 
 S = rules.RentalStatus

@@ -13,8 +13,8 @@ by the sweep with the same request number. A real provider may answer `pending` 
 asynchronous withholding, Pay Score's collection after complete): its charge.succeeded/failed
 notification records the attempt, or, when that is lost, the resumed attempt's answer does (the
 adapters ask rather than charge again). An object with a provider agreement not yet confirmed by the
-user is not charged: services/pay_later.py settles the agreement first. An installment the user pays
-in the app (`charge_mode` in_app) is never charged here: services/installments.py asks about its trade.
+user is not charged: services/orders/pay_later.py settles the agreement first. An installment the user pays
+in the app (`charge_mode` in_app) is never charged here: services/orders/installments.py asks about its trade.
 """
 from __future__ import annotations
 
@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain.errors import DomainError
-from ..providers.base import Notification, OpResult
-from ..store.schema import shard_of
-from ..store.uow import Retry, UnitOfWork
-from ..log import logger
-from . import callbacks, wiring
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain.errors import DomainError
+from ...providers.base import Notification, OpResult
+from ...store.schema import shard_of
+from ...store.uow import Retry, UnitOfWork
+from ...log import logger
+from .. import callbacks
+from .. import wiring
 
 # Hooks stage the kind's other writes and return the fields to set on the object itself
 # (one transaction may touch an item once, so the object's own update is the engine's).

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..bootstrap import Deps
-from ..clock import iso
-from ..domain.risk import adjusted_threshold
-from ..store.uow import Retry, UnitOfWork
+from ...bootstrap import Deps
+from ...clock import iso
+from ...domain.risk import adjusted_threshold
+from ...store.uow import Retry, UnitOfWork
 from .scenarios import scenario_key
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
-from ..clock import iso
-from ..domain.errors import DomainError, ValidationFailed
-from ..store.schema import shard_of
-from ..store.uow import Retry, UnitOfWork
+from ...bootstrap import Deps
+from ...clock import iso
+from ...domain.errors import DomainError, ValidationFailed
+from ...store.schema import shard_of
+from ...store.uow import Retry, UnitOfWork
 from .coupon_drops import QUEUE, campaign_key, enqueue_tier
 
 FANOUT_BACKSTOP_MINUTES = 5

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import rentals as rules
-from ..domain.errors import ProviderError
-from ..log import logger
-from ..providers.base import Notification
-from ..store.uow import RETRY, Retry, UnitOfWork
-from . import rental_store as store
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import rentals as rules
+from ...domain.errors import ProviderError
+from ...log import logger
+from ...providers.base import Notification
+from ...store.uow import RETRY, Retry, UnitOfWork
+from . import store
 
 S = rules.RentalStatus
 LAST_CALL = timedelta(hours=1)  # settle when the lapse is this close and no renewal is confirmed
@@ -112,7 +112,7 @@ def _wait(deps: Deps, item: dict, now: datetime, wake: datetime) -> str:
 
 
 def _settle(deps: Deps, item: dict, now: datetime, why: str) -> str:
-    from .rental_settlement import settle_on_lapse
+    from .settlement import settle_on_lapse
 
     return settle_on_lapse(deps, item, now, why)
 

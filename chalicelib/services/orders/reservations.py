@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import secrets
 
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import bookings as rules
-from ..domain.bookings import ReservationStatus
-from ..domain.errors import Forbidden, InvalidState, NotFound
-from ..store.schema import shard_of
-from ..store.uow import RETRY, Retry, UnitOfWork
-from . import members
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import bookings as rules
+from ...domain.bookings import ReservationStatus
+from ...domain.errors import Forbidden, InvalidState, NotFound
+from ...store.schema import shard_of
+from ...store.uow import RETRY, Retry, UnitOfWork
+from ..members import members
 
 MAX_OFFER_ROUNDS = 20
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import iso
-from ..config import Policy
-from ..domain.decision import ScenarioPolicy
-from ..domain.errors import ValidationFailed
-from ..domain.risk import RULES
-from ..store.dynamo import ConditionFailed
-from ..store.uow import RETRY, UnitOfWork
+from ...clock import iso
+from ...config import Policy
+from ...domain.decision import ScenarioPolicy
+from ...domain.errors import ValidationFailed
+from ...domain.risk import RULES
+from ...store.dynamo import ConditionFailed
+from ...store.uow import RETRY, UnitOfWork
 
 DEFAULTS: dict[str, str] = {
     "books": "low", "power_bank": "low", "courses": "low",

@@ -1,10 +1,10 @@
 """Pay-later and installment orders: create, view, cancel, confirm, the review resolver and charge hooks.
 
-Charging (services/charges.py): a pay-later order is charged at charge_at by the
+Charging (services/orders/charges.py): a pay-later order is charged at charge_at by the
 `charge_due_orders` sweep and the `order-charges` worker, or at once in the request on
 confirm (the same code the worker runs). An installment order is charged in full at creation
 (charge_at = now): through the same worker on the sandbox, or, on Alipay, by the user paying the
-Huabei installment trade opened at creation (services/installments.py: hb_fq_num,
+Huabei installment trade opened at creation (services/orders/installments.py: hb_fq_num,
 hb_fq_seller_percent=100, kept on the order as provider_terms) in the mini-program. The merchant
 receives the whole amount and pays the fee; the member repays Huabei per period (the plan is kept
 for display). WeChat Pay has no installments: refused at creation (400 on `kind`).
@@ -13,14 +13,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import orders as rules
-from ..domain.decision import Outcome
-from ..domain.errors import InvalidState, NotFound, ValidationFailed
-from ..domain.orders import OrderKind, OrderStatus
-from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, confirm_params, decisions, installments, intents, members, pay_later, reviews
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import orders as rules
+from ...domain.decision import Outcome
+from ...domain.errors import InvalidState, NotFound, ValidationFailed
+from ...domain.orders import OrderKind, OrderStatus
+from ...store.uow import RETRY, UnitOfWork
+from . import charges
+from . import closing
+from .. import confirm_params
+from ..risk import decisions
+from . import installments
+from .. import intents
+from ..members import members
+from . import pay_later
+from ..risk import reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}

@@ -6,13 +6,13 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clock import iso, parse_iso
-from ..config import Policy
-from ..domain import credit
-from ..domain.errors import Forbidden, NotFound
-from ..domain.risk import MemberFacts
-from ..store.schema import shard_of
-from ..store.uow import RETRY, UnitOfWork
+from ...clock import iso, parse_iso
+from ...config import Policy
+from ...domain import credit
+from ...domain.errors import Forbidden, NotFound
+from ...domain.risk import MemberFacts
+from ...store.schema import shard_of
+from ...store.uow import RETRY, UnitOfWork
 
 
 def member_id_for(provider: str, provider_user_id: str) -> str:
@@ -109,7 +109,7 @@ def stage_release_exposure(uow: UnitOfWork, member_id: str, amount: int, **add: 
 
 def order_stats(member: dict, amount: int, now: datetime, policy: Policy) -> tuple[dict, dict]:
     """The (add, set) that count a new order/rental/booking for the risk rules."""
-    from ..domain.risk import record_recent
+    from ...domain.risk import record_recent
 
     recent = record_recent([parse_iso(t) for t in member.get("recent_at", [])], now, policy.velocity_window_minutes)
     return {"order_count": 1, "order_total": amount}, {"recent_at": [iso(t) for t in recent]}

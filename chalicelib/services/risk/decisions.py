@@ -9,14 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..domain import coupons as coupon_rules
-from ..domain.decision import Decision, Outcome, decide
-from ..domain.errors import NotFound
-from ..domain.risk import Application
-from ..store.uow import UnitOfWork
-from . import coupons, members, metrics, reviews, scenarios
-from .members import member_key
+from ...bootstrap import Deps
+from ...domain import coupons as coupon_rules
+from ...domain.decision import Decision, Outcome, decide
+from ...domain.errors import NotFound
+from ...domain.risk import Application
+from ...store.uow import UnitOfWork
+from ..marketing import coupons
+from ..members import members
+from ..ops import metrics
+from . import reviews
+from . import scenarios
+from ..members.members import member_key
 from .scenarios import scenario_key
 
 

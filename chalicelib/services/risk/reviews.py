@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..clock import iso
-from ..domain.errors import InvalidState, NotFound
-from ..store.uow import UnitOfWork
-from . import metrics, wiring
+from ...clock import iso
+from ...domain.errors import InvalidState, NotFound
+from ...store.uow import UnitOfWork
+from ..ops import metrics
+from .. import wiring
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
 RESOLVERS: dict[str, Resolver] = {}

@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any, Iterable
 
-from ..domain.credit import BANDS
-from ..store.uow import UnitOfWork
+from ...domain.credit import BANDS
+from ...store.uow import UnitOfWork
 
 COUNTER_SHARDS = 4
 NO_BAND = "none"

@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso
-from ..domain import rentals as rules
-from ..domain.decision import Outcome
-from ..domain.errors import InvalidState, ProviderError, ValidationFailed
-from ..log import logger
-from ..providers.base import OpResult
-from ..store.dynamo import ConditionFailed
-from ..store.uow import RETRY, UnitOfWork
-from . import confirm_params, coupons, decisions, intents, members, reviews
-from . import rental_store as store
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso
+from ...domain import rentals as rules
+from ...domain.decision import Outcome
+from ...domain.errors import InvalidState, ProviderError, ValidationFailed
+from ...log import logger
+from ...providers.base import OpResult
+from ...store.dynamo import ConditionFailed
+from ...store.uow import RETRY, UnitOfWork
+from .. import confirm_params
+from ..marketing import coupons
+from ..risk import decisions
+from .. import intents
+from ..members import members
+from ..risk import reviews
+from . import store
 
 S = rules.RentalStatus
 STATUS_OF = {Outcome.DEPOSIT_FREE: S.PENDING_FREEZE, Outcome.DEPOSIT_REQUIRED: S.AWAITING_DEPOSIT,

@@ -8,14 +8,14 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..clock import iso
-from ..config import Policy
-from ..domain import coupons as rules
-from ..domain.coupons import CouponStatus
-from ..domain.credit import tier_rank
-from ..domain.errors import InvalidState
-from ..store.dynamo import Table
-from ..store.uow import RETRY, UnitOfWork
+from ...clock import iso
+from ...config import Policy
+from ...domain import coupons as rules
+from ...domain.coupons import CouponStatus
+from ...domain.credit import tier_rank
+from ...domain.errors import InvalidState
+from ...store.dynamo import Table
+from ...store.uow import RETRY, UnitOfWork
 
 
 def coupon_key(coupon_id: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ pay-after-use, a Pay Score service order) in the mini-program before anything ca
 An order whose provider answers `pending` when it is opened carries `agreement_state` pending, our
 number for the provider's order (`agreement_no`) and the `provider_params` the mini-program opens.
 The confirmation comes by notification (paylater.confirmed / paylater.refused); when that is lost, the
-charge sweep asks: while pending, the order's timer wakes every reconcile interval (services/charges.py
+charge sweep asks: while pending, the order's timer wakes every reconcile interval (services/orders/charges.py
 hands a pending agreement here before any claim). Refused, or still unconfirmed at charge_at: the order
 is cancelled, nothing was ever charged. The sandbox needs no confirmation and stores none of this.
 
@@ -24,16 +24,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import bookings as booking_rules
-from ..domain import orders as order_rules
-from ..domain.errors import InvalidState, ProviderError
-from ..log import logger
-from ..providers.base import Notification
-from ..store.uow import Retry, UnitOfWork
-from . import callbacks, charges, closing, confirm_params
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import bookings as booking_rules
+from ...domain import orders as order_rules
+from ...domain.errors import InvalidState, ProviderError
+from ...log import logger
+from ...providers.base import Notification
+from ...store.uow import Retry, UnitOfWork
+from .. import callbacks
+from . import charges
+from . import closing
+from .. import confirm_params
 
 PURPOSE = "pl"  # the agreement's number: <object id>_pl
 

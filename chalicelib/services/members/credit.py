@@ -4,14 +4,16 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from ..api.auth import issue_token
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import credit
-from ..domain.errors import DomainError, ProviderNotConfigured, ValidationFailed
-from ..store.uow import RETRY, Retry, UnitOfWork
-from . import coupons, members, metrics
+from ...api.auth import issue_token
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import credit
+from ...domain.errors import DomainError, ProviderNotConfigured, ValidationFailed
+from ...store.uow import RETRY, Retry, UnitOfWork
+from ..marketing import coupons
+from . import members
+from ..ops import metrics
 from .members import SNAPSHOT_ATTRS, member_key
 
 

@@ -1,6 +1,6 @@
 """Installment orders paid by the user in the mini-program (Alipay Huabei): the provider's trade is the charge.
 
-When the order is approved, the provider opens the installment payment (services/orders.py calls
+When the order is approved, the provider opens the installment payment (services/orders/orders.py calls
 `open_trade`). The sandbox answers `succeeded`: nothing to pay in the app, the charge engine charges the
 order as before. Alipay answers `pending` with the trade the mini-program pays (my.tradePay, trade_no in
 `provider_params`): the order is written already charging attempt 1 (`charge_mode` in_app) under the
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain.errors import InvalidState, ProviderError
-from ..domain.orders import OrderStatus, transition
-from ..log import logger
-from ..providers.base import OpResult
-from ..store.uow import Retry, UnitOfWork
-from . import charges, closing
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain.errors import InvalidState, ProviderError
+from ...domain.orders import OrderStatus, transition
+from ...log import logger
+from ...providers.base import OpResult
+from ...store.uow import Retry, UnitOfWork
+from . import charges
+from . import closing
 
 IN_APP = "in_app"
 

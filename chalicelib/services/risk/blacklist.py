@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import iso
-from ..store.uow import RETRY, UnitOfWork
-from . import members
-from .members import member_key
+from ...clock import iso
+from ...store.uow import RETRY, UnitOfWork
+from ..members import members
+from ..members.members import member_key
 
 ENTRY_ATTRS = ["blacklisted", "blacklist_reason", "blacklisted_by", "blacklisted_at", "list_pk", "list_sk"]
 

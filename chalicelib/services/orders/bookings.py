@@ -1,12 +1,12 @@
 """Service bookings guaranteed by credit: create, cancel (with its fee), complete, disputes.
 
 Money: the price counts in exposure from the booking on. A satisfied completion is charged by
-the charge engine (services/charges.py): the request runs the worker's code at once and the
+the charge engine (services/orders/charges.py): the request runs the worker's code at once and the
 sweep retries it on failure. A late cancellation's fee is charged the same way (the booking stays
 `cancelled`; `fee_charged` tells when it is paid). A dispute opens a review of kind "dispute":
 approve = the member is right (waived, nothing owed); reject = the price is charged.
 
-With a real provider the guarantee is the provider's pay-later agreement (services/pay_later.py),
+With a real provider the guarantee is the provider's pay-later agreement (services/orders/pay_later.py),
 opened for the price when the booking is confirmed (`provider_params` in the answer: what the
 mini-program opens to confirm it). Every charge of the booking goes under it. Not confirmed by the
 start, the booking is cancelled (no fee: nothing could be charged); cancelled by the member before
@@ -16,15 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import bookings as rules
-from ..domain.bookings import BookingStatus
-from ..domain.decision import Outcome
-from ..domain.errors import InvalidState, NotFound
-from ..log import logger
-from ..store.uow import RETRY, UnitOfWork
-from . import charges, closing, decisions, intents, members, pay_later, reviews
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import bookings as rules
+from ...domain.bookings import BookingStatus
+from ...domain.decision import Outcome
+from ...domain.errors import InvalidState, NotFound
+from ...log import logger
+from ...store.uow import RETRY, UnitOfWork
+from . import charges
+from . import closing
+from ..risk import decisions
+from .. import intents
+from ..members import members
+from . import pay_later
+from ..risk import reviews
 
 STATUS_OF = {Outcome.APPROVED: BookingStatus.CONFIRMED, Outcome.REVIEW: BookingStatus.IN_REVIEW,
              Outcome.REJECTED: BookingStatus.REJECTED}

@@ -1,8 +1,10 @@
 """How an order or booking ends for the member: paid (exposure back, coupon used) or a default."""
 from __future__ import annotations
 
-from ..store.uow import UnitOfWork
-from . import coupons, members, metrics
+from ...store.uow import UnitOfWork
+from ..marketing import coupons
+from ..members import members
+from ..ops import metrics
 
 
 def stage_paid(uow: UnitOfWork, item: dict, release: int, on_time: bool) -> None:

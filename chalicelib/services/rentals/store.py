@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain import request_numbers as numbers
-from ..clock import iso, parse_iso
-from ..config import Policy
-from ..domain import rentals as rules
-from ..domain.errors import NotFound
-from ..store.schema import shard_of
-from ..store.uow import UnitOfWork
+from ...domain import request_numbers as numbers
+from ...clock import iso, parse_iso
+from ...config import Policy
+from ...domain import rentals as rules
+from ...domain.errors import NotFound
+from ...store.schema import shard_of
+from ...store.uow import UnitOfWork
 
 LAPSE_MARGIN = timedelta(days=1)
 TIMER_ATTRS = ["due_pk", "due_at"]

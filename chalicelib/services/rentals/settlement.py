@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import rentals as rules
-from ..domain.errors import DomainError, ProviderError
-from ..log import logger
-from ..providers.base import Line
-from ..store.uow import RETRY, Retry, UnitOfWork
-from . import coupons, members, metrics
-from . import rental_store as store
-from .rental_lapse import cancel_unapplied_renewal, handle_lapse
-from .rental_security import reconcile
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import rentals as rules
+from ...domain.errors import DomainError, ProviderError
+from ...log import logger
+from ...providers.base import Line
+from ...store.uow import RETRY, Retry, UnitOfWork
+from ..marketing import coupons
+from ..members import members
+from ..ops import metrics
+from . import store
+from .lapse import cancel_unapplied_renewal, handle_lapse
+from .security import reconcile
 
 S = rules.RentalStatus
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..log import logger
-from ..store.uow import UnitOfWork
-from . import callbacks, credit
+from ...log import logger
+from ...store.uow import UnitOfWork
+from .. import callbacks
+from . import credit
 from .members import SNAPSHOT_ATTRS, member_id_for, member_key
 
 if TYPE_CHECKING:
-    from ..bootstrap import Deps
-    from ..providers.base import Notification
+    from ...bootstrap import Deps
+    from ...providers.base import Notification
 
 
 def _member(deps: Deps, note: Notification, provider: str) -> dict | None:

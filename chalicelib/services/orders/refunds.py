@@ -19,15 +19,17 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from ..domain import request_numbers as numbers
-from ..bootstrap import Deps
-from ..clock import iso, parse_iso
-from ..domain import orders as rules
-from ..domain.errors import InvalidState, ProviderError
-from ..domain.orders import OrderStatus
-from ..store.uow import Retry, UnitOfWork
-from ..providers.base import Notification
-from . import callbacks, charges, orders
+from ...domain import request_numbers as numbers
+from ...bootstrap import Deps
+from ...clock import iso, parse_iso
+from ...domain import orders as rules
+from ...domain.errors import InvalidState, ProviderError
+from ...domain.orders import OrderStatus
+from ...store.uow import Retry, UnitOfWork
+from ...providers.base import Notification
+from .. import callbacks
+from . import charges
+from . import orders
 
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 
