@@ -1,7 +1,7 @@
 """Bookings and reservations (API.md 'Bookings and reservations'), and the stock that offers places."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 

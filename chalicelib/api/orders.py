@@ -1,7 +1,7 @@
 """Orders: pay later and installments (API.md 'Orders (pay later, installments)')."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 

@@ -1,7 +1,7 @@
 """Rentals (API.md "Rentals") and the operators' rental routes (API.md "Admin")."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 

@@ -22,7 +22,6 @@ from .auth import Principal, authenticate
 from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
 
     from ..bootstrap import Deps
     from ..store.uow import UnitOfWork

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..bootstrap import Deps
-from ..services.orders import charges
+from ..services.orders import billing
 from ..services.orders import refunds
 from .registry import enqueue_due, sweep, worker
 
@@ -21,6 +21,6 @@ def charge_due_orders(deps: Deps, now: datetime) -> int:
 
 @worker("order-charges")
 def charge_one(deps: Deps, body: dict) -> None:
-    item = charges.run(deps, body["pk"], body["sk"])
+    item = billing.run(deps, body["pk"], body["sk"])
     if item and item.get("refund_pending"):
         refunds.resume(deps, item)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..bootstrap import Deps
 from ..services.rentals import settlement as rental_settlement
+from ..services.rentals import timer as rental_timers
 from .registry import enqueue_due, sweep, worker
 
 
@@ -17,7 +18,7 @@ def deduct_overdue_rentals(deps: Deps, now: datetime) -> int:
 
 @worker("rental-timers")
 def rental_timer(deps: Deps, body: dict) -> None:
-    rental_settlement.on_timer(deps, body["pk"].split("#", 1)[1])
+    rental_timers.on_timer(deps, body["pk"].split("#", 1)[1])
 
 
 @worker("rental-settlements")

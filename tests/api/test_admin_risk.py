@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.services.risk import decisions
+from chalicelib.services import tables
 from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
@@ -127,7 +128,7 @@ def fake_kind(monkeypatch, aws):
         uow.update(f"FAKE#{review['ref_id']}", "FAKE", set={"status": "approved" if approved else "rejected"},
                    condition="#s = :r", names={"#s": "status"}, values={":r": "review"})
 
-    monkeypatch.setitem(reviews.RESOLVERS, "fake", resolve)
+    monkeypatch.setitem(tables.RESOLVERS, "fake", resolve)
     return calls
 
 

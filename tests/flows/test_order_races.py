@@ -5,7 +5,7 @@ import threading
 from typing import Any, Callable
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.services.orders import charges
+from chalicelib.services.orders import billing, charges
 from chalicelib.services.orders import orders
 from chalicelib.services.orders import refunds
 from chalicelib.services.orders.orders import order_key
@@ -84,7 +84,7 @@ def test_duplicate_queue_messages_and_concurrent_workers_charge_once(client, aws
     pk, sk = order_key(oid)
     for _ in range(3):
         aws.queues.send("order-charges", {"pk": pk, "sk": sk})
-    _race(*[lambda: charges.run(aws, pk, sk) for _ in range(3)])
+    _race(*[lambda: billing.run(aws, pk, sk) for _ in range(3)])
     api.run_jobs()
     api.run_jobs()
     item = aws.table.get(pk, sk)

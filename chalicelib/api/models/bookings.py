@@ -5,8 +5,6 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from ...services.orders import bookings
-from ...services.orders import reservations
 from ..common import Body, Fen, Id, Out
 
 

@@ -5,10 +5,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...domain import orders as rules
-from ...services.members import members
-from ...services.orders import orders
-from ...services.orders import refunds
 from ..common import Body, Fen, Id, Out
 
 

@@ -5,9 +5,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from ...domain.errors import NotFound
-from ...services.rentals import store as rental_store
-from ...services.rentals import rentals
 from ..common import Body, Fen, FenOrZero, Id, Out
 
 

@@ -43,7 +43,7 @@ def sign_in(deps: Deps, uow: UnitOfWork, provider_name: str, code: str, device_i
 def authorize(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     """Ask the provider for the member's band; keep only the band; reward good credit."""
     member = members.load(deps.table, member_id)
-    now, policy = uow.now, deps.settings.policy
+    now = uow.now
     answer = deps.provider(member["provider"]).authorize_credit(member["provider_user_id"],
                                                                 numbers.consent_number(member_id, int(now.timestamp())))
     day = now.strftime("%Y-%m-%d")

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from ...log import logger
 from ...store.uow import UnitOfWork
-from .. import callbacks
 from . import credit
 from .members import SNAPSHOT_ATTRS, member_id_for, member_key
 
@@ -23,14 +22,12 @@ def _member(deps: Deps, note: Notification, provider: str) -> dict | None:
     return member
 
 
-@callbacks.on("credit.granted")
 def on_credit_granted(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     member = _member(deps, note, provider)
     if member and note.data.get("band"):
         credit.stage_granted(deps, uow, member, note.data["band"], uow.now.strftime("%Y-%m-%d"))
 
 
-@callbacks.on("credit.withdrawn")
 def on_credit_withdrawn(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     """The user closed the service at the provider (WeChat PAYSCORE.USER_CLOSE_SERVICE): like
     DELETE /v1/credit/authorization, the snapshot is withdrawn."""
@@ -39,7 +36,6 @@ def on_credit_withdrawn(deps: Deps, note: Notification, uow: UnitOfWork, provide
         credit.withdraw(deps, uow, member["member_id"])
 
 
-@callbacks.on("credit.declined")
 def on_credit_declined(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     member = _member(deps, note, provider)
     if member is None:

@@ -24,7 +24,7 @@ from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound
 from ...log import logger
 from ...store.uow import RETRY, UnitOfWork
-from . import charges
+from . import billing, charges
 from . import closing
 from ..risk import decisions
 from .. import intents
@@ -143,44 +143,13 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
 
 def _charge_now(deps: Deps, item: dict) -> None:
     try:
-        charges.run(deps, item["pk"], item["sk"])
+        billing.run(deps, item["pk"], item["sk"])
     except Exception:  # the due index keeps it: the sweep charges it on its next run
         logger.exception("inline booking charge failed; left to the sweep", extra={"booking": item["id"]})
 
 
-# -- charge hooks ---------------------------------------------------------------------------------
-
-def _charged(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
-    if item["status"] == BookingStatus.CANCELLED:
-        uow.audit(f"booking#{item['id']}", "fee_charged", after={"amount": int(item["charge_amount"])},
-                  event="booking.fee_charged")
-        return {"fee_charged": True}
-    rules.transition(item["status"], BookingStatus.CHARGED)
-    closing.stage_paid(uow, item, int(item["price"]), on_time=int(item["charge_attempts"]) == 1)
-    uow.audit(f"booking#{item['id']}", "charged", before={"status": item["status"]},
-              after={"status": "charged", "amount": int(item["charge_amount"])}, event="booking.charged")
-    return {"status": str(BookingStatus.CHARGED)}
-
-
-def _failed(deps: Deps, uow: UnitOfWork, item: dict, exhausted: bool) -> dict:
-    if not exhausted:
-        uow.audit(f"booking#{item['id']}", "charge_failed", data={"attempt": int(item["charge_attempts"])},
-                  event="booking.charge_failed")
-        return {}
-    closing.stage_default(uow, item)
-    uow.audit(f"booking#{item['id']}", "past_due", before={"status": item["status"]}, event="booking.past_due")
-    if item["status"] == BookingStatus.CANCELLED:
-        return {"fee_past_due": True}
-    rules.transition(item["status"], BookingStatus.PAST_DUE)
-    return {"status": str(BookingStatus.PAST_DUE)}
-
-
-charges.hooks("booking", _charged, _failed)
-
-
 # -- review resolvers -----------------------------------------------------------------------------
 
-@reviews.resolver("booking")
 def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """A risk review: approved -> confirmed (if still within the limit and not blacklisted); else rejected."""
     item = deps.table.get(*booking_key(review["ref_id"]))
@@ -204,7 +173,6 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
               event="booking.reviewed")
 
 
-@reviews.resolver("dispute")
 def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """approve = the member's complaint stands (waived, credit back); reject = the price is charged."""
     item = deps.table.get(*booking_key(review["evidence"]["booking_id"]))

@@ -18,9 +18,7 @@ in the app (`charge_mode` in_app) is never charged here: services/orders/install
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from ...domain import request_numbers as numbers
 from ...bootstrap import Deps
@@ -30,29 +28,9 @@ from ...providers.base import Notification, OpResult
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
 from ...log import logger
-from .. import callbacks
-from .. import wiring
+from . import charge_hooks
 
-# Hooks stage the kind's other writes and return the fields to set on the object itself
-# (one transaction may touch an item once, so the object's own update is the engine's).
-OnCharged = Callable[[Deps, UnitOfWork, dict], dict]
-OnFailed = Callable[[Deps, UnitOfWork, dict, bool], dict]  # (.., exhausted)
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What a kind does when its charge succeeds or fails."""
-
-    charged: OnCharged
-    failed: OnFailed
-
-
-HOOKS: dict[str, Hooks] = {}
-
-
-def hooks(kind: str, charged: OnCharged, failed: OnFailed) -> None:
-    HOOKS[kind] = Hooks(charged, failed)
-
+HOOKS = charge_hooks.HOOKS  # kind -> what its charge succeeding or failing does
 
 KEYS = {"ord": ("ORDER#{}", "ORDER"), "bkg": ("BOOKING#{}", "BOOKING")}  # id prefix -> item key
 
@@ -71,46 +49,23 @@ def request_no(item: dict, attempt: int) -> str:
     return numbers.number(item["id"], "charge", attempt)
 
 
-def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = None) -> dict | None:
-    """Charge the object if it is due (or `force`: confirm now). Safe to run twice or concurrently.
-    `item`: a fresh read the caller already made (saves the first GetItem)."""
-    for _ in range(6):
-        item = item or deps.table.get(pk, sk)
-        now = deps.clock.now()
-        if item and item.get("agreement_close") and not item.get("agreement_closed_at"):
-            from . import pay_later  # ended uncharged: the timer only retries closing the provider's order
-
-            return pay_later.close(deps, item, now) if _due(item, now, False) else item
-        if item and item.get("agreement_state") == "pending" and _due(item, now, force):
-            from . import pay_later  # the agreement's own rules; imported late (it imports this module)
-
-            item = pay_later.reconcile(deps, item, now, force)
-        if not item or not _ready(item, now, force):
-            return item
-        if item.get("charge_mode") == "in_app" and item["charge_state"] == "charging":
-            from . import installments  # the user pays the provider's trade in the app: ask, never pay
-
-            return installments.reconcile(deps, item, now, force)
-        try:
-            if item["charge_state"] == "pending":
-                item = _claim(deps, item, now)
-            result = _charge(deps, item)
-            _record(deps, item, result, deps.clock.now())
-        except Retry:
-            item = None
-            continue
-        return deps.table.get(pk, sk)
-    raise Retry("charge kept losing races")
+def attempt(deps: Deps, item: dict, now: datetime) -> None:
+    """One guarded attempt on an object that is ready: claim (when pending), charge, record.
+    Raises Retry when another worker moved the object first."""
+    if item["charge_state"] == "pending":
+        item = _claim(deps, item, now)
+    result = _charge(deps, item)
+    _record(deps, item, result, deps.clock.now())
 
 
-def _ready(item: dict, now: datetime, force: bool) -> bool:
+def ready(item: dict, now: datetime, force: bool) -> bool:
     state = item.get("charge_state")
     if state not in ("pending", "charging"):
         return False
     return force or parse_iso(item["due_at"]) <= now
 
 
-def _due(item: dict, now: datetime, force: bool) -> bool:
+def due(item: dict, now: datetime, force: bool) -> bool:
     """The object's timer has rung (an agreement may wait on it before any charge is owed)."""
     return force or (bool(item.get("due_at")) and parse_iso(item["due_at"]) <= now)
 
@@ -179,7 +134,6 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
     attempt, policy = int(item["charge_attempts"]), deps.settings.policy
     guard = {"condition": "charge_state = :c AND charge_attempts = :n",
              "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
-    wiring.load()
     hook = HOOKS[item["type"]]
     if result.ok:
         fields = hook.charged(deps, uow, item)
@@ -199,33 +153,10 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
                        **guard)
 
 
-def _attempt_of(note: Notification) -> tuple[str, str, int] | None:
+def attempt_of(note: Notification) -> tuple[str, str, int] | None:
     """(pk, sk, attempt) behind one of our charge numbers `<id>_charge<n>` (others are not charges)."""
     found = numbers.split(note.out_request_no)
     key = KEYS.get(found[0].split("_", 1)[0]) if found else None
     if not found or not key or found[1] != "charge" or found[2] is None:
         return None
     return key[0].format(found[0]), key[1], found[2]
-
-
-@callbacks.on("charge.succeeded")
-@callbacks.on("charge.failed")
-def on_charge_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
-    """The provider's answer to an attempt still charging; anything else (an older attempt, a charge
-    already recorded, another provider's number) changes nothing."""
-    found = _attempt_of(note)
-    item = deps.table.get(found[0], found[1]) if found else None
-    if not item or item.get("charge_state") != "charging" or int(item["charge_attempts"]) != found[2] \
-            or item.get("provider") != provider:
-        return
-    if note.amount is not None and note.amount != int(item["charge_amount"]):
-        logger.warning("charge notification for another amount ignored", extra={"id": item["id"]})
-        return
-    ok = note.kind == "charge.succeeded"
-    result = OpResult("succeeded" if ok else "failed", note.provider_ref, None if ok else "provider_refused")
-    if not ok and item.get("charge_mode") == "in_app":
-        from . import installments  # an in-app payment closed unpaid: cancelled, not a failed charge
-
-        installments.on_failed_answer(uow, item, result)
-        return
-    stage_record(deps, uow, item, result, uow.now)

@@ -20,7 +20,7 @@ from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound, ValidationFailed
 from ...domain.orders import OrderKind, OrderStatus
 from ...store.uow import RETRY, UnitOfWork
-from . import charges
+from . import billing, charges
 from . import closing
 from .. import confirm_params
 from ..risk import decisions
@@ -28,7 +28,6 @@ from . import installments
 from .. import intents
 from ..members import members
 from . import pay_later
-from ..risk import reviews
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -144,37 +143,11 @@ def confirm(deps: Deps, member_id: str, order_id: str) -> dict:
     item = load_own(deps, member_id, order_id)
     if item["status"] != OrderStatus.PENDING_CHARGE:
         raise InvalidState(f"an order that is {item['status']} cannot be confirmed")
-    return view(charges.run(deps, item["pk"], item["sk"], force=True, item=item) or item)
-
-
-# -- charge hooks ---------------------------------------------------------------------------------
-
-def _charged(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
-    rules.transition(item["status"], OrderStatus.CHARGED)
-    closing.stage_paid(uow, item, int(item["payable"]), on_time=int(item["charge_attempts"]) == 1)
-    uow.audit(f"order#{item['id']}", "charged", before={"status": item["status"]},
-              after={"status": "charged", "amount": int(item["charge_amount"])}, event="order.charged")
-    return {"status": str(OrderStatus.CHARGED)}
-
-
-def _failed(deps: Deps, uow: UnitOfWork, item: dict, exhausted: bool) -> dict:
-    attempt = int(item["charge_attempts"])
-    if not exhausted:
-        uow.audit(f"order#{item['id']}", "charge_failed", data={"attempt": attempt}, event="order.charge_failed")
-        return {}
-    rules.transition(item["status"], OrderStatus.PAST_DUE)
-    closing.stage_default(uow, item)
-    uow.audit(f"order#{item['id']}", "past_due", before={"status": item["status"]}, after={"status": "past_due"},
-              event="order.past_due")
-    return {"status": str(OrderStatus.PAST_DUE)}
-
-
-charges.hooks("order", _charged, _failed)
+    return view(billing.run(deps, item["pk"], item["sk"], force=True, item=item) or item)
 
 
 # -- review resolver ------------------------------------------------------------------------------
 
-@reviews.resolver("order")
 def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """Approved: continue as if freshly decided (without the risk rules); rejected: closed, credit back."""
     item = deps.table.get(*order_key(review["ref_id"]))

@@ -33,7 +33,6 @@ from ...domain.errors import InvalidState, ProviderError
 from ...log import logger
 from ...providers.base import Notification
 from ...store.uow import Retry, UnitOfWork
-from .. import callbacks
 from . import charges
 from . import closing
 from .. import confirm_params
@@ -230,14 +229,12 @@ def _pending_order(deps: Deps, note: Notification) -> dict | None:
     return item
 
 
-@callbacks.on("paylater.confirmed")
 def on_confirmed(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     item = _pending_order(deps, note)
     if item and item["provider"] == provider:
         stage_confirmed(uow, item, note.provider_ref)
 
 
-@callbacks.on("paylater.refused")
 def on_refused(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     item = _pending_order(deps, note)
     if item and item["provider"] == provider:

@@ -27,7 +27,6 @@ from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus
 from ...store.uow import Retry, UnitOfWork
 from ...providers.base import Notification
-from .. import callbacks
 from . import charges
 from . import orders
 
@@ -120,8 +119,6 @@ def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -
               after={"status": str(status), "amount": amount}, event="order.refunded")
 
 
-@callbacks.on("refund.succeeded")
-@callbacks.on("refund.failed")
 def on_refund_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     """The provider's later answer to a refund it left pending (WeChat REFUND.*): recorded once, and only
     for the refund still claimed under that number; anything else (a repeat, an echo) changes nothing."""

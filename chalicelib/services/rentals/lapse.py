@@ -6,6 +6,7 @@ outcome `settled`). The audit log says which (`freeze_renewal_requested`, `freez
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from ...domain import request_numbers as numbers
 from ...bootstrap import Deps
@@ -21,8 +22,12 @@ S = rules.RentalStatus
 LAST_CALL = timedelta(hours=1)  # settle when the lapse is this close and no renewal is confirmed
 
 
-def handle_lapse(deps: Deps, item: dict, now: datetime) -> str:
-    """The timer of an active, not overdue rental fired: its freeze lapses soon."""
+Settle = Callable[[Deps, dict, datetime, str], str]  # settles a rental from its still-live freeze (why)
+
+
+def handle_lapse(deps: Deps, item: dict, now: datetime, settle: Settle) -> str:
+    """The timer of an active, not overdue rental fired: its freeze lapses soon. `settle` is the
+    settlement's settle_on_lapse, passed in by the timer (settlement undoes renewals: it imports this)."""
     expires = item.get("freeze_expires_at")
     if not item.get("freeze_ref") or not expires:  # deposit-required: nothing lapses; wake at the default
         return _wait(deps, item, now, store.wake_for(item, S.ACTIVE, now, deps.settings.policy) or now)
@@ -33,7 +38,7 @@ def handle_lapse(deps: Deps, item: dict, now: datetime) -> str:
             return _commit_renewed(deps, item, now, answer.provider_ref, iso(answer.expires_at) if answer.expires_at
                                    else None)
         if (answer is not None and answer.status == "failed") or now >= parse_iso(expires) - LAST_CALL:
-            return _settle(deps, item, now, "renewal_refused" if answer and answer.status == "failed"
+            return settle(deps, item, now, "renewal_refused" if answer and answer.status == "failed"
                            else "renewal_unanswered")
         if answer is None:
             ask_renewal(deps, item, now)  # the provider never saw it: ask again (same request number)
@@ -109,12 +114,6 @@ def _wait(deps: Deps, item: dict, now: datetime, wake: datetime) -> str:
     uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake), condition="#st = :active",
                names={"#st": "status"}, values={":active": str(S.ACTIVE)}, on_fail=RETRY)
     return _commit(uow, "waiting")
-
-
-def _settle(deps: Deps, item: dict, now: datetime, why: str) -> str:
-    from .settlement import settle_on_lapse
-
-    return settle_on_lapse(deps, item, now, why)
 
 
 def _commit(uow: UnitOfWork, result: str) -> str:

@@ -20,7 +20,6 @@ from ..marketing import coupons
 from ..risk import decisions
 from .. import intents
 from ..members import members
-from ..risk import reviews
 from . import store
 
 S = rules.RentalStatus
@@ -170,7 +169,6 @@ def capture_deduction(deps: Deps, item: dict, request_no: str, amount: int, reas
         logger.exception("deduction capture failed; the settlement will retry it", extra={"rental_id": item["id"]})
 
 
-@reviews.resolver("rental")
 def resolve_review(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """Approved: decided afresh without the risk rules; rejected: exposure and coupon given back."""
     item = store.load(deps.table, review["ref_id"])

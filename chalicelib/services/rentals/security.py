@@ -12,7 +12,6 @@ from ...domain import rentals as rules
 from ...log import logger
 from ...providers.base import Notification, OpResult
 from ...store.uow import RETRY, Retry, UnitOfWork
-from .. import callbacks
 from ..marketing import coupons
 from ..members import members
 from . import lapse as rental_lapse
@@ -54,7 +53,6 @@ def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> None:
         coupons.stage_return(uow, item["coupon_id"], item["id"])
 
 
-@callbacks.on("freeze.succeeded")
 def on_freeze_succeeded(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     if rental_lapse.on_renewal_succeeded(deps, note, uow):
         return
@@ -64,7 +62,6 @@ def on_freeze_succeeded(deps: Deps, note: Notification, uow: UnitOfWork, provide
                       (note.data.get("data") or {}).get("expires_at"))
 
 
-@callbacks.on("freeze.failed")
 def on_freeze_failed(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     if rental_lapse.on_renewal_failed(deps, note, uow):
         return
@@ -73,14 +70,12 @@ def on_freeze_failed(deps: Deps, note: Notification, uow: UnitOfWork, provider: 
         stage_refused(uow, item, "freeze_refused")
 
 
-@callbacks.on("deposit.paid")
 def on_deposit_paid(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     item = _rental_for(deps, note, "deposit")
     if item:
         stage_secured(deps, uow, item, note.provider_ref, None)
 
 
-@callbacks.on("deposit.failed")
 def on_deposit_failed(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     item = _rental_for(deps, note, "deposit")
     if item:

@@ -1,5 +1,5 @@
-"""Closing a rental: the settlement worker (returned -> closed) and the timer worker (overdue default,
-freeze lapse, reconciliation). Each re-reads the rental, calls the provider with deterministic request
+"""Closing a rental: the settlement worker (returned -> closed), an overdue default and a settlement on
+freeze lapse (both reached through rentals/timer.py). Each re-reads the rental, calls the provider with deterministic request
 numbers (a retry never moves money twice), then commits under a condition on the status it read.
 A provider error raises, so the queue retries the message (and dead-letters it after max receives)."""
 from __future__ import annotations
@@ -11,15 +11,13 @@ from ...bootstrap import Deps
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain.errors import DomainError, ProviderError
-from ...log import logger
 from ...providers.base import Line
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
 from ..ops import metrics
 from . import store
-from .lapse import cancel_unapplied_renewal, handle_lapse
-from .security import reconcile
+from .lapse import cancel_unapplied_renewal
 
 S = rules.RentalStatus
 
@@ -149,28 +147,7 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
     return str(outcome)
 
 
-def on_timer(deps: Deps, rental_id: str) -> str:
-    """rental-timers: whatever is due on this rental now (a stale or repeated message does nothing)."""
-    item = store.get(deps.table, rental_id)
-    now = deps.clock.now()
-    if not item or not item.get("due_at") or parse_iso(item["due_at"]) > now:
-        return "nothing_to_do"
-    status = item["status"]
-    if status == S.RETURNED:
-        return settle_returned(deps, rental_id)
-    if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
-        return reconcile(deps, item, now)
-    if status == S.ACTIVE:
-        overdue = rules.overdue_at(parse_iso(item["return_by"]), deps.settings.policy.grace_days)
-        if now >= overdue or item.get("settle_started_at"):
-            return settle_overdue(deps, item, now)
-        return handle_lapse(deps, item, now)
-    logger.info("timer on a settled rental cleared", extra={"rental_id": rental_id, "status": status})
-    _clear_timer(deps, item, now)
-    return "nothing_to_do"
-
-
-def _clear_timer(deps: Deps, item: dict, now: datetime) -> None:
+def clear_timer(deps: Deps, item: dict, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system")
     uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None), condition="#st = :s",
                names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)

@@ -1,30 +1,18 @@
 """The review queue: objects a risk rule flagged wait here for an operator.
 
-Each kind (rental, order, booking) registers a resolver that continues the object when approved
+Each kind (rental, order, booking) has a resolver (services/tables.py) that continues the object when approved
 (as if freshly decided, without the risk rules) or closes it when rejected.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ...clock import iso
 from ...domain.errors import InvalidState, NotFound
 from ...store.uow import UnitOfWork
 from ..ops import metrics
-from .. import wiring
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
-RESOLVERS: dict[str, Resolver] = {}
-
-
-def resolver(kind: str) -> Callable[[Resolver], Resolver]:
-    """Register how a kind continues after an operator's approve/reject."""
-
-    def register(fn: Resolver) -> Resolver:
-        RESOLVERS[kind] = fn
-        return fn
-
-    return register
 
 
 def review_id(ref_id: str) -> str:
@@ -69,9 +57,11 @@ def pending(table: Any, limit: int = 500) -> list[dict]:
     return [view(i) for i in table.query("list_pk = :p", {":p": "review#pending"}, index="list", limit=limit)]
 
 
-def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | None = None) -> dict:
-    """pending -> approved/rejected (guarded), off the pending list, alert, then the kind's resolver,
-    all in the caller's transaction. A second decision is 409 invalid_state."""
+def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | None,
+           resolvers: Mapping[str, Resolver]) -> dict:
+    """pending -> approved/rejected (guarded), off the pending list, alert, then the kind's resolver
+    (from `resolvers`, kind -> resolver: services/tables.py), all in the caller's transaction.
+    A second decision is 409 invalid_state."""
     item = deps.table.get(*review_key(rid))
     if not item:
         raise NotFound("review not found")
@@ -89,8 +79,7 @@ def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | Non
         metrics.stage_decision(uow, uow.now.strftime("%Y-%m-%d"), m.get("band"), m.get("scenario"), status,
                                int(m["amount"]), first_order=bool(m.get("first_order")),
                                second_order=bool(m.get("second_order")))
-    wiring.load()
-    resolve = RESOLVERS.get(item["kind"])
+    resolve = resolvers.get(item["kind"])
     if resolve:  # no resolver (e.g. a kind handled by hand): the operator's decision is the record
         resolve(deps, uow, item, approved)
     return view({**item, "status": status, "decided_at": at, "decided_by": uow.actor, "note": note})
