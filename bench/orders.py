@@ -34,10 +34,8 @@ def _pending_orders(deps: Any, n: int) -> None:
 
 
 def _sweep(deps: Any, counter: Any) -> dict:
-    from chalicelib.jobs.registry import SWEEPS
-    from chalicelib.jobs.runner import load
+    from chalicelib.jobs.tables import SWEEPS
 
-    load()
     with counter.measure() as m:
         enqueued = SWEEPS["charge_due_orders"].fn(deps, deps.clock.now())
     return {"enqueued": enqueued, "queries": m["app"].count("Query"), "items_read": m["items_read"]}

@@ -9,17 +9,15 @@ from datetime import datetime
 from ..bootstrap import Deps
 from ..services.orders import billing
 from ..services.orders import refunds
-from .registry import enqueue_due, sweep, worker
+from .registry import enqueue_due
 
 CHARGED_KINDS = ("order", "booking")
 
 
-@sweep("charge_due_orders", every_seconds=60)
 def charge_due_orders(deps: Deps, now: datetime) -> int:
     return sum(enqueue_due(deps, kind, "order-charges", now) for kind in CHARGED_KINDS)
 
 
-@worker("order-charges")
 def charge_one(deps: Deps, body: dict) -> None:
     item = billing.run(deps, body["pk"], body["sk"])
     if item and item.get("refund_pending"):

@@ -5,14 +5,12 @@ from datetime import datetime
 
 from ..bootstrap import Deps
 from ..services.rentals import trials
-from .registry import enqueue_due, sweep, worker
+from .registry import enqueue_due
 
 
-@sweep("settle_trials", every_seconds=60)
 def settle_trials(deps: Deps, now: datetime) -> int:
     return enqueue_due(deps, "trial", "order-timers", now)
 
 
-@worker("order-timers")
 def wake_trial(deps: Deps, body: dict) -> None:
     trials.wake(deps, body["pk"], body["sk"])

@@ -56,10 +56,8 @@ class Background:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        from ..jobs import load
-        from ..jobs.registry import WORKERS
+        from ..jobs.tables import WORKERS
 
-        load()
         self.threads.append(threading.Thread(target=self._schedule, name="scheduler", daemon=True))
         for queue in WORKERS:
             self.threads.append(threading.Thread(target=self._poll, args=(queue,), name=f"poll:{queue}", daemon=True))
@@ -67,7 +65,7 @@ class Background:
             t.start()
 
     def _schedule(self) -> None:
-        from ..jobs.registry import SWEEPS
+        from ..jobs.tables import SWEEPS
         from ..jobs.runner import ACTIVITY
         from ..log import logger
 

@@ -227,7 +227,7 @@ def test_a_freeze_that_cannot_be_renewed_is_settled_before_it_lapses(client, aws
 
 
 def test_an_overdue_rental_enqueued_twice_defaults_once(client, aws):
-    from chalicelib.jobs.registry import SWEEPS
+    from chalicelib.jobs.tables import SWEEPS
 
     api = Api(client)
     token = api.member("lars:720")
@@ -299,7 +299,7 @@ def test_a_refusal_posted_three_times_to_the_callback_route_releases_the_exposur
 
 
 def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_whole(client, aws):
-    from chalicelib.jobs.registry import SWEEPS
+    from chalicelib.jobs.tables import SWEEPS
 
     api = Api(client)
     token = api.member("pia:720")
