@@ -23,7 +23,7 @@ from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
 
-    from ..bootstrap import Deps
+    from ..ports import Deps
     from ..store.uow import UnitOfWork
 
 # Loaded by the first request, not at import: a cold start imports only the routes.

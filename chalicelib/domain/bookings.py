@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ..config import Policy
+from .policy import Policy
 from .credit import Tier
 from .errors import InvalidTransition, ValidationFailed
 from .states import guarded

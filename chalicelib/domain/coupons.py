@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from ..clock import parse_iso
-from ..config import Policy
+from .policy import Policy
 from .credit import Tier, band_low, tier_rank
 from .errors import InvalidState, NotFound, ValidationFailed
 

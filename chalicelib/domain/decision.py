@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..config import Policy
+from .policy import Policy
 from .credit import band_low
 from .risk import Application, MemberFacts, fired_rule
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ..config import Policy
+from .policy import Policy
 from .credit import Tier
 from .errors import ValidationFailed
 from .states import guarded

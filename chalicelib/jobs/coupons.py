@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..services.marketing import campaigns
 from ..services.marketing import coupon_drops
 from .registry import due_keys

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..services import intents
 from .registry import enqueue_due
 

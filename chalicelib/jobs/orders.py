@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..services.orders import billing
 from ..services.orders import refunds
 from .registry import enqueue_due

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..store.dynamo import ConditionFailed
 
 SOURCE = "creditfirst"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..domain.errors import ProviderNotConfigured
 from ..log import logger
 

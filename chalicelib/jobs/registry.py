@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..clock import iso
 from ..store.schema import SHARDS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..services.rentals import settlement as rental_settlement
 from ..services.rentals import timer as rental_timers
 from .registry import enqueue_due

@@ -10,7 +10,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..bootstrap import Deps, deps
+from ..bootstrap import deps
+from ..ports import Deps
 from ..log import logger
 from .tables import SWEEPS, WORKERS
 

@@ -2,7 +2,7 @@
 callback handling that /v1/callbacks/sandbox uses."""
 from __future__ import annotations
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..domain.errors import DomainError
 from ..services import callbacks
 

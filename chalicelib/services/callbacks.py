@@ -11,7 +11,7 @@ from ..store.uow import Retry, UnitOfWork
 from .tables import NOTIFICATIONS
 
 if TYPE_CHECKING:
-    from ..bootstrap import Deps
+    from ..ports import Deps
     from ..providers.base import Ack
 
 HANDLERS = NOTIFICATIONS  # kind -> handler: the areas' tables, assembled in tables.py

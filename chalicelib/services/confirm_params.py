@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..clock import iso, parse_iso
 from ..log import logger
 from ..store.dynamo import ConditionFailed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..clock import iso, parse_iso
 from ..domain import request_numbers as numbers
 from ..domain.errors import InvalidState, ProviderError

@@ -10,7 +10,7 @@ from .orders import handlers as orders
 from .rentals import handlers as rentals
 
 if TYPE_CHECKING:
-    from ..bootstrap import Deps
+    from ..ports import Deps
     from ..providers.base import Notification
     from ..store.uow import UnitOfWork
 

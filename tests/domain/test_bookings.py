@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.config import Policy
+from chalicelib.domain.policy import Policy
 from chalicelib.domain import bookings as rules
 from chalicelib.domain.bookings import BookingStatus as B
 from chalicelib.domain.errors import InvalidTransition, ValidationFailed

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.clock import iso
-from chalicelib.config import Policy
+from chalicelib.domain.policy import Policy
 from chalicelib.domain import coupons as rules
 from chalicelib.domain.errors import InvalidState, NotFound, ValidationFailed
 

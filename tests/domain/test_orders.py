@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.config import Policy
+from chalicelib.domain.policy import Policy
 from chalicelib.domain import orders as rules
 from chalicelib.domain.errors import InvalidTransition, ValidationFailed
 from chalicelib.domain.orders import OrderStatus as S

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso
 from ...domain.errors import DomainError, ValidationFailed
 from ...store.schema import shard_of

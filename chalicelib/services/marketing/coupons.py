@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ...clock import iso
-from ...config import Policy
+from ...domain.policy import Policy
 from ...domain import coupons as rules
 from ...domain.coupons import CouponStatus
 from ...domain.credit import tier_rank

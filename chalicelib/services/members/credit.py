@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from ...api.auth import issue_token
+from ...tokens import issue_token
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import credit
 from ...domain.errors import DomainError, ProviderNotConfigured, ValidationFailed

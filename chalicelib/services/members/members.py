@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...clock import iso, parse_iso
-from ...config import Policy
+from ...domain.policy import Policy
 from ...domain import credit
 from ...domain.errors import Forbidden, NotFound
 from ...domain.risk import MemberFacts

@@ -10,7 +10,7 @@ from . import credit
 from .members import SNAPSHOT_ATTRS, member_id_for, member_key
 
 if TYPE_CHECKING:
-    from ...bootstrap import Deps
+    from ...ports import Deps
     from ...providers.base import Notification
 
 

@@ -4,7 +4,7 @@ never pay) or the charge engine (charges: claim -> charge -> record). It sits ab
 engine never reaches back into the agreement or the installment."""
 from __future__ import annotations
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...log import logger
 from ...providers.base import Notification, OpResult
 from ...store.uow import Retry, UnitOfWork

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
 from ...domain.bookings import BookingStatus

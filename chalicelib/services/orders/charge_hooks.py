@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...domain import bookings as booking_rules
 from ...domain import orders as order_rules
 from ...domain.bookings import BookingStatus

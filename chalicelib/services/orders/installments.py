@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus, transition

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
 from ...domain.decision import Outcome

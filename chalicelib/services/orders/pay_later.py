@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as booking_rules
 from ...domain import orders as order_rules

@@ -20,7 +20,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
 from ...domain.errors import InvalidState, ProviderError

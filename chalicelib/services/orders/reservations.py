@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
 from ...domain.bookings import ReservationStatus

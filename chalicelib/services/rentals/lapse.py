@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain.errors import ProviderError

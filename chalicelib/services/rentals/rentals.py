@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso
 from ...domain import rentals as rules
 from ...domain.decision import Outcome

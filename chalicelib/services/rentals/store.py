@@ -10,7 +10,7 @@ from typing import Any
 
 from ...domain import request_numbers as numbers
 from ...clock import iso, parse_iso
-from ...config import Policy
+from ...domain.policy import Policy
 from ...domain import rentals as rules
 from ...domain.errors import NotFound
 from ...store.schema import shard_of

@@ -3,7 +3,7 @@ settlement (returned, overdue), the security reconciliation (a freeze or deposit
 freeze lapse. It sits above the three so none of them needs another's dispatcher."""
 from __future__ import annotations
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import parse_iso
 from ...domain import rentals as rules
 from ...log import logger

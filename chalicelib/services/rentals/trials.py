@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...domain import request_numbers as numbers
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import trials as rules
 from ...domain.decision import Decision, Outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...domain import coupons as coupon_rules
 from ...domain.decision import Decision, Outcome, decide
 from ...domain.errors import NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...clock import iso
-from ...config import Policy
+from ...domain.policy import Policy
 from ...domain.decision import ScenarioPolicy
 from ...domain.errors import ValidationFailed
 from ...domain.risk import RULES

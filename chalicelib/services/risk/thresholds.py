@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...bootstrap import Deps
+from ...ports import Deps
 from ...clock import iso
 from ...domain.risk import adjusted_threshold
 from ...store.uow import Retry, UnitOfWork
