@@ -215,7 +215,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
          slot: idempotency.Slot | None) -> Response:
     from pydantic import ValidationError
 
-    for attempt in range(MAX_ATTEMPTS):
+    for _attempt in range(MAX_ATTEMPTS):
         try:
             out = fn(ctx, parsed, **params)
             if isinstance(out, Staged):

@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..ports import Deps
-from ..services.marketing import campaigns
-from ..services.marketing import coupon_drops
+from ..services.marketing import campaigns, coupon_drops
 from .registry import due_keys
 
 

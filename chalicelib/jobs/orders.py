@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..ports import Deps
-from ..services.orders import billing
-from ..services.orders import refunds
+from ..services.orders import billing, refunds
 from .registry import enqueue_due
 
 CHARGED_KINDS = ("order", "booking")

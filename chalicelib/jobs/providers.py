@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..ports import Deps
 from ..domain.errors import ProviderNotConfigured
 from ..log import logger
+from ..ports import Deps
 
 REAL_PROVIDERS = ("alipay", "wechat")
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from ..ports import Deps
 from ..clock import iso
+from ..ports import Deps
 from ..store.schema import SHARDS
 
 Sweep = Callable[[Deps, datetime], int]

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..bootstrap import deps
-from ..ports import Deps
 from ..log import logger
+from ..ports import Deps
 from .tables import SWEEPS, WORKERS
+
 
 class Activity:
     """Background pollers and the scheduler work inside `busy()`; run_all works inside `exclusive()`,

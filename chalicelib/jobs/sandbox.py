@@ -2,8 +2,8 @@
 callback handling that /v1/callbacks/sandbox uses."""
 from __future__ import annotations
 
-from ..ports import Deps
 from ..domain.errors import DomainError
+from ..ports import Deps
 from ..services import callbacks
 
 

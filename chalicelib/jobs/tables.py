@@ -3,8 +3,8 @@ often the local scheduler runs it (the deployed schedules are in lambdas.py), an
 Imported by the runner on a job's first run, never by `import app`."""
 from __future__ import annotations
 
-from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
+from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
 from .registry import SweepSpec, Worker
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (

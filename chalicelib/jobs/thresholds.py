@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..ports import Deps
 from ..log import logger
+from ..ports import Deps
 from ..services.risk import thresholds
 
 

@@ -65,8 +65,8 @@ class Background:
             t.start()
 
     def _schedule(self) -> None:
-        from ..jobs.tables import SWEEPS
         from ..jobs.runner import ACTIVITY
+        from ..jobs.tables import SWEEPS
         from ..log import logger
 
         last: dict[str, float] = {}

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ..domain import request_numbers as numbers
 from ..clock import iso, parse_iso
+from ..domain import request_numbers as numbers
 from ..domain.credit import find_band
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from . import alipay_format as fmt

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ..domain import request_numbers as numbers
 from ..clock import iso, parse_iso
+from ..domain import request_numbers as numbers
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from . import keys, ledger, transport, wechat_events
-from .wechat_events import transaction_id
 from . import wechat_format as fmt
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
+from .wechat_events import transaction_id
 
 ORDER_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{6,32}$")
 ORDER_STATE = {"CREATED": "pending", "DOING": "succeeded", "DONE": "succeeded", "REVOKED": "failed",

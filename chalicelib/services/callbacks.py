@@ -19,10 +19,6 @@ ATTEMPTS = 5
 NOT_APPLIED = "NotificationsNotApplied"  # the metric operators alarm on
 
 
-class AlreadyHandled(Exception):
-    """This notification id was handled before."""
-
-
 def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: bytes) -> Ack:
     """Verify, dedupe, dispatch. Raises InvalidSignature (-> 401, no effect)."""
     provider = deps.provider(provider_name)

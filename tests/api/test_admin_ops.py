@@ -5,8 +5,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from chalicelib.services.ops import analytics
-from chalicelib.services.ops import metrics
+from chalicelib.services.ops import analytics, metrics
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.services.risk import decisions
 from chalicelib.services import tables
-from chalicelib.services.risk import reviews
+from chalicelib.services.risk import decisions, reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 

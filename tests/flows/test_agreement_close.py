@@ -14,7 +14,7 @@ from tests.helpers import Api
 CANCEL = "zhima.credit.payafteruse.creditbizorder.cancel"
 
 
-def _alipay_order(api: Api, alipay, client, user: str) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+def _alipay_order(api: Api, alipay, client, user: str) -> tuple[str, dict]:  # noqa: F811  # type: ignore[no-untyped-def]
     token = _alipay_member(api, alipay, user, 720)
     out = api.post("/v1/orders", ORDER, token=token)[1]
     assert _alipay_says(client, alipay.open_credit_order(out["provider_params"]["order_str"])) == b"success"

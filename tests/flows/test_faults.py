@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import ProviderError
-from chalicelib.jobs.tables import WORKERS
 from chalicelib.jobs.runner import handle_batch
+from chalicelib.jobs.tables import WORKERS
 from chalicelib.providers.sandbox import SandboxProvider
 from chalicelib.services.orders.orders import order_key
 from tests.flows import money

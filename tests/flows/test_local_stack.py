@@ -5,7 +5,8 @@ import signal
 
 import pytest
 
-from tests.local_stack import LocalStack, call as _call
+from tests.local_stack import LocalStack
+from tests.local_stack import call as _call
 
 
 @pytest.fixture(scope="module")

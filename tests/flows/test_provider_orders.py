@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-
 from chalicelib.providers.wechat import order_no
 from tests.flows.test_provider_rentals import FORM, JSON, _alipay_member, alipay, wechat  # noqa: F401
 from tests.helpers import Api

@@ -6,8 +6,7 @@ import json
 from chalicelib.jobs.runner import handle_record
 from chalicelib.services.rentals import settlement as rental_settlement
 from tests.helpers import Api
-from tests.rental_helpers import (DAY, active_rental, assert_ledger, audit_actions, me, provider_op, provider_ops,
-                                  rent)
+from tests.rental_helpers import DAY, active_rental, assert_ledger, audit_actions, me, provider_op, provider_ops, rent
 
 
 def _get(api, token, rid):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from ...ports import Deps
 from ...clock import iso
 from ...domain.errors import DomainError, ValidationFailed
+from ...ports import Deps
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
 from .coupon_drops import QUEUE, campaign_key, enqueue_tier

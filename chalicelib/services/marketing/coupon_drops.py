@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator
 
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import coupons as rules
 from ...domain.errors import DomainError
+from ...ports import Deps
 from ...store.schema import SHARDS
 from ...store.uow import Retry, UnitOfWork
 from .coupons import coupon_id, coupon_item, coupon_key

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ...clock import iso
-from ...domain.policy import Policy
 from ...domain import coupons as rules
 from ...domain.coupons import CouponStatus
 from ...domain.credit import tier_rank
 from ...domain.errors import InvalidState
+from ...domain.policy import Policy
 from ...store.dynamo import Table
 from ...store.uow import RETRY, UnitOfWork
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from ...tokens import issue_token
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import credit
+from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderNotConfigured, ValidationFailed
+from ...ports import Deps
 from ...store.uow import RETRY, Retry, UnitOfWork
+from ...tokens import issue_token
 from ..marketing import coupons
-from . import members
 from ..ops import metrics
+from . import members
 from .members import SNAPSHOT_ATTRS, member_key
 
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...clock import iso, parse_iso
-from ...domain.policy import Policy
 from ...domain import credit
 from ...domain.errors import Forbidden, NotFound
+from ...domain.policy import Policy
 from ...domain.risk import MemberFacts
 from ...store.schema import shard_of
 from ...store.uow import RETRY, UnitOfWork

@@ -4,8 +4,8 @@ never pay) or the charge engine (charges: claim -> charge -> record). It sits ab
 engine never reaches back into the agreement or the installment."""
 from __future__ import annotations
 
-from ...ports import Deps
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import Notification, OpResult
 from ...store.uow import Retry, UnitOfWork
 from . import charges, installments, pay_later

@@ -16,21 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
 from ...domain.bookings import BookingStatus
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound
 from ...log import logger
+from ...ports import Deps
 from ...store.uow import RETRY, UnitOfWork
-from . import billing, charges
-from . import closing
-from ..risk import decisions
 from .. import intents
 from ..members import members
-from . import pay_later
-from ..risk import reviews
+from ..risk import decisions, reviews
+from . import billing, charges, closing, pay_later
 
 STATUS_OF = {Outcome.APPROVED: BookingStatus.CONFIRMED, Outcome.REVIEW: BookingStatus.IN_REVIEW,
              Outcome.REJECTED: BookingStatus.REJECTED}

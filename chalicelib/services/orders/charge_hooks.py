@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ...ports import Deps
 from ...domain import bookings as booking_rules
 from ...domain import orders as order_rules
 from ...domain.bookings import BookingStatus
 from ...domain.orders import OrderStatus
+from ...ports import Deps
 from ...store.uow import UnitOfWork
 from . import closing
 

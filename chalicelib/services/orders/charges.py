@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
+from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError
+from ...log import logger
+from ...ports import Deps
 from ...providers.base import Notification, OpResult
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
-from ...log import logger
 from . import charge_hooks
 
 HOOKS = charge_hooks.HOOKS  # kind -> what its charge succeeding or failing does

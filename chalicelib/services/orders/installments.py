@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus, transition
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import OpResult
 from ...store.uow import Retry, UnitOfWork
-from . import charges
-from . import closing
+from . import charges, closing
 
 IN_APP = "in_app"
 

@@ -13,21 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound, ValidationFailed
 from ...domain.orders import OrderKind, OrderStatus
+from ...ports import Deps
 from ...store.uow import RETRY, UnitOfWork
-from . import billing, charges
-from . import closing
-from .. import confirm_params
-from ..risk import decisions
-from . import installments
-from .. import intents
+from .. import confirm_params, intents
 from ..members import members
-from . import pay_later
+from ..risk import decisions
+from . import billing, charges, closing, installments, pay_later
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}

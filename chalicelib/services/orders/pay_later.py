@@ -24,18 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as booking_rules
 from ...domain import orders as order_rules
+from ...domain import request_numbers as numbers
 from ...domain.errors import InvalidState, ProviderError
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import Notification
 from ...store.uow import Retry, UnitOfWork
-from . import charges
-from . import closing
 from .. import confirm_params
+from . import charges, closing
 
 PURPOSE = "pl"  # the agreement's number: <object id>_pl
 
@@ -163,10 +162,6 @@ def stage_close(deps: Deps, uow: UnitOfWork, item: dict, reason: str) -> dict:
 def without(remove: list[str], changes: dict) -> list[str]:
     """An update may not set and remove one attribute: keep the timer a staged close just set."""
     return [name for name in remove if name not in changes]
-
-
-def closing_due(item: dict | None) -> bool:
-    return bool(item and item.get("agreement_close") and not item.get("agreement_closed_at"))
 
 
 def close(deps: Deps, item: dict, now: datetime) -> dict | None:

@@ -19,16 +19,15 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
+from ...domain import request_numbers as numbers
 from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus
-from ...store.uow import Retry, UnitOfWork
+from ...ports import Deps
 from ...providers.base import Notification
-from . import charges
-from . import orders
+from ...store.uow import Retry, UnitOfWork
+from . import charges, orders
 
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
 

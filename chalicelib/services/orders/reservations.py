@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import secrets
 
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
 from ...domain.bookings import ReservationStatus
 from ...domain.errors import Forbidden, InvalidState, NotFound
+from ...ports import Deps
 from ...store.schema import shard_of
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..members import members

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
+from ...domain import request_numbers as numbers
 from ...domain.errors import ProviderError
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import Notification
 from ...store.uow import RETRY, Retry, UnitOfWork
 from . import store

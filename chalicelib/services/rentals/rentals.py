@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso
 from ...domain import rentals as rules
+from ...domain import request_numbers as numbers
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, ProviderError, ValidationFailed
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import OpResult
 from ...store.dynamo import ConditionFailed
 from ...store.uow import RETRY, UnitOfWork
-from .. import confirm_params
+from .. import confirm_params, intents
 from ..marketing import coupons
-from ..risk import decisions
-from .. import intents
 from ..members import members
+from ..risk import decisions
 from . import store
 
 S = rules.RentalStatus

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
+from ...domain import request_numbers as numbers
 from ...log import logger
+from ...ports import Deps
 from ...providers.base import Notification, OpResult
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
+from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderError
+from ...ports import Deps
 from ...providers.base import Line
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons

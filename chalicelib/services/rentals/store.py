@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...domain import request_numbers as numbers
 from ...clock import iso, parse_iso
-from ...domain.policy import Policy
 from ...domain import rentals as rules
+from ...domain import request_numbers as numbers
 from ...domain.errors import NotFound
+from ...domain.policy import Policy
 from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 

@@ -3,10 +3,10 @@ settlement (returned, overdue), the security reconciliation (a freeze or deposit
 freeze lapse. It sits above the three so none of them needs another's dispatcher."""
 from __future__ import annotations
 
-from ...ports import Deps
 from ...clock import parse_iso
 from ...domain import rentals as rules
 from ...log import logger
+from ...ports import Deps
 from . import lapse, security, settlement, store
 
 S = rules.RentalStatus

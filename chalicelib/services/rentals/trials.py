@@ -15,18 +15,18 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...domain import request_numbers as numbers
-from ...ports import Deps
 from ...clock import iso, parse_iso
+from ...domain import request_numbers as numbers
 from ...domain import trials as rules
 from ...domain.decision import Decision, Outcome
 from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...domain.trials import TrialStatus
 from ...log import logger
+from ...ports import Deps
 from ...store.schema import shard_of
 from ...store.uow import RETRY, Retry, UnitOfWork
-from ..risk import decisions
 from ..members import members
+from ..risk import decisions
 
 
 def trial_key(tid: str) -> tuple[str, str]:

@@ -9,18 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...ports import Deps
 from ...domain import coupons as coupon_rules
 from ...domain.decision import Decision, Outcome, decide
 from ...domain.errors import NotFound
 from ...domain.risk import Application
+from ...ports import Deps
 from ...store.uow import UnitOfWork
 from ..marketing import coupons
 from ..members import members
-from ..ops import metrics
-from . import reviews
-from . import scenarios
 from ..members.members import member_key
+from ..ops import metrics
+from . import reviews, scenarios
 from .scenarios import scenario_key
 
 

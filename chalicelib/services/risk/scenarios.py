@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...clock import iso
-from ...domain.policy import Policy
 from ...domain.decision import ScenarioPolicy
 from ...domain.errors import ValidationFailed
+from ...domain.policy import Policy
 from ...domain.risk import RULES
 from ...store.dynamo import ConditionFailed
 from ...store.uow import RETRY, UnitOfWork

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...ports import Deps
 from ...clock import iso
 from ...domain.risk import adjusted_threshold
+from ...ports import Deps
 from ...store.uow import Retry, UnitOfWork
 from .scenarios import scenario_key
 
