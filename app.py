@@ -1,8 +1,19 @@
 """creditfirst: the table of contents. Wiring only; the logic lives in chalicelib."""
 from chalice import Chalice
 
-from chalicelib.api import (admin_risk, bookings, callbacks, campaigns, coupons, members, ops, orders, rentals,
-                            sandbox, trials)
+from chalicelib.api import (
+    admin_risk,
+    bookings,
+    callbacks,
+    campaigns,
+    coupons,
+    members,
+    ops,
+    orders,
+    rentals,
+    sandbox,
+    trials,
+)
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
 

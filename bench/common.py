@@ -53,7 +53,7 @@ def _fresh_deps(name: str) -> Any:
 
     from chalicelib import bootstrap
     from chalicelib.local.resources import ensure_all
-    from chalicelib.services.scenarios import seed_defaults
+    from chalicelib.services.risk.scenarios import seed_defaults
 
     bootstrap.reset()
     deps = bootstrap.bootstrap()

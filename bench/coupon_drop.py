@@ -38,7 +38,7 @@ def _seed(deps, now) -> None:
 
 def _drop(deps, now, force: bool = False) -> int:
     from chalicelib.jobs.runner import drain
-    from chalicelib.services import coupon_drops
+    from chalicelib.services.marketing import coupon_drops
 
     coupon_drops.drop_credit_day(deps, now, force=force)
     moved = 0

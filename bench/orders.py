@@ -21,7 +21,7 @@ from bench.common import call, start_split  # noqa: E402
 def _pending_orders(deps: Any, n: int) -> None:
     """n pending pay-later orders whose charge_at is 14 days away (written directly, in batches)."""
     from chalicelib.clock import iso
-    from chalicelib.services.charges import pending_fields
+    from chalicelib.services.orders.charges import pending_fields
 
     later = deps.clock.now() + timedelta(days=14)
     items = []
@@ -34,10 +34,8 @@ def _pending_orders(deps: Any, n: int) -> None:
 
 
 def _sweep(deps: Any, counter: Any) -> dict:
-    from chalicelib.jobs.registry import SWEEPS
-    from chalicelib.jobs.runner import load
+    from chalicelib.jobs.tables import SWEEPS
 
-    load()
     with counter.measure() as m:
         enqueued = SWEEPS["charge_due_orders"].fn(deps, deps.clock.now())
     return {"enqueued": enqueued, "queries": m["app"].count("Query"), "items_read": m["items_read"]}

@@ -31,7 +31,7 @@ GOALS = {
 def _open_rentals(deps: Any, n: int) -> None:
     """n active rentals whose timers are far in the future (not due)."""
     from chalicelib.clock import iso
-    from chalicelib.services.rental_store import timer
+    from chalicelib.services.rentals.store import timer
 
     now = deps.clock.now()
     items = []
@@ -49,11 +49,10 @@ def measure() -> dict[str, Any]:
 
 
 def _measure() -> dict[str, Any]:
-    from chalicelib.jobs.registry import SWEEPS
-    from chalicelib.jobs.runner import handle_record, load, run_all
+    from chalicelib.jobs.runner import handle_record, run_all
+    from chalicelib.jobs.tables import SWEEPS
 
     deps, counter, client = start_split("rentals", PROVIDER_METHODS)
-    load()
     token = call(client, "POST", "/v1/sessions", {"provider": "sandbox", "code": "bench:720"})["token"]
     call(client, "POST", "/v1/credit/authorizations", {}, token)
     body = {"scenario": "books", "item_id": "b1", "item_value": 50_000, "daily_rent": 500, "days": 7}

@@ -37,7 +37,8 @@ def _call(client: Any, counter: Any, method: str, path: str, body: Any = None) -
 def measure() -> dict[str, Any]:
     deps, counter, client = start_stack()
     from chalicelib.jobs import thresholds as job
-    from chalicelib.services import members, reviews
+    from chalicelib.services.members import members
+    from chalicelib.services.risk import reviews
     from chalicelib.store.uow import Retry, UnitOfWork
 
     h = {"Content-Type": "application/json"}

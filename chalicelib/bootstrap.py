@@ -23,7 +23,7 @@ PROVIDERS = {
 
 
 @dataclass
-class Deps:
+class Deps:  # the concrete container; services see it through ports.Deps
     """Everything a service, job or route needs from the outside world."""
 
     settings: Settings

@@ -70,7 +70,7 @@ TAIL = """
 ## Analytics counters (not events)
 
 The metrics behind `GET /v1/admin/metrics` are counters added in the same transactions
-(`chalicelib/services/metrics.py`): `stage_authorization`, `stage_decision`, `stage_closed`,
+(`chalicelib/services/ops/metrics.py`): `stage_authorization`, `stage_decision`, `stage_closed`,
 `stage_band_left`. Daily buckets per band (`METRIC#band#<band>`) and per scenario
 (`METRIC#scenario#<name>`), sort key `<YYYY-MM-DD>#<shard>`, plus running totals per band
 (`TOTAL#<shard>`: members, buyers, repeat_buyers). A report of any range up to 366 days costs

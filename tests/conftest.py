@@ -22,15 +22,6 @@ def _stage_env(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     monkeypatch.setenv("CREDITFIRST_QUEUE_PREFIX", f"cf-{suffix}-")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def complete_registries():
-    """Notification handlers, review resolvers and charge hooks registered, as in any process that
-    looks one up, so a test that swaps one entry is never overwritten by the lazy load after it."""
-    from chalicelib.services import wiring
-
-    wiring.load()
-
-
 @pytest.fixture(scope="session")
 def endpoint():
     """One embedded AWS endpoint (moto server on loopback) for the whole run, unless one is given."""
@@ -52,7 +43,7 @@ def fresh_deps(monkeypatch: pytest.MonkeyPatch, endpoint: str, clients: dict | N
     from chalicelib import bootstrap
     from chalicelib.config import get_settings
     from chalicelib.local.resources import ensure_all
-    from chalicelib.services.scenarios import seed_defaults
+    from chalicelib.services.risk.scenarios import seed_defaults
     from chalicelib.store.dynamo import Table
     from chalicelib.store.queues import Queues
 

@@ -10,9 +10,10 @@ from ..domain.errors import ValidationFailed
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-blacklist = Lazy("chalicelib.services.blacklist")
-reviews = Lazy("chalicelib.services.reviews")
-scenarios = Lazy("chalicelib.services.scenarios")
+blacklist = Lazy("chalicelib.services.risk.blacklist")
+reviews = Lazy("chalicelib.services.risk.reviews")
+scenarios = Lazy("chalicelib.services.risk.scenarios")
+tables = Lazy("chalicelib.services.tables")  # kind -> review resolver
 
 bp = Blueprint(__name__)
 M = "admin_risk:"
@@ -52,11 +53,8 @@ def list_reviews(ctx: Ctx, query: Any) -> dict:
 
 
 def _decide(ctx: Ctx, body: Any, review_id: str, approved: bool) -> Staged:
-    from ..jobs import load
-
-    load()  # every feature's resolver registered
     uow = ctx.uow()
-    return Staged(uow, reviews.decide(ctx.deps, uow, review_id, approved, body.note))
+    return Staged(uow, reviews.decide(ctx.deps, uow, review_id, approved, body.note, tables.RESOLVERS))
 
 
 @route(bp, "/v1/admin/reviews/{review_id}/approve", "POST", auth="admin", body=M + "ReviewDecisionIn",

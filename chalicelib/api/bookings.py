@@ -1,15 +1,15 @@
 """Bookings and reservations (API.md 'Bookings and reservations'), and the stock that offers places."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-bookings = Lazy("chalicelib.services.bookings")
-reservations = Lazy("chalicelib.services.reservations")
+bookings = Lazy("chalicelib.services.orders.bookings")
+reservations = Lazy("chalicelib.services.orders.reservations")
 
 bp = Blueprint(__name__)
 

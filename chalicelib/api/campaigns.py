@@ -8,7 +8,7 @@ from chalice import Blueprint
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-campaigns = Lazy("chalicelib.services.campaigns")
+campaigns = Lazy("chalicelib.services.marketing.campaigns")
 
 bp = Blueprint(__name__)
 

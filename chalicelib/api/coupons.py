@@ -6,7 +6,7 @@ from chalice import Blueprint
 from ..lazy import Lazy
 from .routing import Ctx, route
 
-coupons = Lazy("chalicelib.services.coupons")
+coupons = Lazy("chalicelib.services.marketing.coupons")
 
 bp = Blueprint(__name__)
 

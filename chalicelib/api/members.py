@@ -8,8 +8,8 @@ from chalice import Blueprint
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-credit = Lazy("chalicelib.services.credit")
-members = Lazy("chalicelib.services.members")
+credit = Lazy("chalicelib.services.members.credit")
+members = Lazy("chalicelib.services.members.members")
 
 bp = Blueprint(__name__)
 

@@ -13,8 +13,8 @@ from ..domain.errors import ValidationFailed
 from ..lazy import Lazy
 from .routing import Ctx, json_response, route
 
-analytics = Lazy("chalicelib.services.analytics")
-audit = Lazy("chalicelib.services.audit")
+analytics = Lazy("chalicelib.services.ops.analytics")
+audit = Lazy("chalicelib.services.ops.audit")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

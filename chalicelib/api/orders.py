@@ -1,7 +1,7 @@
 """Orders: pay later and installments (API.md 'Orders (pay later, installments)')."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 
@@ -9,9 +9,9 @@ from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
 rules = Lazy("chalicelib.domain.orders")
-members = Lazy("chalicelib.services.members")
-orders = Lazy("chalicelib.services.orders")
-refunds = Lazy("chalicelib.services.refunds")
+members = Lazy("chalicelib.services.members.members")
+orders = Lazy("chalicelib.services.orders.orders")
+refunds = Lazy("chalicelib.services.orders.refunds")
 
 bp = Blueprint(__name__)
 

@@ -1,7 +1,7 @@
 """Rentals (API.md "Rentals") and the operators' rental routes (API.md "Admin")."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
 
@@ -9,8 +9,8 @@ from ..domain.errors import NotFound
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-rental_store = Lazy("chalicelib.services.rental_store")
-rentals = Lazy("chalicelib.services.rentals")
+rental_store = Lazy("chalicelib.services.rentals.store")
+rentals = Lazy("chalicelib.services.rentals.rentals")
 
 bp = Blueprint(__name__)
 

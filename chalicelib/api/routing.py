@@ -22,9 +22,8 @@ from .auth import Principal, authenticate
 from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
 
-    from ..bootstrap import Deps
+    from ..ports import Deps
     from ..store.uow import UnitOfWork
 
 # Loaded by the first request, not at import: a cold start imports only the routes.
@@ -216,7 +215,7 @@ def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
          slot: idempotency.Slot | None) -> Response:
     from pydantic import ValidationError
 
-    for attempt in range(MAX_ATTEMPTS):
+    for _attempt in range(MAX_ATTEMPTS):
         try:
             out = fn(ctx, parsed, **params)
             if isinstance(out, Staged):

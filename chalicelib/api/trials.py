@@ -12,7 +12,7 @@ from chalice import Blueprint
 from ..lazy import Lazy
 from .routing import Ctx, Staged, route
 
-trials = Lazy("chalicelib.services.trials")
+trials = Lazy("chalicelib.services.rentals.trials")
 
 bp = Blueprint(__name__)
 

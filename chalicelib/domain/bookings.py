@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ..config import Policy
 from .credit import Tier
 from .errors import InvalidTransition, ValidationFailed
+from .policy import Policy
 from .states import guarded
 
 

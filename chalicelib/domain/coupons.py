@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from ..clock import parse_iso
-from ..config import Policy
 from .credit import Tier, band_low, tier_rank
 from .errors import InvalidState, NotFound, ValidationFailed
+from .policy import Policy
 
 
 class CouponStatus(StrEnum):

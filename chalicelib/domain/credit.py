@@ -1,6 +1,7 @@
 """Credit bands, tiers, benefits and credit limits (PRODUCT.md section 1 and 5)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 BANDS: tuple[tuple[int, int], ...] = (
@@ -38,11 +39,6 @@ def band_of(score: int) -> str:
     return f"{BANDS[0][0]}-{BANDS[0][1]}"
 
 
-def band_from_floor(floor: int | None) -> str:
-    """The band whose lower edge is `floor` (None: below every edge)."""
-    return band_of(floor if floor is not None else 0)
-
-
 def band_low(band: str | None) -> int:
     """Lower edge of a band label; no band counts as 0."""
     return int(band.split("-")[0]) if band else 0
@@ -76,7 +72,7 @@ def tier_rank(tier: Tier | str) -> int:
     return TIER_ORDER.index(Tier(tier))
 
 
-def find_band(is_at_least: "callable[[int], bool]") -> str:
+def find_band(is_at_least: Callable[[int], bool]) -> str:
     """Binary search over band edges with an 'at or above X?' oracle: at most 3 questions."""
     lo, hi = 0, len(BAND_EDGES)  # answer: count of edges passed, in [lo, hi]
     while lo < hi:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..config import Policy
 from .credit import band_low
+from .policy import Policy
 from .risk import Application, MemberFacts, fired_rule
 
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ..config import Policy
 from .credit import Tier
 from .errors import ValidationFailed
+from .policy import Policy
 from .states import guarded
 
 

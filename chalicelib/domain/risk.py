@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from ..config import Policy
+from .policy import Policy
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..services import campaigns, coupon_drops
-from .registry import due_keys, sweep, worker
+from ..ports import Deps
+from ..services.marketing import campaigns, coupon_drops
+from .registry import due_keys
 
 
-@sweep("drop_credit_day_coupons", every_seconds=60)
 def drop_credit_day_coupons(deps: Deps, now: datetime) -> int:
     return coupon_drops.drop_credit_day(deps, now)
 
 
-@sweep("start_campaigns", every_seconds=60)
 def start_campaigns(deps: Deps, now: datetime) -> int:
     """Campaigns whose fan-out message was lost: fan them out now."""
     items = due_keys(deps, "campaign", now)
@@ -22,7 +20,6 @@ def start_campaigns(deps: Deps, now: datetime) -> int:
     return len(items)
 
 
-@worker(coupon_drops.QUEUE)
 def handle_drop(deps: Deps, body: dict) -> None:
     kind = body.get("type")
     if kind == "campaign_fanout":

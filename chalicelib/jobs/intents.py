@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..services import intents
-from .registry import enqueue_due, sweep, worker
+from .registry import enqueue_due
 
 
-@sweep("close_orphaned_intents", every_seconds=60)
 def close_orphaned_intents(deps: Deps, now: datetime) -> int:
     return enqueue_due(deps, "intent", "provider-intents", now)
 
 
-@worker("provider-intents")
 def close_orphan(deps: Deps, body: dict) -> None:
     intents.close_orphan(deps, body["pk"], body["sk"])

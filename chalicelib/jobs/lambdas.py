@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice import Blueprint, Cron, Rate
 
-from ..store.schema import queue_names
 from ..lazy import Lazy
+from ..store.schema import queue_names
 
 bp = Blueprint(__name__)
 runner = Lazy("chalicelib.jobs.runner")  # each function's cold start loads only what it runs

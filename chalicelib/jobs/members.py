@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..services import credit
-from .registry import enqueue_due, sweep, worker
+from ..ports import Deps
+from ..services.members import credit
+from .registry import enqueue_due
 
 
-@sweep("expire_authorizations", every_seconds=60)
 def expire_authorizations(deps: Deps, now: datetime) -> int:
     return enqueue_due(deps, "member", "member-timers", now)
 
 
-@worker("member-timers")
 def expire_one(deps: Deps, body: dict) -> None:
     credit.expire_snapshot(deps, body["pk"].split("#", 1)[1])

@@ -4,14 +4,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..bootstrap import Deps
+from ..ports import Deps
 from ..store.dynamo import ConditionFailed
-from .registry import sweep, worker
 
 SOURCE = "creditfirst"
 
 
-@sweep("publish_events", every_seconds=5)
 def publish_events(deps: Deps, now: datetime) -> int:
     items = _outbox(deps, now)
     if items:
@@ -36,7 +34,6 @@ def event_detail(entry: dict) -> dict:
             "before": entry.get("before", {}), "after": entry.get("after", {}), "data": entry.get("data", {})}
 
 
-@worker("outbox")
 def publish_one(deps: Deps, body: dict) -> None:
     entry = deps.table.get(body["pk"], body["sk"])
     if not entry or "due_pk" not in entry:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
 from ..domain.errors import ProviderNotConfigured
 from ..log import logger
-from .registry import sweep
+from ..ports import Deps
 
 REAL_PROVIDERS = ("alipay", "wechat")
 
 
-@sweep("refresh_provider_keys", every_seconds=86_400)
 def refresh_provider_keys(deps: Deps, now: datetime) -> int:
     refreshed = 0
     for name in REAL_PROVIDERS:

@@ -1,12 +1,12 @@
-"""Registries of sweeps and workers, and the timer sweep every feature uses."""
+"""The shapes of sweeps and workers (their table is tables.py), and the timer sweep every feature uses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from ..bootstrap import Deps
 from ..clock import iso
+from ..ports import Deps
 from ..store.schema import SHARDS
 
 Sweep = Callable[[Deps, datetime], int]
@@ -18,26 +18,6 @@ class SweepSpec:
     name: str
     fn: Sweep
     every_seconds: int  # how often the local scheduler runs it (the deployed schedule is in lambdas.py)
-
-
-SWEEPS: dict[str, SweepSpec] = {}
-WORKERS: dict[str, Worker] = {}
-
-
-def sweep(name: str, every_seconds: int) -> Callable[[Sweep], Sweep]:
-    def register(fn: Sweep) -> Sweep:
-        SWEEPS[name] = SweepSpec(name, fn, every_seconds)
-        return fn
-
-    return register
-
-
-def worker(queue: str) -> Callable[[Worker], Worker]:
-    def register(fn: Worker) -> Worker:
-        WORKERS[queue] = fn
-        return fn
-
-    return register
 
 
 def due_keys(deps: Deps, kind: str, now: datetime, limit: int = 1000) -> list[dict]:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..services import rental_settlement
-from .registry import enqueue_due, sweep, worker
+from ..ports import Deps
+from ..services.rentals import settlement as rental_settlement
+from ..services.rentals import timer as rental_timers
+from .registry import enqueue_due
 
 
-@sweep("deduct_overdue_rentals", every_seconds=60)
 def deduct_overdue_rentals(deps: Deps, now: datetime) -> int:
     """Rentals whose timer is due (overdue, freeze lapsing, freeze pending too long) -> rental-timers."""
     return enqueue_due(deps, "rental", "rental-timers", now)
 
 
-@worker("rental-timers")
 def rental_timer(deps: Deps, body: dict) -> None:
-    rental_settlement.on_timer(deps, body["pk"].split("#", 1)[1])
+    rental_timers.on_timer(deps, body["pk"].split("#", 1)[1])
 
 
-@worker("rental-settlements")
 def release_freezes(deps: Deps, body: dict) -> None:
     rental_settlement.settle_returned(deps, body["rental_id"])

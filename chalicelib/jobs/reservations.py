@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..services import reservations
-from .registry import enqueue_due, sweep, worker
+from ..ports import Deps
+from ..services.orders import reservations
+from .registry import enqueue_due
 
 
-@sweep("expire_reservation_offers", every_seconds=300)
 def expire_reservation_offers(deps: Deps, now: datetime) -> int:
     return enqueue_due(deps, "reservation", "reservation-timers", now)
 
 
-@worker("reservation-timers")
 def expire_one(deps: Deps, body: dict) -> None:
     reservations.expire_offer(deps, body["pk"], body["sk"])

@@ -10,10 +10,11 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..bootstrap import Deps, deps
+from ..bootstrap import deps
 from ..log import logger
-from . import load
-from .registry import SWEEPS, WORKERS
+from ..ports import Deps
+from .tables import SWEEPS, WORKERS
+
 
 class Activity:
     """Background pollers and the scheduler work inside `busy()`; run_all works inside `exclusive()`,
@@ -54,7 +55,6 @@ ACTIVITY = Activity()
 
 
 def run_sweep(name: str, d: Deps | None = None) -> int:
-    load()
     d = d or deps()
     count = SWEEPS[name].fn(d, d.clock.now())
     logger.info("sweep ran", extra={"sweep": name, "enqueued": count})
@@ -62,7 +62,6 @@ def run_sweep(name: str, d: Deps | None = None) -> int:
 
 
 def handle_record(queue: str, body: dict, d: Deps | None = None) -> None:
-    load()
     WORKERS[queue](d or deps(), body)
 
 
@@ -98,7 +97,6 @@ def drain(d: Deps, queue: str, max_rounds: int = 50) -> tuple[int, int]:
 
 def run_all(d: Deps | None = None, rounds: int = 10) -> dict[str, int]:
     """Every sweep once at the clock's now, then drain every queue until nothing moves."""
-    load()
     d = d or deps()
     processed: dict[str, int] = {}
     with ACTIVITY.exclusive():

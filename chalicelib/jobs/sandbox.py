@@ -2,13 +2,11 @@
 callback handling that /v1/callbacks/sandbox uses."""
 from __future__ import annotations
 
-from ..bootstrap import Deps
 from ..domain.errors import DomainError
+from ..ports import Deps
 from ..services import callbacks
-from .registry import worker
 
 
-@worker("sandbox-notifications")
 def deliver(deps: Deps, body: dict) -> None:
     raw = body["body"].encode()
     headers = deps.provider("sandbox").signed_headers(raw)

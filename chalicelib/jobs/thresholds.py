@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
 from ..log import logger
-from ..services import thresholds
-from .registry import sweep, worker
+from ..ports import Deps
+from ..services.risk import thresholds
 
 
 # Deployed daily (lambdas.py). Locally it runs more often so a moved sandbox clock is seen soon;
 # `adjusted_on` makes every run after the first one of a day a no-op.
-@sweep("adjust_thresholds", every_seconds=600)
 def adjust_thresholds(deps: Deps, now: datetime) -> int:
     day = now.strftime("%Y-%m-%d")
     names = thresholds.scenario_names(deps.table)
@@ -19,7 +17,6 @@ def adjust_thresholds(deps: Deps, now: datetime) -> int:
     return len(names)
 
 
-@worker("thresholds")
 def adjust_one(deps: Deps, body: dict) -> None:
     change = thresholds.adjust(deps, body["scenario"], body["day"])
     if change:

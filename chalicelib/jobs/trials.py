@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..bootstrap import Deps
-from ..services import trials
-from .registry import enqueue_due, sweep, worker
+from ..ports import Deps
+from ..services.rentals import trials
+from .registry import enqueue_due
 
 
-@sweep("settle_trials", every_seconds=60)
 def settle_trials(deps: Deps, now: datetime) -> int:
     return enqueue_due(deps, "trial", "order-timers", now)
 
 
-@worker("order-timers")
 def wake_trial(deps: Deps, body: dict) -> None:
     trials.wake(deps, body["pk"], body["sk"])

@@ -15,9 +15,9 @@ from typing import Any
 
 from ..clock import iso
 from ..domain import credit
-from ..services import members as member_svc
-from ..services import metrics
-from ..services.scenarios import scenario_key
+from ..services.members import members as member_svc
+from ..services.ops import metrics
+from ..services.risk.scenarios import scenario_key
 from ..store.dynamo import ConditionFailed
 from ..store.uow import UnitOfWork
 

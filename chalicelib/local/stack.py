@@ -56,10 +56,8 @@ class Background:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        from ..jobs import load
-        from ..jobs.registry import WORKERS
+        from ..jobs.tables import WORKERS
 
-        load()
         self.threads.append(threading.Thread(target=self._schedule, name="scheduler", daemon=True))
         for queue in WORKERS:
             self.threads.append(threading.Thread(target=self._poll, args=(queue,), name=f"poll:{queue}", daemon=True))
@@ -67,8 +65,8 @@ class Background:
             t.start()
 
     def _schedule(self) -> None:
-        from ..jobs.registry import SWEEPS
         from ..jobs.runner import ACTIVITY
+        from ..jobs.tables import SWEEPS
         from ..log import logger
 
         last: dict[str, float] = {}
@@ -118,7 +116,7 @@ def prepare(stage: str = "local") -> tuple[Any, Any]:
     apply_environment(stage)
     moto = start_moto() if needs_embedded_endpoint() else None
     from .. import bootstrap
-    from ..services.scenarios import seed_defaults
+    from ..services.risk.scenarios import seed_defaults
     from .resources import ensure_all
 
     bootstrap.reset()

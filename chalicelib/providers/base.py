@@ -141,7 +141,7 @@ class CreditProvider(ABC):
         the ones handed out may have expired. None: those still work (the default)."""
         return None
 
-    def refresh_keys(self) -> None:
+    def refresh_keys(self) -> None:  # noqa: B027 (an optional hook: most providers rotate nothing)
         """Scheduled daily: fetch rotated provider keys (WeChat platform certificates). Default: none."""
 
     def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,

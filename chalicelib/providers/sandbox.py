@@ -14,8 +14,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from ..domain import request_numbers as numbers
 from ..clock import iso
+from ..domain import request_numbers as numbers
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
 from ..store.dynamo import ConditionFailed

@@ -81,7 +81,7 @@ def lines(items: Sequence[Item], most: int, rest_name: str) -> list[dict]:
     names = _unique(i.name for i in items)
     return [{"name": n, "amount": int(i.amount), **({"description": clip(i.description, DESCRIPTION)}
                                                     if clip(i.description, DESCRIPTION) else {})}
-            for n, i in zip(names, items)]
+            for n, i in zip(names, items, strict=True)]
 
 
 def completion(payments: Sequence[Item], discounts: Sequence[Item] = ()) -> dict:

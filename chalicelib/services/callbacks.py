@@ -4,41 +4,25 @@ same transaction that marks the notification handled (so a repeat has no second 
 A notification that could not be applied is never acknowledged: the provider sends it again."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..log import count, logger
 from ..store.uow import Retry, UnitOfWork
-from . import wiring
+from .tables import NOTIFICATIONS
 
 if TYPE_CHECKING:
-    from ..bootstrap import Deps
-    from ..providers.base import Ack, Notification
+    from ..ports import Deps
+    from ..providers.base import Ack
 
-Handler = Callable[["Deps", "Notification", UnitOfWork, str], None]
-HANDLERS: dict[str, Handler] = {}
+HANDLERS = NOTIFICATIONS  # kind -> handler: the areas' tables, assembled in tables.py
 ATTEMPTS = 5
 NOT_APPLIED = "NotificationsNotApplied"  # the metric operators alarm on
-
-
-class AlreadyHandled(Exception):
-    """This notification id was handled before."""
-
-
-def on(kind: str) -> Callable[[Handler], Handler]:
-    """Register the handler of one notification kind (e.g. 'freeze.succeeded')."""
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: bytes) -> Ack:
     """Verify, dedupe, dispatch. Raises InvalidSignature (-> 401, no effect)."""
     provider = deps.provider(provider_name)
     note = provider.verify_notification(headers, raw_body)
-    wiring.load()
     handler = HANDLERS.get(note.kind)
     if handler is None:
         logger.info("notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name})

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..log import logger
+from ..ports import Deps
 from ..store.dynamo import ConditionFailed
 
 STALE_AFTER = timedelta(minutes=50)  # before the provider's hour is up, so a member never opens a dead one

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..bootstrap import Deps
 from ..clock import iso, parse_iso
 from ..domain import request_numbers as numbers
 from ..domain.errors import InvalidState, ProviderError
 from ..log import logger
+from ..ports import Deps
 from ..store.dynamo import ConditionFailed
 from ..store.schema import shard_of
 from ..store.uow import UnitOfWork

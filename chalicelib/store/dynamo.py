@@ -65,7 +65,7 @@ class Table:
         for attempt in range(6):
             out = self.client.batch_get_item(RequestItems=request)
             for raw in out.get("Responses", {}).get(self.name, []):
-                item = from_dynamo(raw)
+                item = from_dynamo(raw) or {}  # a returned item is never None
                 found[(item["pk"], item["sk"])] = item
             request = out.get("UnprocessedKeys") or {}
             if not request:

@@ -42,7 +42,8 @@ class Queues:
                                 "AttributeNames": ["All"]}
         if visibility is not None:
             args["VisibilityTimeout"] = visibility
-        return self.client.receive_message(**args).get("Messages", [])
+        messages: list[dict] = self.client.receive_message(**args).get("Messages", [])
+        return messages
 
     def delete(self, name: str, receipt: str) -> None:
         self.client.delete_message(QueueUrl=self.url(name), ReceiptHandle=receipt)

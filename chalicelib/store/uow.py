@@ -82,11 +82,6 @@ class UnitOfWork:
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk)), "UpdateExpression": expr}
         self._ops.append(_Op({"Update": _with_expr(body, condition, names, values)}, on_fail))
 
-    def check(self, pk: str, sk: str, condition: str, *, names: dict | None = None,
-              values: dict | None = None, on_fail: Any = None) -> None:
-        body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk))}
-        self._ops.append(_Op({"ConditionCheck": _with_expr(body, condition, names, values)}, on_fail))
-
     def delete(self, pk: str, sk: str, *, condition: str | None = None, names: dict | None = None,
                values: dict | None = None, on_fail: Any = None) -> None:
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk))}
@@ -130,7 +125,7 @@ class UnitOfWork:
             fn()
 
     def _failure(self, exc: ConditionFailed) -> Exception:
-        for op, reason in zip(self._ops, exc.reasons):
+        for op, reason in zip(self._ops, exc.reasons, strict=False):
             if reason == "ConditionalCheckFailed":
                 if op.on_fail is Retry:
                     return Retry("guard lost a race")

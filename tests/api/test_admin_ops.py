@@ -6,7 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from chalicelib.services import analytics, metrics, thresholds
+from chalicelib.services.ops import analytics, metrics
+from chalicelib.services.risk import thresholds
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.services import decisions, reviews
+from chalicelib.services import tables
+from chalicelib.services.risk import decisions, reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 
@@ -126,7 +127,7 @@ def fake_kind(monkeypatch, aws):
         uow.update(f"FAKE#{review['ref_id']}", "FAKE", set={"status": "approved" if approved else "rejected"},
                    condition="#s = :r", names={"#s": "status"}, values={":r": "review"})
 
-    monkeypatch.setitem(reviews.RESOLVERS, "fake", resolve)
+    monkeypatch.setitem(tables.RESOLVERS, "fake", resolve)
     return calls
 
 
@@ -295,7 +296,7 @@ def test_switching_a_rule_off_per_scenario_stops_it_firing(client, aws):
 
 
 def test_an_automatic_default_entry_is_listed_with_reason_default(client, aws):
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     api = Api(client)
     token, member_id = _member(api, "kurt:720")

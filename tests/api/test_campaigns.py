@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from chalicelib.services import campaigns, coupon_drops
+from chalicelib.services.marketing import campaigns, coupon_drops
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 

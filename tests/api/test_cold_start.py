@@ -1,4 +1,4 @@
-"""A cold start imports only the routes; the registries fill themselves before their first lookup."""
+"""A cold start imports only the routes; the tables of handlers are imported on their first lookup."""
 from __future__ import annotations
 
 import json
@@ -12,12 +12,12 @@ PROBE = """
 import json, sys
 import app
 loaded_at_import = sorted(m for m in ("boto3", "pydantic", "cryptography", "chalicelib.bootstrap",
-                                      "chalicelib.services.rentals", "chalicelib.services.orders",
+                                      "chalicelib.services.rentals.rentals", "chalicelib.services.orders.orders",
                                       "chalicelib.jobs.runner") if m in sys.modules)
 routes = sum(len(methods) for methods in app.app.routes.values())
-from chalicelib.services import callbacks, charges, reviews
-callbacks.wiring.load()
-print(json.dumps({"loaded": loaded_at_import, "routes": routes, "handlers": sorted(callbacks.HANDLERS), "resolvers": sorted(reviews.RESOLVERS),
+from chalicelib.services import tables
+from chalicelib.services.orders import charges
+print(json.dumps({"loaded": loaded_at_import, "routes": routes, "handlers": sorted(tables.NOTIFICATIONS), "resolvers": sorted(tables.RESOLVERS),
                   "hooks": sorted(charges.HOOKS)}))
 """
 

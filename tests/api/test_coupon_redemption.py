@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from chalicelib.services.coupons import coupon_key
+from chalicelib.services.marketing.coupons import coupon_key
 from tests.helpers import Api
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chalicelib.clock import parse_iso
-from chalicelib.services import coupon_drops
+from chalicelib.services.marketing import coupon_drops
 from tests.helpers import Api
 
 
@@ -115,7 +115,7 @@ def test_credit_day_gives_one_coupon_per_member_per_month_however_often_it_runs(
 
 
 def test_a_used_credit_day_coupon_is_never_reset_by_a_redelivery(client, aws):
-    from chalicelib.services.coupons import stage_consume, stage_reserve
+    from chalicelib.services.marketing.coupons import stage_consume, stage_reserve
     from chalicelib.store.uow import UnitOfWork
 
     api = Api(client)
@@ -190,7 +190,7 @@ def test_the_list_is_one_query(client, aws):
 
 def test_a_batch_racing_another_delivery_skips_what_it_wrote_and_never_resets_a_used_coupon(client, aws):
     """The transaction path after the batch read: a coupon written meanwhile fails its put and is dropped."""
-    from chalicelib.services.coupons import coupon_key
+    from chalicelib.services.marketing.coupons import coupon_key
 
     api = Api(client)
     move_to(api, 8)

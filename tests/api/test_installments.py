@@ -1,7 +1,7 @@
 """Installments: quotes, eligibility, the plan kept on the order (API.md 'Orders')."""
 from __future__ import annotations
 
-from chalicelib.services.orders import order_key
+from chalicelib.services.orders.orders import order_key
 from tests.flows import money
 from tests.helpers import Api
 

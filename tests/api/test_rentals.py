@@ -178,7 +178,7 @@ def test_admin_rental_routes_need_the_operator_and_an_existing_rental(client):
 
 
 def test_a_coupon_lowers_the_rent_and_is_used_at_close(client, aws):
-    from chalicelib.services import coupons
+    from chalicelib.services.marketing import coupons
 
     api = Api(client)
     token = api.member("sue:720")

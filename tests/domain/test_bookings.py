@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.config import Policy
 from chalicelib.domain import bookings as rules
 from chalicelib.domain.bookings import BookingStatus as B
 from chalicelib.domain.errors import InvalidTransition, ValidationFailed
+from chalicelib.domain.policy import Policy
 
 P = Policy()
 START = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.clock import iso
-from chalicelib.config import Policy
 from chalicelib.domain import coupons as rules
 from chalicelib.domain.errors import InvalidState, NotFound, ValidationFailed
+from chalicelib.domain.policy import Policy
 
 P = Policy()
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=timezone.utc)

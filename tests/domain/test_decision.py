@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.config import Policy
 from chalicelib.domain.decision import Outcome, ScenarioPolicy, decide
+from chalicelib.domain.policy import Policy
 from chalicelib.domain.risk import RULES, Application, MemberFacts, adjusted_threshold, fired_rule, record_recent
 
 P = Policy()

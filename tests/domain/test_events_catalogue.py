@@ -20,7 +20,7 @@ def _targets(transitions: dict, sources: tuple = ()) -> set[str]:
 
 def _f_string_expansions() -> dict[str, set[str]]:
     """The types an f-string `event=` can build, keyed by its source (a new one must be declared here)."""
-    from chalicelib.services.pay_later import TERMS
+    from chalicelib.services.orders.pay_later import TERMS
 
     return {
         "f'rental.{target}'": {f"rental.{s}" for s in _targets(rentals.TRANSITIONS)},  # rental_store.stage_move

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.config import Policy
 from chalicelib.domain import orders as rules
 from chalicelib.domain.errors import InvalidTransition, ValidationFailed
 from chalicelib.domain.orders import OrderStatus as S
+from chalicelib.domain.policy import Policy
 
 P = Policy()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.clock import iso, parse_iso
-from chalicelib.services import reviews
+from chalicelib.services import tables
+from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.flows import money
 from tests.helpers import Api
@@ -31,7 +32,7 @@ def _exposure(api: Api, token: str) -> int:
 def _resolve(aws, review_id: str, approved: bool) -> None:
     review = aws.table.get(*reviews.review_key(review_id))
     uow = UnitOfWork(aws.table, aws.clock.now(), "admin", aws.queues.send)
-    reviews.RESOLVERS[review["kind"]](aws, uow, review, approved)
+    tables.RESOLVERS[review["kind"]](aws, uow, review, approved)
     uow.commit()
 
 

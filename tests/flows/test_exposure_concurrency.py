@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.services import members
+from chalicelib.services.members import members
 from chalicelib.store.uow import Retry, UnitOfWork
 from tests.helpers import Api
 

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import ProviderError
-from chalicelib.jobs.registry import WORKERS
 from chalicelib.jobs.runner import handle_batch
+from chalicelib.jobs.tables import WORKERS
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services.orders import order_key
+from chalicelib.services.orders.orders import order_key
 from tests.flows import money
 from tests.helpers import Api, Contention
 from tests.rental_helpers import active_rental, assert_ledger, audit_actions, me, provider_op, rent
@@ -288,9 +288,6 @@ def _lambda_rounds(aws, queue: str, rounds: int = 8) -> list[str]:
 
 
 def test_poison_messages_on_every_worker_are_reported_dead_lettered_and_do_not_block_the_batch(client, aws):
-    from chalicelib.jobs import load
-
-    load()
     api = Api(client)
     token = api.member("ora:720")
     oid = _order(api, token)
@@ -315,9 +312,6 @@ def test_poison_messages_on_every_worker_are_reported_dead_lettered_and_do_not_b
 
 def test_a_message_for_an_unknown_id_is_acknowledged_without_any_effect(client, aws):
     """A sweep's message whose object is gone (or never was) is harmless: acknowledged, nothing written."""
-    from chalicelib.jobs import load
-
-    load()
     bodies = {"order-charges": {"pk": "ORDER#nope", "sk": "ORDER"}, "rental-settlements": {"rental_id": "nope"},
               "rental-timers": {"pk": "RENTAL#nope", "sk": "RENTAL"}}
     for queue, body in bodies.items():

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 import socket
+import subprocess
 import threading
 
 import pytest
 
-from tests.local_stack import LocalStack, call as _call
+from tests.local_stack import LocalStack
+from tests.local_stack import call as _call
 
 
 @pytest.fixture(scope="module")

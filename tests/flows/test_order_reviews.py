@@ -1,7 +1,8 @@
 """Orders a risk rule sends to review continue (approve) or close (reject) through the resolver."""
 from __future__ import annotations
 
-from chalicelib.services import reviews
+from chalicelib.services import tables
+from chalicelib.services.risk import reviews
 from chalicelib.store.uow import UnitOfWork
 from tests.flows import money
 from tests.helpers import Api
@@ -12,7 +13,7 @@ DAY = 86400
 def _resolve(aws, ref_id: str, approved: bool) -> None:
     review = aws.table.get(*reviews.review_key(reviews.review_id(ref_id)))
     uow = UnitOfWork(aws.table, aws.clock.now(), "admin", aws.queues.send)
-    reviews.RESOLVERS[review["kind"]](aws, uow, review, approved)
+    tables.RESOLVERS[review["kind"]](aws, uow, review, approved)
     uow.commit()
 
 

@@ -131,7 +131,7 @@ def test_every_queue_worker_reports_failures_per_record(cfn, app):
 
 
 def test_every_queue_of_the_schema_has_its_dead_letter_queue_and_a_worker(cfn):
-    from chalicelib.store.schema import QUEUES, QUEUE_VISIBILITY_SECONDS
+    from chalicelib.store.schema import QUEUE_VISIBILITY_SECONDS, QUEUES
 
     queues = _of_type(cfn, "AWS::SQS::Queue")
     by_name = {r["Properties"]["QueueName"]: n for n, r in queues.items()}

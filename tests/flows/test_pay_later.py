@@ -1,7 +1,7 @@
 """Pay later journeys with the clock moved (PRODUCT.md section 3, API.md 'Orders')."""
 from __future__ import annotations
 
-from chalicelib.services.coupons import coupon_key
+from chalicelib.services.marketing.coupons import coupon_key
 from tests.flows import money
 from tests.helpers import Api
 

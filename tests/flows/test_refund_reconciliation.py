@@ -7,8 +7,8 @@ from chalicelib.domain.errors import ProviderError
 from chalicelib.jobs.runner import handle_record, run_sweep
 from chalicelib.providers.base import OpResult
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services import refunds
-from chalicelib.services.orders import order_key
+from chalicelib.services.orders import refunds
+from chalicelib.services.orders.orders import order_key
 from tests.flows import money
 from tests.flows.test_order_races import _race
 from tests.helpers import Api

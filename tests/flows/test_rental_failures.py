@@ -7,7 +7,7 @@ import json
 from chalicelib.domain.errors import ProviderError
 from chalicelib.jobs.runner import handle_record
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services import reviews
+from chalicelib.services import tables
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 from tests.rental_helpers import active_rental, assert_ledger, me, provider_op, rent
@@ -94,7 +94,7 @@ def _review(aws, api, token):
 
 def _resolve(aws, review, approved):
     uow = UnitOfWork(aws.table, aws.clock.now(), "admin", aws.queues.send)
-    reviews.RESOLVERS["rental"](aws, uow, review, approved)
+    tables.RESOLVERS["rental"](aws, uow, review, approved)
     uow.commit()
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 
 from chalicelib.jobs.runner import handle_record
-from chalicelib.services import rental_settlement
+from chalicelib.services.rentals import settlement as rental_settlement
 from tests.helpers import Api
-from tests.rental_helpers import (DAY, active_rental, assert_ledger, audit_actions, me, provider_op, provider_ops,
-                                  rent)
+from tests.rental_helpers import DAY, active_rental, assert_ledger, audit_actions, me, provider_op, provider_ops, rent
 
 
 def _get(api, token, rid):
@@ -227,7 +226,7 @@ def test_a_freeze_that_cannot_be_renewed_is_settled_before_it_lapses(client, aws
 
 
 def test_an_overdue_rental_enqueued_twice_defaults_once(client, aws):
-    from chalicelib.jobs.registry import SWEEPS
+    from chalicelib.jobs.tables import SWEEPS
 
     api = Api(client)
     token = api.member("lars:720")
@@ -299,7 +298,7 @@ def test_a_refusal_posted_three_times_to_the_callback_route_releases_the_exposur
 
 
 def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_whole(client, aws):
-    from chalicelib.jobs.registry import SWEEPS
+    from chalicelib.jobs.tables import SWEEPS
 
     api = Api(client)
     token = api.member("pia:720")

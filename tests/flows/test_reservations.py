@@ -79,7 +79,7 @@ def test_stock_with_a_bad_quantity_is_a_400(client):
 def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twice(client, aws):
     import threading
 
-    from chalicelib.services import reservations
+    from chalicelib.services.orders import reservations
 
     api = Api(client)
     tokens = [api.member(c) for c in ("ga:760", "gb:770", "sa:720", "sb:730")]
@@ -92,7 +92,7 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
         th.start()
     for th in threads:
         th.join(60)
-    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held)]
+    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["offered", "offered", "waiting", "waiting"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
     api.advance(3 * DAY + 60)
@@ -101,6 +101,6 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
             aws.queues.send("reservation-timers", {"pk": f"RESERVATION#{r['id']}", "sk": "RESERVATION"})
     api.run_jobs()
     api.run_jobs()
-    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held)]
+    statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["expired", "expired", "offered", "offered"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0

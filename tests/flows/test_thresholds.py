@@ -10,7 +10,8 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
-from chalicelib.services import metrics, thresholds
+from chalicelib.services.ops import metrics
+from chalicelib.services.risk import thresholds
 from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 from tests.rental_helpers import rent

@@ -13,8 +13,14 @@ from collections import Counter
 from datetime import timedelta
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
-    run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from chalicelib.clock import iso
 from tests.properties.conftest import budget
@@ -239,7 +245,7 @@ class OrderMachine(RuleBasedStateMachine):
         for i, item in objects.items():
             mine = {n: op for n, op in ops.items() if n.startswith(f"{i}_")}
             (check_order if i in self.orders else check_booking)(item, mine)
-        for kind, m in self.members.items():
+        for kind in self.members:
             owed = sum(int(o["payable"]) for i, o in objects.items()
                        if i in self.orders and self.orders[i] == kind and o["status"] in OPEN_ORDER)
             owed += sum(int(b["price"]) for i, b in objects.items()

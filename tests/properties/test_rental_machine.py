@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections import Counter
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
-    run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tests.properties.conftest import budget
 from tests.properties.harness import DAY, Stack
@@ -230,7 +236,7 @@ class RentalMachine(RuleBasedStateMachine):
         self.status = {rid: r["status"] for rid, r in rentals.items()}
         for rid, item in rentals.items():
             check_rental_ledger(item, {n: op for n, op in ops.items() if n.startswith(f"{rid}_")})
-        for kind, m in self.members.items():
+        for kind in self.members:
             exposure = int(members[kind].get("exposure", 0))
             held = sum(int(r.get("exposure_amount", 0)) for rid, r in rentals.items() if self.rentals[rid] == kind)
             assert exposure >= 0 and exposure == held, (kind, exposure, held)

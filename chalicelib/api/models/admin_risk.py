@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..common import Body, Out
 
 
-
 class BlacklistIn(Body):
     reason: str = Field(min_length=1, max_length=500)
 

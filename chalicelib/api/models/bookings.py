@@ -5,7 +5,6 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from ...services import bookings, reservations
 from ..common import Body, Fen, Id, Out
 
 

@@ -5,8 +5,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...domain import orders as rules
-from ...services import members, orders, refunds
 from ..common import Body, Fen, Id, Out
 
 

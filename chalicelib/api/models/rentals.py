@@ -5,8 +5,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from ...domain.errors import NotFound
-from ...services import rental_store, rentals
 from ..common import Body, Fen, FenOrZero, Id, Out
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from ...domain.trials import MAX_TRIAL_DAYS
-from ...services import trials
 from ..common import Body, Fen, Id, Out
 
 

@@ -1,0 +1,1 @@
+"""Marketing: coupons, coupon drops and campaigns."""

@@ -1,0 +1,1 @@
+"""Ops: metrics counters, analytics read from them, the audit log."""

@@ -1,0 +1,1 @@
+"""Orders and billing: pay later, installments, bookings and reservations; charges, refunds, closing."""

@@ -1,0 +1,162 @@
+"""Charging an order or a booking: claim -> provider charge -> record, each step guarded.
+
+An object that owes money carries `charge_state` (pending | charging | done | failed),
+`charge_amount`, `charge_attempts` and a `due` index entry (due_pk/due_at). One attempt:
+1. claim: pending -> charging, charge_attempts n -> n+1 (conditional: only one claimer wins;
+   a cancel guarded on `charge_state = pending` can no longer win after this);
+2. provider.charge with out_request_no "<id>-charge-<n+1>" (idempotent at the provider: a
+   re-run after a crash, or a concurrent confirm of the same attempt, never charges twice);
+3. record: charging -> done (the kind's hook sets the status, releases exposure, ...) or back to
+   pending with due_at one day later, or failed after the last retry (the hook marks the default).
+While charging, due_at = claim + reconcile minutes, so a worker lost between 1 and 3 is resumed
+by the sweep with the same request number. A real provider may answer `pending` (Alipay's
+asynchronous withholding, Pay Score's collection after complete): its charge.succeeded/failed
+notification records the attempt, or, when that is lost, the resumed attempt's answer does (the
+adapters ask rather than charge again). An object with a provider agreement not yet confirmed by the
+user is not charged: services/orders/pay_later.py settles the agreement first. An installment the user pays
+in the app (`charge_mode` in_app) is never charged here: services/orders/installments.py asks about its trade.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ...clock import iso, parse_iso
+from ...domain import request_numbers as numbers
+from ...domain.errors import DomainError
+from ...log import logger
+from ...ports import Deps
+from ...providers.base import Notification, OpResult
+from ...store.schema import shard_of
+from ...store.uow import Retry, UnitOfWork
+from . import charge_hooks
+
+HOOKS = charge_hooks.HOOKS  # kind -> what its charge succeeding or failing does
+
+KEYS = {"ord": ("ORDER#{}", "ORDER"), "bkg": ("BOOKING#{}", "BOOKING")}  # id prefix -> item key
+
+
+def due_pk(kind: str, object_id: str) -> str:
+    return f"timer#{kind}#{shard_of(object_id)}"
+
+
+def pending_fields(kind: str, object_id: str, amount: int, at: datetime) -> dict:
+    """Attributes that make an object owe `amount` from `at` (merge into its item or update)."""
+    return {"charge_state": "pending", "charge_amount": amount, "charge_attempts": 0,
+            "due_pk": due_pk(kind, object_id), "due_at": iso(at)}
+
+
+def request_no(item: dict, attempt: int) -> str:
+    return numbers.number(item["id"], "charge", attempt)
+
+
+def attempt(deps: Deps, item: dict, now: datetime) -> None:
+    """One guarded attempt on an object that is ready: claim (when pending), charge, record.
+    Raises Retry when another worker moved the object first."""
+    if item["charge_state"] == "pending":
+        item = _claim(deps, item, now)
+    result = _charge(deps, item)
+    _record(deps, item, result, deps.clock.now())
+
+
+def ready(item: dict, now: datetime, force: bool) -> bool:
+    state = item.get("charge_state")
+    if state not in ("pending", "charging"):
+        return False
+    return force or parse_iso(item["due_at"]) <= now
+
+
+def due(item: dict, now: datetime, force: bool) -> bool:
+    """The object's timer has rung (an agreement may wait on it before any charge is owed)."""
+    return force or (bool(item.get("due_at")) and parse_iso(item["due_at"]) <= now)
+
+
+def _claim(deps: Deps, item: dict, now: datetime) -> dict:
+    n = int(item.get("charge_attempts", 0))
+    resume_at = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    uow.update(item["pk"], item["sk"], set={"charge_state": "charging", "charge_attempts": n + 1,
+                                            "due_at": iso(resume_at), "charging_since": iso(now),
+                                            "updated_at": iso(now)},
+               condition="charge_state = :p AND charge_attempts = :n", values={":p": "pending", ":n": n},
+               on_fail=Retry)
+    uow.commit()
+    return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at),
+            "charging_since": iso(now)}
+
+
+def _charge(deps: Deps, item: dict) -> OpResult:
+    attempt = int(item["charge_attempts"])
+    return deps.provider(item["provider"]).charge(request_no(item, attempt), item["member_ref"],
+                                                  int(item["charge_amount"]), f"{item['type']} {item['id']}",
+                                                  agreement_ref=item.get("agreement_ref"))
+
+
+def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
+    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
+    if result.status == "pending":
+        _stage_collecting(deps, uow, item, now)
+    else:
+        stage_record(deps, uow, item, result, now)
+    try:
+        uow.commit()
+    except DomainError as exc:
+        raise Retry(str(exc)) from exc
+
+
+def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) -> None:
+    """The provider holds the charge but has not collected it (Alipay's withholding, Pay Score's collection
+    of a completed order). Ask again later: every reconcile interval for the first hour, then hourly, and
+    once a day ask the provider to collect again. Still unpaid `collection_days` after the charge began:
+    past_due, a default (PRODUCT.md 3: the provider collects, our states follow what it reports)."""
+    policy = deps.settings.policy
+    since = parse_iso(item.get("charging_since") or item["due_at"])
+    if now >= since + timedelta(days=policy.collection_days):
+        stage_record(deps, uow, item, OpResult("failed", reason="unpaid_after_collection"), now, exhausted=True)
+        return
+    fields: dict = {}
+    last = item.get("collection_requested_at")
+    if now - since >= timedelta(days=1) and (not last or now - parse_iso(last) >= timedelta(days=1)):
+        answer = deps.provider(item["provider"]).request_collection(request_no(item, int(item["charge_attempts"])),
+                                                                    item.get("agreement_ref") or "")
+        fields["collection_requested_at"] = iso(now)
+        logger.info("collection requested", extra={"id": item["id"], "answer": answer.status})
+    step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) \
+        else timedelta(hours=1)
+    uow.update(item["pk"], item["sk"], set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
+               condition="charge_state = :c AND charge_attempts = :n",
+               values={":c": "charging", ":n": int(item["charge_attempts"])}, on_fail=Retry)
+
+
+def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime,
+                 exhausted: bool | None = None) -> None:
+    """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once).
+    `exhausted`: no retry whatever the attempt count (the provider gave up collecting)."""
+    attempt, policy = int(item["charge_attempts"]), deps.settings.policy
+    guard = {"condition": "charge_state = :c AND charge_attempts = :n",
+             "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
+    hook = HOOKS[item["type"]]
+    if result.ok:
+        fields = hook.charged(deps, uow, item)
+        uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "done", "charged_at": iso(now),
+                                                "charge_ref": result.provider_ref, "updated_at": iso(now)},
+                   add={"charged": int(item["charge_amount"])}, remove=["due_pk", "due_at"], **guard)
+    else:
+        exhausted = exhausted or attempt > policy.charge_retries
+        fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
+                  "last_charge_error": result.reason or "charge_failed"}
+        if exhausted:
+            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "failed"},
+                       remove=["due_pk", "due_at"], **guard)
+        else:
+            retry_at = now + timedelta(hours=policy.charge_retry_hours)
+            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "pending", "due_at": iso(retry_at)},
+                       **guard)
+
+
+def attempt_of(note: Notification) -> tuple[str, str, int] | None:
+    """(pk, sk, attempt) behind one of our charge numbers `<id>_charge<n>` (others are not charges)."""
+    found = numbers.split(note.out_request_no)
+    key = KEYS.get(found[0].split("_", 1)[0]) if found else None
+    if not found or not key or found[1] != "charge" or found[2] is None:
+        return None
+    return key[0].format(found[0]), key[1], found[2]
