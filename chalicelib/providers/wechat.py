@@ -159,7 +159,9 @@ class WechatProvider(CreditProvider):
         self._remember(f"order-of-{out_order_no}", "alias", of=order_no(out_request_no))
         result = self._create(out_request_no, "freeze", out_order_no, "DEPOSIT", amount, title,
                               expires_at=iso(expires_at), member_ref=member_ref)
-        return OpResult(result.status, result.provider_ref, result.reason, result.provider_params, expires_at)
+        # No lapse: a confirmed service order (time_range.start_time OnAccept, no end_time: PL TimeRange) holds
+        # its risk fund until we complete or cancel it, so the rental is never re-frozen under a second order.
+        return OpResult(result.status, result.provider_ref, result.reason, result.provider_params, None)
 
     def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
                             reason: str) -> OpResult:

@@ -44,7 +44,7 @@ def _confirmed(provider: Any, event_id: str, resource: dict) -> Notification:
                             data={"order_id": resource.get("order_id")})
     return Notification(event_id, "freeze.succeeded", op.get("request_no") or number, number,
                         (resource.get("risk_fund") or {}).get("amount"),
-                        data={"expires_at": op.get("expires_at"), "order_id": resource.get("order_id")})
+                        data={"expires_at": None, "order_id": resource.get("order_id")})  # no lapse: see freeze()
 
 
 def _paid(provider: Any, event_id: str, resource: dict) -> Notification:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import parse_iso
 from . import ledger
 from . import wechat_orders as orders
 from .base import OpResult
@@ -37,8 +36,7 @@ def query(p: Any, out_request_no: str) -> OpResult | None:
         orders.learn_confirmation(p, op["order_no"], answer)
         status = {"created": "pending", "revoked": "failed", "expired": "failed", "missing": None}.get(
             orders.phase(answer), "succeeded")
-        expires = op.get("expires_at")
-        return OpResult(status, op["order_no"], expires_at=parse_iso(expires) if expires else None) if status else None
+        return OpResult(status, op["order_no"]) if status else None  # no lapse: see WechatProvider.freeze
     if kind == "charge":
         record, service = p._order(op["order_no"])
         return orders.collection(orders.query(p, record["order_no"], service), record["order_no"])

@@ -95,6 +95,21 @@ def test_a_rental_returned_on_time_is_completed_once_for_its_rent_and_deductions
     assert gw.deliver(client) == [204]  # acknowledged; nothing more for the rental to do
 
 
+def test_a_long_rental_keeps_its_one_service_order_and_is_never_refrozen(gw, client, aws) -> None:
+    api = Api(client)
+    token = _member(api, gw, client, "long1")
+    out = _rental(api, gw, client, token, "long1", days=120, daily_rent=100)
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["freeze_expires_at"] is None
+    api.advance(100 * DAY)
+    api.run_jobs()
+    assert list(gw.orders) == [f"{out['id']}_freeze"]  # no second order opened as a "renewal"
+    assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
+    assert api.post(f"/v1/rentals/{out['id']}/return", {}, token=token)[0] == 200
+    api.run_jobs()
+    closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
+    assert (closed["status"], closed["rent_charged"]) == ("closed", 12_000)
+
+
 def test_an_overdue_rental_is_completed_for_rent_and_overdue_and_never_as_kept(gw, client, aws) -> None:
     api = Api(client)
     token = _member(api, gw, client, "r2")

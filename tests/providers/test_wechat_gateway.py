@@ -74,7 +74,7 @@ def test_a_freeze_is_a_deposit_service_order_the_user_confirms_with_signed_param
     assert provider.query("rt_00000000000000000001_freeze").status == "pending"
     gw.user_confirms(result.provider_params, "o-user")
     answer = provider.query("rt_00000000000000000001_freeze")
-    assert answer.status == "succeeded" and answer.expires_at == NOW + timedelta(days=90)
+    assert answer.status == "succeeded" and answer.expires_at is None  # a confirmed order never lapses: never re-frozen
 
 
 def test_the_old_flat_unsigned_params_are_refused_by_the_wechat_client(provider, gw) -> None:
