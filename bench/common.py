@@ -144,3 +144,15 @@ def call(client: Any, method: str, path: str, body: Any, token: str | None = Non
 def table(rows: list[tuple[str, Any, str]]) -> str:
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"  {name.ljust(width)}  {value!s:>10}  {goal}" for name, value, goal in rows)
+
+
+def sweep_with_shard_readers(deps: Any, sweep_name: str, now: Any) -> int:
+    """A timer sweep and the shard readers it hands its shards to (timer-shards queue), as one unit: what a
+    sweep costs in DynamoDB is the shard readers' queries. Returns what the sweep reported."""
+    from chalicelib.jobs.registry import SHARD_QUEUE
+    from chalicelib.jobs.runner import drain
+    from chalicelib.jobs.tables import SWEEPS
+
+    reported = SWEEPS[sweep_name].fn(deps, now)
+    drain(deps, SHARD_QUEUE)
+    return int(reported)

@@ -5,6 +5,7 @@ sets them before the first call. Plain dataclasses keep the cold import small.
 
 Environment: CREDITFIRST_STAGE, CREDITFIRST_TABLE, CREDITFIRST_QUEUE_PREFIX, CREDITFIRST_EVENT_BUS,
 CREDITFIRST_ADMIN_KEY, CREDITFIRST_SESSION_SECRET, CREDITFIRST_SANDBOX_SECRET, CREDITFIRST_SESSION_HOURS,
+CREDITFIRST_TIMER_SHARDS (due-index partitions per timer kind, default 4, 1..256; only ever raise it),
 CREDITFIRST_POLICY (JSON object overriding any Policy number), AWS_DEFAULT_REGION.
 Outside stage `local`, CREDITFIRST_SESSION_SECRET must hold at least 32 bytes and CREDITFIRST_ADMIN_KEY 24,
 or every route answers 503 `misconfigured` (MIN_SECRET_BYTES).
@@ -56,6 +57,7 @@ class Settings:
     session_secret: str = field(default="", repr=False)
     sandbox_secret: str = field(default="", repr=False)
     session_hours: int = 24
+    timer_shards: int = 4  # due-index partitions per timer kind (store/schema.py shard_count)
     clock_cache_seconds: float = 1.0
     # Alipay (Zhima credit + fund authorization)
     alipay_app_id: str = ""
@@ -118,6 +120,8 @@ class Settings:
 # Outside `local`, shorter keys make the API answer 503 misconfigured (an empty session secret would let
 # anyone sign a member token).
 MIN_SECRET_BYTES = {"session_secret": 32, "admin_key": 24}
+# Each shard is a partition of the due index and one queue message per sweep: 256 is far past need.
+MAX_TIMER_SHARDS = 256
 
 
 _ENV = {
@@ -130,6 +134,7 @@ _ENV = {
     "session_secret": "CREDITFIRST_SESSION_SECRET",
     "sandbox_secret": "CREDITFIRST_SANDBOX_SECRET",
     "session_hours": "CREDITFIRST_SESSION_HOURS",
+    "timer_shards": "CREDITFIRST_TIMER_SHARDS",
     "provider_secret": "CREDITFIRST_PROVIDER_SECRET",
     **{name: f"CREDITFIRST_{name.upper()}" for name in (
         "alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_gateway", "alipay_notify_url",
@@ -157,7 +162,10 @@ def _policy_from_env(text: str | None) -> Policy:
 def get_settings() -> Settings:
     """Settings from the environment, cached for the life of the process."""
     values: dict[str, object] = {k: os.environ[v] for k, v in _ENV.items() if os.environ.get(v)}
-    if "session_hours" in values:
-        values["session_hours"] = int(str(values["session_hours"]))
+    for name in ("session_hours", "timer_shards"):
+        if name in values:
+            values[name] = int(str(values[name]))
+    if not 1 <= int(str(values.get("timer_shards", 4))) <= MAX_TIMER_SHARDS:
+        raise ValueError(f"CREDITFIRST_TIMER_SHARDS must be 1..{MAX_TIMER_SHARDS}")
     extra = {k: v for k, v in os.environ.items() if k.startswith("CREDITFIRST_") and k not in _ENV.values()}
     return Settings(**values, policy=_policy_from_env(os.environ.get("CREDITFIRST_POLICY")), extra=extra)

@@ -108,3 +108,18 @@ def metric_points(stdout: str, name: str) -> list[dict]:
             if name in record:
                 points.append(record)
     return points
+
+
+def sweep_due(deps: Any, sweep_name: str) -> int:
+    """Run a timer sweep and the shard readers it hands its shards to (what the deployed timer-shards
+    workers do in parallel); returns how many due items they put on the kind's queue."""
+    from chalicelib.jobs.registry import SHARD_QUEUE, sweep_shard
+    from chalicelib.jobs.tables import SWEEPS
+
+    SWEEPS[sweep_name].fn(deps, deps.clock.now())
+    enqueued = 0
+    while messages := deps.queues.receive(SHARD_QUEUE, max_messages=10, visibility=60):
+        for m in messages:
+            enqueued += sweep_shard(deps, json.loads(m["Body"]))
+            deps.queues.delete(SHARD_QUEUE, m["ReceiptHandle"])
+    return enqueued

@@ -15,6 +15,11 @@ runner = Lazy("chalicelib.jobs.runner")  # each function's cold start loads only
 QUEUE = queue_names("creditfirst-")
 
 
+@bp.on_sqs_message(queue=QUEUE["timer-shards"], batch_size=10, name="sweep_timer_shard")
+def sweep_timer_shard(event: Any) -> dict:
+    return runner.handle_batch("timer-shards", event)
+
+
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="expire_authorizations")
 def expire_authorizations(event: Any) -> int:
     return runner.run_sweep("expire_authorizations")

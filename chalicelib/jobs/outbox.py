@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from ..clock import iso
 from ..ports import Deps
 from ..store.dynamo import ConditionFailed
+from ..store.schema import shard_count
 
 SOURCE = "creditfirst"
 
@@ -18,11 +20,8 @@ def publish_events(deps: Deps, now: datetime) -> int:
 
 
 def _outbox(deps: Deps, now: datetime) -> list[dict]:
-    from ..clock import iso
-    from ..store.schema import SHARDS
-
     out: list[dict] = []
-    for shard in range(SHARDS):
+    for shard in range(shard_count()):
         out.extend(deps.table.query("due_pk = :p AND due_at <= :now", {":p": f"outbox#{shard}", ":now": iso(now)},
                                     index="due", limit=500))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
-from .registry import SweepSpec, Worker
+from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
@@ -21,7 +21,9 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
 )}
 
+# Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
 WORKERS: dict[str, Worker] = {
+    SHARD_QUEUE: sweep_shard,
     "member-timers": members.expire_one,
     "outbox": outbox.publish_one,
     "sandbox-notifications": sandbox.deliver,

@@ -1,7 +1,8 @@
 """The one schema: table, indexes and queues. Used by the local stack and the deploy template.
 
 Single table. Keys: pk/sk. Sparse indexes (only items that carry the attribute are in them):
-- `due`   (due_pk, due_at):   timers; e.g. due_pk = "timer#rental#<shard>", due_at = next wake-up.
+- `due`   (due_pk, due_at):   timers; e.g. due_pk = "timer#rental#<shard>", due_at = next wake-up
+          (shard_count() shards per kind; a sweep hands each shard to the timer-shards queue).
 - `list`  (list_pk, list_sk): listings; e.g. "member#<id>#rental" newest first, "blacklist", "review#pending".
 - `group` (group_pk, group_sk): members by tier for coupon drops: "tier#gold#<shard>".
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
-SHARDS = 4
+from ..config import get_settings
+
 TTL_ATTRIBUTE = "ttl"
 
 INDEXES: dict[str, tuple[str, str]] = {
@@ -31,13 +33,21 @@ QUEUES: dict[str, int] = {
     "outbox": 5,               # domain events to EventBridge
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
+    "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
 }
 QUEUE_VISIBILITY_SECONDS = 60
 
 
+def shard_count() -> int:
+    """How many partitions each timer kind (and the outbox) is spread over: CREDITFIRST_TIMER_SHARDS,
+    4 by default, at most MAX_SHARDS. Raise it, never lower it: an item keeps the shard it was written
+    with, and sweeps read shards 0..count-1."""
+    return get_settings().timer_shards
+
+
 def shard_of(key: str) -> int:
     """Stable shard for a key (spreads timer partitions)."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:2], "big") % SHARDS
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:2], "big") % shard_count()
 
 
 def dynamodb_table_spec(table_name: str) -> dict:

@@ -4,14 +4,14 @@ released on a refusal, due again while still pending; never recorded or paid bac
 from __future__ import annotations
 
 from chalicelib.domain.errors import ProviderError
-from chalicelib.jobs.runner import handle_record, run_sweep
+from chalicelib.jobs.runner import handle_record
 from chalicelib.providers.base import OpResult
 from chalicelib.providers.sandbox import SandboxProvider
 from chalicelib.services.orders import refunds
 from chalicelib.services.orders.orders import order_key
 from tests.flows import money
 from tests.flows.test_order_races import _race
-from tests.helpers import Api
+from tests.helpers import Api, sweep_due
 
 RECONCILE = 16 * 60  # past the 15 minutes after which a pending operation is reconciled
 
@@ -80,7 +80,7 @@ def test_a_refund_that_timed_out_after_paying_back_is_recorded_once_by_the_sweep
     assert status == 200 and out["refunded"] == 4_000, out  # the client's retry: done, nothing more
     assert len(money.ops(aws, oid, "rfd")) == 1 and money.paid(aws, oid) == 6_000
     api.advance(RECONCILE)
-    assert api.run_jobs().get("sweep:charge_due_orders") == 0  # off the index once recorded
+    assert api.run_jobs().get("order-charges", 0) == 0  # off the index once recorded
 
 
 def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_once(client, aws, monkeypatch):
@@ -93,7 +93,7 @@ def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_on
     api.advance(RECONCILE)
     pk, sk = order_key(oid)
     body = {"pk": pk, "sk": sk}
-    assert run_sweep("charge_due_orders", aws) == 1
+    assert sweep_due(aws, "charge_due_orders") == 1
     for _ in range(2):
         aws.queues.send("order-charges", body)  # duplicate deliveries of the same timer
     _race(lambda: handle_record("order-charges", body, aws), lambda: handle_record("order-charges", body, aws),

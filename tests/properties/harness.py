@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.jobs.runner import handle_batch, run_all, run_sweep
+from chalicelib.jobs.runner import handle_batch, run_all
 from tests.conftest import fresh_deps
-from tests.helpers import ADMIN, Api
+from tests.helpers import ADMIN, Api, sweep_due
 
 DAY = 86400
 NOTIFICATIONS = "sandbox-notifications"
@@ -91,7 +91,8 @@ class Stack:
 
     # -- jobs -----------------------------------------------------------------------------
     def sweep(self, name: str) -> int:
-        return run_sweep(name, self.deps)
+        """A timer sweep and the shard readers it hands its shards to; returns the due items they enqueued."""
+        return sweep_due(self.deps, name)
 
     def work_twice(self, queue: str) -> int:
         """Hand every visible message of `queue` to handle_batch with each record twice; delete the handled,

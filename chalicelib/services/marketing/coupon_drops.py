@@ -17,7 +17,7 @@ from ...clock import iso, parse_iso
 from ...domain import coupons as rules
 from ...domain.errors import DomainError
 from ...ports import Deps
-from ...store.schema import SHARDS
+from ...store.schema import shard_count
 from ...store.uow import Retry, UnitOfWork
 from .coupons import coupon_id, coupon_item, coupon_key
 
@@ -54,7 +54,7 @@ class Grant:
 
 def tier_members(deps: Deps, tier: str, now: datetime) -> Iterator[str]:
     """Member ids of a tier with a live snapshot, not blacklisted: one paged Query per shard."""
-    for shard in range(SHARDS):
+    for shard in range(shard_count()):
         for m in deps.table.query("group_pk = :p", {":p": f"tier#{tier}#{shard}"}, index="group"):
             expires = m.get("authorization_expires_at")
             if expires and parse_iso(expires) > now and not m.get("blacklisted"):
