@@ -24,13 +24,10 @@ def handle_drop(deps: Deps, body: dict) -> None:
     kind = body.get("type")
     if kind == "campaign_fanout":
         campaigns.fan_out(deps, body["campaign_id"], deps.clock.now())
-    elif kind == "credit_day":
-        grant = coupon_drops.credit_day_grant(deps, body["month"], body["tier"])
-        if grant:
-            coupon_drops.issue(deps, grant, body["members"])
-    elif kind == "campaign":
+    elif kind == "credit_day_page":
+        coupon_drops.handle_page(deps, body, coupon_drops.credit_day_grant(deps, body["month"], body["tier"]))
+    elif kind == "campaign_page":
         campaign = deps.table.get(*coupon_drops.campaign_key(body["campaign_id"]))
-        if campaign:
-            coupon_drops.issue(deps, coupon_drops.campaign_grant(campaign), body["members"])
+        coupon_drops.handle_page(deps, body, coupon_drops.campaign_grant(campaign) if campaign else None)
     else:
         raise ValueError(f"unknown coupon-drops message type: {kind!r}")

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from chalicelib.clock import parse_iso
 from chalicelib.services.marketing import coupon_drops
+from chalicelib.store.schema import shard_count, shard_of
 from tests.helpers import Api
 
 
@@ -98,12 +99,12 @@ def test_credit_day_gives_one_coupon_per_member_per_month_however_often_it_runs(
     assert first["coupon-drops"] >= 2
     again = api.run_jobs()
     assert again.get("coupon-drops", 0) == 0  # the month's drop is recorded: the job is a no-op
-    # the job run again regardless, and a batch delivered twice
-    assert coupon_drops.drop_credit_day(aws, aws.clock.now(), force=True) == 3
+    # the job run again regardless (a page per tier and shard), and a page delivered twice
+    assert coupon_drops.drop_credit_day(aws, aws.clock.now(), force=True) == 2 * shard_count()
     month = aws.clock.now().strftime("%Y-%m")
     for _ in range(2):
-        aws.queues.send("coupon-drops", {"type": "credit_day", "month": month, "tier": "gold",
-                                         "members": [member_id(api, tokens["gold1:760"])]})
+        aws.queues.send("coupon-drops", {"type": "credit_day_page", "month": month, "tier": "gold",
+                                         "shard": shard_of(member_id(api, tokens["gold1:760"]))})
     api.run_jobs()
     got = {code: [(c["amount"], c["min_spend"]) for c in coupons_of(api, t, "credit_day")]
            for code, t in tokens.items()}
@@ -112,6 +113,20 @@ def test_credit_day_gives_one_coupon_per_member_per_month_however_often_it_runs(
     coupon = coupons_of(api, tokens["silv:720"], "credit_day")[0]
     assert coupon["valid_from"].startswith(month + "-01T00:00:00") and coupon["status"] == "available"
     assert parse_iso(coupon["valid_until"]).day == 1
+
+
+def test_the_credit_day_drop_reads_every_shard_page_by_page_and_misses_no_member(client, aws, monkeypatch):
+    monkeypatch.setattr(coupon_drops, "PAGE", 2)  # pages of two: most shards need a second or third page
+    api = Api(client)
+    move_to(api, 1)
+    tokens = [api.member(f"pg{i}:760") for i in range(9)]
+    ids = [member_id(api, t) for t in tokens]
+    per_shard = [sum(1 for m in ids if shard_of(m) == s) for s in range(shard_count())]
+    assert max(per_shard) > 2  # at least one shard needs a page handed on
+    move_to(api, 8, months_ahead=0)
+    processed = api.run_jobs()
+    assert processed["coupon-drops"] >= 2 * shard_count() + sum(n // 2 for n in per_shard)  # first + next pages
+    assert [len(coupons_of(api, t, "credit_day")) for t in tokens] == [1] * 9
 
 
 def test_a_used_credit_day_coupon_is_never_reset_by_a_redelivery(client, aws):

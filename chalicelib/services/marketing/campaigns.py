@@ -14,7 +14,7 @@ from ...domain.errors import DomainError, ValidationFailed
 from ...ports import Deps
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
-from .coupon_drops import QUEUE, campaign_key, enqueue_tier
+from .coupon_drops import QUEUE, campaign_key, page_messages
 
 FANOUT_BACKSTOP_MINUTES = 5
 
@@ -45,16 +45,17 @@ def view(item: dict) -> dict:
 
 
 def fan_out(deps: Deps, campaign_id: str, now: datetime) -> int:
-    """Send the tier's members to the worker in batches; once done, clear the backstop timer."""
+    """Send the first page of every shard of the tier's members to the worker; once sent, clear the backstop timer."""
     campaign = deps.table.get(*campaign_key(campaign_id))
     if not campaign or "due_pk" not in campaign:
         return 0  # unknown, or already fanned out
-    count = enqueue_tier(deps, campaign["tier"], now,
-                         lambda ids: {"type": "campaign", "campaign_id": campaign_id, "members": ids})
+    pages = page_messages({"type": "campaign_page", "campaign_id": campaign_id}, campaign["tier"])
+    deps.queues.send_many(QUEUE, pages)
+    count = len(pages)
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*campaign_key(campaign_id), set={"status": "issued", "members_found": count},
+    uow.update(*campaign_key(campaign_id), set={"status": "issued", "pages": count},
                remove=["due_pk", "due_at"], condition="attribute_exists(due_pk)")
-    uow.audit(f"campaign#{campaign_id}", "fanned_out", data={"members": count})
+    uow.audit(f"campaign#{campaign_id}", "fanned_out", data={"pages": count})
     try:
         uow.commit()
     except (Retry, DomainError):  # a concurrent fan-out finished first; its batches and ours dedupe in the worker

@@ -1,7 +1,8 @@
 """Coupon drops: the monthly credit day and operator campaigns, to every member of a tier, in batches.
 
-Sweep/fan-out: Query the sparse `group` index per shard (no Scan) and send member ids in batches of
-BATCH to `coupon-drops`. Worker: one batch -> a BatchGetItem to skip coupons already there, then
+Fan-out: the `group` index holds each tier's members over shard_count() shards; the drop sends one page
+message per tier and shard to `coupon-drops`, so workers read shards in parallel. Worker: one page -> a Query
+of up to PAGE members (no Scan), the next page handed on, a BatchGetItem to skip coupons already there, then
 TransactWriteItems of up to PER_TRANSACTION conditional puts (attribute_not_exists) plus one audit
 entry (the batch's outbox event) and, for a campaign, the budget counter. Coupon ids are
 deterministic, so a job run twice or a batch delivered twice issues nothing new, and a coupon already
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 
 from ...clock import iso, parse_iso
 from ...domain import coupons as rules
@@ -22,7 +22,7 @@ from ...store.uow import Retry, UnitOfWork
 from .coupons import coupon_id, coupon_item, coupon_key
 
 QUEUE = "coupon-drops"
-BATCH = 96              # member ids per queue message (a multiple of PER_TRANSACTION)
+PAGE = 96               # members per page message (a multiple of PER_TRANSACTION)
 PER_TRANSACTION = 24    # coupons per TransactWriteItems: 25 items with the audit (moto's cap; DynamoDB allows 100)
 MAX_ATTEMPTS = 8
 
@@ -50,30 +50,35 @@ class Grant:
                            self.valid_from, self.valid_until, drop=f"{self.kind}#{self.ref}", **extra)
 
 
-# -- finding members ------------------------------------------------------------------------
+# -- finding members: independent pages --------------------------------------------------------
 
-def tier_members(deps: Deps, tier: str, now: datetime) -> Iterator[str]:
-    """Member ids of a tier with a live snapshot, not blacklisted: one paged Query per shard."""
-    for shard in range(shard_count()):
-        for m in deps.table.query("group_pk = :p", {":p": f"tier#{tier}#{shard}"}, index="group"):
-            expires = m.get("authorization_expires_at")
-            if expires and parse_iso(expires) > now and not m.get("blacklisted"):
-                yield m["member_id"]
+def page_messages(base: dict, tier: str) -> list[dict]:
+    """The first page of every shard of a tier's part of the `group` index: one message each, so
+    workers read the shards in parallel; each page hands on the next (handle_page)."""
+    return [{**base, "tier": tier, "shard": shard} for shard in range(shard_count())]
 
 
-def enqueue_tier(deps: Deps, tier: str, now: datetime, message: Callable[[list[str]], dict]) -> int:
-    """Send the tier's members to the queue, BATCH ids a message (10 messages a SendMessageBatch)."""
-    bodies, chunk, count = [], [], 0
-    for member_id in tier_members(deps, tier, now):
-        chunk.append(member_id)
-        count += 1
-        if len(chunk) == BATCH:
-            bodies.append(message(chunk))
-            chunk = []
-    if chunk:
-        bodies.append(message(chunk))
-    deps.queues.send_many(QUEUE, bodies)
-    return count
+def tier_page(deps: Deps, tier: str, shard: int, after: str | None, now: datetime) -> tuple[list[str], str | None]:
+    """Up to PAGE members of one shard after `after` (one Query), those with a live snapshot and not
+    blacklisted; and the cursor of the next page (None when this was the last)."""
+    cond, values = "group_pk = :p", {":p": f"tier#{tier}#{shard}"}
+    if after:
+        cond, values = cond + " AND group_sk > :a", {**values, ":a": after}
+    rows = list(deps.table.query(cond, values, index="group", limit=PAGE))
+    live = [m["member_id"] for m in rows
+            if m.get("authorization_expires_at") and parse_iso(m["authorization_expires_at"]) > now
+            and not m.get("blacklisted")]
+    return live, (rows[-1]["group_sk"] if len(rows) == PAGE else None)
+
+
+def handle_page(deps: Deps, body: dict, grant: Grant | None) -> int:
+    """One page: hand on the next page first (a crash after it only repeats work the deterministic coupon
+    ids make harmless), then issue `grant` to this page's members. Returns coupons issued now."""
+    now = deps.clock.now()
+    members, after = tier_page(deps, body["tier"], int(body["shard"]), body.get("after"), now)
+    if after:
+        deps.queues.send(QUEUE, {**body, "after": after})
+    return issue(deps, grant, members) if grant and members else 0
 
 
 # -- the credit day -------------------------------------------------------------------------
@@ -83,24 +88,24 @@ def drop_key(month: str) -> tuple[str, str]:
 
 
 def drop_credit_day(deps: Deps, now: datetime, force: bool = False) -> int:
-    """On/after the month's credit day, once a month: every silver and gold member to the queue.
+    """On/after the month's credit day, once a month: the first page of every shard of the silver and gold
+    members to the queue (page workers run in parallel and hand on their next pages); returns the pages.
 
     Before the day: nothing. After this month's drop is recorded: one GetItem. A crash before the
-    record means the next run sends everyone again, which the worker makes harmless.
+    record means the next run sends the pages again, which the worker makes harmless.
     """
     month = rules.credit_day_month(now, deps.settings.policy.credit_day)
     if month is None or (not force and deps.table.get(*drop_key(month))):
         return 0
-    count = 0
-    for tier in rules.CREDIT_DAY_TIERS:
-        count += enqueue_tier(deps, tier, now, lambda ids, t=tier: {"type": "credit_day", "month": month,
-                                                                      "tier": t, "members": ids})
+    pages = [m for tier in rules.CREDIT_DAY_TIERS
+             for m in page_messages({"type": "credit_day_page", "month": month}, tier)]
+    deps.queues.send_many(QUEUE, pages)
     uow = UnitOfWork(deps.table, now, "system")
     uow.put({"pk": drop_key(month)[0], "sk": "DROP", "type": "drop", "kind": "credit_day", "month": month,
-             "enqueued": count, "at": iso(now)})
-    uow.audit(f"drop#credit_day#{month}", "credit_day_dropped", data={"members": count})
+             "pages": len(pages), "at": iso(now)})
+    uow.audit(f"drop#credit_day#{month}", "credit_day_dropped", data={"pages": len(pages)})
     uow.commit()
-    return count
+    return len(pages)
 
 
 def credit_day_grant(deps: Deps, month: str, tier: str) -> Grant | None:
