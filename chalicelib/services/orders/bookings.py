@@ -18,11 +18,14 @@ from typing import Any
 
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
+from ...domain.agreements import AgreementState
+from ...domain.agreements import transition as agreement_transition
 from ...domain.bookings import BookingStatus
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.uow import RETRY, UnitOfWork
 from .. import intents
 from ..members import members
@@ -54,9 +57,8 @@ def view(item: dict) -> dict:
     return out
 
 
-def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st", "names": {"#st": "status"}, "values": {":st": item["status"]},
-            "on_fail": RETRY}
+def _guard(item: dict, **also_expected: str) -> dict:
+    return expect({"status": item["status"], **also_expected}, on_fail=RETRY)
 
 
 def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, bid: str) -> dict:
@@ -92,11 +94,10 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
                                  deps.settings.policy)
     guard, remove = _guard(item), []
     fields: dict = {"status": str(BookingStatus.CANCELLED), "cancelled_at": iso(uow.now)}
-    if item.get("agreement_state") == "pending":  # never guaranteed with the provider: nothing to charge under
+    if item.get("agreement_state") == AgreementState.PENDING:  # never guaranteed: nothing to charge under
         fee, remove = 0, ["due_pk", "due_at"]
-        fields["agreement_state"] = "abandoned"
-        guard = {**guard, "condition": "#st = :st AND agreement_state = :ag", "values": {**guard["values"],
-                                                                                        ":ag": "pending"}}
+        fields["agreement_state"] = str(agreement_transition(item["agreement_state"], AgreementState.ABANDONED))
+        guard = _guard(item, agreement_state=AgreementState.PENDING)
     fields["cancellation_fee"] = fee
     if fee:
         fields.update(charges.pending_fields("booking", booking_id, fee, uow.now))

@@ -14,6 +14,7 @@ from ...log import logger
 from ...ports import Deps
 from ...providers.base import OpResult
 from ...store.dynamo import ConditionFailed
+from ...store.guards import expect
 from ...store.uow import RETRY, UnitOfWork
 from .. import confirm_params, intents
 from ..marketing import coupons
@@ -111,8 +112,7 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
         return
     try:
         deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p, provider_params_at = :t",
-                          condition="#st = :s", names={"#st": "status"},
-                          values={":p": result.provider_params, ":t": iso(now), ":s": item["status"]})
+                          **expect({"status": item["status"]}, values={":p": result.provider_params, ":t": iso(now)}))
     except ConditionFailed:
         pass  # already past waiting: the params are of no use any more
 
@@ -143,8 +143,8 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
     request_no = numbers.number(rental_id, "ded", n)
     uow.update(*store.rental_key(rental_id), add={"deducted_amount": amount, "deduction_count": 1},
                set={"updated_at": iso(uow.now)},
-               condition="#st = :active AND deduction_count = :prev AND attribute_not_exists(settle_started_at)",
-               names={"#st": "status"}, values={":active": str(S.ACTIVE), ":prev": n - 1}, on_fail=RETRY)
+               **expect({"status": S.ACTIVE, "deduction_count": n - 1}, also="attribute_not_exists(settle_started_at)",
+                        on_fail=RETRY))
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")

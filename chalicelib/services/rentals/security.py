@@ -11,6 +11,7 @@ from ...domain import request_numbers as numbers
 from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification, OpResult
+from ...store.guards import expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
@@ -127,5 +128,5 @@ def _expiry(answer: OpResult) -> str | None:
 
 def _stage_later(deps: Deps, uow: UnitOfWork, item: dict, why: str) -> None:
     wake = uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake), condition="#st = :s",
-               names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake),
+               **expect({"status": item["status"]}, on_fail=RETRY))

@@ -12,6 +12,7 @@ from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderError
 from ...ports import Deps
 from ...providers.base import Line
+from ...store.guards import expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
@@ -62,8 +63,7 @@ def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
     """Fix the moment of the default once, so a retried worker computes the very same amounts."""
     uow = UnitOfWork(deps.table, now, "system")
     uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-               condition="#st = :active AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
-               values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+               **expect({"status": S.ACTIVE}, also="attribute_not_exists(settle_started_at)", on_fail=RETRY))
     uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
     try:
         uow.commit()
@@ -149,8 +149,8 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
 
 def clear_timer(deps: Deps, item: dict, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None), condition="#st = :s",
-               names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None),
+               **expect({"status": item["status"]}, on_fail=RETRY))
     try:
         uow.commit()
     except (Retry, DomainError):  # moved on meanwhile

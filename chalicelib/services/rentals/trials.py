@@ -23,6 +23,7 @@ from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...domain.trials import TrialStatus
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..members import members
@@ -115,8 +116,7 @@ def _later(deps: Deps, now: datetime) -> str:
 
 
 def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st", "names": {"#st": "status"}, "values": {":st": item["status"]},
-            "on_fail": RETRY}
+    return expect({"status": item["status"]}, on_fail=RETRY)
 
 
 def _give_back(uow: UnitOfWork, item: dict, **add: int) -> None:
