@@ -36,8 +36,8 @@ def refreshed(deps: Deps, item: dict, kind: str, number: str, waiting: bool) -> 
     if not fresh:
         return item
     try:
-        deps.table.update(item["pk"], item["sk"], "SET provider_params = :p, provider_params_at = :t",
-                          **expect({"status": item["status"]}, values={":p": fresh, ":t": iso(now)}))
+        deps.table.update(item["pk"], item["sk"], set={"provider_params": fresh, "provider_params_at": iso(now)},
+                          **expect({"status": item["status"]}))
     except ConditionFailed:
         return item  # moved on meanwhile: the params are of no use any more
     return {**item, "provider_params": fresh, "provider_params_at": iso(now)}

@@ -26,7 +26,7 @@ from ...domain.errors import InvalidState, NotFound
 from ...log import logger
 from ...ports import Deps
 from ...store.guards import expect
-from ...store.uow import RETRY, UnitOfWork
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import intents
 from ..members import members
 from ..risk import decisions, reviews
@@ -130,7 +130,7 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
     else:
         reviews.stage_open(uow, "dispute", f"dispute_{booking_id}", member_id, "not_satisfied",
                            evidence={"booking_id": booking_id, "comment": comment or "", "price": item["price"]})
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     uow.audit(f"booking#{booking_id}", "completed", before={"status": item["status"]},
               after={"status": str(target), "satisfied": satisfied}, event="booking.completed")
     uow.commit()
@@ -164,7 +164,7 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
     else:
         fields.update(pay_later.stage_close(deps, uow, item, "rejected"))
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     if not approved:
         closing.stage_released(uow, item, int(item["price"]))
     uow.audit(f"booking#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(target)},
@@ -184,6 +184,6 @@ def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -
     else:
         fields.update(charges.pending_fields("booking", item["id"], int(item["price"]), uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     uow.audit(f"booking#{item['id']}", "dispute_resolved", before={"status": "disputed"},
               after={"status": str(target)}, event="booking.dispute_resolved")

@@ -29,7 +29,7 @@ from ...ports import Deps
 from ...providers.base import Notification, OpResult
 from ...store.guards import expect
 from ...store.schema import shard_of
-from ...store.uow import Retry, UnitOfWork
+from ...store.uow import Retry, UnitOfWork, set_or_remove
 from . import charge_hooks
 
 C = ChargeState
@@ -144,21 +144,21 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
     hook = HOOKS[item["type"]]
     if result.ok:
         fields = hook.charged(deps, uow, item)
-        uow.update(item["pk"], item["sk"], set={**fields, "charge_state": str(transition(C.CHARGING, C.DONE)),
-                                                "charged_at": iso(now),
-                                                "charge_ref": result.provider_ref, "updated_at": iso(now)},
-                   add={"charged": int(item["charge_amount"])}, remove=["due_pk", "due_at"], **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.DONE)),
+                                                            "charged_at": iso(now), "charge_ref": result.provider_ref,
+                                                            "updated_at": iso(now)}, remove=["due_pk", "due_at"]),
+                   add={"charged": int(item["charge_amount"])}, **guard)
     else:
         exhausted = exhausted or attempt > policy.charge_retries
         fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
                   "last_charge_error": result.reason or "charge_failed"}
         if exhausted:
-            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))},
-                       remove=["due_pk", "due_at"], **guard)
+            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))},
+                                                                remove=["due_pk", "due_at"]), **guard)
         else:
             retry_at = now + timedelta(hours=policy.charge_retry_hours)
-            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": str(transition(C.CHARGING, C.PENDING)),
-                                                    "due_at": iso(retry_at)},
+            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "due_at": iso(retry_at),
+                                                                "charge_state": str(transition(C.CHARGING, C.PENDING))}),
                        **guard)
 
 

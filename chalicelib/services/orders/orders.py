@@ -22,7 +22,7 @@ from ...domain.errors import InvalidState, NotFound, ValidationFailed
 from ...domain.orders import OrderKind, OrderStatus
 from ...ports import Deps
 from ...store.guards import ABSENT, expect
-from ...store.uow import RETRY, UnitOfWork
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..members import members
 from ..risk import decisions
@@ -168,12 +168,12 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         else:
             opened, charge_now = installments.open_trade(deps, item, uow.now)
             fields.update(opened, charge_at=iso(uow.now))
-        uow.update(item["pk"], item["sk"], set={**fields, "status": str(OrderStatus.PENDING_CHARGE)}, **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "status": str(OrderStatus.PENDING_CHARGE)}), **guard)
         if charge_now:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     else:
         fields = {"status": str(OrderStatus.REJECTED), **pay_later.stage_close(deps, uow, item, "rejected")}
-        uow.update(item["pk"], item["sk"], set=fields, **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove(fields), **guard)
         closing.stage_released(uow, item, int(item["payable"]))
     after = OrderStatus.PENDING_CHARGE if approved else OrderStatus.REJECTED
     uow.audit(f"order#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(after)},

@@ -16,7 +16,7 @@ from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification
 from ...store.guards import ABSENT, expect
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from . import store
 
 S = rules.RentalStatus
@@ -94,9 +94,9 @@ def stage_renewed(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
     """The fresh freeze holds: it replaces the lapsing one."""
     fresh = {**item, "freeze_expires_at": expires_at}
     wake = store.wake_for(fresh, S.ACTIVE, uow.now, deps.settings.policy)
-    uow.update(*store.rental_key(item["id"]), set={"freeze_ref": ref, "freeze_expires_at": expires_at,
-                                                   "renewal_request_no": None, "renewal_amount": None,
-                                                   **store.timer(item["id"], wake)},
+    uow.update(*store.rental_key(item["id"]), **set_or_remove({"freeze_ref": ref, "freeze_expires_at": expires_at,
+                                                                **store.timer(item["id"], wake)},
+                                                               remove=["renewal_request_no", "renewal_amount"]),
                **expect({"status": S.ACTIVE, "renewal_request_no": item["renewal_request_no"]}, on_fail=RETRY))
     uow.audit(f"rental#{item['id']}", "freeze_renewed", before={"freeze_expires_at": item["freeze_expires_at"]},
               after={"freeze_expires_at": expires_at, "freeze_ref": ref}, event="rental.freeze_renewed")

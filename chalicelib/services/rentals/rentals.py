@@ -15,7 +15,7 @@ from ...ports import Deps
 from ...providers.base import OpResult
 from ...store.dynamo import ConditionFailed
 from ...store.guards import expect
-from ...store.uow import RETRY, UnitOfWork
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..marketing import coupons
 from ..members import members
@@ -111,8 +111,8 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
     if result is None or not result.provider_params:
         return
     try:
-        deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p, provider_params_at = :t",
-                          **expect({"status": item["status"]}, values={":p": result.provider_params, ":t": iso(now)}))
+        deps.table.update(*store.rental_key(item["id"]), set={"provider_params": result.provider_params, "provider_params_at": iso(now)},
+                          **expect({"status": item["status"]}))
     except ConditionFailed:
         pass  # already past waiting: the params are of no use any more
 
@@ -182,7 +182,7 @@ def resolve_review(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) ->
     changes = {**_security(target, item["item_value"]), "decision": str(outcome), "reason": reason}
     changes.pop("status")
     changes.update(store.timer(item["id"], store.wake_for(item, target, uow.now, deps.settings.policy)))
-    store.stage_move(uow, item, target, InvalidState("the rental is no longer in review"), set=changes)
+    store.stage_move(uow, item, target, InvalidState("the rental is no longer in review"), **set_or_remove(changes))
     if changes["exposure_amount"] == 0:
         members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item))
     if target == S.REJECTED and item.get("coupon_id"):

@@ -121,7 +121,8 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
     rid, nos = item["id"], _request_nos(item["id"])
     store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
-        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, **store.timer(rid, None)})
+        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0},
+        remove=store.TIMER_ATTRS)
     facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:
@@ -149,7 +150,7 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
 
 def clear_timer(deps: Deps, item: dict, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None),
+    uow.update(*store.rental_key(item["id"]), remove=store.TIMER_ATTRS,
                **expect({"status": item["status"]}, on_fail=RETRY))
     try:
         uow.commit()

@@ -25,7 +25,7 @@ from ...log import logger
 from ...ports import Deps
 from ...store.guards import expect
 from ...store.schema import shard_of
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..members import members
 from ..risk import decisions
 
@@ -134,8 +134,8 @@ def _settle_freeze(deps: Deps, uow: UnitOfWork, item: dict) -> None:
     target = TrialStatus.ACTIVE if answer.ok else TrialStatus.REJECTED
     rules.transition(item["status"], target)
     if answer.ok:
-        uow.update(item["pk"], item["sk"], set={"status": str(target), "freeze_ref": answer.provider_ref,
-                                                "due_at": item["ends_at"], "activated_at": iso(uow.now)},
+        uow.update(item["pk"], item["sk"], **set_or_remove({"status": str(target), "freeze_ref": answer.provider_ref,
+                                                            "due_at": item["ends_at"], "activated_at": iso(uow.now)}),
                    **_guard(item))
     else:
         uow.update(item["pk"], item["sk"], set={"status": str(target), "reason": "freeze_refused"},

@@ -11,7 +11,7 @@ from ...clock import iso
 from ...domain.errors import InvalidState, NotFound
 from ...domain.reviews import ReviewStatus, transition
 from ...store.guards import expect
-from ...store.uow import UnitOfWork
+from ...store.uow import UnitOfWork, set_or_remove
 from ..ops import metrics
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
@@ -71,8 +71,8 @@ def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | Non
         raise InvalidState(f"the review is already {item.get('status')}")
     status = str(transition(item["status"], ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED))
     at = iso(uow.now)
-    uow.update(*review_key(rid), set={"status": status, "decided_at": at, "decided_by": uow.actor, "note": note},
-               remove=["list_pk", "list_sk"],
+    uow.update(*review_key(rid), **set_or_remove({"status": status, "decided_at": at, "decided_by": uow.actor,
+                                                  "note": note}, remove=["list_pk", "list_sk"]),
                **expect({"status": ReviewStatus.PENDING}, on_fail=InvalidState("the review was decided concurrently")))
     uow.audit(f"review#{rid}", status, before={"status": "pending"},
               after={"status": status, "kind": item["kind"], "ref_id": item["ref_id"], "note": note},
