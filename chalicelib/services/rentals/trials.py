@@ -51,14 +51,14 @@ def view(item: dict) -> dict:
     return {k: item.get(k) for k in keys}
 
 
-def add_slots(deps: Deps, product_id: str, slots: int, actor: str) -> dict:
-    """Operators open trial slots for a product."""
-    uow = UnitOfWork(deps.table, deps.clock.now(), actor, deps.queues.send)
+def add_slots(deps: Deps, uow: UnitOfWork, product_id: str, slots: int) -> dict:
+    """Operators open trial slots for a product, staged in the route's transaction (with its Idempotency-Key).
+    `available` is what our ADD leaves: the slots open before it (one read) plus these."""
+    before = deps.table.get(*slots_key(product_id)) or {}
     uow.update(*slots_key(product_id), add={"available": slots, "total": slots},
                set={"type": "trial_slots", "product_id": product_id})
     uow.audit(f"product#{product_id}", "trial_slots_added", data={"slots": slots}, event="product.trial_slots_added")
-    uow.commit()
-    return {"product_id": product_id, "available": int(deps.table.get(*slots_key(product_id))["available"])}
+    return {"product_id": product_id, "available": int(before.get("available", 0)) + slots}
 
 
 def _decide(deps: Deps, inputs: decisions.Inputs, value: int, now: datetime) -> Decision:
