@@ -38,6 +38,7 @@ def return_trial(ctx: Ctx, body: Any, trial_id: str) -> dict:
 
 @route(bp, "/v1/admin/products/{product_id}/trial-slots", "POST", auth="admin", body="trials:SlotsIn", response="trials:SlotsOut",
        tag="admin")
-def add_trial_slots(ctx: Ctx, body: Any, product_id: str) -> dict:
+def add_trial_slots(ctx: Ctx, body: Any, product_id: str) -> Staged:
     """Open trial slots for a product."""
-    return trials.add_slots(ctx.deps, product_id, body.slots, ctx.principal.caller)
+    uow = ctx.uow()
+    return Staged(uow, trials.add_slots(ctx.deps, uow, product_id, body.slots))

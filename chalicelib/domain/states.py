@@ -1,4 +1,5 @@
-"""The one transition guard every state machine (rentals, orders, bookings, trials) shares."""
+"""The one transition guard every state machine (rentals, orders, bookings, trials,
+charges, agreements, reviews, campaigns) shares."""
 from __future__ import annotations
 
 from collections.abc import Mapping

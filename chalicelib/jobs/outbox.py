@@ -44,7 +44,7 @@ def publish_one(deps: Deps, body: dict) -> None:
     if out.get("FailedEntryCount"):
         raise RuntimeError("EventBridge refused the event")
     try:
-        deps.table.update(body["pk"], body["sk"], "REMOVE due_pk, due_at SET published = :t",
-                          condition="attribute_exists(due_pk)", values={":t": True})
+        deps.table.update(body["pk"], body["sk"], set={"published": True}, remove=["due_pk", "due_at"],
+                          condition="attribute_exists(due_pk)")
     except ConditionFailed:
         pass  # a concurrent delivery published it; at-least-once is the EventBridge contract

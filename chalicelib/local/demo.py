@@ -163,7 +163,7 @@ def _threshold_history(deps: Any, rng: random.Random, start: datetime, now: date
             uow.commit()
             threshold, changes = new, changes + 1
             at += timedelta(days=step_days)
-        deps.table.update(*scenario_key(name), "SET threshold = :t", values={":t": threshold})
+        deps.table.update(*scenario_key(name), set={"threshold": threshold})
     return changes
 
 
@@ -191,8 +191,4 @@ def _add(table: Any, pk: str, sk: str, add: dict[str, int], labels: dict[str, st
     """ADD onto whatever counters are there (never overwrites real activity)."""
     if not add:
         return
-    names = {f"#a{i}": k for i, k in enumerate(add)} | {f"#l{i}": k for i, k in enumerate(labels)}
-    values = {f":a{i}": v for i, v in enumerate(add.values())} | {f":l{i}": v for i, v in enumerate(labels.values())}
-    update = "SET " + ", ".join(f"#l{i} = :l{i}" for i in range(len(labels)))
-    update += " ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(add)))
-    table.update(pk, sk, update, names=names, values=values)
+    table.update(pk, sk, set=labels, add=add)

@@ -39,7 +39,4 @@ def note(table: Any, provider: str, out_request_no: str, **facts: Any) -> None:
     facts = {k: v for k, v in facts.items() if v is not None}
     if not facts:
         return
-    pk, sk = _key(provider, out_request_no)
-    names = {f"#{k}": k for k in facts}
-    values = {f":{k}": v for k, v in facts.items()}
-    table.update(pk, sk, "SET " + ", ".join(f"#{k} = :{k}" for k in facts), names=names, values=values)
+    table.update(*_key(provider, out_request_no), set=facts)

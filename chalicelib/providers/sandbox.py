@@ -145,8 +145,7 @@ class SandboxProvider(CreditProvider):
         self._money("freeze_cancel", f"{out_request_no}_x", "", 0, of=out_request_no)
         op = self._table.get(f"SBX#op#{out_request_no}", "OP")
         if op and op.get("status") == "pending":  # its answer was never sent: it will never succeed now
-            self._table.update(f"SBX#op#{out_request_no}", "OP", "SET #s = :c, will = :f",
-                               names={"#s": "status"}, values={":c": "failed", ":f": "fail"})
+            self._table.update(f"SBX#op#{out_request_no}", "OP", set={"status": "failed", "will": "fail"})
         return OpResult("succeeded")
 
     def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
@@ -164,8 +163,8 @@ class SandboxProvider(CreditProvider):
 
     def _use_one_failure(self, member_ref: str) -> bool:
         try:
-            self._table.update(f"SBX#user#{member_ref}", "PROFILE", "SET failed_once = :t",
-                               condition="attribute_not_exists(failed_once)", values={":t": True})
+            self._table.update(f"SBX#user#{member_ref}", "PROFILE", set={"failed_once": True},
+                               condition="attribute_not_exists(failed_once)")
             return True
         except ConditionFailed:
             return False

@@ -9,6 +9,7 @@ from ..clock import iso, parse_iso
 from ..log import logger
 from ..ports import Deps
 from ..store.dynamo import ConditionFailed
+from ..store.guards import expect
 
 STALE_AFTER = timedelta(minutes=50)  # before the provider's hour is up, so a member never opens a dead one
 
@@ -35,9 +36,8 @@ def refreshed(deps: Deps, item: dict, kind: str, number: str, waiting: bool) -> 
     if not fresh:
         return item
     try:
-        deps.table.update(item["pk"], item["sk"], "SET provider_params = :p, provider_params_at = :t",
-                          condition="#st = :s", names={"#st": "status"},
-                          values={":p": fresh, ":t": iso(now), ":s": item["status"]})
+        deps.table.update(item["pk"], item["sk"], set={"provider_params": fresh, "provider_params_at": iso(now)},
+                          **expect({"status": item["status"]}))
     except ConditionFailed:
         return item  # moved on meanwhile: the params are of no use any more
     return {**item, "provider_params": fresh, "provider_params_at": iso(now)}

@@ -54,7 +54,7 @@ def close_orphan(deps: Deps, pk: str, sk: str) -> str:
         return "nothing_to_do"
     if not intent.get("closing_at"):  # from here on the object's own commit can no longer happen
         try:
-            deps.table.update(pk, sk, "SET closing_at = :t", condition="attribute_exists(pk)", values={":t": iso(now)})
+            deps.table.update(pk, sk, set={"closing_at": iso(now)}, condition="attribute_exists(pk)")
         except ConditionFailed:
             return "nothing_to_do"  # committed meanwhile: the commit took the intent away
     if deps.table.get(intent["object_pk"], intent["object_sk"]) is None:

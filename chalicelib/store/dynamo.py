@@ -76,7 +76,7 @@ class Table:
     def put(self, item: dict, condition: str | None = None, names: dict | None = None,
             values: dict | None = None, return_old_on_fail: bool = False) -> None:
         args: dict[str, Any] = {"TableName": self.name, "Item": to_dynamo(item)}
-        _add_expr(args, condition, names, values)
+        with_expression(args, condition, names, values)
         if return_old_on_fail:
             args["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
@@ -87,11 +87,19 @@ class Table:
                 raise ConditionFailed(["ConditionalCheckFailed"], [old]) from exc
             raise
 
-    def update(self, pk: str, sk: str, update: str, condition: str | None = None,
-               names: dict | None = None, values: dict | None = None) -> dict:
+    def update(self, pk: str, sk: str, update: str | None = None, condition: str | None = None,
+               names: dict | None = None, values: dict | None = None, *, set: dict | None = None,
+               add: dict | None = None, remove: list[str] | None = None) -> dict:
+        """One UpdateItem: either a written `update` expression or set/add/remove (built by
+        `update_expression`, the same builder the unit of work uses); returns the new item."""
+        names, values = dict(names or {}), dict(values or {})
+        if update is None:
+            update = update_expression(names, values, set=set, add=add, remove=remove)
+        elif set or add or remove:
+            raise ValueError("give either an update expression or set/add/remove, not both")
         args: dict[str, Any] = {"TableName": self.name, "Key": to_dynamo(key(pk, sk)),
                                 "UpdateExpression": update, "ReturnValues": "ALL_NEW"}
-        _add_expr(args, condition, names, values)
+        with_expression(args, condition, names, values)
         try:
             return from_dynamo(self.client.update_item(**args).get("Attributes")) or {}
         except ClientError as exc:
@@ -169,10 +177,44 @@ def _reasons_from_message(message: str, n: int) -> list[dict]:
     return [{"Code": "ConditionalCheckFailed"}] * n
 
 
-def _add_expr(args: dict, condition: str | None, names: dict | None, values: dict | None) -> None:
+def update_expression(names: dict[str, str], values: dict[str, Any], *, set: dict | None = None,
+                      add: dict | None = None, remove: list[str] | None = None,
+                      set_raw: list[str] | None = None) -> str:
+    """The UpdateExpression for set/add/remove, its placeholders (#s0/:s0, #a0/:a0, #r0) added to `names` and
+    `values`. A None in `set` is refused: removing an attribute is said with `remove=`, never implied."""
+    sets = list(set_raw or [])
+    for i, (attr, val) in enumerate((set or {}).items()):
+        if val is None:
+            raise ValueError(f"set {attr!r} to None: name it in remove= to remove it")
+        names[f"#s{i}"], values[f":s{i}"] = attr, val
+        sets.append(f"#s{i} = :s{i}")
+    adds = []
+    for i, (attr, val) in enumerate((add or {}).items()):
+        names[f"#a{i}"], values[f":a{i}"] = attr, val
+        adds.append(f"#a{i} :a{i}")
+    both = sorted(frozenset(set or {}) & frozenset(remove or []))
+    if both:
+        raise ValueError(f"an update cannot both set and remove {both}")
+    removes = []
+    for i, attr in enumerate(remove or []):
+        names[f"#r{i}"] = attr
+        removes.append(f"#r{i}")
+    expr = " ".join(part for part in (
+        "SET " + ", ".join(sets) if sets else "",
+        "ADD " + ", ".join(adds) if adds else "",
+        "REMOVE " + ", ".join(removes) if removes else "",
+    ) if part)
+    if not expr:
+        raise ValueError("an update needs something to set, add or remove")
+    return expr
+
+
+def with_expression(args: dict, condition: str | None, names: dict | None, values: dict | None) -> dict:
+    """Add the condition and its placeholders to a request (a call's arguments or a transaction item)."""
     if condition:
         args["ConditionExpression"] = condition
     if names:
         args["ExpressionAttributeNames"] = names
     if values:
         args["ExpressionAttributeValues"] = to_dynamo(values)
+    return args

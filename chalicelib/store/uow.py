@@ -11,12 +11,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..clock import iso
 from ..domain import events as catalogue
 from ..domain.errors import Conflict, DomainError
-from .dynamo import ConditionFailed, Table, TransactionConflict, key, to_dynamo
+from .dynamo import ConditionFailed, Table, TransactionConflict, key, to_dynamo, update_expression, with_expression
 from .schema import shard_of
 
 
@@ -25,6 +25,26 @@ class Retry(Exception):
 
 
 RETRY = Retry
+
+
+class NoSender(RuntimeError):
+    """A message was staged on a unit of work that has no way to send it (no `send_message`)."""
+
+
+class Touch(NamedTuple):
+    """One staged write: the operation and the key it writes."""
+
+    op: str  # Put | Update | Delete
+    pk: str
+    sk: str
+
+
+def set_or_remove(fields: dict, remove: list[str] | None = None) -> dict[str, Any]:
+    """`set=` and `remove=` for fields where None says "no longer there" (a timer switched off, a reference the
+    provider did not give): those attributes are removed, the others set, plus any named in `remove`."""
+    gone = [name for name, value in fields.items() if value is None]
+    return {"set": {k: v for k, v in fields.items() if v is not None},
+            "remove": [*gone, *(n for n in remove or [] if n not in fields)]}
 
 
 @dataclass
@@ -43,6 +63,7 @@ class UnitOfWork:
     send_message: Callable[[str, dict], None] | None = None
     _ops: list[_Op] = field(default_factory=list)
     _after: list[Callable[[], None]] = field(default_factory=list)
+    _messages: list[tuple[str, dict]] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -52,40 +73,23 @@ class UnitOfWork:
     def put(self, item: dict, *, condition: str | None = None, names: dict | None = None,
             values: dict | None = None, on_fail: Any = None) -> None:
         body: dict[str, Any] = {"TableName": self.table.name, "Item": to_dynamo(item)}
-        self._ops.append(_Op({"Put": _with_expr(body, condition, names, values)}, on_fail))
+        self._ops.append(_Op({"Put": with_expression(body, condition, names, values)}, on_fail))
 
     def update(self, pk: str, sk: str, *, set: dict | None = None, add: dict | None = None,
                remove: list[str] | None = None, set_raw: list[str] | None = None,
                condition: str | None = None, names: dict | None = None, values: dict | None = None,
                on_fail: Any = None) -> None:
+        """SET `set`, ADD `add`, REMOVE the attributes named in `remove` (a None in `set` is an error:
+        ValueError, raised here, before anything is staged)."""
         names, values = dict(names or {}), dict(values or {})
-        sets = list(set_raw or [])
-        for i, (attr, val) in enumerate((set or {}).items()):
-            if val is None:
-                remove = [*(remove or []), attr]
-                continue
-            names[f"#s{i}"], values[f":s{i}"] = attr, val
-            sets.append(f"#s{i} = :s{i}")
-        adds = []
-        for i, (attr, val) in enumerate((add or {}).items()):
-            names[f"#a{i}"], values[f":a{i}"] = attr, val
-            adds.append(f"#a{i} :a{i}")
-        removes = []
-        for i, attr in enumerate(remove or []):
-            names[f"#r{i}"] = attr
-            removes.append(f"#r{i}")
-        expr = " ".join(part for part in (
-            "SET " + ", ".join(sets) if sets else "",
-            "ADD " + ", ".join(adds) if adds else "",
-            "REMOVE " + ", ".join(removes) if removes else "",
-        ) if part)
+        expr = update_expression(names, values, set=set, add=add, remove=remove, set_raw=set_raw)
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk)), "UpdateExpression": expr}
-        self._ops.append(_Op({"Update": _with_expr(body, condition, names, values)}, on_fail))
+        self._ops.append(_Op({"Update": with_expression(body, condition, names, values)}, on_fail))
 
     def delete(self, pk: str, sk: str, *, condition: str | None = None, names: dict | None = None,
                values: dict | None = None, on_fail: Any = None) -> None:
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk))}
-        self._ops.append(_Op({"Delete": _with_expr(body, condition, names, values)}, on_fail))
+        self._ops.append(_Op({"Delete": with_expression(body, condition, names, values)}, on_fail))
 
     # -- audit, events, messages ------------------------------------------------------
     def audit(self, entity_id: str, action: str, *, before: dict | None = None, after: dict | None = None,
@@ -106,8 +110,27 @@ class UnitOfWork:
         self.put(entry)
 
     def send(self, queue: str, body: dict) -> None:
-        """Send a queue message once the transaction has committed."""
-        self._after.append(lambda: self.send_message(queue, body) if self.send_message else None)
+        """Send a queue message once the transaction has committed. A unit of work made without a sender
+        refuses it here (NoSender), rather than dropping the message in silence after the commit."""
+        sender = self.send_message
+        if sender is None or not queue:
+            raise NoSender(f"a message for queue {queue!r} was staged on a unit of work that cannot send")
+        self._messages.append((queue, body))
+        self._after.append(lambda: sender(queue, body))
+
+    # -- what it touches ----------------------------------------------------------------
+    def touches(self) -> list[Touch]:
+        """The writes staged so far, in order: (op, pk, sk) of each Put/Update/Delete (audit rows included)."""
+        out = []
+        for op in self._ops:
+            (kind, body), = op.body.items()
+            item = body.get("Item") or body["Key"]
+            out.append(Touch(kind, item["pk"]["S"], item["sk"]["S"]))
+        return out
+
+    def messages(self) -> list[tuple[str, dict]]:
+        """The (queue, body) messages staged, sent in this order once the transaction commits."""
+        return list(self._messages)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after.append(fn)
@@ -134,12 +157,3 @@ class UnitOfWork:
                 return Conflict("a concurrent change won; try again")
         return Retry(f"transaction cancelled: {exc.reasons}")
 
-
-def _with_expr(body: dict, condition: str | None, names: dict | None, values: dict | None) -> dict:
-    if condition:
-        body["ConditionExpression"] = condition
-    if names:
-        body["ExpressionAttributeNames"] = names
-    if values:
-        body["ExpressionAttributeValues"] = to_dynamo(values)
-    return body

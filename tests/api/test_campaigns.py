@@ -50,9 +50,9 @@ def test_a_budget_caps_the_total_given(client, aws):
 def test_the_budget_holds_under_concurrent_batches(client, aws):
     api = Api(client)
     ids = [api.get("/v1/me", token=api.member(f"cc{i}:780"))[1]["member_id"] for i in range(12)]
-    uow = UnitOfWork(aws.table, aws.clock.now(), "admin")
-    view = campaigns.create(uow, "gold", 1000, 0, 7, 7000)
-    uow._after.clear()  # no fan-out: the batches are delivered by hand below
+    uow = UnitOfWork(aws.table, aws.clock.now(), "admin", lambda queue, body: None)  # fan-out not delivered:
+    view = campaigns.create(uow, "gold", 1000, 0, 7, 7000)                           # the batches come by hand below
+    assert [body["type"] for _, body in uow.messages()] == ["campaign_fanout"]
     uow.commit()
     grant = coupon_drops.campaign_grant(aws.table.get(f"CAMPAIGN#{view['id']}", "CAMPAIGN"))
     batches = [ids[0:4], ids[4:8], ids[8:12], ids[0:6], ids[6:12], ids]
@@ -83,9 +83,9 @@ def test_campaigns_are_for_operators_only(client):
 def test_a_lost_fanout_message_is_caught_by_the_backstop_sweep(client, aws):
     api = Api(client)
     token = api.member("lost:790")
-    uow = UnitOfWork(aws.table, aws.clock.now(), "admin")
+    uow = UnitOfWork(aws.table, aws.clock.now(), "admin", lambda queue, body: None)  # the fan-out message is lost
     campaigns.create(uow, "gold", 1500, 0, 7, None)
-    uow._after.clear()  # the fan-out message is lost
+    assert [body["type"] for _, body in uow.messages()] == ["campaign_fanout"]
     uow.commit()
     api.run_jobs()
     assert coupons_of(api, token) == []

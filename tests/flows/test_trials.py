@@ -1,7 +1,7 @@
 """Credit trials: gold only, limited slots, deposit-free freeze, rent 0, slot back on return."""
 from __future__ import annotations
 
-from tests.helpers import Api
+from tests.helpers import ADMIN, Api
 
 DAY = 86400
 
@@ -76,3 +76,17 @@ def test_bad_trials_get_a_400(client):
         status, err = api.post("/v1/trials", {"product_id": "x", "item_value": 100, "days": 7, **body}, token=token)
         assert (status, err["error"]["field"]) == (400, field)
     assert api.admin("POST", "/v1/admin/products/x/trial-slots", {"slots": 0})[0] == 400
+
+
+def test_opening_slots_twice_with_one_idempotency_key_opens_them_once(client, aws):
+    api = Api(client)
+    path, admin = "/v1/admin/products/lamp-2/trial-slots", dict(ADMIN)
+    first = api.call("POST", path, {"slots": 2}, key="slots-1", headers=admin)
+    again = api.call("POST", path, {"slots": 2}, key="slots-1", headers=admin)  # the operator's retry
+    assert first == again == (200, {"product_id": "lamp-2", "available": 2})
+    assert api.call("POST", path, {"slots": 3}, key="slots-2", headers=admin) == (200, {"product_id": "lamp-2",
+                                                                                         "available": 5})
+    slots = aws.table.get("PRODUCT#lamp-2", "TRIAL_SLOTS")
+    assert (slots["available"], slots["total"]) == (5, 5)
+    opened = [e for e in aws.table.query("pk = :p", {":p": "AUDIT#product#lamp-2"}) if e["action"] == "trial_slots_added"]
+    assert len(opened) == 2  # one per key, never one per delivery

@@ -5,7 +5,8 @@ import pytest
 
 from chalicelib.domain.errors import InvalidState
 from chalicelib.domain.events import UnknownEvent
-from chalicelib.store.uow import Retry, UnitOfWork
+from chalicelib.store.dynamo import update_expression
+from chalicelib.store.uow import NoSender, Retry, Touch, UnitOfWork, set_or_remove
 
 
 def _uow(aws) -> UnitOfWork:
@@ -61,3 +62,56 @@ def test_messages_are_sent_only_after_the_commit(aws):
     with pytest.raises(InvalidState):
         uow.commit()
     assert sent == []
+
+
+def test_a_none_in_set_is_refused_and_remove_is_said_explicitly(aws):
+    aws.table.put({"pk": "T#20", "sk": "T", "note": "old", "due_at": "x"})
+    uow = _uow(aws)
+    with pytest.raises(ValueError, match="'note'.*remove="):
+        uow.update("T#20", "T", set={"note": None})
+    assert len(uow) == 0  # nothing staged
+    uow.update("T#20", "T", set={"n": 1}, remove=["note", "due_at"])
+    uow.commit()
+    assert aws.table.get("T#20", "T") == {"pk": "T#20", "sk": "T", "n": 1}
+
+
+def test_set_or_remove_names_what_it_removes():
+    out = set_or_remove({"a": 1, "b": None}, remove=["c", "a"])
+    assert out == {"set": {"a": 1}, "remove": ["b", "c"]}  # an attribute set is never also removed
+
+
+def test_one_attribute_both_set_and_removed_is_refused(aws):
+    with pytest.raises(ValueError, match="both set and remove"):
+        _uow(aws).update("T#21", "T", set={"a": 1}, remove=["a"])
+
+
+def test_a_message_staged_without_a_sender_is_refused_at_once(aws):
+    uow = _uow(aws)  # made without send_message
+    with pytest.raises(NoSender, match="rental-timers"):
+        uow.send("rental-timers", {"x": 1})
+    assert uow.messages() == []
+
+
+def test_touches_lists_every_staged_write_and_messages_every_message(aws):
+    uow = UnitOfWork(aws.table, aws.clock.now(), "test", lambda q, b: None)
+    uow.put({"pk": "T#22", "sk": "A"})
+    uow.update("T#23", "B", add={"n": 1})
+    uow.delete("T#24", "C")
+    uow.send("order-charges", {"pk": "T#23"})
+    assert uow.touches() == [Touch("Put", "T#22", "A"), Touch("Update", "T#23", "B"), Touch("Delete", "T#24", "C")]
+    assert uow.messages() == [("order-charges", {"pk": "T#23"})]
+    uow.audit("thing#1", "noted")
+    assert uow.touches()[-1].op == "Put" and uow.touches()[-1].pk == "AUDIT#thing#1"
+
+
+def test_table_and_unit_of_work_build_the_same_update(aws):
+    aws.table.put({"pk": "T#25", "sk": "T", "gone": 1, "n": 1})
+    new = aws.table.update("T#25", "T", set={"s": "x"}, add={"n": 2}, remove=["gone"], condition="attribute_exists(pk)")
+    assert new == {"pk": "T#25", "sk": "T", "s": "x", "n": 3}
+    names: dict = {}
+    values: dict = {}
+    expr = update_expression(names, values, set={"s": "x"}, add={"n": 2}, remove=["gone"])
+    assert expr == "SET #s0 = :s0 ADD #a0 :a0 REMOVE #r0"
+    assert names == {"#s0": "s", "#a0": "n", "#r0": "gone"} and values == {":s0": "x", ":a0": 2}
+    with pytest.raises(ValueError, match="either an update expression or set"):
+        aws.table.update("T#25", "T", "SET a = :a", values={":a": 1}, set={"b": 2})

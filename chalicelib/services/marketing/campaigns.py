@@ -10,8 +10,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from ...clock import iso
+from ...domain.campaigns import CampaignStatus, transition
 from ...domain.errors import DomainError, ValidationFailed
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
 from .coupon_drops import QUEUE, campaign_key, page_messages
@@ -30,7 +32,7 @@ def create(uow: UnitOfWork, tier: str, amount: int, min_spend: int, valid_days: 
     item = {"pk": campaign_key(cid)[0], "sk": "CAMPAIGN", "type": "campaign", "campaign_id": cid, "tier": tier,
             "amount": amount, "min_spend": min_spend, "valid_days": valid_days, "budget": budget, "percent_off": percent_off,
             "valid_from": iso(now), "valid_until": iso(now + timedelta(days=valid_days)), "given": 0, "issued": 0,
-            "status": "issuing", "created_at": iso(now), "created_by": uow.actor,
+            "status": str(CampaignStatus.ISSUING), "created_at": iso(now), "created_by": uow.actor,
             "due_pk": f"timer#campaign#{shard_of(cid)}", "due_at": iso(now + timedelta(minutes=FANOUT_BACKSTOP_MINUTES))}
     uow.put(item, condition="attribute_not_exists(pk)")
     uow.audit(f"campaign#{cid}", "created", after=view(item), event="campaign.created")
@@ -53,8 +55,9 @@ def fan_out(deps: Deps, campaign_id: str, now: datetime) -> int:
     deps.queues.send_many(QUEUE, pages)
     count = len(pages)
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*campaign_key(campaign_id), set={"status": "issued", "pages": count},
-               remove=["due_pk", "due_at"], condition="attribute_exists(due_pk)")
+    issued = transition(campaign.get("status", CampaignStatus.ISSUING), CampaignStatus.ISSUED)
+    uow.update(*campaign_key(campaign_id), set={"status": str(issued), "pages": count},
+               remove=["due_pk", "due_at"], **expect({"status": CampaignStatus.ISSUING}, also="attribute_exists(due_pk)"))
     uow.audit(f"campaign#{campaign_id}", "fanned_out", data={"pages": count})
     try:
         uow.commit()

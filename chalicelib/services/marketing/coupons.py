@@ -15,6 +15,7 @@ from ...domain.credit import tier_rank
 from ...domain.errors import InvalidState
 from ...domain.policy import Policy
 from ...store.dynamo import Table
+from ...store.guards import expect
 from ...store.uow import RETRY, UnitOfWork
 
 
@@ -114,22 +115,20 @@ def _view(c: dict, now: datetime) -> dict:
 def stage_reserve(uow: UnitOfWork, cid: str, ref: str) -> None:
     """Hold the coupon for an order/rental: only one of many concurrent orders can."""
     uow.update(*coupon_key(cid), set={"status": str(CouponStatus.RESERVED), "reserved_for": ref},
-               condition="#st = :avail", names={"#st": "status"}, values={":avail": str(CouponStatus.AVAILABLE)},
-               on_fail=InvalidState("coupon already used", "coupon_id", code="coupon_unavailable"))
+               **expect({"status": CouponStatus.AVAILABLE},
+                        on_fail=InvalidState("coupon already used", "coupon_id", code="coupon_unavailable")))
     uow.audit(f"coupon#{cid}", "reserved", before={"status": "available"}, after={"status": "reserved", "for": ref})
 
 
 def stage_consume(uow: UnitOfWork, cid: str, ref: str) -> None:
     """The order was charged: the reserved coupon is used for good."""
     uow.update(*coupon_key(cid), set={"status": str(CouponStatus.USED), "used_at": iso(uow.now)},
-               condition="#st = :res AND reserved_for = :ref", names={"#st": "status"},
-               values={":res": str(CouponStatus.RESERVED), ":ref": ref})
+               **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}))
     uow.audit(f"coupon#{cid}", "used", before={"status": "reserved"}, after={"status": "used", "for": ref})
 
 
 def stage_return(uow: UnitOfWork, cid: str, ref: str) -> None:
     """The order was cancelled or rejected: the coupon is available again."""
     uow.update(*coupon_key(cid), set={"status": str(CouponStatus.AVAILABLE)}, remove=["reserved_for"],
-               condition="#st = :res AND reserved_for = :ref", names={"#st": "status"},
-               values={":res": str(CouponStatus.RESERVED), ":ref": ref})
+               **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}))
     uow.audit(f"coupon#{cid}", "returned", before={"status": "reserved"}, after={"status": "available"})

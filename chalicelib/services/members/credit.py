@@ -9,7 +9,7 @@ from ...domain import credit
 from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderNotConfigured, ValidationFailed
 from ...ports import Deps
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ...tokens import issue_token
 from ..marketing import coupons
 from ..ops import metrics
@@ -27,9 +27,9 @@ def sign_in(deps: Deps, uow: UnitOfWork, provider_name: str, code: str, device_i
         raise ValidationFailed(f"the {provider_name} provider is not enabled on this deployment", "provider") from exc
     member_id = members.member_id_for(provider_name, identity.provider_user_id)
     now = iso(uow.now)
-    uow.update(*member_key(member_id), set={"member_id": member_id, "provider": provider_name,
-                                            "provider_user_id": identity.provider_user_id, "type": "member",
-                                            "last_device": device_id, "last_seen_at": now},
+    uow.update(*member_key(member_id), **set_or_remove({"member_id": member_id, "provider": provider_name,
+                                                        "provider_user_id": identity.provider_user_id, "type": "member",
+                                                        "last_device": device_id, "last_seen_at": now}),
                set_raw=["created_at = if_not_exists(created_at, :now)", "exposure = if_not_exists(exposure, :zero)"],
                values={":now": now, ":zero": 0})
     if device_id:
@@ -71,7 +71,7 @@ def stage_granted(deps: Deps, uow: UnitOfWork, member: dict, band: str, day: str
     previous = member.get("band")
     guard = _band_guard(previous)
     values = {**(rewards.values or {}), **(guard["values"] or {})}
-    uow.update(*member_key(member_id), set=writes,
+    uow.update(*member_key(member_id), **set_or_remove(writes),
                condition=" AND ".join(["attribute_exists(pk)", *rewards.conditions, guard["condition"]]),
                values=values or None, on_fail=RETRY)
     uow.audit(f"member#{member_id}", "credit_granted", before={"tier": old_tier},

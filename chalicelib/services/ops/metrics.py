@@ -20,7 +20,7 @@ import random
 from typing import Any, Iterable
 
 from ...domain.credit import BANDS
-from ...store.uow import UnitOfWork
+from ...store.uow import UnitOfWork, set_or_remove
 
 COUNTER_SHARDS = 4
 NO_BAND = "none"
@@ -43,8 +43,7 @@ def scenario_pk(scenario: str) -> str:
 
 def _sk(uow: UnitOfWork, pk: str, prefix: str) -> str:
     """A random shard's sort key not yet written by this transaction (one op per item per transaction)."""
-    used = {(op.body.get("Update") or {}).get("Key", {}).get("sk", {}).get("S")
-            for op in uow._ops if (op.body.get("Update") or {}).get("Key", {}).get("pk", {}).get("S") == pk}
+    used = {touch.sk for touch in uow.touches() if touch.op == "Update" and touch.pk == pk}
     shards = [s for s in range(COUNTER_SHARDS) if f"{prefix}#{s}" not in used]
     if not shards:
         raise ValueError(f"more than {COUNTER_SHARDS} counter updates of {pk} in one transaction")
@@ -54,7 +53,7 @@ def _sk(uow: UnitOfWork, pk: str, prefix: str) -> str:
 def _add_daily(uow: UnitOfWork, pk: str, day: str, add: dict[str, int], **labels: str) -> None:
     add = {k: v for k, v in add.items() if v}
     if add:
-        uow.update(pk, _sk(uow, pk, day), add=add, set={"type": "metric", "day": day, **labels})
+        uow.update(pk, _sk(uow, pk, day), add=add, **set_or_remove({"type": "metric", "day": day, **labels}))
 
 
 def _add_total(uow: UnitOfWork, band: str | None, add: dict[str, int]) -> None:

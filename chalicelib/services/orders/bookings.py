@@ -18,12 +18,15 @@ from typing import Any
 
 from ...clock import iso, parse_iso
 from ...domain import bookings as rules
+from ...domain.agreements import AgreementState
+from ...domain.agreements import transition as agreement_transition
 from ...domain.bookings import BookingStatus
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound
 from ...log import logger
 from ...ports import Deps
-from ...store.uow import RETRY, UnitOfWork
+from ...store.guards import expect
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import intents
 from ..members import members
 from ..risk import decisions, reviews
@@ -54,9 +57,8 @@ def view(item: dict) -> dict:
     return out
 
 
-def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st", "names": {"#st": "status"}, "values": {":st": item["status"]},
-            "on_fail": RETRY}
+def _guard(item: dict, **also_expected: str) -> dict:
+    return expect({"status": item["status"], **also_expected}, on_fail=RETRY)
 
 
 def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, bid: str) -> dict:
@@ -92,11 +94,10 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
                                  deps.settings.policy)
     guard, remove = _guard(item), []
     fields: dict = {"status": str(BookingStatus.CANCELLED), "cancelled_at": iso(uow.now)}
-    if item.get("agreement_state") == "pending":  # never guaranteed with the provider: nothing to charge under
+    if item.get("agreement_state") == AgreementState.PENDING:  # never guaranteed: nothing to charge under
         fee, remove = 0, ["due_pk", "due_at"]
-        fields["agreement_state"] = "abandoned"
-        guard = {**guard, "condition": "#st = :st AND agreement_state = :ag", "values": {**guard["values"],
-                                                                                        ":ag": "pending"}}
+        fields["agreement_state"] = str(agreement_transition(item["agreement_state"], AgreementState.ABANDONED))
+        guard = _guard(item, agreement_state=AgreementState.PENDING)
     fields["cancellation_fee"] = fee
     if fee:
         fields.update(charges.pending_fields("booking", booking_id, fee, uow.now))
@@ -129,7 +130,7 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
     else:
         reviews.stage_open(uow, "dispute", f"dispute_{booking_id}", member_id, "not_satisfied",
                            evidence={"booking_id": booking_id, "comment": comment or "", "price": item["price"]})
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     uow.audit(f"booking#{booking_id}", "completed", before={"status": item["status"]},
               after={"status": str(target), "satisfied": satisfied}, event="booking.completed")
     uow.commit()
@@ -163,7 +164,7 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         fields.update(pay_later.open_agreement(deps, {**item, **fields}, uow.now))
     else:
         fields.update(pay_later.stage_close(deps, uow, item, "rejected"))
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     if not approved:
         closing.stage_released(uow, item, int(item["price"]))
     uow.audit(f"booking#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(target)},
@@ -183,6 +184,6 @@ def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -
     else:
         fields.update(charges.pending_fields("booking", item["id"], int(item["price"]), uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
-    uow.update(item["pk"], item["sk"], set=fields, **_guard(item))
+    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     uow.audit(f"booking#{item['id']}", "dispute_resolved", before={"status": "disputed"},
               after={"status": str(target)}, event="booking.dispute_resolved")

@@ -22,14 +22,17 @@ from datetime import datetime, timedelta
 
 from ...clock import iso, parse_iso
 from ...domain import request_numbers as numbers
+from ...domain.charges import ChargeState, transition
 from ...domain.errors import DomainError
 from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification, OpResult
+from ...store.guards import expect
 from ...store.schema import shard_of
-from ...store.uow import Retry, UnitOfWork
+from ...store.uow import Retry, UnitOfWork, set_or_remove
 from . import charge_hooks
 
+C = ChargeState
 HOOKS = charge_hooks.HOOKS  # kind -> what its charge succeeding or failing does
 
 KEYS = {"ord": ("ORDER#{}", "ORDER"), "bkg": ("BOOKING#{}", "BOOKING")}  # id prefix -> item key
@@ -41,8 +44,14 @@ def due_pk(kind: str, object_id: str) -> str:
 
 def pending_fields(kind: str, object_id: str, amount: int, at: datetime) -> dict:
     """Attributes that make an object owe `amount` from `at` (merge into its item or update)."""
-    return {"charge_state": "pending", "charge_amount": amount, "charge_attempts": 0,
+    return {"charge_state": str(C.PENDING), "charge_amount": amount, "charge_attempts": 0,
             "due_pk": due_pk(kind, object_id), "due_at": iso(at)}
+
+
+def charging_guard(item: dict, state: ChargeState = ChargeState.CHARGING, attempts: int | None = None) -> dict:
+    """The guard of every write on a charge: still in `state`, at the attempt the caller read (Retry otherwise)."""
+    n = int(item["charge_attempts"]) if attempts is None else attempts
+    return expect({"charge_state": state, "charge_attempts": n}, on_fail=Retry)
 
 
 def request_no(item: dict, attempt: int) -> str:
@@ -74,11 +83,11 @@ def _claim(deps: Deps, item: dict, now: datetime) -> dict:
     n = int(item.get("charge_attempts", 0))
     resume_at = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"charge_state": "charging", "charge_attempts": n + 1,
+    charge_state = str(transition(item["charge_state"], C.CHARGING))
+    uow.update(item["pk"], item["sk"], set={"charge_state": charge_state, "charge_attempts": n + 1,
                                             "due_at": iso(resume_at), "charging_since": iso(now),
                                             "updated_at": iso(now)},
-               condition="charge_state = :p AND charge_attempts = :n", values={":p": "pending", ":n": n},
-               on_fail=Retry)
+               **charging_guard(item, C.PENDING, n))
     uow.commit()
     return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at),
             "charging_since": iso(now)}
@@ -123,8 +132,7 @@ def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) ->
     step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) \
         else timedelta(hours=1)
     uow.update(item["pk"], item["sk"], set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
-               condition="charge_state = :c AND charge_attempts = :n",
-               values={":c": "charging", ":n": int(item["charge_attempts"])}, on_fail=Retry)
+               **charging_guard(item))
 
 
 def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime,
@@ -132,24 +140,25 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
     """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once).
     `exhausted`: no retry whatever the attempt count (the provider gave up collecting)."""
     attempt, policy = int(item["charge_attempts"]), deps.settings.policy
-    guard = {"condition": "charge_state = :c AND charge_attempts = :n",
-             "values": {":c": "charging", ":n": attempt}, "on_fail": Retry}
+    guard = charging_guard(item)
     hook = HOOKS[item["type"]]
     if result.ok:
         fields = hook.charged(deps, uow, item)
-        uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "done", "charged_at": iso(now),
-                                                "charge_ref": result.provider_ref, "updated_at": iso(now)},
-                   add={"charged": int(item["charge_amount"])}, remove=["due_pk", "due_at"], **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.DONE)),
+                                                            "charged_at": iso(now), "charge_ref": result.provider_ref,
+                                                            "updated_at": iso(now)}, remove=["due_pk", "due_at"]),
+                   add={"charged": int(item["charge_amount"])}, **guard)
     else:
         exhausted = exhausted or attempt > policy.charge_retries
         fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
                   "last_charge_error": result.reason or "charge_failed"}
         if exhausted:
-            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "failed"},
-                       remove=["due_pk", "due_at"], **guard)
+            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))},
+                                                                remove=["due_pk", "due_at"]), **guard)
         else:
             retry_at = now + timedelta(hours=policy.charge_retry_hours)
-            uow.update(item["pk"], item["sk"], set={**fields, "charge_state": "pending", "due_at": iso(retry_at)},
+            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "due_at": iso(retry_at),
+                                                                "charge_state": str(transition(C.CHARGING, C.PENDING))}),
                        **guard)
 
 

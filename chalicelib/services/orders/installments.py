@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ...clock import iso, parse_iso
+from ...domain.charges import ChargeState
+from ...domain.charges import transition as charge_transition
 from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus, transition
 from ...log import logger
@@ -38,7 +40,7 @@ def open_trade(deps: Deps, item: dict, now: datetime) -> tuple[dict, bool]:
     if result.status == "failed":
         raise ProviderError(f"the provider refused the installment payment: {result.reason or 'refused'}")
     pay_by = now + timedelta(minutes=deps.settings.policy.installment_pay_minutes)
-    return {**pending, "charge_state": "charging", "charge_attempts": 1, "charge_mode": IN_APP,
+    return {**pending, "charge_state": str(ChargeState.CHARGING), "charge_attempts": 1, "charge_mode": IN_APP,
             "trade_ref": result.provider_ref, "provider_params": result.provider_params, "pay_by": iso(pay_by),
             "due_at": iso(_next_look(deps, now))}, False
 
@@ -52,14 +54,15 @@ def _next_look(deps: Deps, now: datetime) -> datetime:
 
 
 def _guard(item: dict) -> dict:
-    return {"condition": "charge_state = :c AND charge_attempts = :n",
-            "values": {":c": "charging", ":n": int(item["charge_attempts"])}, "on_fail": Retry}
+    return charges.charging_guard(item)
 
 
 def stage_unpaid(uow: UnitOfWork, item: dict, reason: str) -> None:
     """The trade closed unpaid: the order is cancelled, nothing was charged, exposure and coupon back."""
     transition(item["status"], OrderStatus.CANCELLED)
-    uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled",
+    uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.CANCELLED),
+                                            "charge_state": str(charge_transition(item["charge_state"],
+                                                                                  ChargeState.CANCELLED)),
                                             "reason": reason, "cancelled_at": iso(uow.now),
                                             "updated_at": iso(uow.now)},
                remove=["due_pk", "due_at"], **_guard(item))

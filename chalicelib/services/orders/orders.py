@@ -15,11 +15,14 @@ from typing import Any
 
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
+from ...domain.charges import ChargeState
+from ...domain.charges import transition as charge_transition
 from ...domain.decision import Outcome
 from ...domain.errors import InvalidState, NotFound, ValidationFailed
 from ...domain.orders import OrderKind, OrderStatus
 from ...ports import Deps
-from ...store.uow import RETRY, UnitOfWork
+from ...store.guards import ABSENT, expect
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..members import members
 from ..risk import decisions
@@ -121,13 +124,14 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
     """Before the charge: cancelled, nothing ever charged, exposure back, coupon returned."""
     item = load_own(deps, member_id, order_id)
     rules.transition(item["status"], OrderStatus.CANCELLED)
-    if item.get("charge_state") == "charging":
+    if item.get("charge_state") == ChargeState.CHARGING:
         raise InvalidState("a charge is in progress; it can no longer be cancelled")
+    if item.get("charge_state"):
+        charge_transition(item["charge_state"], ChargeState.CANCELLED)
     fields = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "cancelled_at": iso(uow.now),
               **pay_later.stage_close(deps, uow, item, "cancelled")}
     uow.update(item["pk"], item["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               condition="#st = :st AND (attribute_not_exists(charge_state) OR charge_state = :p)",
-               names={"#st": "status"}, values={":st": item["status"], ":p": "pending"}, on_fail=RETRY)
+               **expect({"status": item["status"], "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=RETRY))
     closing.stage_released(uow, item, int(item["payable"]))
     uow.audit(f"order#{order_id}", "cancelled", before={"status": item["status"]}, after={"status": "cancelled"},
               event="order.cancelled")
@@ -154,7 +158,7 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         decision = decisions.run(deps, inputs, "order", int(item["payable"]), uow.now, exposure_amount=0,
                                  skip_rules=True)
         approved = decision.outcome != Outcome.REJECTED
-    guard = {"condition": "#st = :st", "names": {"#st": "status"}, "values": {":st": item["status"]}, "on_fail": RETRY}
+    guard = expect({"status": item["status"]}, on_fail=RETRY)
     if approved:
         at = max(parse_iso(item["charge_at"]), uow.now)
         fields = {**charges.pending_fields("order", item["id"], int(item["payable"]), at), "charge_at": iso(at)}
@@ -164,12 +168,12 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         else:
             opened, charge_now = installments.open_trade(deps, item, uow.now)
             fields.update(opened, charge_at=iso(uow.now))
-        uow.update(item["pk"], item["sk"], set={**fields, "status": str(OrderStatus.PENDING_CHARGE)}, **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "status": str(OrderStatus.PENDING_CHARGE)}), **guard)
         if charge_now:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     else:
         fields = {"status": str(OrderStatus.REJECTED), **pay_later.stage_close(deps, uow, item, "rejected")}
-        uow.update(item["pk"], item["sk"], set=fields, **guard)
+        uow.update(item["pk"], item["sk"], **set_or_remove(fields), **guard)
         closing.stage_released(uow, item, int(item["payable"]))
     after = OrderStatus.PENDING_CHARGE if approved else OrderStatus.REJECTED
     uow.audit(f"order#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(after)},

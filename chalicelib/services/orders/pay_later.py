@@ -28,10 +28,13 @@ from ...clock import iso, parse_iso
 from ...domain import bookings as booking_rules
 from ...domain import orders as order_rules
 from ...domain import request_numbers as numbers
+from ...domain.agreements import AgreementState, transition
+from ...domain.charges import ChargeState
 from ...domain.errors import InvalidState, ProviderError
 from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification
+from ...store.guards import ABSENT, expect
 from ...store.uow import Retry, UnitOfWork
 from .. import confirm_params
 from . import charges, closing
@@ -70,7 +73,7 @@ def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
         return {}
     if result.status == "failed":
         raise ProviderError(f"the provider refused the pay-later order: {result.reason or 'refused'}")
-    fields = {"agreement_state": "pending", "agreement_no": agreement_no(order["id"]),
+    fields = {"agreement_state": str(AgreementState.PENDING), "agreement_no": agreement_no(order["id"]),
               "provider_params": result.provider_params, **confirm_params.stamp(now), "due_at": iso(_next_look(deps, now, charge_at))}
     if not terms.charge_waits:  # nothing else keeps a timer on it: the agreement's own
         fields["due_pk"] = charges.due_pk(order["type"], order["id"])
@@ -82,15 +85,16 @@ def _next_look(deps: Deps, now: datetime, charge_at: datetime) -> datetime:
 
 
 def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st AND agreement_state = :ag AND (attribute_not_exists(charge_state) "
-                         "OR charge_state = :cs)", "names": {"#st": "status"},
-            "values": {":st": item["status"], ":ag": "pending", ":cs": "pending"}, "on_fail": Retry}
+    """Still awaiting the member's confirmation, nothing charged yet, in the status the caller read."""
+    return expect({"status": item["status"], "agreement_state": AgreementState.PENDING,
+                   "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=Retry)
 
 
 def stage_confirmed(uow: UnitOfWork, item: dict, agreement_ref: str | None) -> dict:
     """The user confirmed: the agreement the charge goes under; the timer back on charge_at."""
     terms = TERMS[item["type"]]
-    changes = {"agreement_state": "confirmed", "agreement_ref": agreement_ref or item["agreement_no"],
+    changes = {"agreement_state": str(transition(item["agreement_state"], AgreementState.CONFIRMED)),
+               "agreement_ref": agreement_ref or item["agreement_no"],
                "updated_at": iso(uow.now)}
     if terms.charge_waits:
         changes["due_at"] = item[terms.deadline]
@@ -109,7 +113,8 @@ def stage_refused(uow: UnitOfWork, item: dict, reason: str, deps: Deps | None = 
     the provider's order too (never confirmed; a refusal was the provider's own close)."""
     terms = TERMS[item["type"]]
     terms.cancel(item["status"], "cancelled")
-    changes = {"status": "cancelled", **terms.extra, "agreement_state": "refused",
+    changes = {"status": "cancelled", **terms.extra,
+               "agreement_state": str(transition(item["agreement_state"], AgreementState.REFUSED)),
                "reason": reason, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now)}
     if deps is not None:
         changes.update(stage_close(deps, uow, item, reason))

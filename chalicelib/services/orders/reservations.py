@@ -16,6 +16,7 @@ from ...domain import bookings as rules
 from ...domain.bookings import ReservationStatus
 from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..members import members
@@ -117,8 +118,7 @@ def _offer(deps: Deps, item: dict) -> None:
                                             "offer_expires_at": iso(expires),
                                             "due_pk": f"timer#reservation#{shard_of(item['id'])}",
                                             "due_at": iso(expires)},
-               remove=["list_pk", "list_sk"], condition="#st = :w", names={"#st": "status"},
-               values={":w": str(ReservationStatus.WAITING)}, on_fail=RETRY)
+               remove=["list_pk", "list_sk"], **expect({"status": ReservationStatus.WAITING}, on_fail=RETRY))
     uow.update(*stock_key(item["product_id"]), add={"available": -1}, condition="available >= :one",
                values={":one": 1}, on_fail=RETRY)
     uow.audit(f"reservation#{item['id']}", "offered", before={"status": "waiting"},
@@ -134,8 +134,7 @@ def convert(deps: Deps, uow: UnitOfWork, member_id: str, rid: str) -> dict:
     if parse_iso(item["offer_expires_at"]) <= uow.now:
         raise InvalidState("the offer has lapsed", code="offer_expired")
     uow.update(item["pk"], item["sk"], set={"status": str(ReservationStatus.CONVERTED), "converted_at": iso(uow.now)},
-               remove=["due_pk", "due_at"], condition="#st = :o", names={"#st": "status"},
-               values={":o": str(ReservationStatus.OFFERED)}, on_fail=RETRY)
+               remove=["due_pk", "due_at"], **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY))
     uow.audit(f"reservation#{rid}", "converted", before={"status": "offered"}, after={"status": "converted"},
               event="reservation.converted")
     return view({**item, "status": str(ReservationStatus.CONVERTED), "converted_at": iso(uow.now)}, None)
@@ -148,8 +147,7 @@ def expire_offer(deps: Deps, pk: str, sk: str) -> bool:
     if item and item["status"] == ReservationStatus.OFFERED and parse_iso(item["offer_expires_at"]) <= now:
         uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
         uow.update(pk, sk, set={"status": str(ReservationStatus.EXPIRED), "expired_at": iso(now)},
-                   remove=["due_pk", "due_at"], condition="#st = :o", names={"#st": "status"},
-                   values={":o": str(ReservationStatus.OFFERED)}, on_fail=RETRY)
+                   remove=["due_pk", "due_at"], **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY))
         uow.update(*stock_key(item["product_id"]), add={"available": 1})
         uow.audit(f"reservation#{item['id']}", "expired", before={"status": "offered"}, after={"status": "expired"},
                   event="reservation.expired")

@@ -15,7 +15,8 @@ from ...domain.errors import ProviderError
 from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.guards import ABSENT, expect
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from . import store
 
 S = rules.RentalStatus
@@ -56,8 +57,7 @@ def _request_renewal(deps: Deps, item: dict, now: datetime) -> str:
                parse_iso(item["freeze_expires_at"]) - LAST_CALL)
     changes = {"renewal_request_no": request_no, "renewal_amount": remaining, "renewals": n}
     uow.update(*store.rental_key(item["id"]), set={**changes, **store.timer(item["id"], wake)},
-               condition="#st = :active AND attribute_not_exists(renewal_request_no)", names={"#st": "status"},
-               values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+               **expect({"status": S.ACTIVE, "renewal_request_no": ABSENT}, on_fail=RETRY))
     uow.audit(f"rental#{item['id']}", "freeze_renewal_requested",
               data={"out_request_no": request_no, "amount": remaining, "lapses_at": item["freeze_expires_at"]})
     uow.after_commit(lambda: ask_renewal(deps, {**item, **changes}, now))
@@ -94,11 +94,10 @@ def stage_renewed(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
     """The fresh freeze holds: it replaces the lapsing one."""
     fresh = {**item, "freeze_expires_at": expires_at}
     wake = store.wake_for(fresh, S.ACTIVE, uow.now, deps.settings.policy)
-    uow.update(*store.rental_key(item["id"]), set={"freeze_ref": ref, "freeze_expires_at": expires_at,
-                                                   "renewal_request_no": None, "renewal_amount": None,
-                                                   **store.timer(item["id"], wake)},
-               condition="#st = :active AND renewal_request_no = :req", names={"#st": "status"},
-               values={":active": str(S.ACTIVE), ":req": item["renewal_request_no"]}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), **set_or_remove({"freeze_ref": ref, "freeze_expires_at": expires_at,
+                                                                **store.timer(item["id"], wake)},
+                                                               remove=["renewal_request_no", "renewal_amount"]),
+               **expect({"status": S.ACTIVE, "renewal_request_no": item["renewal_request_no"]}, on_fail=RETRY))
     uow.audit(f"rental#{item['id']}", "freeze_renewed", before={"freeze_expires_at": item["freeze_expires_at"]},
               after={"freeze_expires_at": expires_at, "freeze_ref": ref}, event="rental.freeze_renewed")
 
@@ -111,8 +110,8 @@ def _commit_renewed(deps: Deps, item: dict, now: datetime, ref: str | None, expi
 
 def _wait(deps: Deps, item: dict, now: datetime, wake: datetime) -> str:
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake), condition="#st = :active",
-               names={"#st": "status"}, values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake),
+               **expect({"status": S.ACTIVE}, on_fail=RETRY))
     return _commit(uow, "waiting")
 
 
@@ -147,8 +146,8 @@ def on_renewal_failed(deps: Deps, note: Notification, uow: UnitOfWork) -> bool:
     item = _renewal_for(deps, note)
     if item is None:
         return False
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], uow.now), condition="#st = :active",
-               names={"#st": "status"}, values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], uow.now),
+               **expect({"status": S.ACTIVE}, on_fail=RETRY))
     uow.send("rental-timers", {"pk": f"RENTAL#{item['id']}", "sk": "RENTAL"})  # settle now, not at the next sweep
     return True
 

@@ -14,7 +14,8 @@ from ...log import logger
 from ...ports import Deps
 from ...providers.base import OpResult
 from ...store.dynamo import ConditionFailed
-from ...store.uow import RETRY, UnitOfWork
+from ...store.guards import expect
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..marketing import coupons
 from ..members import members
@@ -110,9 +111,8 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
     if result is None or not result.provider_params:
         return
     try:
-        deps.table.update(*store.rental_key(item["id"]), "SET provider_params = :p, provider_params_at = :t",
-                          condition="#st = :s", names={"#st": "status"},
-                          values={":p": result.provider_params, ":t": iso(now), ":s": item["status"]})
+        deps.table.update(*store.rental_key(item["id"]), set={"provider_params": result.provider_params, "provider_params_at": iso(now)},
+                          **expect({"status": item["status"]}))
     except ConditionFailed:
         pass  # already past waiting: the params are of no use any more
 
@@ -143,8 +143,8 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
     request_no = numbers.number(rental_id, "ded", n)
     uow.update(*store.rental_key(rental_id), add={"deducted_amount": amount, "deduction_count": 1},
                set={"updated_at": iso(uow.now)},
-               condition="#st = :active AND deduction_count = :prev AND attribute_not_exists(settle_started_at)",
-               names={"#st": "status"}, values={":active": str(S.ACTIVE), ":prev": n - 1}, on_fail=RETRY)
+               **expect({"status": S.ACTIVE, "deduction_count": n - 1}, also="attribute_not_exists(settle_started_at)",
+                        on_fail=RETRY))
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")
@@ -182,7 +182,7 @@ def resolve_review(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) ->
     changes = {**_security(target, item["item_value"]), "decision": str(outcome), "reason": reason}
     changes.pop("status")
     changes.update(store.timer(item["id"], store.wake_for(item, target, uow.now, deps.settings.policy)))
-    store.stage_move(uow, item, target, InvalidState("the rental is no longer in review"), set=changes)
+    store.stage_move(uow, item, target, InvalidState("the rental is no longer in review"), **set_or_remove(changes))
     if changes["exposure_amount"] == 0:
         members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item))
     if target == S.REJECTED and item.get("coupon_id"):

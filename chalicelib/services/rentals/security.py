@@ -11,7 +11,8 @@ from ...domain import request_numbers as numbers
 from ...log import logger
 from ...ports import Deps
 from ...providers.base import Notification, OpResult
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.guards import expect
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..marketing import coupons
 from ..members import members
 from . import lapse as rental_lapse
@@ -41,13 +42,13 @@ def stage_secured(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
         changes["deposit_ref"] = ref
     changes.update(store.timer(item["id"], store.wake_for(item, S.ACTIVE, uow.now, deps.settings.policy,
                                                           freeze_expires_at=expires_at)))
-    store.stage_move(uow, item, S.ACTIVE, RETRY, set=changes)
+    store.stage_move(uow, item, S.ACTIVE, RETRY, **set_or_remove(changes))
 
 
 def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> None:
     """The provider refused the freeze (or the deposit): rejected, exposure and coupon given back."""
-    store.stage_move(uow, item, S.REJECTED, RETRY, set={"reason": reason, "exposure_amount": 0,
-                                                         **store.timer(item["id"], None)})
+    store.stage_move(uow, item, S.REJECTED, RETRY, set={"reason": reason, "exposure_amount": 0},
+                     remove=store.TIMER_ATTRS)
     members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item))
     if item.get("coupon_id"):
         coupons.stage_return(uow, item["coupon_id"], item["id"])
@@ -127,5 +128,5 @@ def _expiry(answer: OpResult) -> str | None:
 
 def _stage_later(deps: Deps, uow: UnitOfWork, item: dict, why: str) -> None:
     wake = uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake), condition="#st = :s",
-               names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake),
+               **expect({"status": item["status"]}, on_fail=RETRY))

@@ -12,6 +12,7 @@ from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderError
 from ...ports import Deps
 from ...providers.base import Line
+from ...store.guards import expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
@@ -62,8 +63,7 @@ def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
     """Fix the moment of the default once, so a retried worker computes the very same amounts."""
     uow = UnitOfWork(deps.table, now, "system")
     uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-               condition="#st = :active AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
-               values={":active": str(S.ACTIVE)}, on_fail=RETRY)
+               **expect({"status": S.ACTIVE}, also="attribute_not_exists(settle_started_at)", on_fail=RETRY))
     uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
     try:
         uow.commit()
@@ -121,7 +121,8 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
     rid, nos = item["id"], _request_nos(item["id"])
     store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
-        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, **store.timer(rid, None)})
+        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0},
+        remove=store.TIMER_ATTRS)
     facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:
@@ -149,8 +150,8 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
 
 def clear_timer(deps: Deps, item: dict, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], None), condition="#st = :s",
-               names={"#st": "status"}, values={":s": item["status"]}, on_fail=RETRY)
+    uow.update(*store.rental_key(item["id"]), remove=store.TIMER_ATTRS,
+               **expect({"status": item["status"]}, on_fail=RETRY))
     try:
         uow.commit()
     except (Retry, DomainError):  # moved on meanwhile

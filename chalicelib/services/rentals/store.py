@@ -13,6 +13,7 @@ from ...domain import rentals as rules
 from ...domain import request_numbers as numbers
 from ...domain.errors import NotFound
 from ...domain.policy import Policy
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 
@@ -54,7 +55,7 @@ def exposure_of(item: dict) -> int:
 
 
 def timer(item_id: str, wake: datetime | None) -> dict:
-    """Attributes putting a rental on (or, with None, taking it off) the sparse `due` index."""
+    """Attributes putting a rental on (or, with None, taking it off: see uow.set_or_remove) the sparse `due` index."""
     if wake is None:
         return {"due_pk": None, "due_at": None}
     return {"due_pk": f"timer#rental#{shard_of(item_id)}", "due_at": iso(wake)}
@@ -72,14 +73,12 @@ def wake_for(item: dict, status: str, now: datetime, policy: Policy,
 
 
 def stage_move(uow: UnitOfWork, item: dict, target: rules.RentalStatus, on_fail: Any, *,
-               set: dict | None = None, add: dict | None = None, extra_condition: str = "",
-               values: dict | None = None) -> None:
+               set: dict | None = None, add: dict | None = None, remove: list[str] | None = None,
+               extra_condition: str = "", values: dict | None = None) -> None:
     """The one conditional status write: only from the status the caller read."""
     rules.transition(item["status"], target)
-    condition = "#st = :from" + (f" AND {extra_condition}" if extra_condition else "")
     uow.update(*rental_key(item["id"]), set={"status": str(target), "updated_at": iso(uow.now), **(set or {})},
-               add=add, condition=condition, names={"#st": "status"},
-               values={":from": item["status"], **(values or {})}, on_fail=on_fail)
+               add=add, remove=remove, **expect({"status": item["status"]}, also=extra_condition, values=values, on_fail=on_fail))
     uow.audit(f"rental#{item['id']}", str(target), before={"status": item["status"]},
               after={"status": str(target), **{k: v for k, v in (set or {}).items() if k not in TIMER_ATTRS}},
               event=f"rental.{target}")

@@ -23,8 +23,9 @@ from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...domain.trials import TrialStatus
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..members import members
 from ..risk import decisions
 
@@ -50,14 +51,14 @@ def view(item: dict) -> dict:
     return {k: item.get(k) for k in keys}
 
 
-def add_slots(deps: Deps, product_id: str, slots: int, actor: str) -> dict:
-    """Operators open trial slots for a product."""
-    uow = UnitOfWork(deps.table, deps.clock.now(), actor, deps.queues.send)
+def add_slots(deps: Deps, uow: UnitOfWork, product_id: str, slots: int) -> dict:
+    """Operators open trial slots for a product, staged in the route's transaction (with its Idempotency-Key).
+    `available` is what our ADD leaves: the slots open before it (one read) plus these."""
+    before = deps.table.get(*slots_key(product_id)) or {}
     uow.update(*slots_key(product_id), add={"available": slots, "total": slots},
                set={"type": "trial_slots", "product_id": product_id})
     uow.audit(f"product#{product_id}", "trial_slots_added", data={"slots": slots}, event="product.trial_slots_added")
-    uow.commit()
-    return {"product_id": product_id, "available": int(deps.table.get(*slots_key(product_id))["available"])}
+    return {"product_id": product_id, "available": int(before.get("available", 0)) + slots}
 
 
 def _decide(deps: Deps, inputs: decisions.Inputs, value: int, now: datetime) -> Decision:
@@ -115,8 +116,7 @@ def _later(deps: Deps, now: datetime) -> str:
 
 
 def _guard(item: dict) -> dict:
-    return {"condition": "#st = :st", "names": {"#st": "status"}, "values": {":st": item["status"]},
-            "on_fail": RETRY}
+    return expect({"status": item["status"]}, on_fail=RETRY)
 
 
 def _give_back(uow: UnitOfWork, item: dict, **add: int) -> None:
@@ -134,8 +134,8 @@ def _settle_freeze(deps: Deps, uow: UnitOfWork, item: dict) -> None:
     target = TrialStatus.ACTIVE if answer.ok else TrialStatus.REJECTED
     rules.transition(item["status"], target)
     if answer.ok:
-        uow.update(item["pk"], item["sk"], set={"status": str(target), "freeze_ref": answer.provider_ref,
-                                                "due_at": item["ends_at"], "activated_at": iso(uow.now)},
+        uow.update(item["pk"], item["sk"], **set_or_remove({"status": str(target), "freeze_ref": answer.provider_ref,
+                                                            "due_at": item["ends_at"], "activated_at": iso(uow.now)}),
                    **_guard(item))
     else:
         uow.update(item["pk"], item["sk"], set={"status": str(target), "reason": "freeze_refused"},

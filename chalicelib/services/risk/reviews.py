@@ -9,7 +9,9 @@ from typing import Any, Callable, Mapping
 
 from ...clock import iso
 from ...domain.errors import InvalidState, NotFound
-from ...store.uow import UnitOfWork
+from ...domain.reviews import ReviewStatus, transition
+from ...store.guards import expect
+from ...store.uow import UnitOfWork, set_or_remove
 from ..ops import metrics
 
 Resolver = Callable[..., None]  # (deps, uow, review_item, approved: bool) -> None
@@ -29,7 +31,7 @@ def stage_open(uow: UnitOfWork, kind: str, ref_id: str, member_id: str, rule: st
     metric: the labels of metrics.stage_decision, kept so the operator's answer is counted."""
     rid, at = review_id(ref_id), iso(uow.now)
     uow.put({"pk": f"REVIEW#{rid}", "sk": "REVIEW", "type": "review", "id": rid, "kind": kind, "ref_id": ref_id,
-             "member_id": member_id, "rule": rule, "status": "pending", "created_at": at,
+             "member_id": member_id, "rule": rule, "status": str(ReviewStatus.PENDING), "created_at": at,
              "evidence": evidence or {}, "list_pk": "review#pending", "list_sk": f"{at}#{rid}",
              **({"metric": metric} if metric else {})},
             condition="attribute_not_exists(pk)")
@@ -65,12 +67,13 @@ def decide(deps: Any, uow: UnitOfWork, rid: str, approved: bool, note: str | Non
     item = deps.table.get(*review_key(rid))
     if not item:
         raise NotFound("review not found")
-    if item.get("status") != "pending":
+    if item.get("status") != ReviewStatus.PENDING:
         raise InvalidState(f"the review is already {item.get('status')}")
-    status, at = ("approved" if approved else "rejected"), iso(uow.now)
-    uow.update(*review_key(rid), set={"status": status, "decided_at": at, "decided_by": uow.actor, "note": note},
-               remove=["list_pk", "list_sk"], condition="#st = :pending", names={"#st": "status"},
-               values={":pending": "pending"}, on_fail=InvalidState("the review was decided concurrently"))
+    status = str(transition(item["status"], ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED))
+    at = iso(uow.now)
+    uow.update(*review_key(rid), **set_or_remove({"status": status, "decided_at": at, "decided_by": uow.actor,
+                                                  "note": note}, remove=["list_pk", "list_sk"]),
+               **expect({"status": ReviewStatus.PENDING}, on_fail=InvalidState("the review was decided concurrently")))
     uow.audit(f"review#{rid}", status, before={"status": "pending"},
               after={"status": status, "kind": item["kind"], "ref_id": item["ref_id"], "note": note},
               event=f"risk.review_{status}")

@@ -9,7 +9,7 @@ from ...domain.errors import ValidationFailed
 from ...domain.policy import Policy
 from ...domain.risk import RULES
 from ...store.dynamo import ConditionFailed
-from ...store.uow import RETRY, UnitOfWork
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 
 DEFAULTS: dict[str, str] = {
     "books": "low", "power_bank": "low", "courses": "low",
@@ -103,7 +103,7 @@ def upsert(table: Any, uow: UnitOfWork, policy: Policy, name: str, changes: dict
     if not changed:
         return view(item), False
     condition, values = _version_guard(item)
-    uow.update(*scenario_key(name), set={**changed, "updated_at": iso(uow.now)}, add={"version": 1},
+    uow.update(*scenario_key(name), **set_or_remove({**changed, "updated_at": iso(uow.now)}), add={"version": 1},
                condition=condition, values=values or None, on_fail=RETRY)
     uow.audit(f"scenario#{name}", "updated", before={k: item.get(k) for k in changed}, after=changed,
               event="scenario.updated")
