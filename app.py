@@ -13,6 +13,7 @@ from chalicelib.api import (
     rentals,
     sandbox,
     trials,
+    webhooks,
 )
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
@@ -32,6 +33,7 @@ app.register_blueprint(admin_risk.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(campaigns.bp)
 app.register_blueprint(ops.bp)
+app.register_blueprint(webhooks.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

@@ -119,3 +119,13 @@ def close_orphaned_intents(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["provider-intents"], batch_size=10, name="close_orphan")
 def close_orphan(event: Any) -> dict:
     return runner.handle_batch("provider-intents", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="retry_webhooks")
+def retry_webhooks(event: Any) -> int:
+    return runner.run_sweep("retry_webhooks")
+
+
+@bp.on_sqs_message(queue=QUEUE["webhook-deliveries"], batch_size=1, name="deliver_webhooks")
+def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may take its full 10 s
+    return runner.handle_batch("webhook-deliveries", event)

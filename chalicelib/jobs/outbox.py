@@ -1,10 +1,12 @@
-"""publish_events: audit entries marked as events are published to EventBridge (transactional outbox)."""
+"""publish_events: audit entries marked as events are published to EventBridge (transactional outbox)
+and recorded in the event log the merchant's webhooks are fed from."""
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
 from ..ports import Deps
+from ..services.webhooks.log import event_detail, record_event
 from ..store.dynamo import ConditionFailed
 
 SOURCE = "creditfirst"
@@ -28,16 +30,11 @@ def _outbox(deps: Deps, now: datetime) -> list[dict]:
     return out
 
 
-def event_detail(entry: dict) -> dict:
-    """The documented event schema: what changed, who, when, before and after."""
-    return {"entity_id": entry["entity_id"], "action": entry["action"], "actor": entry["actor"], "at": entry["at"],
-            "before": entry.get("before", {}), "after": entry.get("after", {}), "data": entry.get("data", {})}
-
-
 def publish_one(deps: Deps, body: dict) -> None:
     entry = deps.table.get(body["pk"], body["sk"])
     if not entry or "due_pk" not in entry:
         return  # already published
+    record_event(deps, entry)  # the event log and its webhook deliveries, once per event
     out = deps.events.put_events(Entries=[{
         "Source": SOURCE, "DetailType": entry["event_type"], "Detail": json.dumps(event_detail(entry)),
         "EventBusName": deps.settings.event_bus,

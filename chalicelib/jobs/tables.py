@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
+from . import webhooks
 from .registry import SweepSpec, Worker
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
@@ -19,6 +20,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
+    SweepSpec("retry_webhooks", webhooks.retry_webhooks, every_seconds=5),
 )}
 
 WORKERS: dict[str, Worker] = {
@@ -33,4 +35,5 @@ WORKERS: dict[str, Worker] = {
     "provider-intents": intents.close_orphan,
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
+    "webhook-deliveries": webhooks.deliver,
 }
