@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
-from . import webhooks
 from .registry import SweepSpec, Worker
+from .webhooks import deliver as deliver_webhook
+from .webhooks import retry_webhooks
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
@@ -20,7 +21,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
-    SweepSpec("retry_webhooks", webhooks.retry_webhooks, every_seconds=5),
+    SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
 )}
 
 WORKERS: dict[str, Worker] = {
@@ -35,5 +36,5 @@ WORKERS: dict[str, Worker] = {
     "provider-intents": intents.close_orphan,
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
-    "webhook-deliveries": webhooks.deliver,
+    "webhook-deliveries": deliver_webhook,
 }
