@@ -13,6 +13,9 @@ bp = Blueprint(__name__)
 runner = Lazy("chalicelib.jobs.runner")  # each function's cold start loads only what it runs
 # Queue names are fixed per deployment (Chalice needs them at package time, before any config is read).
 QUEUE = queue_names("creditfirst-")
+# The table's stream ARN exists only once the table does: the merge template replaces this placeholder
+# with the table's StreamArn (store/template.py).
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/creditfirst/stream/set-by-merge-template"
 
 
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="expire_authorizations")
@@ -129,3 +132,10 @@ def retry_webhooks(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["webhook-deliveries"], batch_size=1, name="deliver_webhooks")
 def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may take its full 10 s
     return runner.handle_batch("webhook-deliveries", event)
+
+
+@bp.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
+                       name="publish_stream_events")
+def publish_stream_events(event: Any) -> dict:
+    """Event entries from the table's stream, within seconds of their commit (jobs/stream.py)."""
+    return runner.handle_stream(event)
