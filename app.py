@@ -7,6 +7,7 @@ from chalicelib.api import (
     callbacks,
     campaigns,
     coupons,
+    exports,
     members,
     ops,
     orders,
@@ -34,6 +35,7 @@ app.register_blueprint(coupons.bp)
 app.register_blueprint(campaigns.bp)
 app.register_blueprint(ops.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(exports.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)
