@@ -23,6 +23,7 @@ GOALS = {
     "outbox_commit_to_attempt_median_s": "before (sweep every 5 s locally)",
     "outbox_commit_to_attempt_p95_s": "before",
     "deliveries_per_second_one_worker": "",
+    "dynamodb_calls_per_delivery": "claim, BatchGetItem (endpoint + event), outcome",
 }
 EVENTS = 20
 ADMIN = {"Authorization": "Bearer local-admin-key"}
@@ -72,9 +73,9 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-def _throughput(n: int = 200) -> float:
+def _throughput(n: int = 200) -> tuple[float, float]:
     """Pending deliveries to a loopback receiver, handled by one worker (the local stack's one poller)."""
-    from bench.common import _fresh_deps
+    from bench.common import CallCounter, _fresh_deps
     from chalicelib.jobs.runner import drain
     from chalicelib.services.webhooks.log import record_event
     from chalicelib.store.uow import UnitOfWork
@@ -92,29 +93,32 @@ def _throughput(n: int = 200) -> float:
             record_event(deps, {"pk": "AUDIT#bench", "sk": f"{i:06d}", "entity_id": "bench", "action": "bench",
                                 "actor": "system", "at": now.isoformat().replace("+00:00", "Z"),
                                 "event_type": "product.stock_added", "data": {"quantity": i}})
+        counter = CallCounter(deps.table.client)
         started = time.monotonic()
         done = 0
-        while done < n:
-            moved, _failed = drain(deps, "webhook-deliveries", max_rounds=1000)
-            done += moved
-            if not moved:
-                break
+        with counter.measure() as calls:
+            while done < n:
+                moved, _failed = drain(deps, "webhook-deliveries", max_rounds=1000)
+                done += moved
+                if not moved:
+                    break
         elapsed = time.monotonic() - started
         assert len(receiver.received) == n
-    return round(n / elapsed, 1)
+    return round(n / elapsed, 1), round(len(calls) / n, 2)
 
 
 def measure() -> dict[str, Any]:
     after = _latencies("stream")
     before = _latencies("outbox")
     with open(os.devnull, "w") as sink, redirect_stdout(sink):
-        rate = _throughput()
+        rate, calls = _throughput()
     return {
         "stream_commit_to_attempt_median_s": round(statistics.median(after), 3),
         "stream_commit_to_attempt_p95_s": round(_p95(after), 3),
         "outbox_commit_to_attempt_median_s": round(statistics.median(before), 3),
         "outbox_commit_to_attempt_p95_s": round(_p95(before), 3),
         "deliveries_per_second_one_worker": rate,
+        "dynamodb_calls_per_delivery": calls,
     }
 
 

@@ -47,25 +47,22 @@ def post(url: str, body: bytes, headers: dict) -> int | None:
 
 
 def attempt(deps: Any, message: dict, send: Post = post) -> str:
-    """Handle one queue message {pk, sk} of a delivery; returns what happened (for logs and tests)."""
+    """Handle one queue message {pk, sk} of a delivery; returns what happened (for logs and tests).
+    Round trips on the common path: the claim (returning the delivery), one BatchGetItem (endpoint and
+    event), the POST, the outcome; the endpoint's health is written only when it changes."""
     table, now = deps.table, deps.clock.now()
-    d = table.get(message["pk"], message["sk"])
-    if not d or d["status"] != "pending":
-        return "done already"
-    if d.get("due_at", "") > iso(now):
-        return "not due"  # an early or duplicate message; the timer brings it back
     try:
-        table.update(d["pk"], d["sk"], "SET due_at = :later",
-                     condition="#s = :pending AND attempts = :a AND due_at <= :now",
-                     names={"#s": "status"},
-                     values={":later": iso(now + CLAIM), ":pending": "pending", ":a": d["attempts"], ":now": iso(now)})
+        d = table.update(message["pk"], message["sk"], "SET due_at = :later",
+                         condition="#s = :pending AND due_at <= :now", names={"#s": "status"},
+                         values={":later": iso(now + CLAIM), ":pending": "pending", ":now": iso(now)})
     except ConditionFailed:
-        return "claimed elsewhere"
-    endpoint = table.get(f"WEBHOOK#{d['webhook_id']}", "WEBHOOK")
-    if not endpoint:
+        return "not due or claimed elsewhere"  # done, early, or another worker's attempt is in flight
+    endpoint_key, event_key = (f"WEBHOOK#{d['webhook_id']}", "WEBHOOK"), (d["pk"], "EVENT")
+    found = table.batch_get([endpoint_key, event_key])
+    endpoint, record = found.get(endpoint_key), found.get(event_key)
+    if not endpoint or not record:
         _finish(table, d, now, status_code=None, state="failed")
         return "endpoint deleted"
-    record = table.get(d["pk"], "EVENT")
     body = json.dumps(event_payload(as_record(record)), separators=(",", ":"), ensure_ascii=False).encode()
     code = _send(deps, endpoint, d["event_id"], body, now, send)
     n = int(d["attempts"]) + 1 - int(d.get("round_start", 0))
@@ -73,7 +70,8 @@ def attempt(deps: Any, message: dict, send: Post = post) -> str:
     retry_at = None if ok else rules.next_attempt(n, now)
     state = "delivered" if ok else ("pending" if retry_at else "failed")
     _finish(table, d, now, status_code=code, state=state, retry_at=retry_at)
-    endpoints.record_outcome(table, d["webhook_id"], ok, now, gave_up=state == "failed")
+    if not ok or endpoint.get("consecutive_failures") or endpoint.get("failing"):
+        endpoints.record_outcome(table, d["webhook_id"], ok, now, gave_up=state == "failed")
     logger.info("webhook attempt", extra={"event_id": d["event_id"], "webhook_id": d["webhook_id"],
                                           "status_code": code, "state": state})
     return state
