@@ -1,7 +1,7 @@
 """The event log merchants' systems are fed from: one record per domain event (kept 30 days) and one
 delivery per matching endpoint, with its attempts and next retry.
 
-Items (all under the event's partition, all listed under list_pk "events", newest first):
+Items (all under the event's partition, all listed under list_pk "events#<day>", newest first):
 - EVENT#<event id> / EVENT: id, type, created_at, data (the documented detail), ttl.
 - EVENT#<event id> / DELIVERY#<webhook id>: status pending|delivered|failed, attempts, next_attempt_at,
   last_status_code; while pending it carries the timer (due_pk "timer#webhook#<shard>", due_at), so the
@@ -10,7 +10,7 @@ A delivery's list_sk extends its event's, so one Query returns events with their
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from ...clock import iso, parse_iso
@@ -20,7 +20,7 @@ from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 from . import endpoints
 
-LIST_PK = "events"
+LIST_PK = "events#{day}"  # one listing partition per day (UTC) of the event
 QUEUE = "webhook-deliveries"
 TIMER = "webhook"
 
@@ -42,7 +42,7 @@ def _delivery(event: dict, endpoint_id: str, now: datetime) -> dict:
     return {"pk": f"EVENT#{eid}", "sk": f"DELIVERY#{endpoint_id}", "type": "webhook_delivery", "event_id": eid,
             "webhook_id": endpoint_id, "status": "pending", "attempts": 0, "round_start": 0,
             "next_attempt_at": iso(now), "due_pk": f"timer#{TIMER}#{shard_of(eid + endpoint_id)}", "due_at": iso(now),
-            "list_pk": LIST_PK, "list_sk": f"{event['list_sk']}#{endpoint_id}", "ttl": event["ttl"]}
+            "list_pk": event["list_pk"], "list_sk": f"{event['list_sk']}#{endpoint_id}", "ttl": event["ttl"]}
 
 
 def record_event(deps: Any, entry: dict) -> bool:
@@ -53,7 +53,7 @@ def record_event(deps: Any, entry: dict) -> bool:
     eid = rules.event_id(entry["pk"], entry["sk"])
     created = parse_iso(entry["at"])
     event = {"pk": f"EVENT#{eid}", "sk": "EVENT", "type": "event", "id": eid, "event_type": entry["event_type"],
-             "created_at": entry["at"], "data": event_detail(entry), "list_pk": LIST_PK,
+             "created_at": entry["at"], "data": event_detail(entry), "list_pk": LIST_PK.format(day=entry["at"][:10]),
              "list_sk": f"{entry['at']}#{eid}", "ttl": int((created + rules.EVENT_RETENTION).timestamp())}
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     uow.put(event, condition="attribute_not_exists(pk)", on_fail=Conflict("event already recorded"))
@@ -80,21 +80,24 @@ def _delivery_out(d: dict) -> dict:
             "last_status_code": int(d["last_status_code"]) if d.get("last_status_code") is not None else None}
 
 
-def _grouped(table: Any) -> Iterator[tuple[dict, list[dict]]]:
-    """(event item, its delivery items), newest first, paging through the list index as it goes."""
-    pending: dict[str, list[dict]] = {}
-    for item in table.query("list_pk = :p", {":p": LIST_PK}, index="list", forward=False):
-        if item["sk"] == "EVENT":
-            yield item, pending.pop(item["id"], [])
-        else:
-            pending.setdefault(item["event_id"], []).append(item)
+def _grouped(table: Any, now: datetime) -> Iterator[tuple[dict, list[dict]]]:
+    """(event item, its delivery items), newest first: day by day over the retention period, paging
+    through the list index as it goes (nothing is read beyond what the caller consumes)."""
+    for back in range(rules.EVENT_RETENTION.days + 1):
+        day = (now - timedelta(days=back)).date().isoformat()
+        pending: dict[str, list[dict]] = {}
+        for item in table.query("list_pk = :p", {":p": LIST_PK.format(day=day)}, index="list", forward=False):
+            if item["sk"] == "EVENT":
+                yield item, pending.pop(item["id"], [])
+            else:
+                pending.setdefault(item["event_id"], []).append(item)
 
 
 def list_events(table: Any, now: datetime, type_: str | None, delivery: str | None, limit: int) -> list[dict]:
     """Events newest first, each with the status of its delivery to every endpoint; filtered by type
     (exact, or `prefix.*`) and by a delivery status (events with at least one delivery in it)."""
     out: list[dict] = []
-    for event, deliveries in _grouped(table):
+    for event, deliveries in _grouped(table, now):
         if int(event.get("ttl", 0)) <= int(now.timestamp()):
             continue  # past its 30 days (TTL deletion is lazy)
         if type_ and not rules.matches(type_, event["event_type"]):
