@@ -89,3 +89,31 @@ def test_the_deployed_handler_reports_failed_records_by_sequence_number(client, 
     monkeypatch.setattr(aws.events, "put_events", refuse)
     out = handle_stream(event)
     assert [f["itemIdentifier"] for f in out["batchItemFailures"]] == [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+def test_the_stream_and_the_sweep_racing_publish_an_event_once(client, aws, monkeypatch):
+    """Both hand the same entry over at the same moment: one claim wins; one put on the bus."""
+    import threading
+
+    from chalicelib.jobs.outbox import publish_one
+
+    Api(client).member("tia:760")
+    drain(aws, "sandbox-notifications")
+    [entry] = [e for e in _outbox(aws) if e["event_type"] == "credit.granted"]
+    puts: list[dict] = []
+    real = aws.events.put_events
+
+    def counting(**kwargs):
+        puts.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(aws.events, "put_events", counting)
+    body = {"pk": entry["pk"], "sk": entry["sk"]}
+    threads = [threading.Thread(target=publish_one, args=(aws, body)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    publish_one(aws, body)  # and a late duplicate
+    assert len(puts) == 1
+    assert "due_pk" not in aws.table.get(entry["pk"], entry["sk"])
