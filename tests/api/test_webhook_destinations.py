@@ -70,3 +70,85 @@ def test_local_accepts_loopback_http_for_development(client):
 ])
 def test_address_classes(address, internal):
     assert internal_address(address) is internal
+
+
+def _tls_receiver(tmp_path, host: str):
+    """An https receiver on loopback with a certificate for `host`; returns (server, port, client context)."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_pem, key_pem = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            seen.append({"host": self.headers["Host"], "path": self.path,
+                         "body": self.rfile.read(int(self.headers["Content-Length"]))})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert_pem, key_pem)
+    server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_ctx = ssl.create_default_context(cafile=str(cert_pem))
+    return server, server.server_address[1], client_ctx, seen
+
+
+def test_https_delivery_connects_to_the_checked_address_under_the_hosts_name(tmp_path):
+    """No second DNS lookup: the connection goes to the address the SSRF check approved, while SNI, the
+    certificate check and Host use the URL's name (a name that rebinds in between gains nothing)."""
+    from chalicelib.services.webhooks.delivery import post_pinned
+
+    server, port, ctx, seen = _tls_receiver(tmp_path, "hooks.merchant.example")
+    try:
+        url = f"https://hooks.merchant.example:{port}/in?x=1"  # a name no resolver knows
+        assert post_pinned(url, "127.0.0.1", b'{"id":"evt_1"}', {"Content-Type": "application/json"}, ctx) == 204
+        assert seen == [{"host": f"hooks.merchant.example:{port}", "path": "/in?x=1", "body": b'{"id":"evt_1"}'}]
+        wrong_name = f"https://other.example:{port}/in"  # certificate for another name: no delivery
+        assert post_pinned(wrong_name, "127.0.0.1", b"{}", {}, ctx) is None and len(seen) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_outside_local_each_attempt_checks_again_and_posts_only_to_the_checked_address(monkeypatch):
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from chalicelib.services.webhooks import delivery, endpoints
+
+    deps = SimpleNamespace(settings=SimpleNamespace(stage="prod"))
+    hook = {"id": "wh_1", "url": "https://hooks.merchant.example/in", "secret": "whsec_x"}
+    now = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    calls = []
+    monkeypatch.setattr(delivery, "post_pinned", lambda url, address, body, headers: calls.append(address) or 200)
+    monkeypatch.setattr(endpoints, "resolve", lambda host, port: ["93.184.215.14"])
+    assert delivery._send(deps, hook, "evt_1", b"{}", now, send=lambda *a: 500) == 200
+    assert calls == ["93.184.215.14"]
+    monkeypatch.setattr(endpoints, "resolve", lambda host, port: ["169.254.169.254"])  # the name rebound inside
+    assert delivery._send(deps, hook, "evt_1", b"{}", now, send=lambda *a: 500) is None
+    assert calls == ["93.184.215.14"]  # nothing sent

@@ -6,11 +6,15 @@ mid-attempt leaves the claim to lapse and the `retry_webhooks` sweep brings the 
 """
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import ssl
 import urllib.error
 import urllib.request
 from datetime import timedelta
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from ...clock import iso
 from ...domain import webhooks as rules
@@ -44,6 +48,37 @@ def post(url: str, body: bytes, headers: dict) -> int | None:
         return int(exc.code)
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to the address the SSRF check approved, with the URL's host for SNI, certificate and Host:
+    a DNS answer that changes between the check and the connection (rebinding) cannot redirect it."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def post_pinned(url: str, address: str, body: bytes, headers: dict,
+                context: ssl.SSLContext | None = None) -> int | None:
+    """POST over https to `address` (already checked) for `url`; the status, or None without an answer."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn = _PinnedHTTPS(parts.hostname or "", parts.port or 443, address, rules.TIMEOUT_SECONDS,
+                        context or ssl.create_default_context())
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(1024)
+        return int(response.status)
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
 
 
 def attempt(deps: Any, message: dict, send: Post = post) -> str:
@@ -80,13 +115,15 @@ def attempt(deps: Any, message: dict, send: Post = post) -> str:
 def _send(deps: Any, endpoint: dict, event_id: str, body: bytes, now: Any, send: Post) -> int | None:
     local = deps.settings.stage == "local"
     try:
-        endpoints.check_destination(endpoint["url"], local)  # DNS may have moved since registration
+        addresses = endpoints.check_destination(endpoint["url"], local)  # DNS may have moved since registration
     except DomainError:
         logger.warning("webhook destination refused", extra={"webhook_id": endpoint["id"]})
         return None
     timestamp = int(now.timestamp())
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Creditfirst-Event-Id": event_id,
                "Creditfirst-Signature": rules.signature_header(rules.signing_secrets(endpoint, now), timestamp, body)}
+    if addresses:  # outside local: connect to the address just checked, never a fresh lookup
+        return post_pinned(endpoint["url"], addresses[0], body, headers)
     return send(endpoint["url"], body, headers)
 
 

@@ -29,16 +29,18 @@ def resolve(host: str, port: int) -> list[str]:
         return []
 
 
-def check_destination(url: str, local: bool, resolver: Resolver = resolve) -> None:
-    """Outside stage `local`: https only, and the host must resolve, to public addresses only (SSRF)."""
+def check_destination(url: str, local: bool, resolver: Resolver | None = None) -> list[str]:
+    """Outside stage `local`: https only, and the host must resolve, to public addresses only (SSRF).
+    Returns the checked addresses (empty in `local`), which the delivery then connects to."""
     _scheme, host, port = rules.check_url(url, local)
     if local:
-        return
-    addresses = resolver(host, port)
+        return []
+    addresses = (resolver or resolve)(host, port)
     if not addresses:
         raise ValidationFailed("url: the host does not resolve", "url")
     if any(rules.internal_address(a) for a in addresses):
         raise ValidationFailed("url: resolves to an internal address (loopback, link-local or private)", "url")
+    return addresses
 
 
 def new_secret() -> str:
@@ -59,7 +61,7 @@ def all_endpoints(table: Any) -> list[dict]:
 
 
 def register(table: Any, uow: UnitOfWork, endpoint_id: str, url: str, patterns: list[str], local: bool,
-             resolver: Resolver = resolve) -> dict:
+             resolver: Resolver | None = None) -> dict:
     check_destination(url, local, resolver)
     events = rules.validate_patterns(patterns, set(catalogue.CATALOGUE))
     if len(all_endpoints(table)) >= MAX_ENDPOINTS:
