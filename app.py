@@ -7,12 +7,14 @@ from chalicelib.api import (
     callbacks,
     campaigns,
     coupons,
+    exports,
     members,
     ops,
     orders,
     rentals,
     sandbox,
     trials,
+    webhooks,
 )
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import lambdas
@@ -32,6 +34,8 @@ app.register_blueprint(admin_risk.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(campaigns.bp)
 app.register_blueprint(ops.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(exports.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

@@ -17,9 +17,13 @@ HEAD = """\
 Every state change appends an **audit entry** in the same DynamoDB transaction as the change
 (`UnitOfWork.audit(entity_id, action, before=, after=, event=, data=)`). Operators read them at
 `GET /v1/admin/audit?entity_id=<entity>` (newest first). An entry written with `event=` is also a
-row of the transactional outbox: the `publish_events` sweep (every minute deployed, every 5 s
-locally) queues it, and the `outbox` worker puts it on the EventBridge bus, then marks it published.
-Delivery is at least once: consumers dedupe on `(detail.entity_id, detail.at, detail-type)`.
+row of the transactional outbox. The table's stream (NEW_IMAGE) hands it, within a second of the
+commit, to `publish_stream_events` (deployed; the local stack reads the stream the same way), which
+records it in the merchant event log (webhook deliveries, `GET /v1/admin/events`), puts it on the
+EventBridge bus and marks it published; the `publish_events` sweep (every minute deployed, every 5 s
+locally) queues whatever is still unpublished to the `outbox` worker, which does the same.
+Delivery is at least once: consumers dedupe on `(detail.entity_id, detail.at, detail-type)`; webhook
+receivers on the event id, which is stable.
 The unit of work refuses an event type that is not in the catalogue below.
 
 ## Envelope (EventBridge)

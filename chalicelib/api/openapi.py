@@ -34,6 +34,8 @@ SECURITY = {"member": [{"memberBearer": []}], "admin": [{"adminBearer": []}], "n
 RAW_RESPONSES: dict[tuple[str, str], tuple[str, str]] = {
     ("/admin", "GET"): ("text/html", "The dashboard page"),
     ("/v1/openapi.json", "GET"): ("application/json", "This document"),
+    **{(f"/v1/admin/exports/{name}.csv", "GET"): ("text/csv", f"The {name}: a header row, one row per record, fen")
+       for name in ("orders", "rentals", "charges", "refunds")},
 }
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"], "additionalProperties": False,

@@ -13,6 +13,9 @@ bp = Blueprint(__name__)
 runner = Lazy("chalicelib.jobs.runner")  # each function's cold start loads only what it runs
 # Queue names are fixed per deployment (Chalice needs them at package time, before any config is read).
 QUEUE = queue_names("creditfirst-")
+# The table's stream ARN exists only once the table does: the merge template replaces this placeholder
+# with the table's StreamArn (store/template.py).
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/creditfirst/stream/set-by-merge-template"
 
 
 @bp.on_sqs_message(queue=QUEUE["timer-shards"], batch_size=10, name="sweep_timer_shard")
@@ -124,3 +127,20 @@ def close_orphaned_intents(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["provider-intents"], batch_size=10, name="close_orphan")
 def close_orphan(event: Any) -> dict:
     return runner.handle_batch("provider-intents", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="retry_webhooks")
+def retry_webhooks(event: Any) -> int:
+    return runner.run_sweep("retry_webhooks")
+
+
+@bp.on_sqs_message(queue=QUEUE["webhook-deliveries"], batch_size=1, name="deliver_webhooks")
+def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may take its full 10 s
+    return runner.handle_batch("webhook-deliveries", event)
+
+
+@bp.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
+                       name="publish_stream_events")
+def publish_stream_events(event: Any) -> dict:
+    """Event entries from the table's stream, within seconds of their commit (jobs/stream.py)."""
+    return runner.handle_stream(event)

@@ -1,4 +1,5 @@
-"""publish_events: audit entries marked as events are published to EventBridge (transactional outbox)."""
+"""publish_events: audit entries marked as events are published to EventBridge (transactional outbox)
+and recorded in the event log the merchant's webhooks are fed from."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ from datetime import datetime
 
 from ..clock import iso
 from ..ports import Deps
+from ..services.webhooks.log import event_detail, record_event
 from ..store.dynamo import ConditionFailed
 from ..store.schema import shard_count
 
@@ -27,16 +29,29 @@ def _outbox(deps: Deps, now: datetime) -> list[dict]:
     return out
 
 
-def event_detail(entry: dict) -> dict:
-    """The documented event schema: what changed, who, when, before and after."""
-    return {"entity_id": entry["entity_id"], "action": entry["action"], "actor": entry["actor"], "at": entry["at"],
-            "before": entry.get("before", {}), "after": entry.get("after", {}), "data": entry.get("data", {})}
+CLAIM_SECONDS = 60  # a publisher that dies mid-way leaves the entry to the sweep after this long
 
 
 def publish_one(deps: Deps, body: dict) -> None:
+    """Record the event for the webhooks, put it on the bus, mark it published. The stream and the sweep
+    may hand the same entry over at once: a claim (moving its due_at ahead, conditionally) lets one of
+    them publish; a publisher that fails leaves the claim to lapse and the sweep to try again."""
+    from datetime import timedelta
+
+    from ..clock import iso
+
     entry = deps.table.get(body["pk"], body["sk"])
     if not entry or "due_pk" not in entry:
         return  # already published
+    now = deps.clock.now()
+    if entry["due_at"] > iso(now):
+        return  # another publisher holds it
+    try:
+        deps.table.update(body["pk"], body["sk"], "SET due_at = :later", condition="due_at = :seen",
+                          values={":later": iso(now + timedelta(seconds=CLAIM_SECONDS)), ":seen": entry["due_at"]})
+    except ConditionFailed:
+        return  # another publisher claimed it first
+    record_event(deps, entry)  # the event log and its webhook deliveries, once per event
     out = deps.events.put_events(Entries=[{
         "Source": SOURCE, "DetailType": entry["event_type"], "Detail": json.dumps(event_detail(entry)),
         "EventBusName": deps.settings.event_bus,
@@ -47,4 +62,4 @@ def publish_one(deps: Deps, body: dict) -> None:
         deps.table.update(body["pk"], body["sk"], set={"published": True}, remove=["due_pk", "due_at"],
                           condition="attribute_exists(due_pk)")
     except ConditionFailed:
-        pass  # a concurrent delivery published it; at-least-once is the EventBridge contract
+        pass  # marked meanwhile (a lapsed claim taken over): at-least-once is the EventBridge contract

@@ -77,6 +77,13 @@ def handle_batch(queue: str, event: Any) -> dict:
     return {"batchItemFailures": failures}
 
 
+def handle_stream(event: Any) -> dict:
+    """Chalice DynamoDB stream event -> {"batchItemFailures": [...]} (by sequence number)."""
+    from .stream import handle_chalice_event
+
+    return handle_chalice_event(deps(), event)
+
+
 def drain(d: Deps, queue: str, max_rounds: int = 50) -> tuple[int, int]:
     """Receive and handle every visible message of one queue; failed ones go back with a delay."""
     done = failed = 0

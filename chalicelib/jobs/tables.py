@@ -6,6 +6,8 @@ from __future__ import annotations
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
 from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
+from .webhooks import deliver as deliver_webhook
+from .webhooks import retry_webhooks
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
@@ -19,6 +21,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
+    SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
 )}
 
 # Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
@@ -35,4 +38,5 @@ WORKERS: dict[str, Worker] = {
     "provider-intents": intents.close_orphan,
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
+    "webhook-deliveries": deliver_webhook,
 }

@@ -59,6 +59,7 @@ class Background:
         from ..jobs.tables import WORKERS
 
         self.threads.append(threading.Thread(target=self._schedule, name="scheduler", daemon=True))
+        self.threads.append(threading.Thread(target=self._follow_stream, name="stream", daemon=True))
         for queue in WORKERS:
             self.threads.append(threading.Thread(target=self._poll, args=(queue,), name=f"poll:{queue}", daemon=True))
         for t in self.threads:
@@ -105,10 +106,49 @@ class Background:
                 logger.exception("record failed", extra={"queue": queue})
         return True
 
+    def _follow_stream(self) -> None:
+        """Events within seconds: the table's stream, read as the deployed mapping reads it."""
+        from ..jobs.runner import ACTIVITY
+        from ..log import logger
+        from .streams import StreamReader
+
+        if os.environ.get("CREDITFIRST_LOCAL_EVENTS") == "outbox":  # the bench's "before": the sweep alone
+            return
+        try:
+            reader = StreamReader(self.deps, streams_client(self.deps.settings.region))
+        except Exception:
+            logger.exception("no stream reader; the outbox sweep carries events")
+            return
+        if not reader.available:
+            logger.warning("the table has no stream; the outbox sweep carries events")
+            return
+        last_discovery = 0.0
+        while not self.stop.is_set():
+            read = 0
+            try:
+                with ACTIVITY.busy():
+                    if time.monotonic() - last_discovery >= 5:
+                        reader.discover()
+                        last_discovery = time.monotonic()
+                    read = reader.poll_once()
+            except Exception:
+                logger.exception("stream read failed")
+            if not read and self.stop.wait(0.1):
+                return
+
     def close(self) -> None:
         self.stop.set()
         for t in self.threads:
             t.join(timeout=3)
+
+
+def streams_client(region: str) -> Any:
+    """DynamoDB Streams on the same endpoint as DynamoDB (moto and DynamoDB Local serve both on one port)."""
+    import boto3
+
+    endpoint = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODBSTREAMS") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+                or os.environ.get("AWS_ENDPOINT_URL"))
+    return boto3.session.Session().client("dynamodbstreams", region_name=region, endpoint_url=endpoint)
 
 
 def prepare(stage: str = "local") -> tuple[Any, Any]:

@@ -34,8 +34,12 @@ QUEUES: dict[str, int] = {
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
     "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
+    "webhook-deliveries": 5,   # one attempt to POST an event to a merchant endpoint (retries ride timers)
 }
 QUEUE_VISIBILITY_SECONDS = 60
+# The table's stream feeds newly written event entries to EventBridge and webhooks within seconds
+# (jobs/stream.py); NEW_IMAGE is all it needs.
+STREAM_VIEW = "NEW_IMAGE"
 
 
 def shard_count() -> int:
@@ -66,6 +70,7 @@ def dynamodb_table_spec(table_name: str) -> dict:
             }
             for name, (h, r) in INDEXES.items()
         ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": STREAM_VIEW},
     }
 
 
@@ -79,6 +84,7 @@ def cloudformation_resources(app_name: str, stage: str, table_name: str, queue_p
     """The same schema as CloudFormation resources, for `chalice package --merge-template`."""
     resources: dict[str, dict] = {}
     spec = dynamodb_table_spec(table_name)
+    spec["StreamSpecification"] = {"StreamViewType": STREAM_VIEW}  # CloudFormation's shape: no StreamEnabled
     resources["CreditfirstTable"] = {
         "Type": "AWS::DynamoDB::Table",
         "Properties": {**spec, "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},

@@ -38,6 +38,13 @@ def merge_template(app: Any) -> dict:
     for logical in functions:
         resources[logical] = {"Properties": {"Environment": {"Variables": dict(secrets)}}}
     for source in app.event_sources:
+        if getattr(source, "stream_arn", None):  # the table's stream: its real ARN, failures per record
+            logical = _logical(source.name)
+            resources[logical]["Properties"]["Events"] = {f"{logical}DynamodbEventSource": {"Properties": {
+                "Stream": {"Fn::GetAtt": ["CreditfirstTable", "StreamArn"]},
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True}}}
+            continue
         queue = getattr(source, "queue", None)
         if queue is None:
             continue

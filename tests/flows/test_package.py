@@ -65,6 +65,14 @@ def _queue_name(mapping: dict) -> str:
     return mapping["Properties"]["EventSourceArn"]["Fn::Sub"].rsplit(":", 1)[1]
 
 
+def _from_stream(mapping: dict) -> bool:
+    return mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["CreditfirstTable", "StreamArn"]}
+
+
+def _queue_mappings(cfn: dict) -> list[dict]:
+    return [m for m in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values() if not _from_stream(m)]
+
+
 def test_cfn_lint_finds_no_errors(template):
     result = subprocess.run([str(BIN / "cfn-lint"), str(template)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -118,7 +126,7 @@ def test_every_schedule_invokes_its_function(cfn, app):
 
 
 def test_every_queue_worker_reports_failures_per_record(cfn, app):
-    mappings = list(_of_type(cfn, "AWS::Lambda::EventSourceMapping").values())
+    mappings = _queue_mappings(cfn)
     functions = _of_type(cfn, "AWS::Lambda::Function")
     workers = [s for s in app.event_sources if getattr(s, "queue", None)]
     assert len(mappings) == len(workers)
@@ -135,7 +143,7 @@ def test_every_queue_of_the_schema_has_its_dead_letter_queue_and_a_worker(cfn):
 
     queues = _of_type(cfn, "AWS::SQS::Queue")
     by_name = {r["Properties"]["QueueName"]: n for n, r in queues.items()}
-    consumed = {_queue_name(m) for m in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values()}
+    consumed = {_queue_name(m) for m in _queue_mappings(cfn)}
     assert len(queues) == 2 * len(QUEUES) and consumed == {f"creditfirst-{name}" for name in QUEUES}
     for name, max_receives in QUEUES.items():
         queue = queues[by_name[f"creditfirst-{name}"]]["Properties"]
@@ -150,6 +158,8 @@ def test_the_table_with_its_indexes_and_ttl_and_the_event_bus(cfn):
 
     [table] = _of_type(cfn, "AWS::DynamoDB::Table").values()
     spec = dynamodb_table_spec("creditfirst")
+    assert spec.pop("StreamSpecification") == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
     assert {k: table["Properties"][k] for k in spec} == spec
     assert {g["IndexName"] for g in table["Properties"]["GlobalSecondaryIndexes"]} == set(INDEXES)
     assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
@@ -175,7 +185,8 @@ def _for_moto(cfn: dict) -> tuple[dict, set[str]]:
     left_out |= {n for n, r in resources.items() if any(f'"{gone}"' in json.dumps(r) for gone in left_out)}
     queues = {r["Properties"]["QueueName"]: n for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
     for mapping in (r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"):
-        mapping["DependsOn"] = [mapping["Properties"]["FunctionName"]["Ref"], queues[_queue_name(mapping)]]
+        source = "CreditfirstTable" if _from_stream(mapping) else queues[_queue_name(mapping)]
+        mapping["DependsOn"] = [mapping["Properties"]["FunctionName"]["Ref"], source]
     return {"Resources": {n: r for n, r in resources.items() if n not in left_out}}, left_out
 
 
@@ -248,6 +259,20 @@ def test_the_stack_creates_every_queue_with_its_redrive_and_the_table(stack, aws
     assert {g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"])
             for g in table["GlobalSecondaryIndexes"]} == INDEXES
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+
+
+def test_the_table_stream_feeds_the_event_function_with_failures_per_record(cfn, stack, aws_clients, app):
+    """Events within seconds: the table's NEW_IMAGE stream invokes publish_stream_events (jobs/stream.py)."""
+    [source] = [s for s in app.event_sources if getattr(s, "stream_arn", None)]
+    [mapping] = [m["Properties"] for m in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values() if _from_stream(m)]
+    functions = _of_type(cfn, "AWS::Lambda::Function")
+    assert functions[mapping["FunctionName"]["Ref"]]["Properties"]["Handler"] == source.handler_string
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 10
+    lam, dynamodb = aws_clients("lambda"), aws_clients("dynamodb")
+    stream_arn = dynamodb.describe_table(TableName=stack["CreditfirstTable"])["Table"]["LatestStreamArn"]
+    [created] = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["EventSourceArn"] == stream_arn]
+    assert created["FunctionArn"].endswith(stack[mapping["FunctionName"]["Ref"]])
 
 
 

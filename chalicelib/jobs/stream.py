@@ -1,0 +1,50 @@
+"""Events within seconds: the table's stream (NEW_IMAGE) feeds each newly written event entry to
+EventBridge and the webhook log as soon as it commits, instead of waiting for the outbox sweep.
+
+The same function serves the deployed `on_dynamodb_record` Lambda and the local stack's stream poller.
+Effects are once per event despite duplicate stream delivery: the webhook record is a conditional put
+on the stable event id, and publishing removes the entry's outbox mark under a condition
+(jobs/outbox.publish_one). The `publish_events` sweep stays as the safety net for anything a stream
+never delivered (a function that kept failing, an endpoint without streams).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..log import logger
+from ..ports import Deps
+from ..store.dynamo import from_dynamo
+from .outbox import publish_one
+
+
+def event_entry(record: dict) -> dict | None:
+    """The event entry a stream record carries: an INSERT of an audit row with an event type (its
+    outbox mark still on), else None (every other write to the table is not ours to publish)."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image = from_dynamo((record.get("dynamodb") or {}).get("NewImage"))
+    if not image or image.get("type") != "audit" or not image.get("event_type") or "due_pk" not in image:
+        return None
+    return image
+
+
+def handle_records(deps: Deps, records: Iterable[dict]) -> list[str]:
+    """Publish every event entry among stream records; the sequence numbers of those that failed
+    (reported as batchItemFailures: the stream retries from the first of them)."""
+    failed: list[str] = []
+    for record in records:
+        entry = event_entry(record)
+        if entry is None:
+            continue
+        try:
+            publish_one(deps, {"pk": entry["pk"], "sk": entry["sk"]})
+        except Exception:  # one bad record must not stop the others; the stream retries it
+            logger.exception("stream record failed", extra={"pk": entry["pk"]})
+            failed.append(record["dynamodb"]["SequenceNumber"])
+    return failed
+
+
+def handle_chalice_event(deps: Deps, event: Any) -> dict:
+    """Chalice's DynamoDBEvent -> {"batchItemFailures": [...]} (FunctionResponseTypes in the template)."""
+    failed = handle_records(deps, (record.to_dict() for record in event))
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}
