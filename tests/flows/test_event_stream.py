@@ -9,7 +9,7 @@ from chalicelib.jobs.runner import drain, handle_stream
 from chalicelib.jobs.stream import handle_records
 from chalicelib.local.stack import streams_client
 from chalicelib.local.streams import StreamReader
-from chalicelib.store.schema import SHARDS
+from chalicelib.store.schema import shard_count
 from tests.helpers import Api
 from tests.webhook_receiver import Receiver
 
@@ -36,7 +36,7 @@ def _records(reader: StreamReader) -> list[dict]:
 
 
 def _outbox(aws) -> list[dict]:
-    return [i for s in range(SHARDS) for i in aws.table.query("due_pk = :p", {":p": f"outbox#{s}"}, index="due")]
+    return [i for s in range(shard_count()) for i in aws.table.query("due_pk = :p", {":p": f"outbox#{s}"}, index="due")]
 
 
 def test_an_event_reaches_the_webhook_from_the_stream_without_the_outbox_sweep(client, aws):
