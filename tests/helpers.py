@@ -123,3 +123,18 @@ def sweep_due(deps: Any, sweep_name: str) -> int:
             enqueued += sweep_shard(deps, json.loads(m["Body"]))
             deps.queues.delete(SHARD_QUEUE, m["ReceiptHandle"])
     return enqueued
+
+
+def fold_metrics(deps: Any) -> int:
+    """Fold the analytics deltas written so far into the counters (what the table's stream does within
+    seconds when deployed; the fold_metrics sweep and its workers here); returns how many were folded."""
+    from chalicelib.jobs.metrics import QUEUE, fold_shard
+    from chalicelib.jobs.tables import SWEEPS
+
+    SWEEPS["fold_metrics"].fn(deps, deps.clock.now())
+    folded = 0
+    while messages := deps.queues.receive(QUEUE, max_messages=10, visibility=60):
+        for m in messages:
+            folded += fold_shard(deps, json.loads(m["Body"]))
+            deps.queues.delete(QUEUE, m["ReceiptHandle"])
+    return folded

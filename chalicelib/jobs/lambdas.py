@@ -89,6 +89,16 @@ def settle_trials(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
 def wake_trial(event: Any) -> dict:
     return runner.handle_batch("order-timers", event)
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="fold_metrics")
+def fold_metrics(event: Any) -> int:
+    return runner.run_sweep("fold_metrics")
+
+
+@bp.on_sqs_message(queue=QUEUE["metric-folds"], batch_size=10, name="fold_metric_shard")
+def fold_metric_shard(event: Any) -> dict:
+    return runner.handle_batch("metric-folds", event)
+
+
 @bp.schedule(Rate(1, unit=Rate.DAYS), name="adjust_thresholds")
 def adjust_thresholds(event: Any) -> int:
     return runner.run_sweep("adjust_thresholds")

@@ -1,5 +1,6 @@
 """Events within seconds: the table's stream (NEW_IMAGE) feeds each newly written event entry to
-EventBridge and the webhook log as soon as it commits, instead of waiting for the outbox sweep.
+EventBridge and the webhook log as soon as it commits, instead of waiting for the outbox sweep; and
+folds each batch's analytics deltas into the counters (services/ops/metric_fold.py).
 
 The same function serves the deployed `on_dynamodb_record` Lambda and the local stack's stream poller.
 Effects are once per event despite duplicate stream delivery: the webhook record is a conditional put
@@ -13,6 +14,7 @@ from typing import Any, Iterable
 
 from ..log import logger
 from ..ports import Deps
+from ..services.ops import metric_fold
 from ..store.dynamo import from_dynamo
 from .outbox import publish_one
 
@@ -28,10 +30,33 @@ def event_entry(record: dict) -> dict | None:
     return image
 
 
+def metric_delta(record: dict) -> dict | None:
+    """The analytics delta a stream record carries (an INSERT of a metric_delta item), else None."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image = from_dynamo((record.get("dynamodb") or {}).get("NewImage"))
+    return image if image and image.get("type") == metric_fold.DELTA_TYPE else None
+
+
+def fold_metrics(deps: Deps, records: list[dict]) -> list[str]:
+    """Fold the batch's analytics deltas into the counters, one update per counter item (exactly once
+    each: metric_fold); on failure every delta record's sequence number, so the stream retries them."""
+    found = [(r, d) for r in records if (d := metric_delta(r)) is not None]
+    if not found:
+        return []
+    try:
+        metric_fold.fold(deps, [d for _, d in found], deps.clock.now())
+        return []
+    except Exception:  # the stream retries; deltas folded meanwhile are left out by their condition
+        logger.exception("metric fold failed", extra={"deltas": len(found)})
+        return [r["dynamodb"]["SequenceNumber"] for r, _ in found]
+
+
 def handle_records(deps: Deps, records: Iterable[dict]) -> list[str]:
-    """Publish every event entry among stream records; the sequence numbers of those that failed
-    (reported as batchItemFailures: the stream retries from the first of them)."""
-    failed: list[str] = []
+    """Publish every event entry among stream records and fold the analytics deltas; the sequence
+    numbers of those that failed (reported as batchItemFailures: the stream retries from the first)."""
+    records = list(records)
+    failed: list[str] = fold_metrics(deps, records)
     for record in records:
         entry = event_entry(record)
         if entry is None:

@@ -4,7 +4,20 @@ Imported by the runner on a job's first run, never by `import app`."""
 from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
-from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
+from . import (
+    coupons,
+    intents,
+    members,
+    metrics,
+    orders,
+    outbox,
+    providers,
+    rentals,
+    reservations,
+    sandbox,
+    thresholds,
+    trials,
+)
 from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
 from .webhooks import deliver as deliver_webhook
 from .webhooks import retry_webhooks
@@ -18,6 +31,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("settle_trials", trials.settle_trials, every_seconds=60),
     SweepSpec("refresh_provider_keys", providers.refresh_provider_keys, every_seconds=86_400),
     SweepSpec("close_orphaned_intents", intents.close_orphaned_intents, every_seconds=60),
+    SweepSpec("fold_metrics", metrics.fold_metrics, every_seconds=60),
     SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
@@ -36,6 +50,7 @@ WORKERS: dict[str, Worker] = {
     "reservation-timers": reservations.expire_one,
     "order-timers": trials.wake_trial,
     "provider-intents": intents.close_orphan,
+    metrics.QUEUE: metrics.fold_shard,
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
     "webhook-deliveries": deliver_webhook,

@@ -34,6 +34,7 @@ QUEUES: dict[str, int] = {
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
     "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
+    "metric-folds": 5,         # analytics deltas the stream did not fold: one shard per message
     "webhook-deliveries": 5,   # one attempt to POST an event to a merchant endpoint (retries ride timers)
 }
 QUEUE_VISIBILITY_SECONDS = 60

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.services.ops import analytics, metrics
 from chalicelib.services.risk import thresholds
 from chalicelib.store.uow import UnitOfWork
-from tests.helpers import Api
+from tests.helpers import Api, fold_metrics
 
 DAY1, DAY2 = "2026-03-01", "2026-03-02"
 SILVER = "700-749"
@@ -33,6 +33,7 @@ def _synthetic(aws):
     _stage(aws, metrics.stage_decision, DAY2, SILVER, "digital", "review", 5_000)
     for defaulted in (False, False, False, True):
         _stage(aws, metrics.stage_closed, DAY2, SILVER, "books", defaulted)
+    assert fold_metrics(aws) == 12  # every staged delta folded into the counters once
 
 
 def test_metrics_math_on_synthetic_counters(client, aws):
@@ -89,7 +90,8 @@ def test_several_counters_of_one_partition_in_one_transaction(aws):
     metrics.stage_decision(uow, DAY1, SILVER, "books", "approved", 100)
     metrics.stage_closed(uow, DAY1, SILVER, "books", True)
     metrics.stage_closed(uow, DAY1, SILVER, "books", False)
-    uow.commit()  # distinct shards: never two operations on one item
+    uow.commit()  # one delta item per stage: never two operations on one item
+    assert fold_metrics(aws) == 3
     assert metrics.closed_and_defaults(aws.table, "books", DAY1, DAY1) == (2, 1)
 
 
@@ -117,6 +119,7 @@ def test_a_90_day_report_costs_the_same_reads_whatever_the_volume(aws):
     before, _ = cost()
     for i in range(60):  # sixty more orders on one day
         _stage(aws, metrics.stage_decision, DAY1, SILVER, "books", "approved", 1_000 + i)
+    fold_metrics(aws)
     after, out = cost()
     assert before == after == out["reads"] <= 1 + len(metrics.ALL_BANDS) + 1 + 7  # bands, scenario list, totals, scenarios
     assert out["totals"]["orders"] == 60 and len(out["by_day"]) == 90
@@ -129,6 +132,7 @@ def test_authorizations_move_the_members_by_band_gauge(client, aws):
     today = datetime.now(timezone.utc).date().isoformat()
 
     def members():
+        fold_metrics(aws)  # what the table's stream does within seconds
         status, out = api.admin("GET", f"/v1/admin/metrics?from={today}&to={today}")
         assert status == 200, out
         return {row["band"]: row["members"] for row in out["by_band"] if row["members"]}, out["totals"]
@@ -214,6 +218,7 @@ def test_an_expired_snapshot_leaves_the_members_gauge(client, aws):
     api.member("fay:810")
 
     def gauge():
+        fold_metrics(aws)  # what the table's stream does within seconds
         out = api.admin("GET", "/v1/admin/metrics")[1]
         return {row["band"]: row["members"] for row in out["by_band"] if row["members"]}
 

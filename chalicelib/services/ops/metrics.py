@@ -1,14 +1,18 @@
 """Analytics counters, kept as events happen: the write side other features call inside their
 transactions, and the bounded read helpers.
 
-Schema (all ADD updates: conditional-free, commutative, safe to compose into any transaction):
+A transaction never writes a counter item itself (that would be one item every member's money
+transaction writes: a hot item that makes them conflict at scale). It puts one delta item of its own;
+metric_fold.py folds deltas into the counters from the table's stream, exactly once each.
+
+Counter items (ADD updates made by the fold):
 - pk "METRIC#band#<band>"       sk "<YYYY-MM-DD>#<shard>"  daily counters of one score band
                                                             ("none" = declined / no band)
 - pk "METRIC#scenario#<name>"   sk "<YYYY-MM-DD>#<shard>"  daily counters of one scenario
 - pk "METRIC#band#<band>"       sk "TOTAL#<shard>"         running totals: members (holding that band),
                                                             buyers (1+ orders), repeat_buyers (2+ orders)
-Each counter is spread over COUNTER_SHARDS items (a random shard per write) so that concurrent
-transactions rarely touch the same item; a reader sums the shards. Reading a date range is one
+Each counter is spread over COUNTER_SHARDS items (a random shard per fold) so that concurrent folds
+rarely touch the same item; a reader sums the shards. Reading a date range is one
 Query per band/scenario partition: at most days x COUNTER_SHARDS small items, whatever the order volume.
 
 Counter attributes: auth_asked, auth_granted, decisions, rejected, reviews, orders, order_amount (fen),
@@ -16,13 +20,13 @@ first_orders, second_orders, closed, defaulted.
 """
 from __future__ import annotations
 
-import random
 from typing import Any, Iterable
 
 from ...domain.credit import BANDS
-from ...store.uow import UnitOfWork, set_or_remove
+from ...store.uow import UnitOfWork
+from . import metric_fold
+from .metric_fold import COUNTER_SHARDS
 
-COUNTER_SHARDS = 4
 NO_BAND = "none"
 BAND_LABELS: tuple[str, ...] = tuple(f"{low}-{high}" for low, high in BANDS)
 ALL_BANDS: tuple[str, ...] = (*BAND_LABELS, NO_BAND)
@@ -41,26 +45,25 @@ def scenario_pk(scenario: str) -> str:
     return f"METRIC#scenario#{scenario}"
 
 
-def _sk(uow: UnitOfWork, pk: str, prefix: str) -> str:
-    """A random shard's sort key not yet written by this transaction (one op per item per transaction)."""
-    used = {touch.sk for touch in uow.touches() if touch.op == "Update" and touch.pk == pk}
-    shards = [s for s in range(COUNTER_SHARDS) if f"{prefix}#{s}" not in used]
-    if not shards:
-        raise ValueError(f"more than {COUNTER_SHARDS} counter updates of {pk} in one transaction")
-    return f"{prefix}#{random.choice(shards)}"  # spreading only; not a secret
-
-
-def _add_daily(uow: UnitOfWork, pk: str, day: str, add: dict[str, int], **labels: str) -> None:
+def _daily(pk: str, day: str, add: dict[str, int], **labels: str) -> dict | None:
+    """One day's counter delta of one partition (None when nothing moves)."""
     add = {k: v for k, v in add.items() if v}
-    if add:
-        uow.update(pk, _sk(uow, pk, day), add=add, **set_or_remove({"type": "metric", "day": day, **labels}))
+    return {"pk": pk, "sk": day, "add": add, "set": {"type": "metric", "day": day, **labels}} if add else None
 
 
-def _add_total(uow: UnitOfWork, band: str | None, add: dict[str, int]) -> None:
+def _total(band: str | None, add: dict[str, int]) -> dict | None:
+    """A running-total delta of one band (None when nothing moves)."""
     add = {k: v for k, v in add.items() if v}
-    if add:
-        pk = band_pk(band)
-        uow.update(pk, _sk(uow, pk, "TOTAL"), add=add, set={"type": "metric_total", "band": band or NO_BAND})
+    return {"pk": band_pk(band), "sk": "TOTAL", "add": add,
+            "set": {"type": "metric_total", "band": band or NO_BAND}} if add else None
+
+
+def _stage(uow: UnitOfWork, *deltas: dict | None) -> None:
+    """One delta item of this transaction's own (no counter item every member writes): folded into the
+    counters by the stream or the fold_metrics sweep (metric_fold.py), exactly once."""
+    found = [d for d in deltas if d]
+    if found:
+        uow.put(metric_fold.delta_item(uow.now, found))
 
 
 # -- write side: call these inside the transaction of the state change they count ------------------
@@ -68,17 +71,16 @@ def _add_total(uow: UnitOfWork, band: str | None, add: dict[str, int]) -> None:
 def stage_authorization(uow: UnitOfWork, day: str, band: str | None, previous_band: str | None = None) -> None:
     """A credit authorization answered: granted with `band`, or declined (band None).
     `previous_band` is the band the member held before (moves the members-by-band gauge)."""
-    _add_daily(uow, band_pk(band), day, {"auth_asked": 1, "auth_granted": 1 if band else 0}, band=band or NO_BAND)
-    if band and band != previous_band:
-        _add_total(uow, band, {"members": 1})
-        if previous_band:
-            _add_total(uow, previous_band, {"members": -1})
+    moved = band and band != previous_band
+    _stage(uow, _daily(band_pk(band), day, {"auth_asked": 1, "auth_granted": 1 if band else 0}, band=band or NO_BAND),
+           _total(band, {"members": 1}) if moved else None,
+           _total(previous_band, {"members": -1}) if moved and previous_band else None)
 
 
 def stage_band_left(uow: UnitOfWork, band: str | None) -> None:
     """A member's band snapshot is gone (consent withdrawn, expired): one member less in `band`."""
     if band:
-        _add_total(uow, band, {"members": -1})
+        _stage(uow, _total(band, {"members": -1}))
 
 
 def stage_decision(uow: UnitOfWork, day: str, band: str | None, scenario: str, outcome: str, amount: int,
@@ -92,24 +94,22 @@ def stage_decision(uow: UnitOfWork, day: str, band: str | None, scenario: str, o
     """
     labels = {"band": band or NO_BAND}
     if outcome == REVIEW:
-        _add_daily(uow, band_pk(band), day, {"reviews": 1}, **labels)
-        _add_daily(uow, scenario_pk(scenario), day, {"reviews": 1}, scenario=scenario)
+        _stage(uow, _daily(band_pk(band), day, {"reviews": 1}, **labels),
+               _daily(scenario_pk(scenario), day, {"reviews": 1}, scenario=scenario))
         return
     accepted = outcome != REJECTED
     add = {"decisions": 1, "rejected": 0 if accepted else 1, "orders": int(accepted),
            "order_amount": amount if accepted else 0, "first_orders": int(accepted and first_order),
            "second_orders": int(accepted and second_order)}
-    _add_daily(uow, band_pk(band), day, add, **labels)
-    _add_daily(uow, scenario_pk(scenario), day, add, scenario=scenario)
-    if accepted:
-        _add_total(uow, band, {"buyers": int(first_order), "repeat_buyers": int(second_order)})
+    _stage(uow, _daily(band_pk(band), day, add, **labels), _daily(scenario_pk(scenario), day, add, scenario=scenario),
+           _total(band, {"buyers": int(first_order), "repeat_buyers": int(second_order)}) if accepted else None)
 
 
 def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str, defaulted: bool) -> None:
     """A rental/order/booking reached its end: closed normally, or defaulted (bad debt)."""
     add = {"closed": 1, "defaulted": int(defaulted)}
-    _add_daily(uow, band_pk(band), day, add, band=band or NO_BAND)
-    _add_daily(uow, scenario_pk(scenario), day, add, scenario=scenario)
+    _stage(uow, _daily(band_pk(band), day, add, band=band or NO_BAND),
+           _daily(scenario_pk(scenario), day, add, scenario=scenario))
 
 
 # -- read side ---------------------------------------------------------------------------------------
