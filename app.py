@@ -7,6 +7,7 @@ from chalicelib.api import (
     callbacks,
     campaigns,
     coupons,
+    group_buys,
     members,
     ops,
     orders,
@@ -32,6 +33,7 @@ app.register_blueprint(admin_risk.bp)
 app.register_blueprint(coupons.bp)
 app.register_blueprint(campaigns.bp)
 app.register_blueprint(ops.bp)
+app.register_blueprint(group_buys.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

@@ -126,6 +126,17 @@ CATALOGUE: dict[str, EventType] = {
     "campaign.created": E("campaign", "an operator created a coupon campaign",
                           after="id tier amount percent_off min_spend valid_days budget valid_from valid_until "
                                 "given issued status created_at"),
+    # -- group-buys (拼团) ------------------------------------------------------------------------------
+    "group_buy.created": E("group_buy", "an operator created a group-buy", after="team_size group_price"),
+    "team.opened": E("team", "a member opened a team and holds its first seat", after="status size",
+                     data="share_code group_buy_id member_id order_id"),
+    "team.joined": E("team", "a member took a seat in a team", data="share_code member_id order_id seats"),
+    "team.full": E("team", "every seat was taken: each seat's order proceeds", before="status",
+                   after="status seats", data="share_code group_buy_id"),
+    "team.virtual_full": E("team", "short at its deadline but completed by virtual fill", before="status",
+                           after="status seats", data="share_code group_buy_id"),
+    "team.failed": E("team", "short at its deadline: every seat's order is cancelled (team_failed)",
+                     before="status", after="status seats", data="share_code group_buy_id"),
 }
 
 

@@ -119,3 +119,13 @@ def close_orphaned_intents(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["provider-intents"], batch_size=10, name="close_orphan")
 def close_orphan(event: Any) -> dict:
     return runner.handle_batch("provider-intents", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="expire_group_teams")
+def expire_group_teams(event: Any) -> int:
+    return runner.run_sweep("expire_group_teams")
+
+
+@bp.on_sqs_message(queue=QUEUE["team-timers"], batch_size=10, name="team_timers")
+def team_timers(event: Any) -> dict:
+    return runner.handle_batch("team-timers", event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
+from .group_buys import expire_group_teams, team_timer
 from .registry import SweepSpec, Worker
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
@@ -19,6 +20,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
+    SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
 )}
 
 WORKERS: dict[str, Worker] = {
@@ -33,4 +35,5 @@ WORKERS: dict[str, Worker] = {
     "provider-intents": intents.close_orphan,
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
+    "team-timers": team_timer,
 }

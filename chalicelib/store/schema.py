@@ -31,6 +31,7 @@ QUEUES: dict[str, int] = {
     "outbox": 5,               # domain events to EventBridge
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
+    "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
 }
 QUEUE_VISIBILITY_SECONDS = 60
 

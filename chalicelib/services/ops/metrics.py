@@ -113,6 +113,15 @@ def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str, def
     _add_daily(uow, scenario_pk(scenario), day, add, scenario=scenario)
 
 
+def stage_counts(uow: UnitOfWork, day: str, band: str | None, add: dict[str, int], partition: str | None = None,
+                 **labels: str) -> None:
+    """Other areas' daily counters (e.g. group-buy teams): in the band's partition and, when given, in
+    METRIC#<partition> (e.g. "groupbuy#<id>") too."""
+    _add_daily(uow, band_pk(band), day, add, band=band or NO_BAND)
+    if partition:
+        _add_daily(uow, f"METRIC#{partition}", day, add, **labels)
+
+
 # -- read side ---------------------------------------------------------------------------------------
 
 class ReadCounter:

@@ -1,0 +1,66 @@
+"""Request and response models of chalicelib/api/group_buys.py."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ..common import Body, Fen, Out
+
+
+class GroupBuyIn(Body):
+    product_id: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    price: Fen
+    group_price: Fen
+    team_size: int = Field(ge=2, le=100)
+    per_member_limit: int = Field(default=1, ge=1, le=1000)
+    team_hours: int = Field(default=24, ge=1, le=168)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    scenario: str = Field(min_length=1, max_length=64)
+    trial_days: int | None = Field(default=None, ge=7, le=30)
+    virtual_fill: bool = False
+    new_members_only: bool = False
+
+
+class GroupBuyOut(Out):
+    id: str
+    product_id: str
+    title: str
+    price: int
+    group_price: int
+    team_size: int
+    per_member_limit: int
+    team_hours: int
+    starts_at: str
+    ends_at: str
+    scenario: str
+    trial_days: int | None
+    virtual_fill: bool
+    new_members_only: bool
+
+
+class GroupBuyList(Out):
+    items: list[GroupBuyOut]
+
+
+class SeatIn(Body):
+    device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    quantity: int = Field(default=1, ge=1, le=1000)
+
+
+class SeatOut(Out):
+    member_id: str
+    order_id: str
+    quantity: int
+
+
+class TeamOut(Out):
+    id: str
+    share_code: str
+    group_buy_id: str
+    status: Literal["open", "full", "virtual_full", "failed"]
+    size: int
+    seats: list[SeatOut]
+    expires_at: str
