@@ -1,4 +1,4 @@
-"""Group-buys and teams (API.md 'Group-buys and referrals', PRODUCT.md 6)."""
+"""Group-buys, teams and referrals (API.md 'Group-buys and referrals', PRODUCT.md 6)."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +10,7 @@ from .routing import Ctx, Staged, route
 
 group_buys = Lazy("chalicelib.services.growth.group_buys")
 teams = Lazy("chalicelib.services.growth.teams")
+referrals = Lazy("chalicelib.services.growth.referrals")
 
 bp = Blueprint(__name__)
 
@@ -58,3 +59,17 @@ def join_team(ctx: Ctx, body: Any, share_code: str) -> Staged:
 def get_team(ctx: Ctx, _: None, share_code: str) -> dict:
     """A team by its share code: status, seats, deadline."""
     return teams.view(teams.load(ctx.deps, share_code))
+
+
+@route(bp, "/v1/me/referral", "GET", auth="member", response="group_buys:ReferralOut", tag="referrals")
+def get_referral(ctx: Ctx, _: None) -> dict:
+    """My referral code, who referred me, whom I invited and their rewards."""
+    return referrals.view(ctx.deps, ctx.member_id)
+
+
+@route(bp, "/v1/me/referral", "POST", auth="member", body="group_buys:ReferralIn", response="group_buys:BoundOut",
+       tag="referrals")
+def bind_referral(ctx: Ctx, body: Any) -> Staged:
+    """Bind to a referrer's code (new members: within 30 days of the first sign-in, before a first order)."""
+    uow = ctx.uow()
+    return Staged(uow, referrals.bind(ctx.deps, uow, ctx.member_id, body.code, ctx.principal.device_id))

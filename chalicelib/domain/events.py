@@ -137,6 +137,17 @@ CATALOGUE: dict[str, EventType] = {
                            after="status seats", data="share_code group_buy_id"),
     "team.failed": E("team", "short at its deadline: every seat's order is cancelled (team_failed)",
                      before="status", after="status seats", data="share_code group_buy_id"),
+    # -- referrals (老带新) -----------------------------------------------------------------------------
+    "referral.bound": E("referral", "a new member was bound to a referrer's code", after="status referrer_id",
+                        data="self_referral"),
+    "referral.pending": E("referral", "the referee's first charged order or on-time rental: the hold starts",
+                          before="status", after="status hold_until", data="trigger"),
+    "referral.review": E("referral", "a self-referral at the end of its hold waits for an operator",
+                         before="status", after="status"),
+    "referral.earned": E("referral", "the hold passed: both reward coupons were issued", before="status",
+                         after="status coupon_id"),
+    "referral.void": E("referral", "a refund or default in the hold, a rejected review, the cap or the budget",
+                       before="status", after="status reason"),
 }
 
 

@@ -129,3 +129,13 @@ def expire_group_teams(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["team-timers"], batch_size=10, name="team_timers")
 def team_timers(event: Any) -> dict:
     return runner.handle_batch("team-timers", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="hold_referral_rewards")
+def hold_referral_rewards(event: Any) -> int:
+    return runner.run_sweep("hold_referral_rewards")
+
+
+@bp.on_sqs_message(queue=QUEUE["referral-timers"], batch_size=10, name="referral_timers")
+def referral_timers(event: Any) -> dict:
+    return runner.handle_batch("referral-timers", event)

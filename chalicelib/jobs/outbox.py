@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..ports import Deps
 from ..store.dynamo import ConditionFailed
+from . import reactions
 
 SOURCE = "creditfirst"
 
@@ -38,6 +39,7 @@ def publish_one(deps: Deps, body: dict) -> None:
     entry = deps.table.get(body["pk"], body["sk"])
     if not entry or "due_pk" not in entry:
         return  # already published
+    reactions.react(deps, entry)  # what the event moves here (referral triggers); idempotent
     out = deps.events.put_events(Entries=[{
         "Source": SOURCE, "DetailType": entry["event_type"], "Detail": json.dumps(event_detail(entry)),
         "EventBusName": deps.settings.event_bus,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
 from .group_buys import expire_group_teams, team_timer
+from .referrals import hold_referral_rewards, referral_timer
 from .registry import SweepSpec, Worker
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
@@ -21,6 +22,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
     SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
+    SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
 )}
 
 WORKERS: dict[str, Worker] = {
@@ -36,4 +38,5 @@ WORKERS: dict[str, Worker] = {
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
     "team-timers": team_timer,
+    "referral-timers": referral_timer,
 }

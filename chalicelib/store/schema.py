@@ -32,6 +32,7 @@ QUEUES: dict[str, int] = {
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
     "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
+    "referral-timers": 5,      # referral rewards whose 7-day hold has ended
 }
 QUEUE_VISIBILITY_SECONDS = 60
 

@@ -64,3 +64,26 @@ class TeamOut(Out):
     size: int
     seats: list[SeatOut]
     expires_at: str
+
+
+class ReferralIn(Body):
+    code: str = Field(min_length=1, max_length=32)
+
+
+class BoundOut(Out):
+    code: str
+    referred_by: str
+    status: Literal["bound"]
+
+
+class RewardOut(Out):
+    member_id: str
+    status: Literal["pending", "earned", "void", "review"]
+    coupon_id: str | None = None
+
+
+class ReferralOut(Out):
+    code: str
+    referred_by: str | None
+    invited: int
+    rewards: list[RewardOut]
