@@ -104,6 +104,11 @@ def test_a_team_short_at_its_deadline_fails_cancels_every_seat_and_charges_nothi
         assert (order["status"], order["reason"], order["charged"]) == ("cancelled", "team_failed", 0)
         assert money.ops(aws, seat["order_id"], "charge") == []
         assert _exposure(api, tokens[name]) == before
+    _, metrics = api.admin("GET", "/v1/admin/metrics")
+    row = next(r for r in metrics["group_buys"] if r["group_buy_id"] == gb["id"])
+    assert (row["teams_opened"], row["teams_failed"], row["fill_rate"]) == (1, 1, 0.0)
+    band = next(b for b in metrics["by_band"] if b["band"] == "700-749")
+    assert band["teams_opened"] >= 1 and band["teams_failed"] >= 1
     api.advance(30 * DAY)
     api.run_jobs()
     assert money.charged(aws, after["seats"][0]["order_id"]) == 0

@@ -63,6 +63,8 @@ def test_a_referee_bound_at_first_sign_in_earns_both_coupons_after_the_hold(clie
     assert reward["status"] == "earned" and reward["coupon_id"]
     assert _coupons(api, ref) == [("referral", 2_000)]
     assert _coupons(api, new) == [("referral", 1_000)]
+    totals = api.admin("GET", "/v1/admin/metrics")[1]["totals"]
+    assert (totals["referrals_bound"], totals["referrals_earned"], totals["referral_rewards_paid"]) == (1, 1, 3_000)
 
 
 def test_binding_rules(client):

@@ -24,8 +24,10 @@ from ...ports import Deps
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
 from ..marketing import coupons
+from ..members import members
 from ..members.members import member_key
 from ..risk import reviews
+from . import stats
 
 R = rules.ReferralStatus
 QUEUE = "referral-timers"
@@ -106,8 +108,9 @@ def bind(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: 
                            code="too_late")
     device = found.get((f"DEVICE#{device_id}", "DEVICE")) if device_id else None
     self_referral = _same_person(me, referrer, device, device_id)
-    at = iso(uow.now)
+    at, band = iso(uow.now), members.band(me, uow.now)
     uow.put({"pk": referral_key(member_id)[0], "sk": "REFERRAL", "type": "referral", "referee_id": member_id,
+             "band": band,
              "referrer_id": referrer_id, "code": code, "status": str(R.BOUND), "bound_at": at,
              "self_referral": self_referral, "list_pk": f"member#{referrer_id}#referral",
              "list_sk": f"{at}#{member_id}"},
@@ -117,6 +120,7 @@ def bind(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: 
     uow.update(*member_key(member_id), set={"referred_by": referrer_id},
                condition="attribute_not_exists(order_count) OR order_count = :z", values={":z": 0},
                on_fail=InvalidState("referral codes are for new members", "code", code="too_late"))
+    stats.stage_referral(uow, uow.now.strftime("%Y-%m-%d"), band, bound=1)
     uow.audit(f"referral#{member_id}", "bound", after={"status": "bound", "referrer_id": referrer_id},
               data={"self_referral": self_referral}, event="referral.bound")
     return {"code": code, "referred_by": referrer_id, "status": "bound"}
@@ -239,6 +243,7 @@ def grant(deps: Deps, item: dict, now: datetime) -> str:
                                  rules.REFEREE_REWARD, 0, now, until, referral_of=referee)
     coupons.stage_issue(uow, mine, retry_on_exists=False)
     coupons.stage_issue(uow, theirs, retry_on_exists=False)
+    stats.stage_referral(uow, now.strftime("%Y-%m-%d"), item.get("band"), earned=1, paid=cost)
     uow.audit(f"referral#{referee}", "earned", before={"status": item["status"]},
               after={"status": "earned", "coupon_id": mine_id}, event="referral.earned")
     try:

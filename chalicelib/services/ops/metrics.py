@@ -12,7 +12,8 @@ transactions rarely touch the same item; a reader sums the shards. Reading a dat
 Query per band/scenario partition: at most days x COUNTER_SHARDS small items, whatever the order volume.
 
 Counter attributes: auth_asked, auth_granted, decisions, rejected, reviews, orders, order_amount (fen),
-first_orders, second_orders, closed, defaulted.
+first_orders, second_orders, closed, defaulted; growth: teams_opened, teams_full, teams_virtual,
+teams_failed, referrals_bound, referrals_earned, referral_rewards_paid (fen).
 """
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ NO_BAND = "none"
 BAND_LABELS: tuple[str, ...] = tuple(f"{low}-{high}" for low, high in BANDS)
 ALL_BANDS: tuple[str, ...] = (*BAND_LABELS, NO_BAND)
 COUNTERS: tuple[str, ...] = ("auth_asked", "auth_granted", "decisions", "rejected", "reviews", "orders",
-                             "order_amount", "first_orders", "second_orders", "closed", "defaulted")
+                             "order_amount", "first_orders", "second_orders", "closed", "defaulted",
+                             # growth (services/growth/stats.py): group-buy teams and referrals
+                             "teams_opened", "teams_full", "teams_virtual", "teams_failed",
+                             "referrals_bound", "referrals_earned", "referral_rewards_paid")
 TOTALS: tuple[str, ...] = ("members", "buyers", "repeat_buyers")
 REJECTED = "rejected"
 REVIEW = "review"
