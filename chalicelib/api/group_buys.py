@@ -1,4 +1,4 @@
-"""Group-buys, teams and referrals (API.md 'Group-buys and referrals', PRODUCT.md 6)."""
+"""Group-buys, teams, referrals and member-day reminders (API.md 'Group-buys and referrals', PRODUCT.md 6)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +11,7 @@ from .routing import Ctx, Staged, route
 group_buys = Lazy("chalicelib.services.growth.group_buys")
 teams = Lazy("chalicelib.services.growth.teams")
 referrals = Lazy("chalicelib.services.growth.referrals")
+reminders = Lazy("chalicelib.services.growth.reminders")
 
 bp = Blueprint(__name__)
 
@@ -73,3 +74,26 @@ def bind_referral(ctx: Ctx, body: Any) -> Staged:
     """Bind to a referrer's code (new members: within 30 days of the first sign-in, before a first order)."""
     uow = ctx.uow()
     return Staged(uow, referrals.bind(ctx.deps, uow, ctx.member_id, body.code, ctx.principal.device_id))
+
+
+@route(bp, "/v1/me/reminders", "PUT", auth="member", body="group_buys:RemindersIn", response="group_buys:RemindersOut",
+       tag="reminders")
+def set_reminders(ctx: Ctx, body: Any) -> Staged:
+    """Opt in or out of the credit-day reminder (the day before the monthly credit day)."""
+    uow = ctx.uow()
+    return Staged(uow, reminders.set_choices(ctx.deps, uow, ctx.member_id, body.credit_day))
+
+
+@route(bp, "/v1/me/credit-day/confirm", "POST", auth="member", body="group_buys:ConfirmIn",
+       response="group_buys:ConfirmOut", tag="reminders")
+def confirm_credit_day(ctx: Ctx, body: Any) -> Staged:
+    """Confirm taking part in this month's credit day (once, after its reminder)."""
+    uow = ctx.uow()
+    return Staged(uow, reminders.confirm(ctx.deps, uow, ctx.member_id))
+
+
+@route(bp, "/v1/admin/credit-day", "GET", auth="admin", query="group_buys:CreditDayQuery",
+       response="group_buys:CreditDayOut", tag="admin")
+def credit_day_report(ctx: Ctx, query: Any) -> dict:
+    """A month's credit day: members reminded, confirmations, coupons dropped."""
+    return reminders.report(ctx.deps, query.month)

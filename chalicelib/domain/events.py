@@ -148,6 +148,11 @@ CATALOGUE: dict[str, EventType] = {
                          after="status coupon_id"),
     "referral.void": E("referral", "a refund or default in the hold, a rejected review, the cap or the budget",
                        before="status", after="status reason"),
+    # -- member-day reminders -------------------------------------------------------------------------
+    "credit_day.reminded": E("member", "the day before the credit day, the member's reminder went out",
+                             data="month"),
+    "credit_day.confirmed": E("member", "the member confirmed they will take part in the credit day",
+                              data="month"),
 }
 
 

@@ -139,3 +139,14 @@ def hold_referral_rewards(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["referral-timers"], batch_size=10, name="referral_timers")
 def referral_timers(event: Any) -> dict:
     return runner.handle_batch("referral-timers", event)
+
+
+# Daily at 01:00 UTC: acts only on the day before the month's credit day, once a month.
+@bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="send_credit_day_reminders")
+def send_credit_day_reminders(event: Any) -> int:
+    return runner.run_sweep("send_credit_day_reminders")
+
+
+@bp.on_sqs_message(queue=QUEUE["reminders"], batch_size=1, name="send_reminders")
+def send_reminders(event: Any) -> dict:
+    return runner.handle_batch("reminders", event)

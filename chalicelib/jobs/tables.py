@@ -8,6 +8,7 @@ from . import coupons, intents, members, orders, outbox, providers, rentals, res
 from .group_buys import expire_group_teams, team_timer
 from .referrals import hold_referral_rewards, referral_timer
 from .registry import SweepSpec, Worker
+from .reminders import send_credit_day_reminders, send_reminders
 
 SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
@@ -23,6 +24,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
     SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
     SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
+    SweepSpec("send_credit_day_reminders", send_credit_day_reminders, every_seconds=300),
 )}
 
 WORKERS: dict[str, Worker] = {
@@ -39,4 +41,5 @@ WORKERS: dict[str, Worker] = {
     COUPON_DROPS: coupons.handle_drop,
     "team-timers": team_timer,
     "referral-timers": referral_timer,
+    "reminders": send_reminders,
 }

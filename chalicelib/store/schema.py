@@ -33,6 +33,7 @@ QUEUES: dict[str, int] = {
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
     "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
     "referral-timers": 5,      # referral rewards whose 7-day hold has ended
+    "reminders": 5,            # member-day reminders, in batches of members
 }
 QUEUE_VISIBILITY_SECONDS = 60
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..common import Body, Fen, Out
 
@@ -87,3 +87,33 @@ class ReferralOut(Out):
     referred_by: str | None
     invited: int
     rewards: list[RewardOut]
+
+
+class RemindersIn(Body):
+    credit_day: bool
+
+
+class RemindersOut(Out):
+    credit_day: bool
+
+
+class ConfirmIn(Body):
+    pass
+
+
+class ConfirmOut(Out):
+    month: str
+    credit_day: str
+    confirmed: bool
+
+
+class CreditDayQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class CreditDayOut(Out):
+    month: str
+    reminded: int
+    confirmed: int
+    coupons_dropped: int

@@ -82,6 +82,11 @@ def drop_key(month: str) -> tuple[str, str]:
     return f"DROP#credit_day#{month}", "DROP"
 
 
+def credit_day_stats_key(month: str) -> tuple[str, str]:
+    """The month's credit-day counters: coupons_dropped here, reminded and confirmed (services/growth)."""
+    return f"CREDITDAY#{month}", "STATS"
+
+
 def drop_credit_day(deps: Deps, now: datetime, force: bool = False) -> int:
     """On/after the month's credit day, once a month: every silver and gold member to the queue.
 
@@ -136,6 +141,8 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
         uow = UnitOfWork(deps.table, deps.clock.now(), "system")
         for m in member_ids:
             uow.put(grant.item(m), condition="attribute_not_exists(pk)")
+        if grant.kind == "credit_day":  # the month's count for operators (GET /v1/admin/credit-day)
+            uow.update(*credit_day_stats_key(grant.ref), add={"coupons_dropped": len(member_ids)})
         if grant.campaign_id:
             total = grant.amount * len(member_ids)
             cond = "attribute_exists(pk)" if grant.budget is None else "given <= :maxb"
