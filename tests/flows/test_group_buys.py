@@ -217,3 +217,16 @@ def test_many_members_joining_one_team_at_once_never_exceed_its_size(client, aws
     assert len(won) == 4 and lost <= {"team_full", "team_closed", "conflict"}
     item = aws.table.get(*team_key(team["share_code"]))
     assert int(item["seats"]) == 5 and len(item["members"]) == 5 and len(item["seat_orders"]) == 5
+
+
+def test_a_repeated_join_with_the_same_idempotency_key_takes_one_seat(client, aws):
+    api = Api(client)
+    gb = _group_buy(api, team_size=3)
+    tokens = _members(api, ["ia", "ib"])
+    _, team = _open(api, tokens["ia"], gb)
+    first = api.post(f"/v1/teams/{team['share_code']}/join", {}, token=tokens["ib"], key="join-once")
+    again = api.post(f"/v1/teams/{team['share_code']}/join", {}, token=tokens["ib"], key="join-once")
+    assert first == again and first[0] == 201
+    item = aws.table.get(*team_key(team["share_code"]))
+    assert int(item["seats"]) == 2
+    assert len(api.get("/v1/orders", token=tokens["ib"])[1]["items"]) == 1
