@@ -131,6 +131,8 @@ CATALOGUE: dict[str, EventType] = {
     "team.opened": E("team", "a member opened a team and holds its first seat", after="status size",
                      data="share_code group_buy_id member_id order_id"),
     "team.joined": E("team", "a member took a seat in a team", data="share_code member_id order_id seats"),
+    "team.left": E("team", "a member cancelled their seat's order while the team was open: the seat is free",
+                   data="share_code member_id order_id seats"),
     "team.full": E("team", "every seat was taken: each seat's order proceeds", before="status",
                    after="status seats", data="share_code group_buy_id"),
     "team.virtual_full": E("team", "short at its deadline but completed by virtual fill", before="status",

@@ -20,6 +20,7 @@ from typing import Any
 
 from ...clock import iso, parse_iso
 from ...domain import group_buys as rules
+from ...domain import orders as order_rules
 from ...domain.decision import Decision, Outcome
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound
 from ...ports import Deps
@@ -27,7 +28,7 @@ from ...store.schema import shard_of
 from ...store.uow import RETRY, UnitOfWork
 from ..members import members
 from ..members.members import member_key
-from ..orders import orders
+from ..orders import closing, orders, pay_later
 from ..risk import decisions, scenarios
 from ..risk.scenarios import scenario_key
 from . import group_buys, stats
@@ -188,7 +189,8 @@ def open_team(deps: Deps, uow: UnitOfWork, member_id: str, gb_id: str, device_id
             "group_price": int(gb["group_price"]), "scenario": gb["scenario"], "virtual_fill": bool(gb.get("virtual_fill")),
             "status": str(rules.TeamStatus.OPEN), "seats": 1, "members": {member_id},
             "accounts": {_account(member)},
-            "seat_orders": {member_id: {"order_id": order["id"], "at": iso(now), "quantity": quantity}},
+            "seat_orders": {member_id: {"order_id": order["id"], "at": iso(now), "quantity": quantity,
+                                        "device": device_id, "account": _account(member)}},
             "expires_at": iso(expires), "created_at": iso(now), "band": members.band(member, now),
             "due_pk": due_pk(code), "due_at": iso(expires),
             "list_pk": f"group_buy#{gb_id}#team", "list_sk": f"{iso(now)}#{code}"}
@@ -238,7 +240,7 @@ def join(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: 
         return decision
 
     order = _stage_seat(deps, uow, read, member_id, device_id, code, quantity, oid, overrule)
-    seat = {"order_id": order["id"], "at": iso(now), "quantity": quantity}
+    seat = {"order_id": order["id"], "at": iso(now), "quantity": quantity, "device": device_id, "account": account}
     cond = ("#st = :open AND seats < #size AND expires_at > :now AND NOT contains(members, :m) "
             "AND NOT contains(accounts, :a)")
     values: dict[str, Any] = {":open": "open", ":now": iso(now), ":m": member_id, ":a": account, ":seat": seat}
@@ -267,3 +269,47 @@ def _stage_device_join(uow: UnitOfWork, device_id: str, item: dict | None, recen
     uow.put({"pk": device_key(device_id)[0], "sk": "GBDEVICE", "type": "team_device",
              "joins": [iso(t) for t in [*recent, now]], "v": version + 1},
             condition="attribute_not_exists(pk) OR v = :v", values={":v": version}, on_fail=RETRY)
+
+
+# -- leaving: a seat's order cancelled while its team is open ---------------------------------------
+
+LEFT_REASON = "left_team"
+
+
+def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
+    """POST /v1/orders/{id}/cancel: a seat in an open team leaves it (the seat is free again, nothing
+    charged, exposure back); any other order is cancelled as usual."""
+    order = orders.load_own(deps, member_id, order_id)
+    if not order.get("team_code") or order.get("team_state") != "open":
+        return orders.cancel(deps, uow, member_id, order_id)
+    team = deps.table.get(*team_key(order["team_code"]))
+    if not team or status_of(team) != rules.TeamStatus.OPEN or uow.now >= parse_iso(team["expires_at"]):
+        raise InvalidState("this team is complete or closing; the seat proceeds or ends with it")
+    seats = dict(team.get("seat_orders") or {})
+    seat = seats.pop(member_id, None)
+    if not seat or seat["order_id"] != order_id:
+        raise InvalidState("this order no longer holds a seat")
+    status = order["status"]
+    order_rules.transition(status, "cancelled")
+    fields = {"status": "cancelled", "charge_state": "cancelled", "reason": LEFT_REASON, "team_state": "left",
+              "cancelled_at": iso(uow.now), **pay_later.stage_close(deps, uow, order, LEFT_REASON)}
+    uow.update(order["pk"], order["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
+               condition="#st = :st AND team_state = :open", names={"#st": "status"},
+               values={":st": status, ":open": "open"}, on_fail=RETRY)
+    closing.stage_released(uow, order, int(order["payable"]))
+    # the team without the seat, under its exact seat count: a concurrent join or leave re-reads
+    rest = list(seats.values())
+    uow.update(team["pk"], team["sk"], set={"seats": len(rest), "seat_orders": seats,
+                                            "members": set(seats) or None,
+                                            "accounts": {s["account"] for s in rest if s.get("account")} or None,
+                                            "devices": {s["device"] for s in rest if s.get("device")} or None},
+               condition="#st = :open AND seats = :n AND seats < #size", names={"#st": "status", "#size": "size"},
+               values={":open": "open", ":n": int(team["seats"])}, on_fail=RETRY)
+    lock_pk, lock_sk = lock_key(team["group_buy_id"], member_id)
+    uow.update(lock_pk, lock_sk, set={"open": False, "closed_at": iso(uow.now)},
+               condition="team_code = :c", values={":c": team["share_code"]}, on_fail=RETRY)
+    uow.audit(f"order#{order_id}", "cancelled", before={"status": status},
+              after={"status": "cancelled", "reason": LEFT_REASON}, event="order.cancelled")
+    uow.audit(f"team#{team['id']}", "left", data={"share_code": team["share_code"], "member_id": member_id,
+                                                  "order_id": order_id, "seats": len(rest)}, event="team.left")
+    return orders.view({**order, **fields})
