@@ -8,6 +8,7 @@ from chalicelib.api import (
     campaigns,
     coupons,
     exports,
+    group_buys,
     members,
     ops,
     orders,
@@ -36,6 +37,7 @@ app.register_blueprint(campaigns.bp)
 app.register_blueprint(ops.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(exports.bp)
+app.register_blueprint(group_buys.bp)
 
 # Scheduled sweeps and queue workers
 app.register_blueprint(lambdas.bp)

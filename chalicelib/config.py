@@ -91,6 +91,10 @@ class Settings:
     wechat_apiv2_key: str = field(default="", repr=False)
     wechat_service_id_deposit: str = ""
     wechat_service_id_pay_later: str = ""
+    # member-day reminders (services/growth/reminders.py): the operator's message template ids
+    wechat_reminder_template: str = ""
+    wechat_reminder_state: str = "formal"  # subscribeMessage.send miniprogram_state: developer | trial | formal
+    alipay_reminder_template: str = ""
     provider_secret: str = ""  # Secrets Manager id of a JSON object of the alipay_*/wechat_* fields above
     policy: Policy = field(default_factory=Policy)
     extra: dict[str, str] = field(default_factory=dict, repr=False)
@@ -144,6 +148,8 @@ _ENV = {
         "wechat_cert_serial", "wechat_apiv3_key", "wechat_platform_certs", "wechat_public_key",
         "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band",
         "wechat_apiv2_key", "wechat_service_id_deposit", "wechat_service_id_pay_later")},
+    **{name: f"CREDITFIRST_{name.upper()}" for name in (
+        "wechat_reminder_template", "wechat_reminder_state", "alipay_reminder_template")},
 }
 
 

@@ -10,6 +10,7 @@ from .routing import Ctx, Staged, route
 
 credit = Lazy("chalicelib.services.members.credit")
 members = Lazy("chalicelib.services.members.members")
+referrals = Lazy("chalicelib.services.growth.referrals")
 
 bp = Blueprint(__name__)
 
@@ -18,7 +19,11 @@ bp = Blueprint(__name__)
 def create_session(ctx: Ctx, body: Any) -> Staged:
     """Sign in with the mini-program login code."""
     uow = ctx.uow()
-    return Staged(uow, credit.sign_in(ctx.deps, uow, body.provider, body.code, body.device_id))
+    out = credit.sign_in(ctx.deps, uow, body.provider, body.code, body.device_id)
+    if body.referral_code:  # bound once the sign-in has committed; a bad code never fails the sign-in
+        uow.after_commit(lambda: referrals.bind_at_sign_in(ctx.deps, out["member_id"], body.referral_code,
+                                                            body.device_id))
+    return Staged(uow, out)
 
 
 @route(bp, "/v1/credit/authorizations", "POST", auth="member", body="members:AuthorizationIn", response="members:AuthorizationOut",

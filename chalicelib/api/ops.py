@@ -15,6 +15,7 @@ from .routing import Ctx, json_response, route
 
 analytics = Lazy("chalicelib.services.ops.analytics")
 audit = Lazy("chalicelib.services.ops.audit")
+growth_stats = Lazy("chalicelib.services.growth.stats")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -48,7 +49,9 @@ def date_range(query: Any, today: date) -> tuple[date, date]:
 def get_metrics(ctx: Ctx, query: Any) -> dict:
     """Authorization rate, members, conversion, order value, bad debt and repurchase per band, scenario and day."""
     from_day, to_day = date_range(query, ctx.now.date())
-    return analytics.report(ctx.deps.table, from_day, to_day)
+    out = analytics.report(ctx.deps.table, from_day, to_day)
+    out["group_buys"] = growth_stats.group_buys(ctx.deps.table, from_day, to_day)  # teams and fill rate
+    return out
 
 
 @route(bp, "/v1/admin/audit", "GET", auth="admin", query="ops:AuditQuery", response="ops:AuditOut", tag="admin")

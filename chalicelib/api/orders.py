@@ -12,6 +12,7 @@ rules = Lazy("chalicelib.domain.orders")
 members = Lazy("chalicelib.services.members.members")
 orders = Lazy("chalicelib.services.orders.orders")
 refunds = Lazy("chalicelib.services.orders.refunds")
+teams = Lazy("chalicelib.services.growth.teams")
 
 bp = Blueprint(__name__)
 
@@ -48,8 +49,8 @@ def get_order(ctx: Ctx, _: None, order_id: str) -> dict:
 @route(bp, "/v1/orders/{order_id}/cancel", "POST", auth="member", body="orders:EmptyIn", response="orders:OrderOut", tag="orders")
 def cancel_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Cancel before the charge: nothing is charged."""
-    uow = ctx.uow()
-    return Staged(uow, orders.cancel(ctx.deps, uow, ctx.member_id, order_id))
+    uow = ctx.uow()  # a group-buy seat in an open team leaves it (services/growth/teams.py)
+    return Staged(uow, teams.cancel_order(ctx.deps, uow, ctx.member_id, order_id))
 
 
 @route(bp, "/v1/orders/{order_id}/confirm", "POST", auth="member", body="orders:EmptyIn", response="orders:OrderOut", tag="orders")

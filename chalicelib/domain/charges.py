@@ -9,6 +9,8 @@ from .states import guarded
 class ChargeState(StrEnum):
     """Where the charge an object owes stands."""
 
+    HELD = "held"
+    """A group-buy seat's charge while its team is open: never due, never charged; owed once the team fills."""
     PENDING = "pending"
     """Owed: the timer (or a confirm) claims it for an attempt."""
     CHARGING = "charging"
@@ -23,6 +25,7 @@ class ChargeState(StrEnum):
 
 C = ChargeState
 TRANSITIONS: dict[ChargeState, frozenset[ChargeState]] = {
+    C.HELD: frozenset({C.PENDING, C.CANCELLED}),  # the team filled / failed
     C.PENDING: frozenset({C.CHARGING, C.CANCELLED}),
     C.CHARGING: frozenset({C.DONE, C.PENDING, C.FAILED, C.CANCELLED}),  # pending: retried later; cancelled: unpaid in-app
     C.DONE: frozenset(),

@@ -126,6 +126,35 @@ CATALOGUE: dict[str, EventType] = {
     "campaign.created": E("campaign", "an operator created a coupon campaign",
                           after="id tier amount percent_off min_spend valid_days budget valid_from valid_until "
                                 "given issued status created_at"),
+    # -- group-buys (拼团) ------------------------------------------------------------------------------
+    "group_buy.created": E("group_buy", "an operator created a group-buy", after="team_size group_price"),
+    "team.opened": E("team", "a member opened a team and holds its first seat", after="status size",
+                     data="share_code group_buy_id member_id order_id"),
+    "team.joined": E("team", "a member took a seat in a team", data="share_code member_id order_id seats"),
+    "team.left": E("team", "a member cancelled their seat's order while the team was open: the seat is free",
+                   data="share_code member_id order_id seats"),
+    "team.full": E("team", "every seat was taken: each seat's order proceeds", before="status",
+                   after="status seats", data="share_code group_buy_id"),
+    "team.virtual_full": E("team", "short at its deadline but completed by virtual fill", before="status",
+                           after="status seats", data="share_code group_buy_id"),
+    "team.failed": E("team", "short at its deadline: every seat's order is cancelled (team_failed)",
+                     before="status", after="status seats", data="share_code group_buy_id"),
+    # -- referrals (老带新) -----------------------------------------------------------------------------
+    "referral.bound": E("referral", "a new member was bound to a referrer's code", after="status referrer_id",
+                        data="self_referral"),
+    "referral.pending": E("referral", "the referee's first charged order or on-time rental: the hold starts",
+                          before="status", after="status hold_until", data="trigger"),
+    "referral.review": E("referral", "a self-referral at the end of its hold waits for an operator",
+                         before="status", after="status"),
+    "referral.earned": E("referral", "the hold passed: both reward coupons were issued", before="status",
+                         after="status coupon_id"),
+    "referral.void": E("referral", "a refund or default in the hold, a rejected review, the cap or the budget",
+                       before="status", after="status reason"),
+    # -- member-day reminders -------------------------------------------------------------------------
+    "credit_day.reminded": E("member", "the day before the credit day, the member's reminder went out",
+                             data="month"),
+    "credit_day.confirmed": E("member", "the member confirmed they will take part in the credit day",
+                              data="month"),
 }
 
 

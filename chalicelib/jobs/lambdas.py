@@ -154,3 +154,34 @@ def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may 
 def publish_stream_events(event: Any) -> dict:
     """Event entries from the table's stream, within seconds of their commit (jobs/stream.py)."""
     return runner.handle_stream(event)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="expire_group_teams")
+def expire_group_teams(event: Any) -> int:
+    return runner.run_sweep("expire_group_teams")
+
+
+@bp.on_sqs_message(queue=QUEUE["team-timers"], batch_size=10, name="team_timers")
+def team_timers(event: Any) -> dict:
+    return runner.handle_batch("team-timers", event)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="hold_referral_rewards")
+def hold_referral_rewards(event: Any) -> int:
+    return runner.run_sweep("hold_referral_rewards")
+
+
+@bp.on_sqs_message(queue=QUEUE["referral-timers"], batch_size=10, name="referral_timers")
+def referral_timers(event: Any) -> dict:
+    return runner.handle_batch("referral-timers", event)
+
+
+# Daily at 01:00 UTC: acts only on the day before the month's credit day, once a month.
+@bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="send_credit_day_reminders")
+def send_credit_day_reminders(event: Any) -> int:
+    return runner.run_sweep("send_credit_day_reminders")
+
+
+@bp.on_sqs_message(queue=QUEUE["reminders"], batch_size=1, name="send_reminders")
+def send_reminders(event: Any) -> dict:
+    return runner.handle_batch("reminders", event)

@@ -10,6 +10,7 @@ from ..ports import Deps
 from ..services.webhooks.log import event_detail, record_event
 from ..store.dynamo import ConditionFailed
 from ..store.schema import shard_count
+from . import reactions
 
 SOURCE = "creditfirst"
 
@@ -51,6 +52,7 @@ def publish_one(deps: Deps, body: dict) -> None:
                           values={":later": iso(now + timedelta(seconds=CLAIM_SECONDS)), ":seen": entry["due_at"]})
     except ConditionFailed:
         return  # another publisher claimed it first
+    reactions.react(deps, entry)  # what the event moves here (referral triggers); idempotent
     record_event(deps, entry)  # the event log and its webhook deliveries, once per event
     out = deps.events.put_events(Entries=[{
         "Source": SOURCE, "DetailType": entry["event_type"], "Detail": json.dumps(event_detail(entry)),

@@ -18,7 +18,10 @@ from . import (
     thresholds,
     trials,
 )
+from .group_buys import expire_group_teams, team_timer
+from .referrals import hold_referral_rewards, referral_timer
 from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
+from .reminders import send_credit_day_reminders, send_reminders
 from .webhooks import deliver as deliver_webhook
 from .webhooks import retry_webhooks
 
@@ -36,6 +39,9 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
     SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
+    SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
+    SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
+    SweepSpec("send_credit_day_reminders", send_credit_day_reminders, every_seconds=300),
 )}
 
 # Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
@@ -54,4 +60,7 @@ WORKERS: dict[str, Worker] = {
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
     "webhook-deliveries": deliver_webhook,
+    "team-timers": team_timer,
+    "referral-timers": referral_timer,
+    "reminders": send_reminders,
 }

@@ -18,6 +18,7 @@ from ..clock import iso, parse_iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import find_band
 from ..domain.errors import ProviderError, ProviderNotConfigured, ValidationFailed
+from ..domain.reminders import Reminder
 from . import alipay_format as fmt
 from . import alipay_notify, ledger
 from .alipay_client import BUSINESS_FAILURE, INVALID_ARGUMENTS, OK, AlipayClient
@@ -101,6 +102,27 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         if node.get("user_id"):
             return Identity(str(node["user_id"]))
         return Identity(OPEN_ID + str(node["open_id"]))
+
+    def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
+        """The member-day reminder: alipay.open.app.mini.templatemessage.send with a subscription template
+        (alipay-sdk-java-all domain/AlipayOpenAppMiniTemplatemessageSendModel.java, 2022-09-16: to_user_id,
+        user_template_id, page, data; form_id "订阅消息模板无需传入本参数", so none is sent). The model names the
+        user by user_id only: an open_id app's member cannot be reached here."""
+        template = self.settings.alipay_reminder_template
+        if not template:
+            return OpResult("failed", reason="not_configured")
+        if member_ref.startswith(OPEN_ID):
+            return OpResult("failed", reason="open_id_not_supported")
+        data = {"keyword1": {"value": reminder.title[:50]},  # keyword_X in the template's order; value <= 50
+                "keyword2": {"value": reminder.credit_date.isoformat()}}
+        node = self.call("alipay.open.app.mini.templatemessage.send", {
+            "to_user_id": member_ref,  # the user's 2088... user_id, who subscribed
+            "user_template_id": template,  # the template chosen in the merchant's self-service centre
+            "page": reminder.page,  # opened from the message
+            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":"))})  # a JSON string
+        if node.get("code") == OK:
+            return OpResult("succeeded")
+        return self._failed(node)
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
         """Zhima admission answers only 'at or above X?': ask at the fixed band edges, keep only the band."""

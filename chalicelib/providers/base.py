@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
+from ..domain.reminders import Reminder
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -190,6 +192,11 @@ class CreditProvider(ABC):
     @abstractmethod
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
         """Verify the signature over the raw body, then parse; raises InvalidSignature."""
+
+    def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
+        """Member-day reminder through the provider's own channel (WeChat subscribe message, Alipay
+        mini-program template message). A provider without one sends nothing."""
+        return OpResult("failed", reason="not_offered")
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")

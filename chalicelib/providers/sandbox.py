@@ -18,6 +18,7 @@ from ..clock import iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
+from ..domain.reminders import Reminder
 from ..store.dynamo import ConditionFailed
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
@@ -93,6 +94,19 @@ class SandboxProvider(CreditProvider):
         name, score, flags = parse_code(code)
         self._table.put({"pk": f"SBX#user#{name}", "sk": "PROFILE", "score": score, "flags": sorted(flags)})
         return Identity(name)
+
+    def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
+        """The sandbox's reminder channel records each message (one item per request number), as a
+        provider's message log would; a repeat overwrites nothing."""
+        item = {"pk": f"SBX#reminder#{reminder.request_no(member_ref)}", "sk": "MSG", "to": member_ref,
+                "month": reminder.month, "credit_date": reminder.credit_date.isoformat(), "title": reminder.title,
+                "page": reminder.page, "at": iso(self.deps.clock.now()), "list_pk": "sandbox#reminders",
+                "list_sk": f"{reminder.month}#{member_ref}"}
+        try:
+            self._table.put(item, condition="attribute_not_exists(pk)")
+        except ConditionFailed:
+            pass  # the same message: the channel already shows it
+        return OpResult("succeeded", provider_ref=item["pk"])
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
         profile = self._profile(member_ref)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
+from ..domain.reminders import Reminder
 from . import keys, ledger, transport, wechat_events, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
@@ -24,6 +25,7 @@ from . import wechat_params as params
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 from .wechat_certs import PlatformKeys
 from .wechat_client import V3Client
+from .wechat_messages import SubscribeMessages
 from .wechat_params import Item, order_no
 
 __all__ = ["WechatProvider", "order_no"]
@@ -140,6 +142,15 @@ class WechatProvider(CreditProvider):
         if not answer.get("openid"):
             raise ProviderError(f"wechat login failed ({answer.get('errcode', resp.status)})")
         return Identity(answer["openid"])
+
+    def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
+        """The member-day reminder as a subscribe message (wechat_messages.py): needs the app's secret and the
+        operator's template id (CREDITFIRST_WECHAT_REMINDER_TEMPLATE); the member must have subscribed."""
+        if not (self.settings.wechat_appid and self.settings.wechat_app_secret
+                and self.settings.wechat_reminder_template):
+            return OpResult("failed", reason="not_configured")
+        return SubscribeMessages(self.deps, self.client.send).send(
+            member_ref, reminder, self.settings.wechat_reminder_template, self.settings.wechat_reminder_state)
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
         """Pay Score consent (PY payscore_permission: service_id, appid, authorization_code, notify_url); the

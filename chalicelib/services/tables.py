@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from .growth import handlers as growth
 from .members import handlers as members
 from .orders import handlers as orders
 from .rentals import handlers as rentals
@@ -18,4 +19,4 @@ Handler = Callable[["Deps", "Notification", "UnitOfWork", str], None]
 Resolver = Callable[["Deps", "UnitOfWork", dict, bool], None]
 
 NOTIFICATIONS: dict[str, Handler] = {**members.NOTIFICATIONS, **rentals.NOTIFICATIONS, **orders.NOTIFICATIONS}
-RESOLVERS: dict[str, Resolver] = {**rentals.RESOLVERS, **orders.RESOLVERS}
+RESOLVERS: dict[str, Resolver] = {**rentals.RESOLVERS, **orders.RESOLVERS, **growth.RESOLVERS}

@@ -36,6 +36,9 @@ QUEUES: dict[str, int] = {
     "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
     "metric-folds": 5,         # analytics deltas the stream did not fold: one shard per message
     "webhook-deliveries": 5,   # one attempt to POST an event to a merchant endpoint (retries ride timers)
+    "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
+    "referral-timers": 5,      # referral rewards whose 7-day hold has ended
+    "reminders": 5,            # member-day reminders, in batches of members
 }
 QUEUE_VISIBILITY_SECONDS = 60
 # The table's stream feeds newly written event entries to EventBridge and webhooks within seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from chalicelib.domain import rentals, trials
+from chalicelib.domain import group_buys, rentals, trials
 from chalicelib.domain.events import CATALOGUE
 from chalicelib.events_doc import render
 
@@ -27,6 +27,7 @@ def _f_string_expansions() -> dict[str, set[str]]:
         "f'trial.{target}'": {f"trial.{s}" for s in _targets(trials.TRANSITIONS, (trials.T.PENDING_FREEZE,))},
         "f'risk.review_{status}'": {"risk.review_approved", "risk.review_rejected"},  # reviews.decide
         "f\"{item['type']}.cancelled\"": {f"{kind}.cancelled" for kind in TERMS},  # pay_later.stage_refused
+        "f'team.{target}'": {f"team.{s}" for s in _targets(group_buys.TRANSITIONS)},  # growth/settle._close
     }
 
 

@@ -51,7 +51,19 @@ class FakeAlipayMethods:
             "alipay.trade.pay": self.pay, "alipay.trade.create": self.create, "alipay.trade.query": self.trade_query,
             "alipay.trade.refund": self.refund, "alipay.trade.fastpay.refund.query": self.refund_query,
             "zhima.credit.payafteruse.creditbizorder.query": self.credit_query,
-            "zhima.credit.payafteruse.creditbizorder.finish": self.credit_finish}
+            "zhima.credit.payafteruse.creditbizorder.finish": self.credit_finish,
+            "alipay.open.app.mini.templatemessage.send": self.template_message}
+        self.subscribed: dict[str, set[str]] = {}  # user_id -> subscription templates the user accepted
+        self.template_messages: list[dict] = []
+
+    # -- mini-program messages -----------------------------------------------------------------
+    def template_message(self, params: dict, biz: dict) -> dict:
+        if biz.get("form_id"):
+            self.violate("alipay.open.app.mini.templatemessage.send: form_id sent for a subscription template")
+        if biz["user_template_id"] not in self.subscribed.get(biz["to_user_id"], set()):
+            return fail("USER_NOT_SUBSCRIBE", "用户未订阅该模板")
+        self.template_messages.append(biz)
+        return ok()
 
     # -- users ---------------------------------------------------------------------------------
     def open_ids(self) -> set[str]:

@@ -76,6 +76,14 @@ def json_object(text: Any) -> bool:
         return False
 
 
+def template_data_ok(text: Any) -> bool:
+    """A JSON object of keyword -> {"value": text of at most 50 characters}."""
+    if not json_object(text):
+        return False
+    return all(isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str) and len(v["value"]) <= 50
+               for v in json.loads(text).values())
+
+
 def _in(*values: str) -> Callable[[Any], bool]:
     return lambda v: v in values
 
@@ -170,6 +178,12 @@ RULES: dict[str, dict] = {
         family="other", required=("credit_biz_order_id", "out_request_no", "is_fulfilled"), one_of=(),
         allowed={"credit_biz_order_id", "is_fulfilled", "out_request_no", "remark"},
         formats={"is_fulfilled": _in("true", "false"), "out_request_no": _num}),
+    # AlipayOpenAppMiniTemplatemessageSendModel.java (2022-09-16): data a JSON string of {"keyword_X": {"value"}}
+    # (value <= 50 characters); form_id only for payment / form / face templates, not subscription ones
+    "alipay.open.app.mini.templatemessage.send": dict(
+        family="other", required=("to_user_id", "user_template_id", "data"), one_of=(),
+        allowed={"data", "form_id", "page", "to_user_id", "user_template_id"},
+        formats={"to_user_id": lambda v: bool(USER_ID.fullmatch(str(v))), "data": template_data_ok}),
 }
 
 

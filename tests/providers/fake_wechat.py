@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -74,6 +75,9 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         self.transactions: dict[str, dict] = {}
         self.trades: dict[str, dict] = {}
         self.collection_requests: list[str] = []
+        self.access_token: str | None = None  # the one valid token: a new one invalidates the previous
+        self.subscribed: dict[str, set[str]] = {}  # openid -> template ids the user accepted (one message each)
+        self.messages: list[dict] = []  # subscribe messages delivered
         self.violations: list[dict] = []
         self.outbox: list[tuple[dict, bytes]] = []
         self.refused_by_client: list[str] = []  # params the WeChat client would not open (stale or bad)
@@ -113,6 +117,8 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                                "body": _json(body)})
             if split.path == "/sns/jscode2session":
                 return self._login(query)
+            if split.path in ("/cgi-bin/token", "/cgi-bin/message/subscribe/send"):
+                return self.mini_program_api(method, split.path, query, body)
             if any(split.path.endswith(s) for s in self.down):
                 return 503, {"Content-Type": "application/json"}, b'{"code":"SYSTEM_ERROR","message":"busy"}'
             serial = self._accepted_serial(lower, split.path)
@@ -211,6 +217,51 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         else:
             out = {"openid": f"o-{query['js_code']}", "session_key": "k"}
         return 200, {"Content-Type": "application/json"}, json.dumps(out).encode()
+
+    # -- the mini-program server API: access_token and subscribe messages ---------------------------
+    def mini_program_api(self, method: str, path: str, query: dict, body: bytes) -> tuple[int, dict, bytes]:
+        """getAccessToken (developers.weixin.qq.com/miniprogram/dev/api-backend/auth/auth.getAccessToken.html)
+        and subscribeMessage.send (.../OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html)."""
+        if path == "/cgi-bin/token":
+            if method != "GET" or query.get("grant_type") != "client_credential":
+                self.violate("FIELDS", "getAccessToken: GET with grant_type client_credential", path)
+                out: dict = {"errcode": 40002, "errmsg": "invalid grant_type"}
+            elif (query.get("appid"), query.get("secret")) != (self.appid, self.app_secret):
+                self.violate("FIELDS", "getAccessToken: the app's appid and secret", path)
+                out = {"errcode": 40013, "errmsg": "invalid appid"}
+            else:
+                self.access_token = f"AT{secrets.token_hex(16)}"
+                out = {"access_token": self.access_token, "expires_in": 7200}
+            return 200, {"Content-Type": "application/json"}, json.dumps(out).encode()
+        out = self._subscribe_send(method, query, _json(body), path)
+        return 200, {"Content-Type": "application/json"}, json.dumps(out).encode()
+
+    def _subscribe_send(self, method: str, query: dict, msg: Any, path: str) -> dict:
+        if method != "POST" or not isinstance(msg, dict):
+            self.violate("FIELDS", "subscribeMessage.send is a POST of a JSON object", path)
+            return {"errcode": 47001, "errmsg": "data format error"}
+        if not self.access_token or query.get("access_token") != self.access_token:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        unknown = set(msg) - {"touser", "template_id", "page", "data", "miniprogram_state", "lang"}
+        data = msg.get("data")
+        if unknown or not msg.get("touser") or not msg.get("template_id") or not isinstance(data, dict) or not data \
+                or not all(isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str)
+                           for v in data.values()):
+            self.violate("FIELDS", f"subscribeMessage.send fields: {sorted(msg)}", path)
+            return {"errcode": 47003, "errmsg": "argument invalid! data.thing1.value invalid"}
+        if msg.get("miniprogram_state", "formal") not in ("developer", "trial", "formal") or \
+                msg.get("lang", "zh_CN") not in ("zh_CN", "en_US", "zh_HK", "zh_TW"):
+            self.violate("FIELDS", "miniprogram_state or lang out of range", path)
+            return {"errcode": 47003, "errmsg": "argument invalid"}
+        for key, value in data.items():
+            if key.startswith("thing") and len(value["value"]) > 20:
+                self.violate("FIELDS", f"{key}: thing values hold at most 20 characters", path)
+        accepted = self.subscribed.get(msg["touser"], set())
+        if msg["template_id"] not in accepted:
+            return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+        accepted.discard(msg["template_id"])  # a one-time subscription is used by one message
+        self.messages.append(msg)
+        return {"errcode": 0, "errmsg": "ok", "msgid": 294402298110051942 + len(self.messages)}
 
     # -- platform certificates ---------------------------------------------------------------------
     def certificates(self, query: dict, body: dict) -> tuple[int, dict]:

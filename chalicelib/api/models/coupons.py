@@ -10,7 +10,7 @@ from ..common import Body, Fen, FenOrZero, Out
 
 class CouponOut(Out):
     id: str
-    kind: Literal["first_order", "upgrade", "credit_day", "campaign"]
+    kind: Literal["first_order", "upgrade", "credit_day", "campaign", "referral"]
     amount: int
     min_spend: int
     valid_from: str

@@ -12,6 +12,7 @@ class SessionIn(Body):
     provider: Literal["alipay", "wechat", "sandbox"]
     code: str = Field(min_length=1, max_length=512)
     device_id: str | None = Field(default=None, min_length=1, max_length=128)
+    referral_code: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class SessionOut(Out):

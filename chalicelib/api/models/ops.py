@@ -60,6 +60,16 @@ class BandDayRow(DayRow):
     band: str
 
 
+class GroupBuyRow(Out):
+    group_buy_id: str
+    title: str
+    teams_opened: int
+    teams_full: int
+    teams_virtual: int
+    teams_failed: int
+    fill_rate: float | None = Field(description="(full + virtual_full) / closed teams")
+
+
 class MetricsOut(Out):
     model_config = ConfigDict(extra="allow", serialize_by_alias=True, populate_by_name=True)
 
@@ -73,6 +83,7 @@ class MetricsOut(Out):
     by_day: list[DayRow]
     by_band_day: list[BandDayRow] = Field(description="per band and day, only the days with activity")
     reads: int = Field(description="DynamoDB requests this answer cost")
+    group_buys: list[GroupBuyRow] = Field(default_factory=list, description="teams per group-buy and fill rate")
 
 
 class AuditQuery(Query):

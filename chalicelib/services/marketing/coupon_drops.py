@@ -19,6 +19,7 @@ from ...domain.errors import DomainError
 from ...ports import Deps
 from ...store.schema import shard_count
 from ...store.uow import Retry, UnitOfWork
+from ..ops import metrics
 from .coupons import coupon_id, coupon_item, coupon_key
 
 QUEUE = "coupon-drops"
@@ -141,6 +142,8 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
         uow = UnitOfWork(deps.table, deps.clock.now(), "system")
         for m in member_ids:
             uow.put(grant.item(m), condition="attribute_not_exists(pk)")
+        if grant.kind == "credit_day":  # the month's count for operators (GET /v1/admin/credit-day)
+            metrics.stage_credit_day(uow, grant.ref, {"coupons_dropped": len(member_ids)})
         if grant.campaign_id:
             total = grant.amount * len(member_ids)
             cond = "attribute_exists(pk)" if grant.budget is None else "given <= :maxb"

@@ -16,7 +16,8 @@ rarely touch the same item; a reader sums the shards. Reading a date range is on
 Query per band/scenario partition: at most days x COUNTER_SHARDS small items, whatever the order volume.
 
 Counter attributes: auth_asked, auth_granted, decisions, rejected, reviews, orders, order_amount (fen),
-first_orders, second_orders, closed, defaulted.
+first_orders, second_orders, closed, defaulted; growth: teams_opened, teams_full, teams_virtual,
+teams_failed, referrals_bound, referrals_earned, referral_rewards_paid (fen).
 """
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ NO_BAND = "none"
 BAND_LABELS: tuple[str, ...] = tuple(f"{low}-{high}" for low, high in BANDS)
 ALL_BANDS: tuple[str, ...] = (*BAND_LABELS, NO_BAND)
 COUNTERS: tuple[str, ...] = ("auth_asked", "auth_granted", "decisions", "rejected", "reviews", "orders",
-                             "order_amount", "first_orders", "second_orders", "closed", "defaulted")
+                             "order_amount", "first_orders", "second_orders", "closed", "defaulted",
+                             # growth (services/growth/stats.py): group-buy teams and referrals
+                             "teams_opened", "teams_full", "teams_virtual", "teams_failed",
+                             "referrals_bound", "referrals_earned", "referral_rewards_paid")
 TOTALS: tuple[str, ...] = ("members", "buyers", "repeat_buyers")
 REJECTED = "rejected"
 REVIEW = "review"
@@ -112,6 +116,23 @@ def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str, def
            _daily(scenario_pk(scenario), day, add, scenario=scenario))
 
 
+def stage_counts(uow: UnitOfWork, day: str, band: str | None, add: dict[str, int], partition: str | None = None,
+                 **labels: str) -> None:
+    """Other areas' daily counters (e.g. group-buy teams): in the band's partition and, when given, in
+    METRIC#<partition> (e.g. "groupbuy#<id>") too."""
+    _stage(uow, _daily(band_pk(band), day, add, band=band or NO_BAND),
+           _daily(f"METRIC#{partition}", day, add, **labels) if partition else None)
+
+
+def credit_day_pk(month: str) -> str:
+    return f"METRIC#creditday#{month}"
+
+
+def stage_credit_day(uow: UnitOfWork, month: str, add: dict[str, int]) -> None:
+    """The month's credit-day counts for operators: reminded, confirmed, coupons_dropped."""
+    _stage(uow, {"pk": credit_day_pk(month), "sk": "TOTAL", "add": add, "set": {"type": "metric_total", "month": month}})
+
+
 # -- read side ---------------------------------------------------------------------------------------
 
 class ReadCounter:
@@ -155,3 +176,10 @@ def closed_and_defaults(table: Any, scenario: str, from_day: str, to_day: str) -
     The threshold job calls it with the last 90 days."""
     days = daily(table, scenario_pk(scenario), from_day, to_day)
     return sum(d["closed"] for d in days.values()), sum(d["defaulted"] for d in days.values())
+
+
+def credit_day(table: Any, month: str) -> dict[str, int]:
+    """The month's credit-day counts (summed over the counter's shards): one BatchGet."""
+    found = table.batch_get([(credit_day_pk(month), f"TOTAL#{s}") for s in range(COUNTER_SHARDS)])
+    return {name: sum(int(item.get(name, 0)) for item in found.values())
+            for name in ("reminded", "confirmed", "coupons_dropped")}

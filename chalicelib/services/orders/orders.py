@@ -11,13 +11,13 @@ for display). WeChat Pay has no installments: refused at creation (400 on `kind`
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ...clock import iso, parse_iso
 from ...domain import orders as rules
 from ...domain.charges import ChargeState
 from ...domain.charges import transition as charge_transition
-from ...domain.decision import Outcome
+from ...domain.decision import Decision, Outcome
 from ...domain.errors import InvalidState, NotFound, ValidationFailed
 from ...domain.orders import OrderKind, OrderStatus
 from ...ports import Deps
@@ -27,6 +27,8 @@ from .. import confirm_params, intents
 from ..members import members
 from ..risk import decisions
 from . import billing, charges, closing, installments, pay_later
+
+HELD = str(ChargeState.HELD)  # a group-buy seat's charge while its team is open: never due, never charged
 
 STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
              Outcome.REJECTED: OrderStatus.REJECTED}
@@ -83,17 +85,23 @@ def _terms(body: Any, inputs: decisions.Inputs, payable: int, tier: str, deps: D
             "provider_terms": rules.provider_terms(plan), "charge_at": deps.clock.now()}
 
 
-def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, oid: str) -> dict:
+def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, oid: str,
+           inputs: decisions.Inputs | None = None, seat: dict | None = None,
+           overrule: Callable[[Decision], Decision] | None = None) -> dict:
     """Decide and write a new order (one transaction with exposure, stats, metrics, review, coupon).
-    `oid`: chosen once per request, so a retried request reaches the same provider order."""
+    `oid`: chosen once per request, so a retried request reaches the same provider order.
+    A group-buy seat (services/growth/teams.py) passes the `inputs` it already read, the `seat` fields
+    (held: no charge timer while its team is open) and an `overrule` of the decision (its abuse rules)."""
     now = uow.now
-    inputs = decisions.load(deps, member_id, body.scenario, device_id, body.coupon_id)
+    inputs = inputs or decisions.load(deps, member_id, body.scenario, device_id, body.coupon_id)
     members.require_authorized(inputs.member, now)
     discount = decisions.discount(inputs, member_id, body.coupon_id, body.amount, now)
     payable = body.amount - discount
     tier = members.tier(inputs.member, now)
     terms = _terms(body, inputs, payable, tier, deps)
     decision = decisions.run(deps, inputs, "order", payable, now)
+    if overrule:
+        decision = overrule(decision)
     status = STATUS_OF[decision.outcome]
     item = {"pk": order_key(oid)[0], "sk": "ORDER", "type": "order", "id": oid, "member_id": member_id,
             "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
@@ -113,6 +121,12 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             item.update(charges.pending_fields("order", oid, payable, terms["charge_at"]))
             intents.record(deps, uow, order_key(oid), pay_later.agreement_no(oid), item["provider"], now)
             item.update(pay_later.open_agreement(deps, item, now))
+    if seat is not None:
+        item.update(seat)
+        if status == OrderStatus.PENDING_CHARGE:  # held: nothing is charged while the team is open
+            item.update(charge_state=HELD)
+            item.pop("due_pk", None)
+            item.pop("due_at", None)
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "order", oid, payable, coupon_id=body.coupon_id)
     uow.audit(f"order#{oid}", "created", after={"status": item["status"], "payable": payable, "kind": item["kind"]},
@@ -124,6 +138,7 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
     """Before the charge: cancelled, nothing ever charged, exposure back, coupon returned."""
     item = load_own(deps, member_id, order_id)
     rules.transition(item["status"], OrderStatus.CANCELLED)
+    _refuse_open_seat(item)
     if item.get("charge_state") == ChargeState.CHARGING:
         raise InvalidState("a charge is in progress; it can no longer be cancelled")
     if item.get("charge_state"):
@@ -143,7 +158,14 @@ def confirm(deps: Deps, member_id: str, order_id: str) -> dict:
     item = load_own(deps, member_id, order_id)
     if item["status"] != OrderStatus.PENDING_CHARGE:
         raise InvalidState(f"an order that is {item['status']} cannot be confirmed")
+    _refuse_open_seat(item)
     return view(billing.run(deps, item["pk"], item["sk"], force=True, item=item) or item)
+
+
+def _refuse_open_seat(item: dict) -> None:
+    """A seat in a group-buy team that is still open is settled by its team (full or failed)."""
+    if item.get("charge_state") == HELD or item.get("team_state") == "open":
+        raise InvalidState("this order is a seat in an open group-buy team; it proceeds or is cancelled with the team")
 
 
 # -- review resolver ------------------------------------------------------------------------------
@@ -168,7 +190,10 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         else:
             opened, charge_now = installments.open_trade(deps, item, uow.now)
             fields.update(opened, charge_at=iso(uow.now))
-        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "status": str(OrderStatus.PENDING_CHARGE)}), **guard)
+        fields = {**fields, "status": str(OrderStatus.PENDING_CHARGE)}
+        if item.get("team_state") == "open":  # a seat: held until its team fills (no timer, never charged)
+            fields.update(charge_state=HELD, due_pk=None, due_at=None)
+        uow.update(item["pk"], item["sk"], **set_or_remove(fields), **guard)
         if charge_now:
             uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     else:
