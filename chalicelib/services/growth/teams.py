@@ -25,7 +25,7 @@ from ...domain.decision import Decision, Outcome
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound
 from ...ports import Deps
 from ...store.schema import shard_of
-from ...store.uow import RETRY, UnitOfWork
+from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from ..members import members
 from ..members.members import member_key
 from ..orders import closing, orders, pay_later
@@ -299,10 +299,10 @@ def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> 
     closing.stage_released(uow, order, int(order["payable"]))
     # the team without the seat, under its exact seat count: a concurrent join or leave re-reads
     rest = list(seats.values())
-    uow.update(team["pk"], team["sk"], set={"seats": len(rest), "seat_orders": seats,
-                                            "members": set(seats) or None,
-                                            "accounts": {s["account"] for s in rest if s.get("account")} or None,
-                                            "devices": {s["device"] for s in rest if s.get("device")} or None},
+    uow.update(team["pk"], team["sk"], **set_or_remove({  # an empty set cannot be stored: removed instead
+                   "seats": len(rest), "seat_orders": seats, "members": set(seats) or None,
+                   "accounts": {s["account"] for s in rest if s.get("account")} or None,
+                   "devices": {s["device"] for s in rest if s.get("device")} or None}),
                condition="#st = :open AND seats = :n AND seats < #size", names={"#st": "status", "#size": "size"},
                values={":open": "open", ":n": int(team["seats"])}, on_fail=RETRY)
     lock_pk, lock_sk = lock_key(team["group_buy_id"], member_id)
