@@ -59,7 +59,7 @@ CATALOGUE: dict[str, EventType] = {
                         after="settle_started_at"),
     "rental.closed": E("rental", "settled: rent taken, deductions kept, the rest released",
                        before="status", after="status outcome rent_charged deducted_amount released_amount "
-                                                "closed_at exposure_amount"),
+                                                "closed_at exposure_amount days_charged lines discounts"),
     "rental.deducted": E("rental", "an operator's deduction from the freeze (or deposit)",
                          after="amount reason out_request_no"),
     "rental.freeze_renewed": E("rental", "a lapsing freeze was replaced by a fresh one",

@@ -67,6 +67,37 @@ def rent(daily_rent: int, days: int, discount: int = 0) -> int:
     return max(daily_rent * days - discount, 0)
 
 
+def days_used(start: datetime, returned_at: datetime, agreed_days: int) -> int:
+    """Days charged for a return: the whole days begun since the start (at least 1), never more than agreed
+    (a late return pays the agreed rent plus the overdue fee instead)."""
+    begun = math.ceil((returned_at - start) / DAY) if returned_at > start else 0
+    return min(max(begun, 1), agreed_days)
+
+
+RENEW_MIN_DAYS, RENEW_MAX_DAYS = 1, 30
+
+
+def renewal_fits(held: int, deducted_so_far: int, new_rent: int) -> bool:
+    """A renewal's rent (with what was already deducted) must still fit in what secures the rental."""
+    return new_rent + deducted_so_far <= held
+
+
+def buyout_price(item_value: int, rent_accrued: int, held: int, deducted_so_far: int) -> int:
+    """`item_value - rent accrued`, never below 0 and never beyond what is still held after the rent."""
+    return max(0, min(item_value - rent_accrued, held - deducted_so_far - rent_accrued))
+
+
+def itemise(gross_rent: int, discount: int, rent_charged: int,
+            extra: list[tuple[str, int]]) -> tuple[list[dict], list[dict]]:
+    """The named lines and discounts of what a closed rental took: sum(lines) - sum(discounts) =
+    rent_charged + sum(extra). The coupon shows as a discount on the gross rent it reduced."""
+    coupon = min(max(discount, 0), gross_rent) if rent_charged else 0
+    lines = [{"name": "rent", "amount": rent_charged + coupon}] if rent_charged else []
+    lines += [{"name": name, "amount": amount} for name, amount in extra if amount]
+    discounts = [{"name": "coupon", "amount": coupon}] if coupon else []
+    return lines, discounts
+
+
 def due_at(start: datetime, days: int) -> datetime:
     return start + days * DAY
 

@@ -17,6 +17,11 @@ class RentalIn(Body):
     coupon_id: Id | None = None
 
 
+class NamedAmount(Out):
+    name: str
+    amount: int
+
+
 class RentalOut(Out):
     id: str
     decision: Literal["deposit_free", "deposit_required", "review", "rejected"]
@@ -29,6 +34,9 @@ class RentalOut(Out):
     rent_charged: int | None = None
     deducted_amount: int = 0
     released_amount: int | None = None
+    lines: list[NamedAmount] | None = Field(None, description="closed: what was taken, by name (rent, overdue_fee, "
+                                            "damage, lost_accessory, cleaning, buyout)")
+    discounts: list[NamedAmount] | None = Field(None, description="closed: lines - discounts = the amount taken")
 
 
 class RentalListOut(Out):
@@ -45,7 +53,7 @@ class DeductionIn(Body):
 
 
 class MoneyFact(Out):
-    kind: Literal["rent", "deduction", "release"]
+    kind: str
     amount: int
     reason: str
     out_request_no: str | None

@@ -31,11 +31,15 @@ def settle_returned(deps: Deps, rental_id: str) -> str:
     item = store.get(deps.table, rental_id)
     if not item or item["status"] != S.RETURNED:
         return "nothing_to_do"
+    due, returned_at = parse_iso(item["return_by"]), parse_iso(item["returned_at"])
+    days = rules.days_used(due - int(item["days"]) * rules.DAY, returned_at, int(item["days"]))
+    rent_owed = rules.rent(int(item["daily_rent"]), days, int(item.get("discount", 0)))  # early: days used
     settlement, on_time = rules.settle_return(
-        store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
-        parse_iso(item["return_by"]), parse_iso(item["returned_at"]), deps.settings.policy.grace_days)
-    _move_money(deps, item, settlement, positive=True if on_time else None)
-    return _close(deps, item, settlement, rules.Outcome.RETURNED, on_time)
+        store.held(item), rent_owed, int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
+        due, returned_at, deps.settings.policy.grace_days)
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=True if on_time else None)
+    return _close(deps, item, settlement, lines, rules.Outcome.RETURNED, on_time, days_charged=days)
 
 
 def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
@@ -47,15 +51,17 @@ def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
     settlement = rules.settle_overdue(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)),
                                       int(item["daily_rent"]), parse_iso(item["return_by"]),
                                       parse_iso(item["settle_started_at"]))
-    _move_money(deps, item, settlement, positive=False)
-    return _close(deps, item, settlement, rules.Outcome.DEFAULTED, False)
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=False)
+    return _close(deps, item, settlement, lines, rules.Outcome.DEFAULTED, False)
 
 
 def settle_on_lapse(deps: Deps, item: dict, now: datetime, why: str) -> str:
     """The freeze lapses soon and cannot be renewed: take the rent from it while it lives, release the rest."""
     settlement = rules.settle(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)))
-    _move_money(deps, item, settlement, positive=None)
-    return _close(deps, item, settlement, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=None)
+    return _close(deps, item, settlement, lines, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
 
 
 def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
@@ -79,14 +85,14 @@ def _request_nos(rental_id: str) -> dict[str, str]:
     return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "release", "fulfil")}
 
 
-def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | None) -> None:
+def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], positive: bool | None) -> None:
     """The provider calls of a settlement; each idempotent by its request number. Fulfilment is reported
     only for an on-time return (positive True); a late or defaulted rental is never reported as kept."""
     provider, ref, nos = deps.provider(item["provider"]), item["member_ref"], _request_nos(item["id"])
     results = []
     if item.get("freeze_ref"):
         results.extend(cancel_unapplied_renewal(deps, item))
-        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, _lines(deps, item, s),
+        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, lines,
                                               s.released, fulfilled=positive is True))
     else:
         if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
@@ -104,24 +110,33 @@ def _lines(deps: Deps, item: dict, s: rules.Settlement) -> list[Line]:
     lines = []
     if int(item.get("deduction_count", 0)):
         _, facts = store.money_history(deps.table, item["id"])
-        lines = [Line("deduction", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
+        lines = [Line(f.get("line") or "damage", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
                  if f["kind"] == "deduction" and numbers.object_of(f["out_request_no"], "rt", "ded") == item["id"]]
     nos = _request_nos(item["id"])
     if s.rent_charged:
         lines.append(Line("rent", s.rent_charged, "rent", nos["rent"]))
     if s.fee_deducted:
-        lines.append(Line("overdue", s.fee_deducted, "overdue", nos["overdue"]))
+        lines.append(Line("overdue_fee", s.fee_deducted, "overdue fee", nos["overdue"]))
     return lines
 
 
-def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, on_time: bool,
-           note: tuple[str, str] | None = None) -> str:
+def _itemised(item: dict, s: rules.Settlement, lines: list[Line], days: int) -> dict:
+    """The closed rental's `lines` and `discounts` (API.md): what was taken, by name, summing to it."""
+    shown, discounts = rules.itemise(int(item["daily_rent"]) * days, int(item.get("discount", 0)), s.rent_charged,
+                                     [(line.name, line.amount) for line in lines if line.name != "rent"])
+    return {"lines": shown, "discounts": discounts}
+
+
+def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outcome: rules.Outcome, on_time: bool,
+           note: tuple[str, str] | None = None, days_charged: int | None = None) -> str:
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     rid, nos = item["id"], _request_nos(item["id"])
+    days = days_charged or int(item["days"])
     store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
-        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, **store.timer(rid, None)})
+        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, "days_charged": days,
+        **_itemised(item, s, lines, days), **store.timer(rid, None)})
     facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:

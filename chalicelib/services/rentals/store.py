@@ -86,12 +86,13 @@ def stage_move(uow: UnitOfWork, item: dict, target: rules.RentalStatus, on_fail:
 
 
 def stage_money_fact(uow: UnitOfWork, rental_id: str, kind: str, amount: int, reason: str,
-                     out_request_no: str | None) -> None:
-    """Append one money fact (rent, deduction, release); the ledger is never edited in place."""
+                     out_request_no: str | None, line: str | None = None) -> None:
+    """Append one money fact (rent, deduction, release, buyout, refund); the ledger is never edited in place.
+    `line`: the named line a deduction is shown as (damage, lost_accessory, cleaning; default damage)."""
     at = iso(uow.now)
     uow.put({"pk": f"RENTAL#{rental_id}", "sk": f"MONEY#{at}#{out_request_no or kind}", "type": "rental_money",
-             "kind": kind, "amount": amount, "reason": reason, "out_request_no": out_request_no, "at": at},
-            condition="attribute_not_exists(pk)")
+             "kind": kind, "amount": amount, "reason": reason, "out_request_no": out_request_no, "at": at,
+             **({"line": line} if line else {})}, condition="attribute_not_exists(pk)")
 
 
 def money_history(table: Any, rental_id: str) -> tuple[dict | None, list[dict]]:
@@ -101,7 +102,7 @@ def money_history(table: Any, rental_id: str) -> tuple[dict | None, list[dict]]:
         if it["sk"] == "RENTAL":
             rental = it
         elif it["sk"].startswith("MONEY#"):
-            facts.append({k: it.get(k) for k in ("kind", "amount", "reason", "out_request_no", "at")})
+            facts.append({k: it.get(k) for k in ("kind", "amount", "reason", "out_request_no", "at", "line")})
     return rental, sorted(facts, key=lambda f: (f["at"], KIND_ORDER.get(f["kind"], 9)))
 
 
@@ -120,6 +121,7 @@ def view(item: dict) -> dict:
         "rent_charged": item.get("rent_charged") if closed else None,
         "deducted_amount": int(item.get("deducted_amount", 0)),
         "released_amount": item.get("released_amount") if closed else None,
+        "lines": item.get("lines") if closed else None, "discounts": item.get("discounts") if closed else None,
         **({"provider_params": item["provider_params"]}  # what the mini-program opens to secure it
            if item.get("provider_params") and item["status"] in WAITING_FOR_USER else {}),
     }
