@@ -11,6 +11,7 @@ from .routing import Ctx, Staged, route
 
 rental_store = Lazy("chalicelib.services.rentals.store")
 rentals = Lazy("chalicelib.services.rentals.rentals")
+life = Lazy("chalicelib.services.rentals.life")
 
 bp = Blueprint(__name__)
 
@@ -41,6 +42,22 @@ def return_rental(ctx: Ctx, _: Any, rental_id: str) -> Staged:
     """The item is back: the rent is taken from the freeze and the rest released (by a worker)."""
     uow = ctx.uow()
     return Staged(uow, rentals.return_item(ctx.deps, uow, ctx.member_id, rental_id))
+
+
+@route(bp, "/v1/rentals/{rental_id}/renew", "POST", auth="member", body="rentals:RenewIn", response="rentals:RentalOut",
+       tag="rentals")
+def renew_rental(ctx: Ctx, body: Any, rental_id: str) -> Staged:
+    """Extend an active rental by 1-30 days before its due date; the rent must still fit in the freeze."""
+    uow = ctx.uow()
+    return Staged(uow, life.renew(ctx.deps, uow, ctx.member_id, rental_id, body.days))
+
+
+@route(bp, "/v1/rentals/{rental_id}/buyout", "POST", auth="member", body="rentals:BuyoutIn",
+       response="rentals:BuyoutOut", tag="rentals")
+def buyout_rental(ctx: Ctx, _: Any, rental_id: str) -> Staged:
+    """Buy the item for item_value - rent accrued, taken from the freeze (closing until the provider answers)."""
+    uow = ctx.uow()
+    return Staged(uow, life.buyout(ctx.deps, uow, ctx.member_id, rental_id))
 
 
 @route(bp, "/v1/admin/rentals/{rental_id}", "GET", auth="admin", response="rentals:AdminRentalOut", tag="admin")

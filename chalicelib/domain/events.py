@@ -62,6 +62,10 @@ CATALOGUE: dict[str, EventType] = {
                                                 "closed_at exposure_amount days_charged lines discounts"),
     "rental.deducted": E("rental", "an operator's deduction from the freeze (or deposit)",
                          after="amount reason out_request_no"),
+    "rental.renewed": E("rental", "the member extended the rental: a later due date, the rent recomputed",
+                        before="days due_at rent", after="days rent return_by due_at extended_days"),
+    "rental.closing": E("rental", "the member bought the item out: price and rent fixed, the provider asked",
+                        before="status", after="status buyout_price buyout_rent buyout_days buyout_at"),
     "rental.freeze_renewed": E("rental", "a lapsing freeze was replaced by a fresh one",
                                before="freeze_expires_at", after="freeze_expires_at freeze_ref"),
     # -- orders (pay later, installments) ---------------------------------------------------------------

@@ -29,6 +29,8 @@ class RentalStatus(StrEnum):
     """The item is out; the freeze (or deposit) secures it."""
     RETURNED = "returned"
     """The item is back; the settlement worker takes the rent and releases the rest."""
+    CLOSING = "closing"
+    """Bought out: price and rent fixed; the provider is taking them from the freeze (closed when it answers)."""
     CLOSED = "closed"
     """Settled: rent taken, deductions recorded, the rest released (outcome returned or defaulted)."""
     REJECTED = "rejected"
@@ -40,7 +42,8 @@ TRANSITIONS: dict[RentalStatus, frozenset[RentalStatus]] = {
     S.REVIEW: frozenset({S.PENDING_FREEZE, S.AWAITING_DEPOSIT, S.REJECTED}),
     S.PENDING_FREEZE: frozenset({S.ACTIVE, S.REJECTED}),
     S.AWAITING_DEPOSIT: frozenset({S.ACTIVE, S.REJECTED}),
-    S.ACTIVE: frozenset({S.RETURNED, S.CLOSED}),
+    S.ACTIVE: frozenset({S.RETURNED, S.CLOSED, S.CLOSING}),
+    S.CLOSING: frozenset({S.CLOSED}),
     S.RETURNED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
     S.REJECTED: frozenset(),
@@ -52,6 +55,7 @@ class Outcome(StrEnum):
 
     RETURNED = "returned"
     DEFAULTED = "defaulted"
+    BOUGHT_OUT = "bought_out"  # the member bought the item: price and rent taken from the freeze
     SETTLED = "settled"  # the freeze was about to lapse and could not be renewed: settled from it
 
 

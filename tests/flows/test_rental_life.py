@@ -3,7 +3,7 @@ itemised money, early return, renewal, buyout."""
 from __future__ import annotations
 
 from tests.helpers import Api
-from tests.rental_helpers import DAY, active_rental, assert_ledger, me, provider_op
+from tests.rental_helpers import DAY, active_rental, assert_ledger, audit_actions, me, provider_op
 
 
 def _get(api, token, rid):
@@ -47,3 +47,92 @@ def test_an_early_return_pays_rent_for_the_days_used_and_at_least_one(client, aw
         assert closed["outcome"] == "returned" and _taken(closed) == closed["rent_charged"]
         assert_ledger(closed)
     assert me(api, token)["on_time_count"] == 2
+
+
+# -- renewal ------------------------------------------------------------------------------------------
+def test_a_renewal_moves_the_due_date_and_the_rent_is_taken_for_the_longer_term(client, aws):
+    api = Api(client)
+    token = api.member("kim:720")
+    rental = active_rental(api, token, days=7)
+    api.advance(3 * DAY)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 5}, token=token, key="renew-1")
+    assert status == 200, out
+    assert (out["status"], out["days"], out["rent"]) == ("active", 12, 6_000)
+    assert out["due_at"] > rental["due_at"]
+    assert api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 5}, token=token, key="renew-1") == (200, out)
+    assert _get(api, token, rental["id"])["days"] == 12  # the replay had no second effect
+    api.advance(9 * DAY - 3600)  # past the old due date + grace, before the new one: no default
+    api.run_jobs()
+    assert _get(api, token, rental["id"])["status"] == "active"
+    api.advance(3600 + 60)
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["outcome"], closed["rent_charged"], closed["released_amount"]) == ("returned", 6_000, 44_000)
+    assert_ledger(closed)
+    assert "renewed" in audit_actions(aws, rental["id"])
+
+
+def test_a_renewal_whose_rent_would_outgrow_the_freeze_is_refused(client, aws):
+    api = Api(client)
+    token = api.member("lou:720")
+    rental = active_rental(api, token, item_value=5_000, daily_rent=500, days=7)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 4}, token=token)
+    assert (status, out["error"]["code"]) == (409, "freeze_insufficient")
+    status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 3}, token=token)
+    assert (status, out["rent"]) == (200, 5_000)
+
+
+def test_a_renewal_is_refused_once_due_for_a_blacklisted_member_and_for_bad_days(client, aws):
+    api = Api(client)
+    token = api.member("max:720")
+    rental = active_rental(api, token, days=3)
+    for bad in (0, 31, "5", None):
+        status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": bad}, token=token)
+        assert (status, out["error"]["field"]) == (400, "days"), bad
+    member_id = me(api, token)["member_id"]
+    assert api.admin("PUT", f"/v1/admin/blacklist/{member_id}", {"reason": "fraud"})[0] in (200, 201)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 2}, token=token)
+    assert (status, out["error"]["code"]) == (403, "blacklisted")
+    api.admin("DELETE", f"/v1/admin/blacklist/{member_id}")
+    api.advance(3 * DAY + 60)  # past the due date
+    status, out = api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 2}, token=token)
+    assert (status, out["error"]["code"]) == (409, "invalid_state")
+    other = api.member("ned:720")
+    assert api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 2}, token=other)[0] == 404
+
+
+# -- buyout ---------------------------------------------------------------------------------------------
+def test_a_buyout_takes_item_value_less_rent_accrued_releases_the_rest_and_is_fulfilled(client, aws):
+    api = Api(client)
+    token = api.member("ola:720")
+    rental = active_rental(api, token, item_value=50_000, daily_rent=500, days=7)
+    api.advance(2 * DAY + 60)  # in the third day: 1,500 rent accrued
+    status, out = api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token, key="buy-1")
+    assert status == 200 and out["buyout_price"] == 48_500 and out["status"] in ("closing", "closed"), out
+    assert api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token, key="buy-1") == (200, out)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"],
+            closed["released_amount"]) == ("closed", "bought_out", 1_500, 48_500, 0)
+    assert closed["lines"] == [{"name": "rent", "amount": 1_500}, {"name": "buyout", "amount": 48_500}]
+    assert_ledger(closed)
+    assert provider_op(aws, f"{rental['id']}_buyout")["amount"] == 48_500
+    assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is True
+    m = me(api, token)
+    assert (m["exposure"], m["on_time_count"]) == (0, 1)
+    assert api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token)[0] == 409
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 409
+
+
+def test_a_buyout_of_a_cheap_item_costs_nothing_beyond_the_rent(client, aws):
+    api = Api(client)
+    token = api.member("pat:720")
+    rental = active_rental(api, token, item_value=2_000, daily_rent=500, days=7)
+    api.advance(5 * DAY)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token)
+    assert (status, out["buyout_price"]) == (200, 0)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["outcome"], closed["rent_charged"], closed["released_amount"]) == ("bought_out", 2_000, 0)
+    assert_ledger(closed)

@@ -26,11 +26,12 @@ class RentalOut(Out):
     id: str
     decision: Literal["deposit_free", "deposit_required", "review", "rejected"]
     reason: str | None
-    status: Literal["pending_freeze", "awaiting_deposit", "review", "active", "returned", "closed", "rejected"]
+    status: Literal["pending_freeze", "awaiting_deposit", "review", "active", "returned", "inspecting", "closing",
+                    "closed", "rejected"]
     frozen_amount: int
     deposit_amount: int
     due_at: str
-    outcome: Literal["returned", "defaulted", "settled"] | None = None
+    outcome: Literal["returned", "defaulted", "settled", "bought_out"] | None = None
     rent_charged: int | None = None
     deducted_amount: int = 0
     released_amount: int | None = None
@@ -45,6 +46,18 @@ class RentalListOut(Out):
 
 class ReturnIn(Body):
     pass
+
+
+class RenewIn(Body):
+    days: int = Field(ge=1, le=30, description="days to extend by (1-30)")
+
+
+class BuyoutIn(Body):
+    pass
+
+
+class BuyoutOut(RentalOut):
+    buyout_price: int
 
 
 class DeductionIn(Body):

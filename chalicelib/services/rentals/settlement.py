@@ -10,6 +10,7 @@ from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderError
+from ...log import logger
 from ...ports import Deps
 from ...providers.base import Line
 from ...store.uow import RETRY, Retry, UnitOfWork
@@ -64,6 +65,28 @@ def settle_on_lapse(deps: Deps, item: dict, now: datetime, why: str) -> str:
     return _close(deps, item, settlement, lines, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
 
 
+def try_buyout(deps: Deps, item: dict) -> str:
+    """Right after the buyout is recorded: take it now if the provider answers; else the timer retries."""
+    try:
+        return settle_buyout(deps, item)
+    except Exception:  # noqa: BLE001 - the rental stays closing; its timer re-drives the same request numbers
+        logger.exception("buyout settlement failed; the timer will retry it", extra={"rental_id": item["id"]})
+        return "retry_later"
+
+
+def settle_buyout(deps: Deps, item: dict) -> str:
+    """closing -> closed bought_out: the accrued rent and the buyout price from the freeze, the rest released,
+    reported fulfilled. Amounts fixed when the buyout was recorded, so a retry moves the very same money."""
+    if item["status"] != S.CLOSING:
+        return "nothing_to_do"
+    settlement = rules.settle(store.held(item), int(item["buyout_rent"]), int(item.get("deducted_amount", 0)),
+                              int(item["buyout_price"]))
+    lines = _lines(deps, item, settlement, fee="buyout")
+    _move_money(deps, item, settlement, lines, positive=True)
+    return _close(deps, item, settlement, lines, rules.Outcome.BOUGHT_OUT, True,
+                  days_charged=int(item["buyout_days"]), fee="buyout")
+
+
 def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
     """Fix the moment of the default once, so a retried worker computes the very same amounts."""
     uow = UnitOfWork(deps.table, now, "system")
@@ -82,7 +105,10 @@ def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
 
 
 def _request_nos(rental_id: str) -> dict[str, str]:
-    return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "release", "fulfil")}
+    return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "buyout", "release", "fulfil")}
+
+
+FEE_LINES = {"overdue": ("overdue_fee", "overdue fee"), "buyout": ("buyout", "buyout")}  # number key -> line, text
 
 
 def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], positive: bool | None) -> None:
@@ -104,7 +130,7 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], 
         raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
 
 
-def _lines(deps: Deps, item: dict, s: rules.Settlement) -> list[Line]:
+def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") -> list[Line]:
     """What the freeze pays, line by line: operators' deductions (recorded before their capture, so a
     repeat for those the provider already took), then the rent and any overdue fee."""
     lines = []
@@ -116,7 +142,8 @@ def _lines(deps: Deps, item: dict, s: rules.Settlement) -> list[Line]:
     if s.rent_charged:
         lines.append(Line("rent", s.rent_charged, "rent", nos["rent"]))
     if s.fee_deducted:
-        lines.append(Line("overdue_fee", s.fee_deducted, "overdue fee", nos["overdue"]))
+        name, text = FEE_LINES[fee]
+        lines.append(Line(name, s.fee_deducted, text, nos[fee]))
     return lines
 
 
@@ -128,7 +155,7 @@ def _itemised(item: dict, s: rules.Settlement, lines: list[Line], days: int) -> 
 
 
 def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outcome: rules.Outcome, on_time: bool,
-           note: tuple[str, str] | None = None, days_charged: int | None = None) -> str:
+           note: tuple[str, str] | None = None, days_charged: int | None = None, fee: str = "overdue") -> str:
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     rid, nos = item["id"], _request_nos(item["id"])
@@ -137,7 +164,7 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outco
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
         "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, "days_charged": days,
         **_itemised(item, s, lines, days), **store.timer(rid, None)})
-    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
+    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, fee, nos[fee]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:
         if amount:

@@ -121,6 +121,7 @@ def view(item: dict) -> dict:
         "rent_charged": item.get("rent_charged") if closed else None,
         "deducted_amount": int(item.get("deducted_amount", 0)),
         "released_amount": item.get("released_amount") if closed else None,
+        **({"buyout_price": item["buyout_price"]} if item.get("buyout_price") is not None else {}),
         "lines": item.get("lines") if closed else None, "discounts": item.get("discounts") if closed else None,
         **({"provider_params": item["provider_params"]}  # what the mini-program opens to secure it
            if item.get("provider_params") and item["status"] in WAITING_FOR_USER else {}),

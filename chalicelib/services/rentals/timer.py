@@ -21,6 +21,8 @@ def on_timer(deps: Deps, rental_id: str) -> str:
     status = item["status"]
     if status == S.RETURNED:
         return settlement.settle_returned(deps, rental_id)
+    if status == S.CLOSING:
+        return settlement.settle_buyout(deps, item)  # the provider did not answer the buyout at once
     if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
         return security.reconcile(deps, item, now)
     if status == S.ACTIVE:
