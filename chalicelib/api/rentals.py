@@ -12,6 +12,7 @@ from .routing import Ctx, Staged, route
 rental_store = Lazy("chalicelib.services.rentals.store")
 rentals = Lazy("chalicelib.services.rentals.rentals")
 life = Lazy("chalicelib.services.rentals.life")
+damages = Lazy("chalicelib.services.rentals.damages")
 
 bp = Blueprint(__name__)
 
@@ -75,3 +76,11 @@ def admin_deduct(ctx: Ctx, body: Any, rental_id: str) -> Staged:
     """A partial deduction from a live freeze (damage, lost part), never beyond what is still frozen."""
     uow = ctx.uow()
     return Staged(uow, rentals.deduct(ctx.deps, uow, rental_id, body.amount, body.reason))
+
+
+@route(bp, "/v1/admin/rentals/{rental_id}/damages", "POST", auth="admin", body="rentals:DamageIn",
+       response="rentals:DamageRecordedOut", status=201, tag="admin")
+def admin_record_damage(ctx: Ctx, body: Any, rental_id: str) -> Staged:
+    """Named damage lines with evidence, taken from the freeze at close; never beyond what is still frozen."""
+    uow = ctx.uow()
+    return Staged(uow, damages.record(ctx.deps, uow, rental_id, body.lines, body.evidence))

@@ -66,6 +66,10 @@ CATALOGUE: dict[str, EventType] = {
                         before="days due_at rent", after="days rent return_by due_at extended_days"),
     "rental.closing": E("rental", "the member bought the item out: price and rent fixed, the provider asked",
                         before="status", after="status buyout_price buyout_rent buyout_days buyout_at"),
+    "rental.damage_recorded": E("rental", "an operator recorded damage lines with evidence (taken at close)",
+                                after="damage_id lines evidence total"),
+    "rental.inspecting": E("rental", "the item is back and held for the scenario's inspection window",
+                           before="status", after="status returned_at inspection_until"),
     "rental.freeze_renewed": E("rental", "a lapsing freeze was replaced by a fresh one",
                                before="freeze_expires_at", after="freeze_expires_at freeze_ref"),
     # -- orders (pay later, installments) ---------------------------------------------------------------

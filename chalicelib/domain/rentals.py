@@ -29,6 +29,8 @@ class RentalStatus(StrEnum):
     """The item is out; the freeze (or deposit) secures it."""
     RETURNED = "returned"
     """The item is back; the settlement worker takes the rent and releases the rest."""
+    INSPECTING = "inspecting"
+    """Back, held for the scenario's inspection window so operators can record damage; then settled."""
     CLOSING = "closing"
     """Bought out: price and rent fixed; the provider is taking them from the freeze (closed when it answers)."""
     CLOSED = "closed"
@@ -42,7 +44,8 @@ TRANSITIONS: dict[RentalStatus, frozenset[RentalStatus]] = {
     S.REVIEW: frozenset({S.PENDING_FREEZE, S.AWAITING_DEPOSIT, S.REJECTED}),
     S.PENDING_FREEZE: frozenset({S.ACTIVE, S.REJECTED}),
     S.AWAITING_DEPOSIT: frozenset({S.ACTIVE, S.REJECTED}),
-    S.ACTIVE: frozenset({S.RETURNED, S.CLOSED, S.CLOSING}),
+    S.ACTIVE: frozenset({S.RETURNED, S.INSPECTING, S.CLOSED, S.CLOSING}),
+    S.INSPECTING: frozenset({S.CLOSED}),
     S.CLOSING: frozenset({S.CLOSED}),
     S.RETURNED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
@@ -100,6 +103,21 @@ def itemise(gross_rent: int, discount: int, rent_charged: int,
     lines += [{"name": name, "amount": amount} for name, amount in extra if amount]
     discounts = [{"name": "coupon", "amount": coupon}] if coupon else []
     return lines, discounts
+
+
+def inspection_until(returned_at: datetime, window: timedelta, freeze_expires_at: datetime | None,
+                     margin: timedelta) -> datetime | None:
+    """End of the inspection hold after a return (None: no hold). Never outlives the provider's freeze:
+    it ends `margin` before the freeze lapses, so the settlement still finds the freeze alive."""
+    if window <= timedelta(0):
+        return None
+    until = returned_at + window
+    if freeze_expires_at is not None:
+        until = min(until, freeze_expires_at - margin)
+    return until if until > returned_at else None
+
+
+DAMAGE_LINES = frozenset({"damage", "lost_accessory", "cleaning"})
 
 
 def due_at(start: datetime, days: int) -> datetime:

@@ -42,6 +42,8 @@ def test_deposit_required_rental_is_refunded_at_close(client, aws):
     assert _get(api, token, out["id"])["status"] == "active"
     api.advance(7 * DAY)
     api.post(f"/v1/rentals/{out['id']}/return", {}, token=token)
+    assert _get(api, token, out["id"])["status"] == "inspecting"  # clothing: held 24 h for inspection
+    api.advance(DAY)
     api.run_jobs()
     closed = _get(api, token, out["id"])
     assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["released_amount"]) == (

@@ -136,3 +136,73 @@ def test_a_buyout_of_a_cheap_item_costs_nothing_beyond_the_rent(client, aws):
     closed = _get(api, token, rental["id"])
     assert (closed["outcome"], closed["rent_charged"], closed["released_amount"]) == ("bought_out", 2_000, 0)
     assert_ledger(closed)
+
+
+# -- inspection hold and damage -----------------------------------------------------------------------------
+def test_a_digital_item_is_held_72_hours_for_inspection_and_then_released_by_the_timer(client, aws):
+    api = Api(client)
+    token = api.member("quin:720")
+    rental = active_rental(api, token, scenario="digital", days=7)
+    api.advance(3 * DAY + 60)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    assert (status, out["status"]) == (200, "inspecting") and out["inspection_until"] > out["returned_at"]
+    api.advance(71 * 3600)
+    api.run_jobs()
+    assert _get(api, token, rental["id"])["status"] == "inspecting"
+    assert me(api, token)["exposure"] == 50_000  # still frozen
+    api.advance(3600)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["released_amount"]) == (
+        "closed", "returned", 2_000, 48_000)  # rent for the days used, not the inspection
+    assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is True
+    assert "inspecting" in audit_actions(aws, rental["id"])
+
+
+def test_books_have_no_inspection_hold(client, aws):
+    api = Api(client)
+    token = api.member("rae:720")
+    rental = active_rental(api, token, scenario="books")
+    status, out = api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    assert (status, out["status"], out["inspection_until"]) == (200, "returned", None)
+
+
+def test_damage_lines_with_evidence_are_taken_at_close_and_shown_as_lines(client, aws):
+    api = Api(client)
+    token = api.member("sol:720")
+    rental = active_rental(api, token, scenario="clothing", days=7)
+    api.advance(2 * DAY + 60)
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[1]["status"] == "inspecting"
+    body = {"lines": [{"name": "damage", "amount": 3_000, "note": "torn sleeve"},
+                      {"name": "cleaning", "amount": 500}], "evidence": ["https://img.example.com/1.jpg"]}
+    status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)
+    assert status == 201 and out["deducted_amount"] == 3_500 and out["damage"]["total"] == 3_500, out
+    assert out["damage"]["evidence"] == ["https://img.example.com/1.jpg"]
+    assert provider_op(aws, f"{rental['id']}_ded1") is None  # taken at close, not now
+    api.advance(DAY)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (1_500, 3_500, 45_000)
+    assert closed["lines"] == [{"name": "rent", "amount": 1_500}, {"name": "damage", "amount": 3_000},
+                               {"name": "cleaning", "amount": 500}]
+    assert_ledger(closed)
+    assert (provider_op(aws, f"{rental['id']}_ded1")["amount"], provider_op(aws, f"{rental['id']}_ded2")["amount"]) \
+        == (3_000, 500)
+    status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)
+    assert (status, out["error"]["code"]) == (409, "invalid_state")
+
+
+def test_damage_beyond_what_is_still_frozen_or_malformed_is_refused(client, aws):
+    api = Api(client)
+    token = api.member("tam:720")
+    rental = active_rental(api, token, item_value=5_000)
+    path = f"/v1/admin/rentals/{rental['id']}/damages"
+    status, out = api.admin("POST", path, {"lines": [{"name": "damage", "amount": 5_001}], "evidence": []})
+    assert (status, out["error"]["code"]) == (409, "freeze_insufficient")
+    for bad in ({"lines": []}, {"lines": [{"name": "scratch", "amount": 1}]}, {"lines": [{"name": "damage", "amount": 0}]},
+                {"lines": [{"name": "damage", "amount": 1}], "evidence": ["not a link"]}):
+        assert api.admin("POST", path, bad)[0] == 400, bad
+    assert api.admin("POST", "/v1/admin/rentals/rt_nope/damages", {"lines": [{"name": "damage", "amount": 1}]})[0] == 404
+    assert api.admin("POST", path, {"lines": [{"name": "lost_accessory", "amount": 5_000}]})[0] == 201
+    status, out = api.admin("POST", path, {"lines": [{"name": "cleaning", "amount": 1}]})
+    assert (status, out["error"]["code"]) == (409, "freeze_insufficient")

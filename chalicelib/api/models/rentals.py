@@ -1,7 +1,7 @@
 """Request and response models of chalicelib/api/rentals.py."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -63,6 +63,30 @@ class BuyoutOut(RentalOut):
 class DeductionIn(Body):
     amount: Fen
     reason: str = Field(min_length=1, max_length=200)
+
+
+class DamageLineIn(Body):
+    name: Literal["damage", "lost_accessory", "cleaning"]
+    amount: Fen
+    note: str | None = Field(None, max_length=200)
+
+
+class DamageIn(Body):
+    lines: list[DamageLineIn] = Field(min_length=1, max_length=10)
+    evidence: list[Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2048)]] = Field(
+        default_factory=list, max_length=20, description="links to photos or reports of the damage")
+
+
+class DamageOut(Out):
+    id: str
+    lines: list[dict]
+    evidence: list[str]
+    total: int
+    at: str
+
+
+class DamageRecordedOut(RentalOut):
+    damage: DamageOut
 
 
 class MoneyFact(Out):

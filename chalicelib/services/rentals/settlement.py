@@ -28,10 +28,15 @@ class _AlreadySettled(DomainError):
 
 
 def settle_returned(deps: Deps, rental_id: str) -> str:
-    """release_freezes: take the rent (and any late fee), release the rest, close. Repeats do nothing."""
+    """release_freezes (and the timer after an inspection hold): take the rent (and any late fee) and the
+    recorded damage lines, release the rest, close. Repeats do nothing."""
     item = store.get(deps.table, rental_id)
-    if not item or item["status"] != S.RETURNED:
+    if not item or item["status"] not in (S.RETURNED, S.INSPECTING):
         return "nothing_to_do"
+    if not item.get("settle_started_at"):  # from here no damage line can be added: the amounts are final
+        item = _start_settling(deps, item, deps.clock.now(), "settling")
+        if item is None:
+            return "nothing_to_do"
     due, returned_at = parse_iso(item["return_by"]), parse_iso(item["returned_at"])
     days = rules.days_used(due - int(item["days"]) * rules.DAY, returned_at, int(item["days"]))
     rent_owed = rules.rent(int(item["daily_rent"]), days, int(item.get("discount", 0)))  # early: days used
@@ -46,7 +51,7 @@ def settle_returned(deps: Deps, rental_id: str) -> str:
 def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
     """Default: rent + daily_rent x ceil(days late) from what is held, the rest released, blacklisted."""
     if not item.get("settle_started_at"):
-        item = _start_settling(deps, item, now)
+        item = _start_settling(deps, item, now, "overdue")
         if item is None:
             return "nothing_to_do"
     settlement = rules.settle_overdue(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)),
@@ -87,19 +92,21 @@ def settle_buyout(deps: Deps, item: dict) -> str:
                   days_charged=int(item["buyout_days"]), fee="buyout")
 
 
-def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
-    """Fix the moment of the default once, so a retried worker computes the very same amounts."""
+def _start_settling(deps: Deps, item: dict, now: datetime, why: str) -> dict | None:
+    """Fix the moment of the settlement once (the default's moment; after a return, the end of damage
+    recording), so a retried worker computes the very same amounts."""
     uow = UnitOfWork(deps.table, now, "system")
     uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-               condition="#st = :active AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
-               values={":active": str(S.ACTIVE)}, on_fail=RETRY)
-    uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
+               condition="#st = :s AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
+               values={":s": item["status"]}, on_fail=RETRY)
+    if why == "overdue":
+        uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
     try:
         uow.commit()
     except (Retry, DomainError):  # returned or settling meanwhile: the re-read decides
         pass
     fresh = store.get(deps.table, item["id"])
-    if not fresh or fresh["status"] != S.ACTIVE or not fresh.get("settle_started_at"):
+    if not fresh or fresh["status"] != item["status"] or not fresh.get("settle_started_at"):
         return None
     return fresh
 

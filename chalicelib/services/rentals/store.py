@@ -17,6 +17,7 @@ from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 
 LAPSE_MARGIN = timedelta(days=1)
+INSPECTION_MARGIN = timedelta(hours=1)  # an inspection hold ends this long before the freeze lapses
 TIMER_ATTRS = ["due_pk", "due_at"]
 WAITING_FOR_USER = (rules.RentalStatus.PENDING_FREEZE, rules.RentalStatus.AWAITING_DEPOSIT)
 KIND_ORDER = {"deduction": 0, "rent": 1, "release": 2}
@@ -117,6 +118,7 @@ def view(item: dict) -> dict:
         "frozen_amount": item.get("frozen_amount", 0), "deposit_amount": item.get("deposit_amount", 0),
         "due_at": item["return_by"], "created_at": item["created_at"],
         "freeze_expires_at": item.get("freeze_expires_at"), "returned_at": item.get("returned_at"),
+        "inspection_until": item.get("inspection_until"),
         "closed_at": item.get("closed_at"), "outcome": item.get("outcome") if closed else None,
         "rent_charged": item.get("rent_charged") if closed else None,
         "deducted_amount": int(item.get("deducted_amount", 0)),

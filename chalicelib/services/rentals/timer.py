@@ -19,7 +19,7 @@ def on_timer(deps: Deps, rental_id: str) -> str:
     if not item or not item.get("due_at") or parse_iso(item["due_at"]) > now:
         return "nothing_to_do"
     status = item["status"]
-    if status == S.RETURNED:
+    if status in (S.RETURNED, S.INSPECTING):  # a lost settlement message, or the inspection hold is over
         return settlement.settle_returned(deps, rental_id)
     if status == S.CLOSING:
         return settlement.settle_buyout(deps, item)  # the provider did not answer the buyout at once
