@@ -170,7 +170,7 @@ class RentalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), amounts=st.lists(st.integers(1, 60_000), min_size=1, max_size=3))
     def record_damage(self, data, amounts) -> None:
         rid = self._pick(data, "active", "returned", "inspecting")
-        lines = [{"name": name, "amount": a} for name, a in zip(["damage", "cleaning", "lost_accessory"], amounts)]
+        lines = [{"name": name, "amount": a} for name, a in zip(["damage", "cleaning", "lost_accessory"][:len(amounts)], amounts, strict=True)]
         status, out = self.stack.admin("POST", f"/v1/admin/rentals/{rid}/damages",
                                        {"lines": lines, "evidence": ["https://e.example/1.jpg"]})
         STATS[f"damage: {status}"] += 1
