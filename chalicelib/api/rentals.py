@@ -13,6 +13,7 @@ rental_store = Lazy("chalicelib.services.rentals.store")
 rentals = Lazy("chalicelib.services.rentals.rentals")
 life = Lazy("chalicelib.services.rentals.life")
 damages = Lazy("chalicelib.services.rentals.damages")
+disputes = Lazy("chalicelib.services.rentals.disputes")
 
 bp = Blueprint(__name__)
 
@@ -59,6 +60,14 @@ def buyout_rental(ctx: Ctx, _: Any, rental_id: str) -> Staged:
     """Buy the item for item_value - rent accrued, taken from the freeze (closing until the provider answers)."""
     uow = ctx.uow()
     return Staged(uow, life.buyout(ctx.deps, uow, ctx.member_id, rental_id))
+
+
+@route(bp, "/v1/rentals/{rental_id}/disputes", "POST", auth="member", body="rentals:DisputeIn",
+       response="rentals:DisputeOut", status=201, tag="rentals")
+def dispute_rental(ctx: Ctx, body: Any, rental_id: str) -> Staged:
+    """Dispute what a closed rental took, within 7 days of close, once; an operator answers within 7 days."""
+    uow = ctx.uow()
+    return Staged(uow, disputes.open_dispute(ctx.deps, uow, ctx.member_id, rental_id, body.reason))
 
 
 @route(bp, "/v1/admin/rentals/{rental_id}", "GET", auth="admin", response="rentals:AdminRentalOut", tag="admin")

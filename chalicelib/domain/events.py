@@ -70,6 +70,12 @@ CATALOGUE: dict[str, EventType] = {
                                 after="damage_id lines evidence total"),
     "rental.inspecting": E("rental", "the item is back and held for the scenario's inspection window",
                            before="status", after="status returned_at inspection_until"),
+    "rental.disputed": E("rental", "the member disputed what a closed rental took (into the review queue)",
+                         after="dispute_id reason amount respond_by"),
+    "rental.dispute_answered": E("rental", "an operator upheld (refund follows) or rejected a rental dispute",
+                                 after="dispute_id status"),
+    "rental.dispute_refunded": E("rental", "the disputed lines of an upheld dispute were refunded",
+                                 after="dispute_id amount"),
     "rental.freeze_renewed": E("rental", "a lapsing freeze was replaced by a fresh one",
                                before="freeze_expires_at", after="freeze_expires_at freeze_ref"),
     # -- orders (pay later, installments) ---------------------------------------------------------------

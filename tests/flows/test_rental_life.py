@@ -206,3 +206,101 @@ def test_damage_beyond_what_is_still_frozen_or_malformed_is_refused(client, aws)
     assert api.admin("POST", path, {"lines": [{"name": "lost_accessory", "amount": 5_000}]})[0] == 201
     status, out = api.admin("POST", path, {"lines": [{"name": "cleaning", "amount": 1}]})
     assert (status, out["error"]["code"]) == (409, "freeze_insufficient")
+
+
+# -- disputes -------------------------------------------------------------------------------------------------
+def _damaged_and_closed(api, token, name="uma:720"):
+    rental = active_rental(api, token, scenario="clothing", days=7)
+    api.advance(DAY)
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
+    body = {"lines": [{"name": "damage", "amount": 3_000}, {"name": "cleaning", "amount": 500}],
+            "evidence": ["https://img.example.com/stain.jpg"]}
+    assert api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)[0] == 201
+    api.advance(DAY)
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert closed["status"] == "closed"
+    return closed
+
+
+def _dispute_review(api, rid):
+    items = api.admin("GET", "/v1/admin/reviews?status=pending")[1]["items"]
+    return next(r for r in items if r["ref_id"] == f"dispute_{rid}")
+
+
+def test_an_upheld_dispute_refunds_the_disputed_lines_once(client, aws):
+    api = Api(client)
+    token = api.member("uma:720")
+    closed = _damaged_and_closed(api, token)
+    status, out = api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"},
+                           token=token, key="d-1")
+    assert status == 201 and out["status"] == "open" and out["respond_by"] > closed["closed_at"], out
+    assert out["amount"] == 3_500
+    assert api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"},
+                    token=token, key="d-1") == (201, out)
+    status, again = api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "again"}, token=token)
+    assert (status, again["error"]["code"]) == (409, "invalid_state")
+    review = _dispute_review(api, closed["id"])
+    assert (review["kind"], review["evidence"]["links"]) == ("dispute", ["https://img.example.com/stain.jpg"])
+    assert api.admin("POST", f"/v1/admin/reviews/{review['id']}/approve", {})[0] == 200
+    assert api.admin("POST", f"/v1/admin/reviews/{review['id']}/approve", {})[0] == 409
+    api.run_jobs()
+    after = _get(api, token, closed["id"])
+    assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 3_500)
+    assert (provider_op(aws, f"{closed['id']}_dref1")["amount"], provider_op(aws, f"{closed['id']}_dref2")["amount"]) \
+        == (3_000, 500)
+    assert_ledger(after)  # the close's ledger stands; the refund is its own fact
+    _, full = api.admin("GET", f"/v1/admin/rentals/{closed['id']}")
+    assert sorted(f["amount"] for f in full["money"] if f["kind"] == "refund") == [500, 3_000]
+    assert {"disputed", "dispute_upheld", "dispute_refunded"} <= set(audit_actions(aws, closed["id"]))
+
+
+def test_a_rejected_dispute_stands_and_disputes_close_after_seven_days(client, aws):
+    api = Api(client)
+    token = api.member("vic:720")
+    closed = _damaged_and_closed(api, token)
+    assert api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": ""}, token=token)[0] == 400
+    assert api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "x"}, token=api.member("wes:720"))[0] == 404
+    status, out = api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "not mine"}, token=token)
+    assert status == 201
+    review = _dispute_review(api, closed["id"])
+    assert api.admin("POST", f"/v1/admin/reviews/{review['id']}/reject", {})[0] == 200
+    api.run_jobs()
+    after = _get(api, token, closed["id"])
+    assert (after["dispute_status"], after["refunded_amount"]) == ("rejected", 0)
+    assert provider_op(aws, f"{closed['id']}_dref1") is None
+    late = _damaged_and_closed(api, token)
+    api.advance(7 * DAY + 60)
+    status, out = api.post(f"/v1/rentals/{late['id']}/disputes", {"reason": "late"}, token=token)
+    assert (status, out["error"]["code"]) == (409, "invalid_state")
+    active = active_rental(api, token, item_id="x")
+    assert api.post(f"/v1/rentals/{active['id']}/disputes", {"reason": "x"}, token=token)[0] == 409
+
+
+def test_a_dispute_refund_the_provider_failed_is_retried_by_the_timer_and_paid_once(client, aws, monkeypatch):
+    from chalicelib.providers.sandbox import SandboxProvider
+
+    api = Api(client)
+    token = api.member("xia:720")
+    closed = _damaged_and_closed(api, token)
+    api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "no"}, token=token)
+    real = SandboxProvider.refund
+
+    def down(self, *args, **kwargs):
+        raise ConnectionError("provider unreachable")
+
+    monkeypatch.setattr(SandboxProvider, "refund", down)
+    review = _dispute_review(api, closed["id"])
+    assert api.admin("POST", f"/v1/admin/reviews/{review['id']}/approve", {})[0] == 200
+    assert _get(api, token, closed["id"])["dispute_status"] == "refunding"
+    monkeypatch.setattr(SandboxProvider, "refund", real)
+    api.run_jobs()
+    assert _get(api, token, closed["id"])["dispute_status"] == "refunding"  # the timer is not due yet
+    api.advance(16 * 60)
+    api.run_jobs()
+    api.advance(16 * 60)
+    api.run_jobs()
+    after = _get(api, token, closed["id"])
+    assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 3_500)
+    _, full = api.admin("GET", f"/v1/admin/rentals/{closed['id']}")
+    assert [f["amount"] for f in full["money"] if f["kind"] == "refund"] in ([3_000, 500], [500, 3_000])

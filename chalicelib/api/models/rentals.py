@@ -100,3 +100,17 @@ class MoneyFact(Out):
 class AdminRentalOut(RentalOut):
     member_id: str
     money: list[MoneyFact]
+
+
+class DisputeIn(Body):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class DisputeOut(Out):
+    id: str
+    status: Literal["open", "refunding", "upheld", "rejected"]
+    respond_by: str
+    rental_id: str
+    reason: str
+    lines: list[NamedAmount]
+    amount: int
