@@ -304,3 +304,31 @@ def test_a_dispute_refund_the_provider_failed_is_retried_by_the_timer_and_paid_o
     assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 3_500)
     _, full = api.admin("GET", f"/v1/admin/rentals/{closed['id']}")
     assert [f["amount"] for f in full["money"] if f["kind"] == "refund"] in ([3_000, 500], [500, 3_000])
+
+
+def test_a_buyout_whose_provider_answer_is_lost_stays_closing_and_the_timer_finishes_it_once(client, aws, monkeypatch):
+    from chalicelib.providers.sandbox import SandboxProvider
+
+    api = Api(client)
+    token = api.member("yan:720")
+    rental = active_rental(api, token, item_value=20_000, daily_rent=500, days=7)
+    real = SandboxProvider.capture_from_freeze
+
+    def lost(self, out_request_no, *args, **kwargs):
+        real(self, out_request_no, *args, **kwargs)  # the provider took it, but its answer never came back
+        raise TimeoutError("read timed out")
+
+    monkeypatch.setattr(SandboxProvider, "capture_from_freeze", lost)
+    status, out = api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token)
+    assert (status, out["status"], out["buyout_price"]) == (200, "closing", 19_500)
+    assert _get(api, token, rental["id"])["status"] == "closing"
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 409
+    monkeypatch.setattr(SandboxProvider, "capture_from_freeze", real)
+    api.advance(16 * 60)
+    api.run_jobs()
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"],
+            closed["released_amount"]) == ("closed", "bought_out", 500, 19_500, 0)
+    assert provider_op(aws, f"{rental['id']}_buyout")["amount"] == 19_500  # one capture under one number
+    assert me(api, token)["exposure"] == 0
