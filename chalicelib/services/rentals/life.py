@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
-from ...domain.errors import Forbidden, InvalidState
+from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...ports import Deps
 from ...store.uow import RETRY, UnitOfWork
 from ..members import members
@@ -18,13 +18,15 @@ S = rules.RentalStatus
 def renew(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str, days: int) -> dict:
     """POST /v1/rentals/{id}/renew: the due date moves by `days`, the rent is recomputed for the longer term.
     Only an active rental not yet due; the blacklist and the limit are checked again; the new rent must fit
-    in what secures the rental. Round trips: the rental, the member, one transaction."""
+    in what secures the rental. Round trips: the rental and the member (one BatchGetItem), one transaction."""
     now = uow.now
-    item = store.load(deps.table, rental_id, member_id)
+    got = deps.table.batch_get([store.rental_key(rental_id), members.member_key(member_id)])  # one round trip
+    item, member = got.get(store.rental_key(rental_id)), got.get(members.member_key(member_id))
+    if not item or item["member_id"] != member_id or not member:
+        raise NotFound("rental not found")
     due = parse_iso(item["return_by"])
     if item["status"] != S.ACTIVE or item.get("settle_started_at") or now >= due:
         raise InvalidState("only an active rental can be renewed, before its due date")
-    member = members.load(deps.table, member_id)
     facts = members.facts(member, now, deps.settings.policy)
     if facts.blacklisted:
         raise Forbidden("a blacklisted member cannot renew", code="blacklisted")

@@ -94,21 +94,30 @@ def settle_buyout(deps: Deps, item: dict) -> str:
 
 def _start_settling(deps: Deps, item: dict, now: datetime, why: str) -> dict | None:
     """Fix the moment of the settlement once (the default's moment; after a return, the end of damage
-    recording), so a retried worker computes the very same amounts."""
-    uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-               condition="#st = :s AND attribute_not_exists(settle_started_at)", names={"#st": "status"},
-               values={":s": item["status"]}, on_fail=RETRY)
-    if why == "overdue":
-        uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
-    try:
-        uow.commit()
-    except (Retry, DomainError):  # returned or settling meanwhile: the re-read decides
-        pass
-    fresh = store.get(deps.table, item["id"])
-    if not fresh or fresh["status"] != item["status"] or not fresh.get("settle_started_at"):
-        return None
-    return fresh
+    recording), so a retried worker computes the very same amounts. Guarded on the deduction count read
+    too, so the item returned (without a re-read) holds every damage line recorded before the moment."""
+    for _ in range(3):
+        uow = UnitOfWork(deps.table, now, "system")
+        uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
+                   condition="#st = :s AND attribute_not_exists(settle_started_at) AND "
+                             "(attribute_not_exists(deduction_count) OR deduction_count = :dc)",
+                   names={"#st": "status"}, values={":s": item["status"], ":dc": int(item.get("deduction_count", 0))},
+                   on_fail=RETRY)
+        if why == "overdue":
+            uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)},
+                      event="rental.overdue")
+        try:
+            uow.commit()
+            return {**item, "settle_started_at": iso(now)}  # written under the guard on what was read
+        except (Retry, DomainError):  # moved on, settling, or a damage line landed: the re-read decides
+            pass
+        fresh = store.get(deps.table, item["id"])
+        if not fresh or fresh["status"] != item["status"]:
+            return None
+        if fresh.get("settle_started_at"):
+            return fresh
+        item = fresh  # a damage line was recorded meanwhile: try again with it
+    return None
 
 
 def _request_nos(rental_id: str) -> dict[str, str]:
