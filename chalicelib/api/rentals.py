@@ -70,6 +70,12 @@ def dispute_rental(ctx: Ctx, body: Any, rental_id: str) -> Staged:
     return Staged(uow, disputes.open_dispute(ctx.deps, uow, ctx.member_id, rental_id, body.reason))
 
 
+@route(bp, "/v1/admin/rentals/attention", "GET", auth="admin", response="rentals:AttentionOut", tag="admin")
+def admin_rentals_attention(ctx: Ctx, _: None) -> dict:
+    """Rentals in inspection and open rental disputes (an unanswered one past respond_by flagged overdue)."""
+    return disputes.attention(ctx.deps.table, ctx.now)
+
+
 @route(bp, "/v1/admin/rentals/{rental_id}", "GET", auth="admin", response="rentals:AdminRentalOut", tag="admin")
 def admin_get_rental(ctx: Ctx, _: None, rental_id: str) -> dict:
     """A rental with its full money history (append-only facts: rent, deductions, release)."""

@@ -332,3 +332,26 @@ def test_a_buyout_whose_provider_answer_is_lost_stays_closing_and_the_timer_fini
             closed["released_amount"]) == ("closed", "bought_out", 500, 19_500, 0)
     assert provider_op(aws, f"{rental['id']}_buyout")["amount"] == 19_500  # one capture under one number
     assert me(api, token)["exposure"] == 0
+
+
+def test_the_dashboard_lists_rentals_in_inspection_and_flags_unanswered_disputes_past_respond_by(client, aws):
+    api = Api(client)
+    token = api.member("zed:720")
+    held = active_rental(api, token, scenario="digital", days=7)
+    api.post(f"/v1/rentals/{held['id']}/return", {}, token=token)
+    status, out = api.admin("GET", "/v1/admin/rentals/attention")
+    assert status == 200 and [r["rental_id"] for r in out["inspecting"]] == [held["id"]]
+    closed = _damaged_and_closed(api, token)
+    api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "no"}, token=token)
+    api.advance(2 * DAY)
+    api.run_jobs()
+    out = api.admin("GET", "/v1/admin/rentals/attention")[1]
+    assert out["inspecting"] == [] and _get(api, token, held["id"])["status"] == "closed"  # the 72 h hold ended
+    assert [(d["rental_id"], d["overdue"]) for d in out["disputes"]] == [(closed["id"], False)]
+    api.advance(7 * DAY + 60)
+    out = api.admin("GET", "/v1/admin/rentals/attention")[1]
+    assert ([d["overdue"] for d in out["disputes"]], out["overdue_disputes"]) == ([True], 1)
+    review = _dispute_review(api, closed["id"])
+    api.admin("POST", f"/v1/admin/reviews/{review['id']}/reject", {})
+    assert api.admin("GET", "/v1/admin/rentals/attention")[1]["disputes"] == []
+    assert api.call("GET", "/v1/admin/rentals/attention")[0] == 401

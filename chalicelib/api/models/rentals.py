@@ -114,3 +114,25 @@ class DisputeOut(Out):
     reason: str
     lines: list[NamedAmount]
     amount: int
+
+
+class InspectingRow(Out):
+    rental_id: str
+    member_id: str
+    scenario: str
+    inspection_until: str
+
+
+class OpenDisputeRow(Out):
+    id: str
+    rental_id: str
+    reason: str
+    amount: int
+    respond_by: str
+    overdue: bool = Field(description="unanswered past respond_by")
+
+
+class AttentionOut(Out):
+    inspecting: list[InspectingRow]
+    disputes: list[OpenDisputeRow]
+    overdue_disputes: int

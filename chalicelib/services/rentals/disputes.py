@@ -4,7 +4,7 @@ disputed lines are refunded through the provider exactly once (deterministic req
 `refunding` until every refund succeeded, re-driven by the rental timer); rejected: the charge stands."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ...clock import iso, parse_iso
 from ...domain import rentals as rules
@@ -136,3 +136,17 @@ def refund(deps: Deps, rental_id: str) -> str:
         return "nothing_to_do"
     return "refunded"
 
+
+
+def attention(table: object, now: datetime, limit: int = 200) -> dict:
+    """The operators' dashboard: rentals held for inspection (soonest end first) and open rental disputes
+    (soonest deadline first), an unanswered one past `respond_by` flagged overdue. Two Queries on the
+    sparse `list` index."""
+    q = table.query  # type: ignore[attr-defined]
+    inspecting = [{k: it.get(k) for k in ("rental_id", "member_id", "scenario", "inspection_until")}
+                  for it in q("list_pk = :p", {":p": store.INSPECTING_LIST}, index="list", limit=limit)]
+    disputes = [{**{k: it.get(k) for k in ("id", "rental_id", "reason", "amount", "respond_by", "created_at")},
+                 "overdue": parse_iso(it["respond_by"]) < now}
+                for it in q("list_pk = :p", {":p": OPEN_LIST}, index="list", limit=limit)]
+    return {"inspecting": inspecting, "disputes": disputes,
+            "overdue_disputes": sum(1 for x in disputes if x["overdue"])}

@@ -133,7 +133,9 @@ def return_item(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> 
                **store.timer(rental_id, wake)}
     store.stage_move(uow, item, target, InvalidState("the rental is no longer active"), set=changes,
                      extra_condition="attribute_not_exists(settle_started_at)")
-    if not until:
+    if until:
+        store.stage_inspection_marker(uow, item, iso(until))
+    else:
         uow.send("rental-settlements", {"rental_id": rental_id})
     return store.view({**item, **changes, "status": str(target)})
 

@@ -185,6 +185,8 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outco
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
+    if item["status"] == S.INSPECTING:
+        store.stage_inspection_done(uow, rid)
     defaulted = outcome == rules.Outcome.DEFAULTED
     if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
         # this release happen once, so exposure cannot go below what other rentals hold

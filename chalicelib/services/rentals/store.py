@@ -96,6 +96,20 @@ def stage_money_fact(uow: UnitOfWork, rental_id: str, kind: str, amount: int, re
              **({"line": line} if line else {})}, condition="attribute_not_exists(pk)")
 
 
+INSPECTING_LIST = "rental#inspecting"
+
+
+def stage_inspection_marker(uow: UnitOfWork, item: dict, until: str) -> None:
+    """A rental in inspection on the sparse `list` index (the operators' dashboard lists them by end)."""
+    uow.put({"pk": f"RENTAL#{item['id']}", "sk": "INSPECTION", "type": "rental_inspection", "rental_id": item["id"],
+             "member_id": item["member_id"], "scenario": item["scenario"], "inspection_until": until,
+             "list_pk": INSPECTING_LIST, "list_sk": f"{until}#{item['id']}"})
+
+
+def stage_inspection_done(uow: UnitOfWork, rental_id: str) -> None:
+    uow.delete(f"RENTAL#{rental_id}", "INSPECTION")
+
+
 def money_history(table: Any, rental_id: str) -> tuple[dict | None, list[dict]]:
     """The rental and its money facts in one Query."""
     rental, facts = None, []
