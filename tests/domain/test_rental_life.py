@@ -44,3 +44,14 @@ def test_lines_less_discounts_always_sum_to_what_was_taken(gross, discount, cap,
 def test_a_coupon_shows_as_a_discount_on_the_gross_rent():
     assert rules.itemise(3_500, 500, 3_000, [("overdue_fee", 1_000)]) == (
         [{"name": "rent", "amount": 3_500}, {"name": "overdue_fee", "amount": 1_000}], [{"name": "coupon", "amount": 500}])
+
+
+def test_a_charged_order_is_itemised_with_its_coupon_and_a_part_charged_plan_by_what_was_taken():
+    from chalicelib.services.orders.orders import itemised
+
+    assert itemised({"kind": "pay_later", "amount": 10_000, "payable": 9_000, "charged": 9_000}) == {
+        "lines": [{"name": "pay_later", "amount": 10_000}], "discounts": [{"name": "coupon", "amount": 1_000}]}
+    assert itemised({"kind": "installment", "amount": 120_000, "payable": 120_000, "charged": 20_000}) == {
+        "lines": [{"name": "installment", "amount": 20_000}], "discounts": []}
+    assert itemised({"kind": "pay_later", "amount": 10_000, "payable": 10_000, "charged": 0}) == {
+        "lines": [], "discounts": []}
