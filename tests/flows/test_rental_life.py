@@ -355,3 +355,24 @@ def test_the_dashboard_lists_rentals_in_inspection_and_flags_unanswered_disputes
     api.admin("POST", f"/v1/admin/reviews/{review['id']}/reject", {})
     assert api.admin("GET", "/v1/admin/rentals/attention")[1]["disputes"] == []
     assert api.call("GET", "/v1/admin/rentals/attention")[0] == 401
+
+
+def test_damage_racing_the_settlement_is_either_in_the_close_or_refused_never_lost(client, aws):
+    from chalicelib.services.rentals import settlement, store
+
+    api = Api(client)
+    token = api.member("abe:720")
+    rental = active_rental(api, token, days=7)
+    api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)  # books: settled at once by the worker
+    stale = store.get(aws.table, rental["id"])  # the worker read the rental ...
+    body = {"lines": [{"name": "damage", "amount": 2_000}]}
+    assert api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)[0] == 201  # ... then damage landed
+    fixed = settlement._start_settling(aws, stale, aws.clock.now(), "settling")
+    assert fixed is not None and int(fixed["deducted_amount"]) == 2_000  # its moment holds the damage line
+    status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)
+    assert (status, out["error"]["code"]) == (409, "invalid_state")  # after the moment: refused
+    api.run_jobs()
+    closed = _get(api, token, rental["id"])
+    assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (500, 2_000, 47_500)
+    assert closed["lines"] == [{"name": "rent", "amount": 500}, {"name": "damage", "amount": 2_000}]
+    assert provider_op(aws, f"{rental['id']}_ded1")["amount"] == 2_000 and provider_op(aws, f"{rental['id']}_ded2") is None
