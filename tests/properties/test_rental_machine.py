@@ -44,6 +44,7 @@ def rental_request_nos(item: dict) -> list[str]:
     rid = item["id"]
     nos = [f"{rid}_{k}" for k in ("freeze", "deposit", "rent", "overdue", "buyout", "release", "fulfil")]
     nos += [f"{rid}_ded{k}" for k in range(1, int(item.get("deduction_count", 0)) + 2)]
+    nos += [f"{rid}_dref{k}" for k in range(1, 5)]
     for k in range(1, int(item.get("renewals", 0)) + 2):
         nos += [f"{rid}_renew{k}", f"{rid}_renewx{k}"]
     return nos
@@ -71,6 +72,9 @@ def check_rental_ledger(item: dict, ops: dict[str, dict]) -> None:
         assert not taken and not refund and int(item.get("exposure_amount", 0)) == 0, item
     if item["status"] != "closed":
         return
+    dispute_refunds = sum(int(op["amount"]) for no, op in ops.items() if "_dref" in no)
+    assert dispute_refunds == int(item.get("refunded_amount", 0)) or item.get("dispute_status") == "refunding", item
+    assert int(item.get("refunded_amount", 0)) <= int(item["deducted_amount"]), item  # only what was deducted
     held = int(item["frozen_amount"]) + int(item["deposit_amount"])
     rent, deducted, released = int(item["rent_charged"]), int(item["deducted_amount"]), int(item["released_amount"])
     assert min(rent, deducted, released) >= 0 and held == rent + deducted + released, item
@@ -175,6 +179,24 @@ class RentalMachine(RuleBasedStateMachine):
                                        {"lines": lines, "evidence": ["https://e.example/1.jpg"]})
         STATS[f"damage: {status}"] += 1
         assert status in (201, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data())
+    def dispute(self, data) -> None:
+        rid = self._pick(data, "closed")
+        token = self.members[self.rentals[rid]]["token"]
+        status, out = self.stack.api.post(f"/v1/rentals/{rid}/disputes", {"reason": "not fair"}, token=token)
+        STATS[f"dispute: {status}"] += 1
+        assert status in (201, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data(), uphold=st.booleans())
+    def answer_dispute(self, data, uphold) -> None:
+        rid = self._pick(data, "closed")
+        status, out = self.stack.admin("POST", f"/v1/admin/reviews/rv_dispute_{rid}/{'approve' if uphold else 'reject'}",
+                                       {})
+        STATS[f"answer dispute: {status}"] += 1
+        assert status in (200, 404, 409), (status, out)
 
     # -- the operators ------------------------------------------------------------------------
     @precondition(lambda self: self.rentals)
