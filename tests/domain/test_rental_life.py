@@ -55,3 +55,11 @@ def test_a_charged_order_is_itemised_with_its_coupon_and_a_part_charged_plan_by_
         "lines": [{"name": "installment", "amount": 20_000}], "discounts": []}
     assert itemised({"kind": "pay_later", "amount": 10_000, "payable": 10_000, "charged": 0}) == {
         "lines": [], "discounts": []}
+
+
+def test_an_inspection_hold_never_outlives_the_freeze():
+    hour = timedelta(hours=1)
+    assert rules.inspection_until(T0, 72 * hour, None, hour) == T0 + 72 * hour
+    assert rules.inspection_until(T0, 72 * hour, T0 + 10 * hour, hour) == T0 + 9 * hour  # ends before the lapse
+    assert rules.inspection_until(T0, 72 * hour, T0 + hour, hour) is None  # no room: settled at once
+    assert rules.inspection_until(T0, timedelta(0), T0 + 100 * hour, hour) is None  # books: no hold
