@@ -25,19 +25,24 @@ GOALS = {
     "return_round_trips": "route only; settlement worker separately",
     "sweep_items_read_0_open": "does not grow",
     "sweep_items_read_1000_open": "does not grow",
+    "renew_round_trips": "<= 3 (with Idempotency-Key)",
+    "buyout_route_round_trips": "<= 3 of its own (with Idempotency-Key)",
+    "damage_round_trips": "<= 3 (with Idempotency-Key)",
+    "inspection_sweep_items_read_0": "does not grow",
+    "inspection_sweep_items_read_1000_inspecting": "does not grow",
 }
 
 
-def _open_rentals(deps: Any, n: int) -> None:
-    """n active rentals whose timers are far in the future (not due)."""
+def _open_rentals(deps: Any, n: int, status: str = "active", prefix: str = "rt_bench") -> None:
+    """n open rentals (active, or inspecting) whose timers are far in the future (not due)."""
     from chalicelib.clock import iso
     from chalicelib.services.rentals.store import timer
 
     now = deps.clock.now()
     items = []
     for i in range(n):
-        rid = f"rt_bench{i:06d}"
-        items.append({"pk": f"RENTAL#{rid}", "sk": "RENTAL", "type": "rental", "id": rid, "status": "active",
+        rid = f"{prefix}{i:06d}"
+        items.append({"pk": f"RENTAL#{rid}", "sk": "RENTAL", "type": "rental", "id": rid, "status": status,
                       "member_id": "m_bench", "return_by": iso(now + timedelta(days=30)),
                       **timer(rid, now + timedelta(days=31))})
     deps.table.batch_write(items)
@@ -79,7 +84,9 @@ def _measure() -> dict[str, Any]:
     now = deps.clock.now()
     with counter.measure() as one_due:
         sweep(deps, now)
+    life = _life(deps, counter, client, token, body)
     return {
+        **life,
         "create_round_trips": len(create["app"]), "create_calls": "+".join(create["app"]),
         "create_provider_round_trips": len(create["provider"]),
         "return_round_trips": len(ret["app"]), "return_calls": "+".join(ret["app"]),
@@ -88,6 +95,55 @@ def _measure() -> dict[str, Any]:
         "sweep_items_read_0_open": idle0["items_read"], "sweep_queries_0_open": len(idle0["app"]),
         "sweep_items_read_1000_open": idle1000["items_read"], "sweep_queries_1000_open": len(idle1000["app"]),
         "sweep_items_read_1000_open_1_due": one_due["items_read"],
+    }
+
+
+def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[str, Any]:
+    """Round trips of renew, buyout and a damage record (routes), and the inspection hold's timer sweep."""
+    from chalicelib.jobs.runner import run_all
+    from chalicelib.jobs.tables import SWEEPS
+    from chalicelib.services.rentals import life
+
+    first = call(client, "POST", "/v1/rentals", {**body, "item_id": "b2"}, token, key="bench-3")
+    run_all(deps)
+    deps.clock.now()
+    with counter.measure() as renew:
+        call(client, "POST", f"/v1/rentals/{first['id']}/renew", {"days": 3}, token, key="bench-5")
+    damage = {"lines": [{"name": "damage", "amount": 1_000}], "evidence": ["https://e.example/1.jpg"]}
+    deps.clock.now()
+    admin = {"Authorization": "Bearer local-admin-key", "Content-Type": "application/json", "Idempotency-Key": "b6"}
+    with counter.measure() as dmg:
+        r = client.http.request("POST", f"/v1/admin/rentals/{first['id']}/damages", headers=admin,
+                                body=json.dumps(damage).encode())
+    assert r.status_code == 201, r.body
+    real = life.settlement.try_buyout
+    life.settlement.try_buyout = lambda deps, item: "measured apart"  # the route's own round trips first
+    try:
+        deps.clock.now()
+        with counter.measure() as buy:
+            call(client, "POST", f"/v1/rentals/{first['id']}/buyout", {}, token, key="bench-7")
+    finally:
+        life.settlement.try_buyout = real
+    item = deps.table.get(f"RENTAL#{first['id']}", "RENTAL")
+    with counter.measure() as buy_settle:
+        life.settlement.try_buyout(deps, item)
+    sweep = SWEEPS["deduct_overdue_rentals"].fn
+    now = deps.clock.now()
+    with counter.measure() as idle0:
+        sweep(deps, now)
+    _open_rentals(deps, 1000, "inspecting", "rt_insp")
+    now = deps.clock.now()
+    with counter.measure() as idle1000:
+        sweep(deps, now)
+    return {
+        "renew_round_trips": len(renew["app"]), "renew_calls": "+".join(renew["app"]),
+        "damage_round_trips": len(dmg["app"]), "damage_calls": "+".join(dmg["app"]),
+        "buyout_route_round_trips": len(buy["app"]), "buyout_route_calls": "+".join(buy["app"]),
+        "buyout_settlement_round_trips": len(buy_settle["app"]),
+        "buyout_settlement_calls": "+".join(buy_settle["app"]),
+        "buyout_provider_round_trips": len(buy_settle["provider"]),
+        "inspection_sweep_items_read_0": idle0["items_read"],
+        "inspection_sweep_items_read_1000_inspecting": idle1000["items_read"],
     }
 
 

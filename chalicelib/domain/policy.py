@@ -38,6 +38,11 @@ class Policy:
     booking_fee_cap: int = 5_000
     reservation_hold_days: int = 3
     reconcile_after_minutes: int = 15
+    # PRODUCT.md 2a: the freeze is held this long after a return so operators can record damage
+    inspection_hours: dict[str, int] = _d(books=0, power_bank=0, courses=0, clothing=24, digital=72,
+                                          appliances=72, high_value=72)
+    dispute_days: int = 7  # a member may dispute within this many days of close
+    dispute_answer_days: int = 7  # an operator answers a dispute within this many days
     installment_pay_minutes: int = 30  # an unpaid Huabei trade closes after this (timeout_express)
     velocity_window_minutes: int = 60
     velocity_max_orders: int = 3

@@ -29,6 +29,10 @@ class RentalStatus(StrEnum):
     """The item is out; the freeze (or deposit) secures it."""
     RETURNED = "returned"
     """The item is back; the settlement worker takes the rent and releases the rest."""
+    INSPECTING = "inspecting"
+    """Back, held for the scenario's inspection window so operators can record damage; then settled."""
+    CLOSING = "closing"
+    """Bought out: price and rent fixed; the provider is taking them from the freeze (closed when it answers)."""
     CLOSED = "closed"
     """Settled: rent taken, deductions recorded, the rest released (outcome returned or defaulted)."""
     REJECTED = "rejected"
@@ -40,7 +44,9 @@ TRANSITIONS: dict[RentalStatus, frozenset[RentalStatus]] = {
     S.REVIEW: frozenset({S.PENDING_FREEZE, S.AWAITING_DEPOSIT, S.REJECTED}),
     S.PENDING_FREEZE: frozenset({S.ACTIVE, S.REJECTED}),
     S.AWAITING_DEPOSIT: frozenset({S.ACTIVE, S.REJECTED}),
-    S.ACTIVE: frozenset({S.RETURNED, S.CLOSED}),
+    S.ACTIVE: frozenset({S.RETURNED, S.INSPECTING, S.CLOSED, S.CLOSING}),
+    S.INSPECTING: frozenset({S.CLOSED}),
+    S.CLOSING: frozenset({S.CLOSED}),
     S.RETURNED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
     S.REJECTED: frozenset(),
@@ -52,6 +58,7 @@ class Outcome(StrEnum):
 
     RETURNED = "returned"
     DEFAULTED = "defaulted"
+    BOUGHT_OUT = "bought_out"  # the member bought the item: price and rent taken from the freeze
     SETTLED = "settled"  # the freeze was about to lapse and could not be renewed: settled from it
 
 
@@ -65,6 +72,52 @@ def rent(daily_rent: int, days: int, discount: int = 0) -> int:
     if daily_rent < 0 or days <= 0 or discount < 0:
         raise ValidationFailed("rent needs a non-negative daily rent and at least one day", "days")
     return max(daily_rent * days - discount, 0)
+
+
+def days_used(start: datetime, returned_at: datetime, agreed_days: int) -> int:
+    """Days charged for a return: the whole days begun since the start (at least 1), never more than agreed
+    (a late return pays the agreed rent plus the overdue fee instead)."""
+    begun = math.ceil((returned_at - start) / DAY) if returned_at > start else 0
+    return min(max(begun, 1), agreed_days)
+
+
+RENEW_MIN_DAYS, RENEW_MAX_DAYS = 1, 30
+
+
+def renewal_fits(held: int, deducted_so_far: int, new_rent: int) -> bool:
+    """A renewal's rent (with what was already deducted) must still fit in what secures the rental."""
+    return new_rent + deducted_so_far <= held
+
+
+def buyout_price(item_value: int, rent_accrued: int, held: int, deducted_so_far: int) -> int:
+    """`item_value - rent accrued`, never below 0 and never beyond what is still held after the rent."""
+    return max(0, min(item_value - rent_accrued, held - deducted_so_far - rent_accrued))
+
+
+def itemise(gross_rent: int, discount: int, rent_charged: int,
+            extra: list[tuple[str, int]]) -> tuple[list[dict], list[dict]]:
+    """The named lines and discounts of what a closed rental took: sum(lines) - sum(discounts) =
+    rent_charged + sum(extra). The coupon shows as a discount on the gross rent it reduced."""
+    coupon = min(max(discount, 0), gross_rent) if rent_charged else 0
+    lines = [{"name": "rent", "amount": rent_charged + coupon}] if rent_charged else []
+    lines += [{"name": name, "amount": amount} for name, amount in extra if amount]
+    discounts = [{"name": "coupon", "amount": coupon}] if coupon else []
+    return lines, discounts
+
+
+def inspection_until(returned_at: datetime, window: timedelta, freeze_expires_at: datetime | None,
+                     margin: timedelta) -> datetime | None:
+    """End of the inspection hold after a return (None: no hold). Never outlives the provider's freeze:
+    it ends `margin` before the freeze lapses, so the settlement still finds the freeze alive."""
+    if window <= timedelta(0):
+        return None
+    until = returned_at + window
+    if freeze_expires_at is not None:
+        until = min(until, freeze_expires_at - margin)
+    return until if until > returned_at else None
+
+
+DAMAGE_LINES = frozenset({"damage", "lost_accessory", "cleaning"})
 
 
 def due_at(start: datetime, days: int) -> datetime:

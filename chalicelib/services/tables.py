@@ -19,4 +19,15 @@ Handler = Callable[["Deps", "Notification", "UnitOfWork", str], None]
 Resolver = Callable[["Deps", "UnitOfWork", dict, bool], None]
 
 NOTIFICATIONS: dict[str, Handler] = {**members.NOTIFICATIONS, **rentals.NOTIFICATIONS, **orders.NOTIFICATIONS}
-RESOLVERS: dict[str, Resolver] = {**rentals.RESOLVERS, **orders.RESOLVERS, **growth.RESOLVERS}
+# A review of kind "dispute" names its subject in its ref_id: `dispute_<object id>`, the object id's prefix
+# (bkg: a booking, rt: a rental) picks the area's resolver.
+DISPUTES: dict[str, Resolver] = {"bkg": orders.RESOLVERS["dispute"], **rentals.DISPUTES}
+
+
+def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
+    subject = review["ref_id"].removeprefix("dispute_").split("_", 1)[0]
+    DISPUTES[subject](deps, uow, review, approved)
+
+
+RESOLVERS: dict[str, Resolver] = {**rentals.RESOLVERS, **orders.RESOLVERS, **growth.RESOLVERS,
+                                  "dispute": resolve_dispute}

@@ -5,7 +5,7 @@ import concurrent.futures as cf
 from datetime import timedelta
 
 from tests.helpers import Api
-from tests.rental_helpers import active_rental, audit_actions, me, provider_ops, rent, rental_body
+from tests.rental_helpers import DAY, active_rental, audit_actions, me, provider_ops, rent, rental_body
 
 
 def test_a_good_member_rents_deposit_free_and_the_freeze_is_asked_for(client, aws):
@@ -161,8 +161,9 @@ def test_operators_deduct_from_a_live_freeze_never_beyond_it(client, aws):
     assert status == 409 and out["error"]["code"] == "invalid_state"
     status, full = api.admin("GET", f"/v1/admin/rentals/{rental['id']}")
     assert status == 200 and full["status"] == "closed"
-    assert [(m["kind"], m["amount"]) for m in full["money"]] == [("deduction", 4_000), ("rent", 500),
-                                                                  ("release", 5_500)]
+    # returned within its first day: one day's rent (PRODUCT.md 2a early return)
+    assert [(m["kind"], m["amount"]) for m in full["money"]] == [("deduction", 4_000), ("rent", 100),
+                                                                  ("release", 5_900)]
     assert full["frozen_amount"] == full["rent_charged"] + full["deducted_amount"] + full["released_amount"]
     assert all(m["out_request_no"].startswith(rental["id"]) and m["at"].endswith("Z") for m in full["money"])
 
@@ -189,10 +190,13 @@ def test_a_coupon_lowers_the_rent_and_is_used_at_close(client, aws):
     status, out = rent(api, token, coupon_id=cid)
     assert status == 201 and out["discount"] == 1_000 and out["rent"] == 2_500
     api.run_jobs()
+    api.advance(7 * DAY - 3600)  # kept for the whole term
     api.post(f"/v1/rentals/{out['id']}/return", {}, token=token)
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert closed["rent_charged"] == 2_500 and closed["released_amount"] == 47_500
+    assert (closed["lines"], closed["discounts"]) == ([{"name": "rent", "amount": 3_500}],
+                                                      [{"name": "coupon", "amount": 1_000}])
     assert aws.table.get(f"COUPON#{cid}", "COUPON")["status"] == "used"
     status, again = rent(api, token, coupon_id=cid)
     assert status == 409 and again["error"]["field"] == "coupon_id"

@@ -17,8 +17,8 @@ fen = st.integers(min_value=0, max_value=10_000_000)
 
 def test_every_status_has_a_one_line_docstring_and_a_row_in_the_table():
     assert set(r.TRANSITIONS) == set(S)
-    assert {str(s) for s in S} == {"pending_freeze", "awaiting_deposit", "review", "active", "returned", "closed",
-                                   "rejected"}
+    assert {str(s) for s in S} == {"pending_freeze", "awaiting_deposit", "review", "active", "returned", "inspecting",
+                                   "closing", "closed", "rejected"}
 
 
 def test_the_happy_path_is_allowed():
@@ -30,6 +30,7 @@ def test_the_happy_path_is_allowed():
 @pytest.mark.parametrize("current,target", [
     (S.ACTIVE, S.ACTIVE), (S.RETURNED, S.RETURNED), (S.CLOSED, S.RETURNED), (S.REJECTED, S.ACTIVE),
     (S.PENDING_FREEZE, S.RETURNED), (S.AWAITING_DEPOSIT, S.CLOSED), (S.RETURNED, S.ACTIVE),
+    (S.INSPECTING, S.ACTIVE), (S.CLOSING, S.RETURNED), (S.RETURNED, S.CLOSING), (S.CLOSED, S.INSPECTING),
 ])
 def test_other_moves_are_refused_with_invalid_state(current, target):
     with pytest.raises(InvalidTransition) as err:

@@ -83,6 +83,8 @@ def test_the_late_fee_is_capped_at_50_yuan(client, aws):
     assert out["cancellation_fee"] == 5_000
     api.run_jobs()
     assert money.paid(aws, booking["id"]) == 5_000
+    after = api.get(f"/v1/bookings/{booking['id']}", token=token)[1]  # itemised: the fee by name
+    assert (after["lines"], after["discounts"]) == ([{"name": "cancellation_fee", "amount": 5_000}], [])
 
 
 def test_silver_and_gold_cancel_free_until_the_start_but_not_after(client):

@@ -94,7 +94,7 @@ def test_a_confirm_that_timed_out_after_charging_is_a_502_and_its_retry_charges_
 
 
 def _returned(api: Api, token: str) -> dict:
-    rental = active_rental(api, token)  # item_value 50_000, rent 500 x 7
+    rental = active_rental(api, token)  # item_value 50_000, rent 500 a day; back within its first day: 500
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
     return rental
 
@@ -110,10 +110,10 @@ def _settled_once_after(aws, api, token, rental, monkeypatch, method: str) -> No
     api.advance(RECONCILE)
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 3_500, 46_500)
+    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 500, 49_500)
     assert_ledger(closed)
     rent, release = provider_op(aws, f"{rental['id']}_rent"), provider_op(aws, f"{rental['id']}_release")
-    assert (rent["amount"], release["amount"]) == (3_500, 46_500)  # one record per request number: once each
+    assert (rent["amount"], release["amount"]) == (500, 49_500)  # one record per request number: once each
     assert me(api, token)["exposure"] == 0
 
 
@@ -177,12 +177,12 @@ def test_a_settlement_worker_lost_before_closing_resumes_with_the_same_request_n
     api.run_jobs()
     assert died  # the provider moved the money; the close was never written
     assert api.get(f"/v1/rentals/{rental['id']}", token=token)[1]["status"] == "returned"
-    assert provider_op(aws, f"{rental['id']}_release")["amount"] == 46_500
+    assert provider_op(aws, f"{rental['id']}_release")["amount"] == 49_500
     _drop_queue(aws, "rental-settlements")
     api.advance(RECONCILE)
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert closed["status"] == "closed" and closed["released_amount"] == 46_500
+    assert closed["status"] == "closed" and closed["released_amount"] == 49_500
     assert_ledger(closed)
     assert me(api, token)["exposure"] == 0
 
@@ -261,7 +261,7 @@ def test_a_concurrent_return_between_read_and_commit_gives_a_clean_answer_and_on
     assert status == 409 or out["status"] == "returned"
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert closed["status"] == "closed" and closed["rent_charged"] == 3_500
+    assert closed["status"] == "closed" and closed["rent_charged"] == 500  # returned within its first day
     assert_ledger(closed)
     assert me(api, token)["exposure"] == 0
 

@@ -35,6 +35,7 @@ def test_a_pay_later_order_is_charged_when_the_trial_ends(client, aws):
     api.run_jobs()  # a second run changes nothing
     _, after = api.get(f"/v1/orders/{order['id']}", token=token)
     assert (after["status"], after["charged"]) == ("charged", 10_000)
+    assert (after["lines"], after["discounts"]) == ([{"name": "pay_later", "amount": 10_000}], [])  # itemised
     me = _me(api, token)
     assert me["exposure"] == 0 and me["on_time_count"] == 1
     assert len(money.ops(aws, order["id"], "charge")) == 1 and money.paid(aws, order["id"]) == 10_000

@@ -53,13 +53,13 @@ def test_a_provider_error_leaves_the_rental_returned_and_the_retry_moves_money_o
     held = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
     assert held["status"] == "returned" and held["released_amount"] is None
     assert me(api, token)["exposure"] == 50_000  # nothing half-written
-    assert provider_op(aws, f"{rental['id']}_rent")["amount"] == 3_500  # taken before the failure
+    assert provider_op(aws, f"{rental['id']}_rent")["amount"] == 500  # taken before the failure (1 day used)
     monkeypatch.setattr(SandboxProvider, "release", real_release)
     assert _deliver(aws, QUEUE) == (1, 0)  # the same message, retried
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert closed["status"] == "closed" and closed["rent_charged"] == 3_500
+    assert closed["status"] == "closed" and closed["rent_charged"] == 500
     assert_ledger(closed)
-    assert provider_op(aws, f"{rental['id']}_rent")["amount"] == 3_500
+    assert provider_op(aws, f"{rental['id']}_rent")["amount"] == 500
     assert me(api, token)["exposure"] == 0
 
 
@@ -155,6 +155,8 @@ def test_a_deduction_whose_capture_failed_is_taken_at_settlement_before_the_rele
     api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (500, 3_000, 6_500)
+    # returned within its first day: one day's rent
+    assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (100, 3_000, 6_900)
+    assert closed["lines"] == [{"name": "rent", "amount": 100}, {"name": "damage", "amount": 3_000}]
     assert provider_op(aws, f"{rental['id']}_ded1")["amount"] == 3_000
-    assert provider_op(aws, f"{rental['id']}_release")["amount"] == 6_500
+    assert provider_op(aws, f"{rental['id']}_release")["amount"] == 6_900

@@ -87,10 +87,11 @@ def test_a_rental_returned_on_time_is_completed_once_for_its_rent_and_deductions
     api.run_jobs()
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
-    assert (closed["status"], closed["rent_charged"]) == ("closed", 3_500)
+    assert (closed["status"], closed["rent_charged"]) == ("closed", 3_000)  # 6 days begun of 7
     (action, body), = order["actions"]
-    assert action == "complete" and body["total_amount"] == 4_500 and body["time_range"]["end_time"]
-    assert sorted((p["name"], p["amount"]) for p in body["post_payments"]) == [("deduction", 1_000), ("rent", 3_500)]
+    assert action == "complete" and body["total_amount"] == 4_000 and body["time_range"]["end_time"]
+    assert sorted((p["name"], p["amount"]) for p in body["post_payments"]) == [("damage", 1_000), ("rent", 3_000)]
+    assert sorted((x["name"], x["amount"]) for x in closed["lines"]) == [("damage", 1_000), ("rent", 3_000)]
     gw.collect(number)
     assert gw.deliver(client) == [204]  # acknowledged; nothing more for the rental to do
 
@@ -107,7 +108,7 @@ def test_a_long_rental_keeps_its_one_service_order_and_is_never_refrozen(gw, cli
     assert api.post(f"/v1/rentals/{out['id']}/return", {}, token=token)[0] == 200
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
-    assert (closed["status"], closed["rent_charged"]) == ("closed", 12_000)
+    assert (closed["status"], closed["rent_charged"]) == ("closed", 10_100)  # back in day 101 of 120: the days begun
 
 
 def test_an_overdue_rental_is_completed_for_rent_and_overdue_and_never_as_kept(gw, client, aws) -> None:
@@ -121,7 +122,7 @@ def test_an_overdue_rental_is_completed_for_rent_and_overdue_and_never_as_kept(g
     assert closed["status"] == "closed" and closed["outcome"] == "defaulted"
     (action, body), = gw.orders[f"{out['id']}_freeze"]["actions"]
     names = {p["name"]: p["amount"] for p in body["post_payments"]}
-    assert action == "complete" and set(names) == {"rent", "overdue"}
+    assert action == "complete" and set(names) == {"rent", "overdue_fee"}
     assert body["total_amount"] == sum(names.values()) == closed["rent_charged"] + closed["deducted_amount"] <= 10_000
 
 

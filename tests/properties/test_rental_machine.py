@@ -28,7 +28,7 @@ MEMBERS = {
     "refused": "ref:720:freeze_fails",  # the provider refuses every freeze
 }
 SCENARIOS = ["books", "digital", "high_value"]
-LIVE = {"review", "pending_freeze", "awaiting_deposit", "active", "returned"}
+LIVE = {"review", "pending_freeze", "awaiting_deposit", "active", "returned", "inspecting", "closing"}
 RENTALS = st.fixed_dictionaries({
     "scenario": st.sampled_from(SCENARIOS), "item_id": st.just("it"),
     "item_value": st.one_of(st.integers(100, 30_000), st.integers(30_000, 300_000)),
@@ -42,8 +42,9 @@ CLOCK_MOVES = [60, 16 * 60, 3600, DAY, 2 * DAY + 3600, 8 * DAY, 30 * DAY]
 
 def rental_request_nos(item: dict) -> list[str]:
     rid = item["id"]
-    nos = [f"{rid}_{k}" for k in ("freeze", "deposit", "rent", "overdue", "release", "fulfil")]
+    nos = [f"{rid}_{k}" for k in ("freeze", "deposit", "rent", "overdue", "buyout", "release", "fulfil")]
     nos += [f"{rid}_ded{k}" for k in range(1, int(item.get("deduction_count", 0)) + 2)]
+    nos += [f"{rid}_dref{k}" for k in range(1, 5)]
     for k in range(1, int(item.get("renewals", 0)) + 2):
         nos += [f"{rid}_renew{k}", f"{rid}_renewx{k}"]
     return nos
@@ -71,6 +72,9 @@ def check_rental_ledger(item: dict, ops: dict[str, dict]) -> None:
         assert not taken and not refund and int(item.get("exposure_amount", 0)) == 0, item
     if item["status"] != "closed":
         return
+    dispute_refunds = sum(int(op["amount"]) for no, op in ops.items() if "_dref" in no)
+    assert dispute_refunds == int(item.get("refunded_amount", 0)) or item.get("dispute_status") == "refunding", item
+    assert int(item.get("refunded_amount", 0)) <= int(item["deducted_amount"]), item  # only what was deducted
     held = int(item["frozen_amount"]) + int(item["deposit_amount"])
     rent, deducted, released = int(item["rent_charged"]), int(item["deducted_amount"]), int(item["released_amount"])
     assert min(rent, deducted, released) >= 0 and held == rent + deducted + released, item
@@ -147,6 +151,52 @@ class RentalMachine(RuleBasedStateMachine):
         status, out = self.stack.api.post(f"/v1/rentals/{rid}/return", {}, token=token)
         STATS[f"return: {status}"] += 1
         assert status in (200, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data(), days=st.integers(1, 30))
+    def renew(self, data, days) -> None:
+        rid = self._pick(data, "active")
+        token = self.members[self.rentals[rid]]["token"]
+        status, out = self.stack.api.post(f"/v1/rentals/{rid}/renew", {"days": days}, token=token)
+        STATS[f"renew: {status}"] += 1
+        assert status in (200, 403, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data())
+    def buyout(self, data) -> None:
+        rid = self._pick(data, "active")
+        token = self.members[self.rentals[rid]]["token"]
+        status, out = self.stack.api.post(f"/v1/rentals/{rid}/buyout", {}, token=token)
+        STATS[f"buyout: {status}"] += 1
+        assert status in (200, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data(), amounts=st.lists(st.integers(1, 60_000), min_size=1, max_size=3))
+    def record_damage(self, data, amounts) -> None:
+        rid = self._pick(data, "active", "returned", "inspecting")
+        lines = [{"name": name, "amount": a} for name, a in zip(["damage", "cleaning", "lost_accessory"][:len(amounts)], amounts, strict=True)]
+        status, out = self.stack.admin("POST", f"/v1/admin/rentals/{rid}/damages",
+                                       {"lines": lines, "evidence": ["https://e.example/1.jpg"]})
+        STATS[f"damage: {status}"] += 1
+        assert status in (201, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data())
+    def dispute(self, data) -> None:
+        rid = self._pick(data, "closed")
+        token = self.members[self.rentals[rid]]["token"]
+        status, out = self.stack.api.post(f"/v1/rentals/{rid}/disputes", {"reason": "not fair"}, token=token)
+        STATS[f"dispute: {status}"] += 1
+        assert status in (201, 409), (status, out)
+
+    @precondition(lambda self: self.rentals)
+    @rule(data=st.data(), uphold=st.booleans())
+    def answer_dispute(self, data, uphold) -> None:
+        rid = self._pick(data, "closed")
+        status, out = self.stack.admin("POST", f"/v1/admin/reviews/rv_dispute_{rid}/{'approve' if uphold else 'reject'}",
+                                       {})
+        STATS[f"answer dispute: {status}"] += 1
+        assert status in (200, 404, 409), (status, out)
 
     # -- the operators ------------------------------------------------------------------------
     @precondition(lambda self: self.rentals)
@@ -267,6 +317,8 @@ class RentalMachine(RuleBasedStateMachine):
             s.settle_rentals()
         for rid, who in self.rentals.items():
             s.api.post(f"/v1/rentals/{rid}/return", {}, token=self.members[who]["token"])
+        s.settle_rentals()
+        s.advance(4 * DAY)  # past every inspection hold; a buyout the provider left unanswered is re-driven
         s.settle_rentals()
         self.ledgers_exposure_and_coupons_hold()
         rentals, members, _, _ = self._snapshot()

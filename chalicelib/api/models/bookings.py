@@ -24,6 +24,8 @@ class BookingOut(Out):
     price: int
     cancellation_fee: int | None = None
     charged: int
+    lines: list[dict] = Field(default_factory=list, description="what was taken, by name")
+    discounts: list[dict] = Field(default_factory=list, description="lines - discounts = the amount taken")
 
 
 class CompleteIn(Body):

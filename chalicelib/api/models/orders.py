@@ -29,6 +29,8 @@ class OrderOut(Out):
     charge_at: str | None
     charged: int
     refunded: int
+    lines: list[dict] = Field(default_factory=list, description="what was taken, by name")
+    discounts: list[dict] = Field(default_factory=list, description="lines - discounts = the amount taken")
 
 
 class OrderList(Out):

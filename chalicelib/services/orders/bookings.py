@@ -52,6 +52,9 @@ def view(item: dict) -> dict:
             "created_at", "comment")
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), fee_charged=bool(item.get("fee_charged", False)))
+    charged = out["charged"]  # itemised (API.md): a late cancellation's fee, or the service itself
+    out.update(lines=[{"name": "cancellation_fee" if out["fee_charged"] else "service", "amount": charged}]
+               if charged else [], discounts=[])
     if item.get("provider_params") and item.get("agreement_state") == "pending":
         out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm
     return out

@@ -59,10 +59,23 @@ def view(item: dict) -> dict:
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), refunded=int(item.get("refunded", 0)),
                charge_attempts=int(item.get("charge_attempts", 0)))
+    out.update(itemised(item))
     if item.get("provider_params") and (item.get("agreement_state") == "pending"
                                         or installments.awaiting_payment(item)):
         out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm or pay
     return out
+
+
+def itemised(item: dict) -> dict:
+    """What a charged order took as named lines less discounts (API.md): the goods at their price less the
+    coupon once the whole payable is charged; before that (an installment plan part-way), the periods taken."""
+    charged, amount, payable = int(item.get("charged", 0)), int(item.get("amount", 0)), int(item.get("payable", 0))
+    if not charged:
+        return {"lines": [], "discounts": []}
+    name = str(item.get("kind") or "order")
+    if charged == payable and amount > payable:
+        return {"lines": [{"name": name, "amount": amount}], "discounts": [{"name": "coupon", "amount": amount - payable}]}
+    return {"lines": [{"name": name, "amount": charged}], "discounts": []}
 
 
 def _terms(body: Any, inputs: decisions.Inputs, payable: int, tier: str, deps: Deps) -> dict:

@@ -2,7 +2,7 @@
 resolver that continues a rental an operator decided."""
 from __future__ import annotations
 
-from . import rentals, security
+from . import disputes, rentals, security
 
 NOTIFICATIONS = {
     "freeze.succeeded": security.on_freeze_succeeded,  # a freeze, or its renewal (lapse.py), confirmed
@@ -13,4 +13,8 @@ NOTIFICATIONS = {
 
 RESOLVERS = {
     "rental": rentals.resolve_review,
+}
+
+DISPUTES = {  # the review resolver of a dispute whose subject is a rental (services/tables.py dispatches)
+    "rt": disputes.resolve,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...clock import iso
+from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain import request_numbers as numbers
 from ...domain.decision import Outcome
@@ -117,18 +117,27 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
         pass  # already past waiting: the params are of no use any more
 
 def return_item(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> dict:
-    """POST /v1/rentals/{id}/return: active -> returned; the settlement worker takes it from there."""
+    """POST /v1/rentals/{id}/return: active -> returned (the settlement worker takes it from there), or
+    active -> inspecting when the scenario holds the freeze for inspection (the timer settles it after)."""
     item = store.load(deps.table, rental_id, member_id)
     rules.transition(item["status"], S.RETURNED)
     if item.get("settle_started_at"):
         raise InvalidState("the rental is being settled as overdue")
-    at = iso(uow.now)
-    changes = {"returned_at": at, **store.timer(rental_id, store.wake_for(item, S.RETURNED, uow.now,
-                                                                          deps.settings.policy))}
-    store.stage_move(uow, item, S.RETURNED, InvalidState("the rental is no longer active"), set=changes,
+    at, policy = iso(uow.now), deps.settings.policy
+    expires = item.get("freeze_expires_at")
+    until = rules.inspection_until(uow.now, timedelta(hours=policy.inspection_hours.get(item["scenario"], 0)),
+                                   parse_iso(expires) if expires else None, store.INSPECTION_MARGIN)
+    target = S.INSPECTING if until else S.RETURNED
+    wake = until or store.wake_for(item, S.RETURNED, uow.now, policy)
+    changes = {"returned_at": at, **({"inspection_until": iso(until)} if until else {}),
+               **store.timer(rental_id, wake)}
+    store.stage_move(uow, item, target, InvalidState("the rental is no longer active"), set=changes,
                      extra_condition="attribute_not_exists(settle_started_at)")
-    uow.send("rental-settlements", {"rental_id": rental_id})
-    return store.view({**item, **changes, "status": str(S.RETURNED)})
+    if until:
+        store.stage_inspection_marker(uow, item, iso(until))
+    else:
+        uow.send("rental-settlements", {"rental_id": rental_id})
+    return store.view({**item, **changes, "status": str(target)})
 
 
 def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str) -> dict:

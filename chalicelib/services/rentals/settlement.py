@@ -10,9 +10,10 @@ from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, ProviderError
+from ...log import logger
 from ...ports import Deps
 from ...providers.base import Line
-from ...store.guards import expect
+from ...store.guards import ABSENT, expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
@@ -28,65 +29,112 @@ class _AlreadySettled(DomainError):
 
 
 def settle_returned(deps: Deps, rental_id: str) -> str:
-    """release_freezes: take the rent (and any late fee), release the rest, close. Repeats do nothing."""
+    """release_freezes (and the timer after an inspection hold): take the rent (and any late fee) and the
+    recorded damage lines, release the rest, close. Repeats do nothing."""
     item = store.get(deps.table, rental_id)
-    if not item or item["status"] != S.RETURNED:
+    if not item or item["status"] not in (S.RETURNED, S.INSPECTING):
         return "nothing_to_do"
+    if not item.get("settle_started_at"):  # from here no damage line can be added: the amounts are final
+        item = _start_settling(deps, item, deps.clock.now(), "settling")
+        if item is None:
+            return "nothing_to_do"
+    due, returned_at = parse_iso(item["return_by"]), parse_iso(item["returned_at"])
+    days = rules.days_used(due - int(item["days"]) * rules.DAY, returned_at, int(item["days"]))
+    rent_owed = rules.rent(int(item["daily_rent"]), days, int(item.get("discount", 0)))  # early: days used
     settlement, on_time = rules.settle_return(
-        store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
-        parse_iso(item["return_by"]), parse_iso(item["returned_at"]), deps.settings.policy.grace_days)
-    _move_money(deps, item, settlement, positive=True if on_time else None)
-    return _close(deps, item, settlement, rules.Outcome.RETURNED, on_time)
+        store.held(item), rent_owed, int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
+        due, returned_at, deps.settings.policy.grace_days)
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=True if on_time else None)
+    return _close(deps, item, settlement, lines, rules.Outcome.RETURNED, on_time, days_charged=days)
 
 
 def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
     """Default: rent + daily_rent x ceil(days late) from what is held, the rest released, blacklisted."""
     if not item.get("settle_started_at"):
-        item = _start_settling(deps, item, now)
+        item = _start_settling(deps, item, now, "overdue")
         if item is None:
             return "nothing_to_do"
     settlement = rules.settle_overdue(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)),
                                       int(item["daily_rent"]), parse_iso(item["return_by"]),
                                       parse_iso(item["settle_started_at"]))
-    _move_money(deps, item, settlement, positive=False)
-    return _close(deps, item, settlement, rules.Outcome.DEFAULTED, False)
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=False)
+    return _close(deps, item, settlement, lines, rules.Outcome.DEFAULTED, False)
 
 
 def settle_on_lapse(deps: Deps, item: dict, now: datetime, why: str) -> str:
     """The freeze lapses soon and cannot be renewed: take the rent from it while it lives, release the rest."""
     settlement = rules.settle(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)))
-    _move_money(deps, item, settlement, positive=None)
-    return _close(deps, item, settlement, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
+    lines = _lines(deps, item, settlement)
+    _move_money(deps, item, settlement, lines, positive=None)
+    return _close(deps, item, settlement, lines, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
 
 
-def _start_settling(deps: Deps, item: dict, now: datetime) -> dict | None:
-    """Fix the moment of the default once, so a retried worker computes the very same amounts."""
-    uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-               **expect({"status": S.ACTIVE}, also="attribute_not_exists(settle_started_at)", on_fail=RETRY))
-    uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
+def try_buyout(deps: Deps, item: dict) -> str:
+    """Right after the buyout is recorded: take it now if the provider answers; else the timer retries."""
     try:
-        uow.commit()
-    except (Retry, DomainError):  # returned or settling meanwhile: the re-read decides
-        pass
-    fresh = store.get(deps.table, item["id"])
-    if not fresh or fresh["status"] != S.ACTIVE or not fresh.get("settle_started_at"):
-        return None
-    return fresh
+        return settle_buyout(deps, item)
+    except Exception:  # noqa: BLE001 - the rental stays closing; its timer re-drives the same request numbers
+        logger.exception("buyout settlement failed; the timer will retry it", extra={"rental_id": item["id"]})
+        return "retry_later"
+
+
+def settle_buyout(deps: Deps, item: dict) -> str:
+    """closing -> closed bought_out: the accrued rent and the buyout price from the freeze, the rest released,
+    reported fulfilled. Amounts fixed when the buyout was recorded, so a retry moves the very same money."""
+    if item["status"] != S.CLOSING:
+        return "nothing_to_do"
+    settlement = rules.settle(store.held(item), int(item["buyout_rent"]), int(item.get("deducted_amount", 0)),
+                              int(item["buyout_price"]))
+    lines = _lines(deps, item, settlement, fee="buyout")
+    _move_money(deps, item, settlement, lines, positive=True)
+    return _close(deps, item, settlement, lines, rules.Outcome.BOUGHT_OUT, True,
+                  days_charged=int(item["buyout_days"]), fee="buyout")
+
+
+def _start_settling(deps: Deps, item: dict, now: datetime, why: str) -> dict | None:
+    """Fix the moment of the settlement once (the default's moment; after a return, the end of damage
+    recording), so a retried worker computes the very same amounts. Guarded on the deduction count read
+    too, so the item returned (without a re-read) holds every damage line recorded before the moment."""
+    for _ in range(3):
+        uow = UnitOfWork(deps.table, now, "system")
+        count = int(item.get("deduction_count", 0))  # none recorded: the attribute may be missing
+        uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
+                   **expect({"status": item["status"], "deduction_count": (count, ABSENT) if not count else count},
+                            also="attribute_not_exists(settle_started_at)", on_fail=RETRY))
+        if why == "overdue":
+            uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)},
+                      event="rental.overdue")
+        try:
+            uow.commit()
+            return {**item, "settle_started_at": iso(now)}  # written under the guard on what was read
+        except (Retry, DomainError):  # moved on, settling, or a damage line landed: the re-read decides
+            pass
+        fresh = store.get(deps.table, item["id"])
+        if not fresh or fresh["status"] != item["status"]:
+            return None
+        if fresh.get("settle_started_at"):
+            return fresh
+        item = fresh  # a damage line was recorded meanwhile: try again with it
+    return None
 
 
 def _request_nos(rental_id: str) -> dict[str, str]:
-    return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "release", "fulfil")}
+    return {k: numbers.number(rental_id, k) for k in ("rent", "overdue", "buyout", "release", "fulfil")}
 
 
-def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | None) -> None:
+FEE_LINES = {"overdue": ("overdue_fee", "overdue fee"), "buyout": ("buyout", "buyout")}  # number key -> line, text
+
+
+def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], positive: bool | None) -> None:
     """The provider calls of a settlement; each idempotent by its request number. Fulfilment is reported
     only for an on-time return (positive True); a late or defaulted rental is never reported as kept."""
     provider, ref, nos = deps.provider(item["provider"]), item["member_ref"], _request_nos(item["id"])
     results = []
     if item.get("freeze_ref"):
         results.extend(cancel_unapplied_renewal(deps, item))
-        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, _lines(deps, item, s),
+        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, lines,
                                               s.released, fulfilled=positive is True))
     else:
         if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
@@ -98,36 +146,47 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, positive: bool | No
         raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
 
 
-def _lines(deps: Deps, item: dict, s: rules.Settlement) -> list[Line]:
+def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") -> list[Line]:
     """What the freeze pays, line by line: operators' deductions (recorded before their capture, so a
     repeat for those the provider already took), then the rent and any overdue fee."""
     lines = []
     if int(item.get("deduction_count", 0)):
         _, facts = store.money_history(deps.table, item["id"])
-        lines = [Line("deduction", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
+        lines = [Line(f.get("line") or "damage", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
                  if f["kind"] == "deduction" and numbers.object_of(f["out_request_no"], "rt", "ded") == item["id"]]
     nos = _request_nos(item["id"])
     if s.rent_charged:
         lines.append(Line("rent", s.rent_charged, "rent", nos["rent"]))
     if s.fee_deducted:
-        lines.append(Line("overdue", s.fee_deducted, "overdue", nos["overdue"]))
+        name, text = FEE_LINES[fee]
+        lines.append(Line(name, s.fee_deducted, text, nos[fee]))
     return lines
 
 
-def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, on_time: bool,
-           note: tuple[str, str] | None = None) -> str:
+def _itemised(item: dict, s: rules.Settlement, lines: list[Line], days: int) -> dict:
+    """The closed rental's `lines` and `discounts` (API.md): what was taken, by name, summing to it."""
+    shown, discounts = rules.itemise(int(item["daily_rent"]) * days, int(item.get("discount", 0)), s.rent_charged,
+                                     [(line.name, line.amount) for line in lines if line.name != "rent"])
+    return {"lines": shown, "discounts": discounts}
+
+
+def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outcome: rules.Outcome, on_time: bool,
+           note: tuple[str, str] | None = None, days_charged: int | None = None, fee: str = "overdue") -> str:
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     rid, nos = item["id"], _request_nos(item["id"])
+    days = days_charged or int(item["days"])
     store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
-        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0},
-        remove=store.TIMER_ATTRS)
-    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, "overdue", nos["overdue"]),
+        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, "days_charged": days,
+        **_itemised(item, s, lines, days)}, remove=store.TIMER_ATTRS)
+    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, fee, nos[fee]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
+    if item["status"] == S.INSPECTING:
+        store.stage_inspection_done(uow, rid)
     defaulted = outcome == rules.Outcome.DEFAULTED
     if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
         # this release happen once, so exposure cannot go below what other rentals hold

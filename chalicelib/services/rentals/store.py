@@ -18,6 +18,7 @@ from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 
 LAPSE_MARGIN = timedelta(days=1)
+INSPECTION_MARGIN = timedelta(hours=1)  # an inspection hold ends this long before the freeze lapses
 TIMER_ATTRS = ["due_pk", "due_at"]
 WAITING_FOR_USER = (rules.RentalStatus.PENDING_FREEZE, rules.RentalStatus.AWAITING_DEPOSIT)
 KIND_ORDER = {"deduction": 0, "rent": 1, "release": 2}
@@ -85,12 +86,27 @@ def stage_move(uow: UnitOfWork, item: dict, target: rules.RentalStatus, on_fail:
 
 
 def stage_money_fact(uow: UnitOfWork, rental_id: str, kind: str, amount: int, reason: str,
-                     out_request_no: str | None) -> None:
-    """Append one money fact (rent, deduction, release); the ledger is never edited in place."""
+                     out_request_no: str | None, line: str | None = None) -> None:
+    """Append one money fact (rent, deduction, release, buyout, refund); the ledger is never edited in place.
+    `line`: the named line a deduction is shown as (damage, lost_accessory, cleaning; default damage)."""
     at = iso(uow.now)
     uow.put({"pk": f"RENTAL#{rental_id}", "sk": f"MONEY#{at}#{out_request_no or kind}", "type": "rental_money",
-             "kind": kind, "amount": amount, "reason": reason, "out_request_no": out_request_no, "at": at},
-            condition="attribute_not_exists(pk)")
+             "kind": kind, "amount": amount, "reason": reason, "out_request_no": out_request_no, "at": at,
+             **({"line": line} if line else {})}, condition="attribute_not_exists(pk)")
+
+
+INSPECTING_LIST = "rental#inspecting"
+
+
+def stage_inspection_marker(uow: UnitOfWork, item: dict, until: str) -> None:
+    """A rental in inspection on the sparse `list` index (the operators' dashboard lists them by end)."""
+    uow.put({"pk": f"RENTAL#{item['id']}", "sk": "INSPECTION", "type": "rental_inspection", "rental_id": item["id"],
+             "member_id": item["member_id"], "scenario": item["scenario"], "inspection_until": until,
+             "list_pk": INSPECTING_LIST, "list_sk": f"{until}#{item['id']}"})
+
+
+def stage_inspection_done(uow: UnitOfWork, rental_id: str) -> None:
+    uow.delete(f"RENTAL#{rental_id}", "INSPECTION")
 
 
 def money_history(table: Any, rental_id: str) -> tuple[dict | None, list[dict]]:
@@ -100,7 +116,7 @@ def money_history(table: Any, rental_id: str) -> tuple[dict | None, list[dict]]:
         if it["sk"] == "RENTAL":
             rental = it
         elif it["sk"].startswith("MONEY#"):
-            facts.append({k: it.get(k) for k in ("kind", "amount", "reason", "out_request_no", "at")})
+            facts.append({k: it.get(k) for k in ("kind", "amount", "reason", "out_request_no", "at", "line")})
     return rental, sorted(facts, key=lambda f: (f["at"], KIND_ORDER.get(f["kind"], 9)))
 
 
@@ -115,10 +131,14 @@ def view(item: dict) -> dict:
         "frozen_amount": item.get("frozen_amount", 0), "deposit_amount": item.get("deposit_amount", 0),
         "due_at": item["return_by"], "created_at": item["created_at"],
         "freeze_expires_at": item.get("freeze_expires_at"), "returned_at": item.get("returned_at"),
+        "inspection_until": item.get("inspection_until"), "dispute_id": item.get("dispute_id"),
+        "dispute_status": item.get("dispute_status"), "refunded_amount": int(item.get("refunded_amount", 0)),
         "closed_at": item.get("closed_at"), "outcome": item.get("outcome") if closed else None,
         "rent_charged": item.get("rent_charged") if closed else None,
         "deducted_amount": int(item.get("deducted_amount", 0)),
         "released_amount": item.get("released_amount") if closed else None,
+        **({"buyout_price": item["buyout_price"]} if item.get("buyout_price") is not None else {}),
+        "lines": item.get("lines") if closed else None, "discounts": item.get("discounts") if closed else None,
         **({"provider_params": item["provider_params"]}  # what the mini-program opens to secure it
            if item.get("provider_params") and item["status"] in WAITING_FOR_USER else {}),
     }

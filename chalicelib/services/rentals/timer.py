@@ -7,7 +7,7 @@ from ...clock import parse_iso
 from ...domain import rentals as rules
 from ...log import logger
 from ...ports import Deps
-from . import lapse, security, settlement, store
+from . import disputes, lapse, security, settlement, store
 
 S = rules.RentalStatus
 
@@ -19,8 +19,10 @@ def on_timer(deps: Deps, rental_id: str) -> str:
     if not item or not item.get("due_at") or parse_iso(item["due_at"]) > now:
         return "nothing_to_do"
     status = item["status"]
-    if status == S.RETURNED:
+    if status in (S.RETURNED, S.INSPECTING):  # a lost settlement message, or the inspection hold is over
         return settlement.settle_returned(deps, rental_id)
+    if status == S.CLOSING:
+        return settlement.settle_buyout(deps, item)  # the provider did not answer the buyout at once
     if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
         return security.reconcile(deps, item, now)
     if status == S.ACTIVE:
@@ -28,6 +30,8 @@ def on_timer(deps: Deps, rental_id: str) -> str:
         if now >= overdue or item.get("settle_started_at"):
             return settlement.settle_overdue(deps, item, now)
         return lapse.handle_lapse(deps, item, now, settlement.settle_on_lapse)
+    if status == S.CLOSED and item.get("dispute_status") == "refunding":
+        return disputes.refund(deps, rental_id)  # an upheld dispute whose refund has not succeeded yet
     logger.info("timer on a settled rental cleared", extra={"rental_id": rental_id, "status": status})
     settlement.clear_timer(deps, item, now)
     return "nothing_to_do"
