@@ -12,7 +12,7 @@ from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, InvalidState, NotFound, ProviderError
 from ...log import logger
 from ...ports import Deps
-from ...store.uow import RETRY, Retry, UnitOfWork
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..risk import reviews
 from . import store
 
@@ -80,7 +80,7 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     status = "refunding" if approved else "rejected"
     timer = store.timer(rental_id, uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
                         if approved else None)
-    uow.update(*store.rental_key(rental_id), set={"dispute_status": status, **timer},
+    uow.update(*store.rental_key(rental_id), **set_or_remove({"dispute_status": status, **timer}),
                condition="dispute_status = :open", values={":open": "open"},
                on_fail=InvalidState("the dispute was answered already"))
     uow.update(*dispute_key(rental_id), set={"status": status, "answered_at": iso(uow.now)},
