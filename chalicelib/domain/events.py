@@ -126,6 +126,12 @@ CATALOGUE: dict[str, EventType] = {
     "campaign.created": E("campaign", "an operator created a coupon campaign",
                           after="id tier amount percent_off min_spend valid_days budget valid_from valid_until "
                                 "given issued status created_at"),
+    # -- reconciliation --------------------------------------------------------------------------------
+    "reconciliation.mismatched": E("reconciliation", "the daily bill reconciliation found a provider's bill and "
+                                                     "our ledger of a day differ (an alert: the report is at "
+                                                     "GET /v1/admin/reconciliation?date=)",
+                                   after="status matched only_provider only_ours amount_mismatch",
+                                   data="date provider"),
 }
 
 

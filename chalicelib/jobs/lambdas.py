@@ -144,3 +144,14 @@ def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may 
 def publish_stream_events(event: Any) -> dict:
     """Event entries from the table's stream, within seconds of their commit (jobs/stream.py)."""
     return runner.handle_stream(event)
+
+
+# 03:00 UTC: Alipay's and WeChat Pay's bills of the previous day are ready by 10:00 Beijing time (02:00 UTC).
+@bp.schedule(Cron(0, 3, "*", "*", "?", "*"), name="reconcile_bills")
+def reconcile_bills(event: Any) -> int:
+    return runner.run_sweep("reconcile_bills")
+
+
+@bp.on_sqs_message(queue=QUEUE["bill-reconciliations"], batch_size=1, name="reconcile_bill")
+def reconcile_bill(event: Any) -> dict:  # one provider's bill a call: a download may take a while
+    return runner.handle_batch("bill-reconciliations", event)

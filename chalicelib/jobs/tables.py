@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
 from . import coupons, intents, members, orders, outbox, providers, rentals, reservations, sandbox, thresholds, trials
+from . import reconciliation as bills
 from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
 from .webhooks import deliver as deliver_webhook
 from .webhooks import retry_webhooks
@@ -22,6 +23,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
     SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
     SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
+    SweepSpec("reconcile_bills", bills.reconcile_bills, every_seconds=3_600),
 )}
 
 # Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
@@ -39,4 +41,5 @@ WORKERS: dict[str, Worker] = {
     "thresholds": thresholds.adjust_one,
     COUPON_DROPS: coupons.handle_drop,
     "webhook-deliveries": deliver_webhook,
+    bills.QUEUE: bills.reconcile_one,
 }

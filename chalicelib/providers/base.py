@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Sequence
+
+from ..domain.reconciliation import BillLine
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Ack:
     status: int
     body: str
     content_type: str = "text/plain"
+
+
+class BillUnavailable(Exception):
+    """The provider's bill of a day cannot be had (not generated yet, not configured, a transport failure or a
+    download that fails its check): the reconciliation records the provider as `unavailable`."""
 
 
 class CreditProvider(ABC):
@@ -190,6 +197,11 @@ class CreditProvider(ABC):
     @abstractmethod
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
         """Verify the signature over the raw body, then parse; raises InvalidSignature."""
+
+    def bill(self, day: date) -> list[BillLine]:
+        """The provider's bill of money moved on `day` (UTC): one line per payment, capture or refund,
+        named by our request number, amount in fen. Raises BillUnavailable when it cannot be had."""
+        raise BillUnavailable(f"{self.name or 'this provider'} serves no bill")
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")

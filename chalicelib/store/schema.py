@@ -35,6 +35,7 @@ QUEUES: dict[str, int] = {
     "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
     "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
     "webhook-deliveries": 5,   # one attempt to POST an event to a merchant endpoint (retries ride timers)
+    "bill-reconciliations": 5,  # one provider's bill of one day matched with our ledger (reconcile_bills)
 }
 QUEUE_VISIBILITY_SECONDS = 60
 # The table's stream feeds newly written event entries to EventBridge and webhooks within seconds

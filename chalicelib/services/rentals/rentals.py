@@ -18,6 +18,7 @@ from ...store.guards import expect
 from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..marketing import coupons
+from ..ops import ledger
 from ..members import members
 from ..risk import decisions
 from . import store
@@ -146,6 +147,8 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
                **expect({"status": S.ACTIVE, "deduction_count": n - 1}, also="attribute_not_exists(settle_started_at)",
                         on_fail=RETRY))
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
+    if item.get("freeze_ref"):  # taken from the freeze; a deposit is already with the merchant
+        ledger.stage_movement(uow, item["provider"], request_no, "capture", amount)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")
     if deps.provider(item["provider"]).captures_live:  # else taken as a line of the settlement

@@ -16,7 +16,7 @@ from ...store.guards import expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
-from ..ops import metrics
+from ..ops import ledger, metrics
 from . import store
 from .lapse import cancel_unapplied_renewal
 
@@ -128,6 +128,9 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
+            if kind != "release" or not item.get("freeze_ref"):  # a release from a freeze moves no money
+                ledger.stage_movement(uow, item["provider"], request_no, "refund" if kind == "release" else "capture",
+                                      amount)
     defaulted = outcome == rules.Outcome.DEFAULTED
     if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
         # this release happen once, so exposure cannot go below what other rentals hold
