@@ -96,6 +96,8 @@ class CreditProvider(ABC):
     # An operator's deduction from a live freeze is taken at once (Alipay: a trade under the authorization).
     # Pay Score takes every amount when the order is completed, so there it is recorded and taken at close.
     captures_live: bool = True
+    # The bill of a day covers that calendar day at this UTC offset (Alipay and WeChat Pay: Beijing time).
+    bill_utc_offset_hours: int = 0
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...

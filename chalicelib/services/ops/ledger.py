@@ -8,6 +8,7 @@ a Scan. The item is keyed by the request number, so a rewrite carries the same f
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from ...clock import iso
@@ -33,3 +34,15 @@ def movements(table: Any, provider: str, day: str) -> Iterator[BillLine]:
     """Our movements with `provider` recorded on `day` (YYYY-MM-DD), oldest first."""
     for item in table.query("list_pk = :p", {":p": index_pk(provider, day)}, index="list"):
         yield BillLine(item["out_request_no"], item["kind"], int(item["amount"]), item["at"])
+
+
+def between(table: Any, provider: str, start: datetime, end: datetime) -> Iterator[BillLine]:
+    """Our movements with `provider` recorded in [start, end) (UTC): the day partitions it overlaps, filtered
+    by time (a provider's bill day in Beijing time spans two UTC days)."""
+    low, high = iso(start), iso(end)
+    day = start.date()
+    while day <= (end - timedelta(microseconds=1)).date():
+        for line in movements(table, provider, day.isoformat()):
+            if low <= line.at < high:
+                yield line
+        day += timedelta(days=1)

@@ -4,14 +4,14 @@ One report item per day and provider, `RECON#<day>` / `<provider>`: a rerun comp
 the same bill and ledger, and a report identical to the stored one changes nothing (no second alert).
 A mismatch raises `reconciliation.mismatched` (its audit entry is the event, in the report's transaction).
 A bill that cannot be had is recorded `unavailable`, but never replaces a report made from a real bill.
-Round trips per provider and day: the bill (the sandbox: one Query), our ledger (one Query per page),
-one conditional write.
+Round trips per provider and day: the bill (the sandbox: one Query), our ledger (one Query per UTC day the
+bill's day overlaps, per page: one for the sandbox, two for Beijing-day bills), one conditional write.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from ...clock import iso
@@ -38,8 +38,10 @@ def _digest(report: dict) -> str:
 def reconcile(deps: Deps, provider: str, day: str) -> dict:
     """Fetch `provider`'s bill of `day` (YYYY-MM-DD), match it with our ledger, store the report."""
     try:
-        theirs = deps.provider(provider).bill(date.fromisoformat(day))
-        report = rules.match(provider, theirs, ledger.movements(deps.table, provider, day))
+        adapter = deps.provider(provider)
+        theirs = adapter.bill(date.fromisoformat(day))
+        start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) - timedelta(hours=adapter.bill_utc_offset_hours)
+        report = rules.match(provider, theirs, ledger.between(deps.table, provider, start, start + timedelta(days=1)))
     except ProviderNotConfigured:
         raise  # not offered here: no report at all (the job skips it)
     except (BillUnavailable, ProviderError) as exc:
