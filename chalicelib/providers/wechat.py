@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
-from . import keys, ledger, transport, wechat_events, wechat_query
+from . import keys, ledger, transport, wechat_bill, wechat_events, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
 from . import wechat_params as params
+from ..domain.reconciliation import BillLine
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 from .wechat_certs import PlatformKeys
 from .wechat_client import V3Client
@@ -38,6 +39,7 @@ class WechatProvider(CreditProvider):
     confirms_in_app = True
     offers_installments = False  # no Huabei on WeChat Pay: installment orders are refused at creation
     captures_live = False  # a live service order is never captured from: every line is taken at completion
+    bill_utc_offset_hours = 8  # a bill_date is a Beijing day (wechat_bill.py)
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
@@ -296,6 +298,10 @@ class WechatProvider(CreditProvider):
         return OpResult("succeeded", out_request_no)
 
     # -- reconciliation ----------------------------------------------------------------------------
+    def bill(self, day: date) -> list[BillLine]:
+        """The trade bill of Beijing day `day`, SHA1-checked (wechat_bill.py)."""
+        return wechat_bill.fetch(self, day)
+
     def query(self, out_request_no: str) -> OpResult | None:
         return wechat_query.query(self, out_request_no)
 
