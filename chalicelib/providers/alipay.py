@@ -18,11 +18,11 @@ from ..clock import iso, parse_iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import find_band
 from ..domain.errors import ProviderError, ProviderNotConfigured, ValidationFailed
-from . import alipay_format as fmt
+from ..domain.reconciliation import BillLine
 from . import alipay_bill, alipay_notify, ledger
+from . import alipay_format as fmt
 from .alipay_client import BUSINESS_FAILURE, INVALID_ARGUMENTS, OK, AlipayClient
 from .alipay_orders import AlipayOrders
-from ..domain.reconciliation import BillLine
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
 OPEN_ID = "openid:"

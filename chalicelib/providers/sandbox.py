@@ -18,8 +18,8 @@ from ..clock import iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
-from ..store.dynamo import ConditionFailed
 from ..domain.reconciliation import BillLine
+from ..store.dynamo import ConditionFailed
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 
 FLAGS = {"declines", "freeze_fails", "charge_fails", "charge_fails_once"}

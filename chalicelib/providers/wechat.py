@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
+from ..domain.reconciliation import BillLine
 from . import keys, ledger, transport, wechat_bill, wechat_events, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
 from . import wechat_params as params
-from ..domain.reconciliation import BillLine
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
 from .wechat_certs import PlatformKeys
 from .wechat_client import V3Client

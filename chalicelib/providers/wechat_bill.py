@@ -24,7 +24,6 @@ import csv
 import gzip
 import hashlib
 import hmac
-import io
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit

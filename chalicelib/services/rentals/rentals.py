@@ -18,8 +18,8 @@ from ...store.guards import expect
 from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..marketing import coupons
-from ..ops import ledger
 from ..members import members
+from ..ops import ledger
 from ..risk import decisions
 from . import store
 
