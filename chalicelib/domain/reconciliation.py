@@ -32,12 +32,14 @@ class BillLine:
 
 
 def _totals(lines: Iterable[BillLine]) -> dict[str, tuple[int, str]]:
-    """Per request number: (signed total, kind). One number may appear twice on a bill (a retried notify)."""
-    out: dict[str, tuple[int, str]] = {}
+    """Per request number: (signed total, kind). One number may appear on several lines (a bill's adjustment);
+    their kinds are joined in sorted order ("capture+charge"), so the report never depends on line order."""
+    totals: dict[str, int] = {}
+    kinds: dict[str, set[str]] = {}
     for line in lines:
-        total, _ = out.get(line.out_request_no, (0, line.kind))
-        out[line.out_request_no] = (total + line.signed, line.kind)
-    return out
+        totals[line.out_request_no] = totals.get(line.out_request_no, 0) + line.signed
+        kinds.setdefault(line.out_request_no, set()).add(line.kind)
+    return {number: (total, "+".join(sorted(kinds[number]))) for number, total in totals.items()}
 
 
 def _side(number: str, total: int, kind: str) -> dict:

@@ -146,3 +146,28 @@ def test_the_report_route_needs_the_admin_key(client, aws):
     assert api.get("/v1/admin/reconciliation?date=2026-03-01", token=member)[0] in (401, 403)
     status, out = api.call("GET", "/v1/admin/reconciliation?date=2026-03-01", headers=dict(ADMIN))
     assert (status, out) == (200, {"date": "2026-03-01", "providers": []})
+
+
+def test_the_dashboard_shows_the_reconciliation_with_mismatches_first(client, aws):
+    page = client.http.get("/admin").body.decode()
+    assert 'id="reconciliation"' in page and "/v1/admin/reconciliation?date=" in page
+    assert 'b.status === "mismatched"' in page  # mismatched days sort first, each difference listed
+
+
+def test_a_sandbox_day_costs_three_dynamodb_requests_and_the_report_one(client, aws, monkeypatch):
+    """The bill (one Query on the sandbox's day index), our ledger (one Query), one conditional write; the
+    route: one Query. No Scan anywhere."""
+    from chalicelib.services.ops import reconciliation
+
+    api = Api(client)
+    day, _, _ = _day_of_money(api)
+    calls: list[str] = []
+    for name in ("query", "scan", "get_item", "put_item", "update_item", "transact_write_items", "batch_get_item"):
+        real = getattr(aws.table.client, name)
+        monkeypatch.setattr(aws.table.client, name,
+                            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    assert reconciliation.reconcile(aws, "sandbox", day)["status"] == "matched"
+    assert sorted(calls) == ["query", "query", "transact_write_items"]
+    calls.clear()
+    assert reconciliation.report(aws.table, day)["providers"][0]["matched"] == 3
+    assert calls == ["query"]
