@@ -178,7 +178,9 @@ class WechatProvider(CreditProvider):
         A defaulted rental is completed for what it owes too: Pay Score collects it and records the unpaid."""
         record, service = self._order(freeze_ref)
         items = [Item(str(line.name), int(line.amount), str(line.description or line.name)) for line in lines]
-        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled)
+        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled,
+                       lines=[{"no": str(line.out_request_no), "amount": int(line.amount)} for line in lines
+                              if line.amount])  # the bill's one collection, split back into our lines (wechat_bill)
         if sum(i.amount for i in items) > 0 or fulfilled:
             result = orders.complete(self, record["order_no"], service, items or [Item("rent", 0, "returned on time")],
                                      for_request=out_request_no)

@@ -80,17 +80,24 @@ def _fen(text: str) -> int:
     return abs(int(value))
 
 
-def _ours(number: str, recall: Any) -> tuple[str, str]:
-    """Our request number and kind behind a trade's out_trade_no: a cash deposit (JSAPI, our number), or a
-    Pay Score order's collection (the completion we sent, for our charge or settlement request)."""
+def _ours(number: str, amount: int, recall: Any) -> list[tuple[str, str, int]]:
+    """(our request number, kind, fen) behind a trade's out_trade_no: a cash deposit (JSAPI, our number), or a
+    Pay Score order's collection (the completion we sent, for our charge, or for a rental's settlement: one
+    collection of every line, split back into the lines' own numbers when it took exactly their sum)."""
     op = recall(number)
     if op and op.get("kind") == "deposit":
-        return str(op.get("of") or number), "deposit"
+        return [(str(op.get("of") or number), "deposit", amount)]
     completion = recall(f"complete-{number}")
     if completion and completion.get("for_request"):
-        ours = recall(completion["for_request"]) or {}
-        return str(completion["for_request"]), "charge" if ours.get("kind") == "charge" else "capture"
-    return number, "charge"
+        request = str(completion["for_request"])
+        ours = recall(request) or {}
+        if ours.get("kind") == "charge":
+            return [(request, "charge", amount)]
+        lines = ours.get("lines") or []
+        if lines and sum(int(line["amount"]) for line in lines) == amount:
+            return [(str(line["no"]), "capture", int(line["amount"])) for line in lines]
+        return [(request, "capture", amount)]
+    return [(number, "charge", amount)]
 
 
 def parse(text: str, recall: Any) -> list[BillLine]:
@@ -110,8 +117,8 @@ def parse(text: str, recall: Any) -> list[BillLine]:
         at = iso(datetime.strptime(cell[TIME], BEIJING_FORMAT).replace(tzinfo=BEIJING).astimezone(timezone.utc)) \
             if cell.get(TIME) else ""
         if cell[STATE] == "SUCCESS":
-            number, kind = _ours(cell[OUT_TRADE_NO], recall)
-            lines.append(BillLine(number, kind, _fen(cell[amount_column]), at, cell.get(TRANSACTION_ID, "")))
+            lines += [BillLine(number, kind, fen, at, cell.get(TRANSACTION_ID, ""))
+                      for number, kind, fen in _ours(cell[OUT_TRADE_NO], _fen(cell[amount_column]), recall)]
         elif cell[STATE] == "REFUND" and cell.get(REFUND_STATE, "SUCCESS") == "SUCCESS":
             lines.append(BillLine(cell[OUT_REFUND_NO], "refund", _fen(cell[REFUND_AMOUNT]), at,
                                   cell.get(TRANSACTION_ID, "")))

@@ -7,7 +7,7 @@ import hashlib
 from datetime import timedelta, timezone
 
 from chalicelib.services.ops import reconciliation
-from tests.flows.test_wechat_flows import _member, _order, gw, wechat  # noqa: F401 - fixtures
+from tests.flows.test_wechat_flows import _member, _order, _rental, gw, wechat  # noqa: F401 - fixtures
 from tests.helpers import Api
 from tests.rental_helpers import DAY
 
@@ -81,3 +81,22 @@ def test_a_wechat_bill_not_ready_or_failing_its_hash_is_unavailable(gw, client, 
     monkeypatch.setattr(type(gw), "trade_bill", tampered)
     report = reconciliation.reconcile(aws, "wechat", day)
     assert report["status"] == "unavailable" and "SHA1" in report["reason"]
+
+
+def test_a_rental_settled_as_one_pay_score_collection_matches_its_rent_and_deduction(gw, client, aws) -> None:  # noqa: F811
+    """Pay Score takes the rent and an operator's deduction in one collection at completion: the bill's one
+    line is split back into our two (recorded at settlement, not when the deduction was asked)."""
+    api = Api(client)
+    token = _member(api, gw, client, "rc3")
+    out = _rental(api, gw, client, token, "rc3")
+    api.admin("POST", f"/v1/admin/rentals/{out['id']}/deductions", {"amount": 1_000, "reason": "scratch"})
+    api.advance(5 * DAY)
+    assert api.post(f"/v1/rentals/{out['id']}/return", {}, token=token)[0] == 200
+    api.run_jobs()
+    api.run_jobs()
+    gw.collect(f"{out['id']}_freeze")
+    assert gw.deliver(client) == [204]
+    day = aws.clock.now().astimezone(BEIJING).date().isoformat()
+    api.advance(2 * DAY)
+    report = reconciliation.reconcile(aws, "wechat", day)
+    assert (report["status"], report["matched"]) == ("matched", 2), report

@@ -131,6 +131,10 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, outcome: rules.Outcome, 
             if kind != "release" or not item.get("freeze_ref"):  # a release from a freeze moves no money
                 ledger.stage_movement(uow, item["provider"], request_no, "refund" if kind == "release" else "capture",
                                       amount)
+    if item.get("freeze_ref") and not deps.provider(item["provider"]).captures_live:
+        for line in _lines(deps, item, s):  # deductions recorded earlier are taken now, with the rent
+            if line.name == "deduction":
+                ledger.stage_movement(uow, item["provider"], line.out_request_no, "capture", line.amount)
     defaulted = outcome == rules.Outcome.DEFAULTED
     if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
         # this release happen once, so exposure cannot go below what other rentals hold
