@@ -171,3 +171,27 @@ def test_a_sandbox_day_costs_three_dynamodb_requests_and_the_report_one(client, 
     calls.clear()
     assert reconciliation.report(aws.table, day)["providers"][0]["matched"] == 3
     assert calls == ["query"]
+
+
+def test_concurrent_runs_of_a_mismatched_day_raise_one_alert(client, aws):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.services.ops import reconciliation
+    from chalicelib.store.uow import Retry
+
+    api = Api(client)
+    day, order, _ = _day_of_money(api)
+    aws.table.update(f"SBX#op#{order['id']}_charge1", "OP", set={"amount": 9_000})
+
+    def run(_: int) -> str:
+        for _attempt in range(5):
+            try:
+                return str(reconciliation.reconcile(aws, "sandbox", day)["status"])
+            except Retry:  # a transaction conflict: the queue delivers the message again
+                continue
+        raise AssertionError("still conflicting after 5 deliveries")
+
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(run, range(4))) == {"mismatched"}
+    assert len(_alerts(aws, day)) == 1
+    assert _sandbox(_report(api, day))["amount_mismatch"][0]["provider_amount"] == 9_000
