@@ -59,11 +59,11 @@ def _detail_text(raw: bytes) -> str:
     for info in archive.infolist():
         name = info.filename
         if not info.flag_bits & 0x800:  # names without the UTF-8 flag are GBK bytes read as cp437
-            name = name.encode("cp437").decode("gbk", errors="replace")
+            name = name.encode("cp437").decode("gb18030", errors="replace")
         if name.endswith(DETAIL_SUFFIX):
             if info.file_size > MAX_BYTES:
                 raise BillUnavailable("alipay bill: the detail file is too large")
-            return archive.read(info).decode("gbk")
+            return archive.read(info).decode("gb18030")
     raise BillUnavailable("alipay bill: no 业务明细.csv in the zip")
 
 
