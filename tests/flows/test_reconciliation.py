@@ -195,3 +195,23 @@ def test_concurrent_runs_of_a_mismatched_day_raise_one_alert(client, aws):
         assert set(pool.map(run, range(4))) == {"mismatched"}
     assert len(_alerts(aws, day)) == 1
     assert _sandbox(_report(api, day))["amount_mismatch"][0]["provider_amount"] == 9_000
+
+
+def test_a_mismatch_alert_reaches_the_merchants_webhook(client, aws):
+    from tests.webhook_receiver import Receiver, verify
+
+    api = Api(client)
+    day, order, _ = _day_of_money(api)
+    aws.table.update(f"SBX#op#{order['id']}_charge1", "OP", set={"amount": 9_000})
+    with Receiver() as receiver:
+        status, hook = api.admin("POST", "/v1/admin/webhooks", {"url": receiver.url, "events": ["reconciliation.*"]})
+        assert status == 201, hook
+        api.advance(DAY)
+        api.run_jobs()
+        api.run_jobs()  # the rerun: no second alert
+        (event,) = receiver.events()
+        got = receiver.received[0]
+    assert verify(hook["secret"], got["headers"]["Creditfirst-Signature"], got["body"])
+    assert event["type"] == "reconciliation.mismatched"
+    assert event["data"]["data"] == {"date": day, "provider": "sandbox"}
+    assert event["data"]["after"]["amount_mismatch"] == 1
