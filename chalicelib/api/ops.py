@@ -16,6 +16,7 @@ from .routing import Ctx, json_response, route
 analytics = Lazy("chalicelib.services.ops.analytics")
 audit = Lazy("chalicelib.services.ops.audit")
 growth_stats = Lazy("chalicelib.services.growth.stats")
+reconciliation = Lazy("chalicelib.services.ops.reconciliation")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -58,6 +59,15 @@ def get_metrics(ctx: Ctx, query: Any) -> dict:
 def get_audit(ctx: Ctx, query: Any) -> dict:
     """The audit log of one entity, newest first: who, what, when, before and after."""
     return {"items": audit.entries(ctx.deps.table, query.entity_id, query.limit)}
+
+
+@route(bp, "/v1/admin/reconciliation", "GET", auth="admin", query="ops:ReconciliationQuery",
+       response="ops:ReconciliationOut", tag="admin")
+def get_reconciliation(ctx: Ctx, query: Any) -> dict:
+    """The daily bill reconciliation of one day: per provider matched, only at the provider, only with us,
+    amount differs (filled by the daily job reconcile_bills; empty before it ran)."""
+    day = _day(query.date, "date", ctx.now.date())
+    return reconciliation.report(ctx.deps.table, day.isoformat())
 
 
 @route(bp, "/v1/openapi.json", "GET", auth="none", raw=True, tag="meta")

@@ -169,6 +169,12 @@ CATALOGUE: dict[str, EventType] = {
                              data="month"),
     "credit_day.confirmed": E("member", "the member confirmed they will take part in the credit day",
                               data="month"),
+    # -- reconciliation --------------------------------------------------------------------------------
+    "reconciliation.mismatched": E("reconciliation", "the daily bill reconciliation found a provider's bill and "
+                                                     "our ledger of a day differ (an alert: the report is at "
+                                                     "GET /v1/admin/reconciliation?date=)",
+                                   after="status matched only_provider only_ours amount_mismatch",
+                                   data="date provider"),
 }
 
 

@@ -185,3 +185,14 @@ def send_credit_day_reminders(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["reminders"], batch_size=1, name="send_reminders")
 def send_reminders(event: Any) -> dict:
     return runner.handle_batch("reminders", event)
+
+
+# 03:00 UTC: Alipay's and WeChat Pay's bills of the previous day are ready by 10:00 Beijing time (02:00 UTC).
+@bp.schedule(Cron(0, 3, "*", "*", "?", "*"), name="reconcile_bills")
+def reconcile_bills(event: Any) -> int:
+    return runner.run_sweep("reconcile_bills")
+
+
+@bp.on_sqs_message(queue=QUEUE["bill-reconciliations"], batch_size=1, name="reconcile_bill")
+def reconcile_bill(event: Any) -> dict:  # one provider's bill a call: a download may take a while
+    return runner.handle_batch("bill-reconciliations", event)

@@ -18,6 +18,7 @@ from . import (
     thresholds,
     trials,
 )
+from . import reconciliation as bills
 from .group_buys import expire_group_teams, team_timer
 from .referrals import hold_referral_rewards, referral_timer
 from .registry import SHARD_QUEUE, SweepSpec, Worker, sweep_shard
@@ -42,6 +43,7 @@ SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
     SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
     SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
     SweepSpec("send_credit_day_reminders", send_credit_day_reminders, every_seconds=300),
+    SweepSpec("reconcile_bills", bills.reconcile_bills, every_seconds=3_600),
 )}
 
 # Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
@@ -63,4 +65,5 @@ WORKERS: dict[str, Worker] = {
     "team-timers": team_timer,
     "referral-timers": referral_timer,
     "reminders": send_reminders,
+    bills.QUEUE: bills.reconcile_one,
 }

@@ -11,16 +11,17 @@ op_buyer_open_id) and never puts an open_id into buyer_id / cert_no.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..clock import iso, parse_iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import find_band
 from ..domain.errors import ProviderError, ProviderNotConfigured, ValidationFailed
+from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
+from . import alipay_bill, alipay_notify, ledger
 from . import alipay_format as fmt
-from . import alipay_notify, ledger
 from .alipay_client import BUSINESS_FAILURE, INVALID_ARGUMENTS, OK, AlipayClient
 from .alipay_orders import AlipayOrders
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
@@ -44,10 +45,15 @@ class AlipayProvider(AlipayOrders, CreditProvider):
 
     name = "alipay"
     confirms_in_app = True
+    bill_utc_offset_hours = 8  # a bill_date is a Beijing day (alipay_bill.py)
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
         self.client = AlipayClient(deps.settings, deps.clock, send)
+
+    def bill(self, day: date) -> list[BillLine]:
+        """The trade bill of Beijing day `day` (alipay_bill.py)."""
+        return alipay_bill.fetch(self, day)
 
     # -- plumbing ------------------------------------------------------------------------
     @property

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Sequence
 
+from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
 
 
@@ -79,6 +80,11 @@ class Ack:
     content_type: str = "text/plain"
 
 
+class BillUnavailable(Exception):
+    """The provider's bill of a day cannot be had (not generated yet, not configured, a transport failure or a
+    download that fails its check): the reconciliation records the provider as `unavailable`."""
+
+
 class CreditProvider(ABC):
     """One interface for sandbox, Alipay and WeChat Pay; implementations take injected clients."""
 
@@ -91,6 +97,8 @@ class CreditProvider(ABC):
     # An operator's deduction from a live freeze is taken at once (Alipay: a trade under the authorization).
     # Pay Score takes every amount when the order is completed, so there it is recorded and taken at close.
     captures_live: bool = True
+    # The bill of a day covers that calendar day at this UTC offset (Alipay and WeChat Pay: Beijing time).
+    bill_utc_offset_hours: int = 0
 
     @abstractmethod
     def login(self, code: str) -> Identity: ...
@@ -197,6 +205,11 @@ class CreditProvider(ABC):
         """Member-day reminder through the provider's own channel (WeChat subscribe message, Alipay
         mini-program template message). A provider without one sends nothing."""
         return OpResult("failed", reason="not_offered")
+
+    def bill(self, day: date) -> list[BillLine]:
+        """The provider's bill of money moved on `day` (UTC): one line per payment, capture or refund,
+        named by our request number, amount in fen. Raises BillUnavailable when it cannot be had."""
+        raise BillUnavailable(f"{self.name or 'this provider'} serves no bill")
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")

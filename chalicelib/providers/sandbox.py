@@ -11,13 +11,14 @@ import hmac
 import json
 import re
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ..clock import iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
+from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
 from ..store.dynamo import ConditionFailed
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
@@ -27,6 +28,7 @@ CODE_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]{1,64})(?::(?P<score>\d{1,4})?)?
 SIGNATURE_HEADER = "x-sandbox-signature"
 TIMESTAMP_HEADER = "x-sandbox-timestamp"
 WINDOW_SECONDS = 300
+BILLED = ("charge", "capture", "refund", "deposit")  # what moves money; freezes and releases only hold it
 
 
 def parse_code(code: str) -> tuple[str, int, set[str]]:
@@ -65,7 +67,10 @@ class SandboxProvider(CreditProvider):
 
     def _record(self, out_request_no: str, op: dict) -> dict:
         """Record an operation once; a repeat with the same request number returns the first."""
-        item = {"pk": f"SBX#op#{out_request_no}", "sk": "OP", "at": iso(self.deps.clock.now()), **op}
+        at = iso(self.deps.clock.now())
+        item = {"pk": f"SBX#op#{out_request_no}", "sk": "OP", "at": at, **op}
+        if op.get("kind") in BILLED:  # the sandbox's bill of a day is one Query (bill()), no extra write
+            item.update(list_pk=f"SBX#bill#{at[:10]}", list_sk=f"{at}#{out_request_no}")
         try:
             self._table.put(item, condition="attribute_not_exists(pk)", return_old_on_fail=True)
             return item
@@ -198,6 +203,16 @@ class SandboxProvider(CreditProvider):
             return OpResult("succeeded" if op["will"] == "succeed" else "failed", op.get("provider_ref"),
                             expires_at=self._result(op).expires_at)
         return self._result(op)
+
+    def bill(self, day: date) -> list[BillLine]:
+        """The money the sandbox moved on `day`, from its own ledger: succeeded operations (a deposit whose
+        answer is still queued counts: it will succeed, as query() says)."""
+        lines = []
+        for op in self._table.query("list_pk = :p", {":p": f"SBX#bill#{day.isoformat()}"}, index="list"):
+            if op["status"] == "succeeded" or (op["status"] == "pending" and op.get("will") == "succeed"):
+                lines.append(BillLine(op["pk"].removeprefix("SBX#op#"), op["kind"], int(op["amount"]), op["at"],
+                                      op.get("provider_ref", "")))
+        return lines
 
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
         lower = {k.lower(): v for k, v in headers.items()}

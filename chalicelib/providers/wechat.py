@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
+from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
-from . import keys, ledger, transport, wechat_events, wechat_query
+from . import keys, ledger, transport, wechat_bill, wechat_events, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
 from . import wechat_params as params
@@ -40,6 +41,7 @@ class WechatProvider(CreditProvider):
     confirms_in_app = True
     offers_installments = False  # no Huabei on WeChat Pay: installment orders are refused at creation
     captures_live = False  # a live service order is never captured from: every line is taken at completion
+    bill_utc_offset_hours = 8  # a bill_date is a Beijing day (wechat_bill.py)
 
     def __init__(self, deps: Any, send: Any = None) -> None:
         self.deps = deps
@@ -187,7 +189,9 @@ class WechatProvider(CreditProvider):
         A defaulted rental is completed for what it owes too: Pay Score collects it and records the unpaid."""
         record, service = self._order(freeze_ref)
         items = [Item(str(line.name), int(line.amount), str(line.description or line.name)) for line in lines]
-        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled)
+        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled,
+                       lines=[{"no": str(line.out_request_no), "amount": int(line.amount)} for line in lines
+                              if line.amount])  # the bill's one collection, split back into our lines (wechat_bill)
         if sum(i.amount for i in items) > 0 or fulfilled:
             result = orders.complete(self, record["order_no"], service, items or [Item("rent", 0, "returned on time")],
                                      for_request=out_request_no)
@@ -307,6 +311,10 @@ class WechatProvider(CreditProvider):
         return OpResult("succeeded", out_request_no)
 
     # -- reconciliation ----------------------------------------------------------------------------
+    def bill(self, day: date) -> list[BillLine]:
+        """The trade bill of Beijing day `day`, SHA1-checked (wechat_bill.py)."""
+        return wechat_bill.fetch(self, day)
+
     def query(self, out_request_no: str) -> OpResult | None:
         return wechat_query.query(self, out_request_no)
 

@@ -39,6 +39,7 @@ QUEUES: dict[str, int] = {
     "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
     "referral-timers": 5,      # referral rewards whose 7-day hold has ended
     "reminders": 5,            # member-day reminders, in batches of members
+    "bill-reconciliations": 5,  # one provider's bill of one day matched with our ledger (reconcile_bills)
 }
 QUEUE_VISIBILITY_SECONDS = 60
 # The table's stream feeds newly written event entries to EventBridge and webhooks within seconds

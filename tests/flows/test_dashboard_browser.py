@@ -122,7 +122,7 @@ def test_operator_signs_in_and_sees_the_charts(stack, browser):
     assert "AUTHORIZATION RATE" in kpis.upper() and "%" in kpis and "¥" in kpis
 
     # The tables: served by the risk/admin routes, or a clear "not available" until they exist.
-    for box in ("reviews", "blacklist", "scenarios", "webhooks"):
+    for box in ("reviews", "blacklist", "scenarios", "webhooks", "reconciliation"):
         _wait(browser, lambda: "Loading" not in browser.find_element(By.ID, box).text)  # noqa: B023 (called within the iteration)
         assert "HTTP 5" not in browser.find_element(By.ID, box).text
     history = browser.find_element(By.ID, "history")

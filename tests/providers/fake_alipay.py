@@ -81,10 +81,16 @@ class FakeAlipay(FakeAlipayMethods, FakeGateway):
 
     # -- the gateway -------------------------------------------------------------------------
     def answer(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        if method == "GET" and path.startswith("/bill/"):  # a bill_download_url (bill_url)
+            token = path.removeprefix("/bill/")
+            if token not in self.bill_files:
+                return 404, {"Content-Type": "text/plain"}, b"no such bill"
+            return 200, {"Content-Type": "application/oct-stream"}, self.bill_files.pop(token)  # one download
         pairs = parse_qsl(body.decode(), keep_blank_values=True)
         params = dict(pairs)
         self.calls.append(params)
         name = params.get("method", "")
+        self.now_text = params.get("timestamp") or self.now_text
         if name in self.down:
             return 503, {"Content-Type": "text/html"}, b"service unavailable"
         node = self.common_error(params)

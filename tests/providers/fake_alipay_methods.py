@@ -45,7 +45,10 @@ class FakeAlipayMethods:
         self.credit_orders: dict[str, dict] = {}  # out_order_no -> Zhima credit order
         self.finishes: list[dict] = []  # creditbizorder.finish calls that ended an order
         self.fulfilled: list[str] = []  # auth_no of every unfreeze carrying bizComplete "true"
+        self.now_text = ""  # the last request's timestamp (Beijing time, the app's clock): when things happen
+        self.bill_files: dict[str, bytes] = {}  # download token -> zip
         self.handlers: dict[str, Callable[[dict, dict], dict]] = {
+            "alipay.data.dataservice.bill.downloadurl.query": self.bill_url,
             "zhima.credit.score.brief.get": self.zhima, "alipay.fund.auth.order.unfreeze": self.unfreeze,
             "alipay.fund.auth.operation.detail.query": self.detail, "alipay.fund.auth.operation.cancel": self.cancel,
             "alipay.trade.pay": self.pay, "alipay.trade.create": self.create, "alipay.trade.query": self.trade_query,
@@ -191,7 +194,7 @@ class FakeAlipayMethods:
     # -- trades ----------------------------------------------------------------------------------
     def _trade(self, biz: dict, status: str, **facts: Any) -> dict:
         trade = {"trade_no": f"2026{len(self.trades) + 1:012d}", "total_amount": biz["total_amount"],
-                 "status": status, "biz": biz, "refunded": 0, **facts}
+                 "status": status, "biz": biz, "refunded": 0, "paid_at": self.now_text, **facts}
         self.trades[biz["out_trade_no"]] = trade
         return trade
 
@@ -273,7 +276,8 @@ class FakeAlipayMethods:
         if trade["status"] not in ("TRADE_SUCCESS",) or trade["refunded"] + amount > fen(trade["total_amount"]):
             return fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
         trade["refunded"] += amount
-        self.refunds[key] = {"amount": amount, "refund_amount": biz["refund_amount"], "out_trade_no": number}
+        self.refunds[key] = {"amount": amount, "refund_amount": biz["refund_amount"], "out_trade_no": number,
+                             "out_request_no": biz.get("out_request_no") or number, "at": self.now_text}
         return ok(trade_no=trade["trade_no"], out_trade_no=number, refund_fee=yuan(trade["refunded"]),
                   fund_change="Y")
 
@@ -292,6 +296,7 @@ class FakeAlipayMethods:
         """An asynchronous trade finishes (withholding collected, or the user paid); the notification."""
         trade = self.trades[out_trade_no]
         trade["status"] = "TRADE_SUCCESS" if paid else "TRADE_CLOSED"
+        trade["paid_at"] = self.now_text
         if paid and trade.get("credit_order"):
             trade["credit_order"]["status"] = "TRADE_FINISHED"  # completes by itself after the deduction
         return self.notification(notify_type="trade_status_sync", notify_id=f"ntf-{trade['trade_no']}",
@@ -335,3 +340,62 @@ class FakeAlipayMethods:
         self.finishes.append(dict(biz))
         return ok(credit_biz_order_id=order["credit_biz_order_id"], out_request_no=biz["out_request_no"],
                   order_status=order["status"])
+
+    # -- the daily trade bill ----------------------------------------------------------------------
+    def bill_url(self, params: dict, biz: dict) -> dict:
+        """bill_date must be a past day (T+1: no bill of today, by the request's own timestamp); the answer is a
+        download URL of a zip holding the GBK business-detail CSV (alipay_bill.py cites the layout)."""
+        day = biz["bill_date"]
+        if biz["bill_type"] != "trade" or len(day) != 10:
+            self.violate(f"bill: only the daily trade bill is served here, got {biz}")
+            return fail("isp.bill_not_exist")
+        if day >= params["timestamp"][:10]:
+            return fail("isp.bill_not_exist", "the bill of this day is not generated yet")
+        token = f"b{len(self.bill_files) + 1}"
+        self.bill_files[token] = self.bill_zip(day)
+        rows = self.bill_rows(day)
+        return ok(bill_download_url=f"{getattr(self, 'url', '')}/bill/{token}",
+                  **({} if rows else {"bill_file_code": "EMPTY_DATA_WITH_BILL_FILE"}))
+
+    def bill_rows(self, day: str) -> list[list[str]]:
+        rows = []
+        for number, trade in self.trades.items():
+            if trade["status"] in ("TRADE_SUCCESS", "TRADE_FINISHED") and trade["paid_at"][:10] == day:
+                rows.append([trade["trade_no"], number, "交易", trade["paid_at"], trade["total_amount"], ""])
+        for key, refund in self.refunds.items():
+            if refund["at"][:10] == day:
+                rows.append([key.split("|")[0], refund["out_trade_no"], "退款", refund["at"],
+                             "-" + yuan(refund["amount"]), refund["out_request_no"]])
+        return rows
+
+    def bill_zip(self, day: str) -> bytes:
+        import csv
+        import io
+        import zipfile
+
+        header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称",
+                  "操作员", "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）",
+                  "支付宝优惠（元）", "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）",
+                  "卡消费金额（元）", "退款批次号/请求号", "服务费（元）", "分润（元）", "备注"]
+        out = io.StringIO()
+        out.write(f"#支付宝业务明细查询\n#账号：[{self.seller_id}0156]\n#起始日期：[{day} 00:00:00]\n")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for trade_no, number, kind, at, amount, request_no in self.bill_rows(day):
+            row = dict.fromkeys(header, "")
+            row.update({"支付宝交易号": trade_no + "\t", "商户订单号": number + "\t", "业务类型": kind, "创建时间": at,
+                        "完成时间": at, "订单金额（元）": amount, "商家实收（元）": amount,
+                        "退款批次号/请求号": request_no + "\t" if request_no else "", "服务费（元）": "0.00"})
+            writer.writerow([row[h] for h in header])
+        out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
+        class GbkName(zipfile.ZipInfo):  # Alipay's zips name their files in GBK, without the UTF-8 flag
+            def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's own hook
+                return self.filename.encode("gbk"), self.flag_bits
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            compact = day.replace("-", "")
+            archive.writestr(GbkName(f"{self.seller_id}0156_{compact}_业务明细.csv"), out.getvalue().encode("gbk"))
+            archive.writestr(GbkName(f"{self.seller_id}0156_{compact}_业务明细(汇总).csv"),
+                             "#支付宝业务汇总查询\n".encode("gbk"))
+        return buffer.getvalue()

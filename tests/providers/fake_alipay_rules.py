@@ -30,6 +30,7 @@ Reference table: every rule below cites where it comes from.
 | zhima.credit.payafteruse.creditbizorder.create | out_order_no, zm_service_id, subject (N ZhimaCreditPayafteruseCreditbizorderCreateModel) | product_code CREDIT_PAY_AFTER_USE |
 | zhima.credit.payafteruse.creditbizorder.query | out_order_no or credit_biz_order_id (N ...CreditbizorderQueryModel) | order_status INIT/TRADE_FINISHED/TRADE_CLOSED |
 | zhima.credit.payafteruse.creditbizorder.finish | credit_biz_order_id, out_request_no, is_fulfilled (N ...CreditbizorderFinishModel) | is_fulfilled the string "true" or "false" |
+| alipay.data.dataservice.bill.downloadurl.query | bill_type, bill_date (J v2 domain/AlipayDataDataserviceBillDownloadurlQueryModel) | bill_date yyyy-MM-dd (or yyyy-MM), T+1 only: no bill of today; answer bill_download_url (30 s) + bill_file_code (J v2 response/...BillDownloadurlQueryResponse); not generated: isp.bill_not_exist (public clients' IsBillNotExist); smid only with bill_type trade_zft_merchant |
 There is no zhima.credit.payafteruse.creditbizorder.cancel in any SDK (P request/ lists create, finish, order,
 query only): it is an unknown method (GW 40002 isv.invalid-method).
 """
@@ -184,6 +185,10 @@ RULES: dict[str, dict] = {
         family="other", required=("to_user_id", "user_template_id", "data"), one_of=(),
         allowed={"data", "form_id", "page", "to_user_id", "user_template_id"},
         formats={"to_user_id": lambda v: bool(USER_ID.fullmatch(str(v))), "data": template_data_ok}),
+    "alipay.data.dataservice.bill.downloadurl.query": dict(
+        family="other", required=("bill_type", "bill_date"), one_of=(), allowed={"bill_date", "bill_type", "smid"},
+        formats={"bill_type": _in("trade", "signcustomer", "trade_zft_merchant"),
+                 "bill_date": lambda v: isinstance(v, str) and bool(re.fullmatch(r"\d{4}-\d\d(-\d\d)?", v))}),
 }
 
 

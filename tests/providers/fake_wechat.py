@@ -74,6 +74,7 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         self.refunds: dict[str, dict] = {}
         self.transactions: dict[str, dict] = {}
         self.trades: dict[str, dict] = {}
+        self.bill_files: dict[str, bytes] = {}  # download token -> the bill file (served gzipped, once)
         self.collection_requests: list[str] = []
         self.access_token: str | None = None  # the one valid token: a new one invalidates the previous
         self.subscribed: dict[str, set[str]] = {}  # openid -> template ids the user accepted (one message each)
@@ -128,6 +129,8 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
             forced = next((v for k, v in self.forced.items() if split.path.endswith(k)), None)
             if forced:
                 return self._signed(forced[0], forced[1], serial)
+            if method == "GET" and split.path == "/v3/billdownload/file":  # BILL_DOWNLOAD: the file, unsigned
+                return self._bill_file(method, path, lower, body, query.get("token", ""))
             try:
                 self._check_request(method, path, lower, body)
                 status, out = self.route(method, split.path, query, body)
@@ -139,6 +142,18 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                 self.violate("FAKE_BUG", repr(exc), split.path)
                 status, out = 500, {"code": "SYSTEM_ERROR", "message": repr(exc)}
             return self._signed(status, out, serial)
+
+    def _bill_file(self, method: str, path: str, lower: dict, body: bytes, token: str) -> tuple[int, dict, bytes]:
+        import gzip
+
+        try:
+            self._check_request(method, path, lower, body)
+        except Refusal as refusal:
+            self.violate("BILL_DOWNLOAD", refusal.message, path)
+            return self._signed(refusal.status, {"code": refusal.code, "message": refusal.message}, None)
+        if token not in self.bill_files:
+            return self._signed(400, {"code": "INVALID_REQUEST", "message": "下载地址已失效"}, None)
+        return 200, {"Content-Type": "application/octet-stream"}, gzip.compress(self.bill_files.pop(token))
 
     def _check_request(self, method: str, path: str, lower: dict, body: bytes) -> None:
         if "application/json" not in lower.get("accept", "") or not lower.get("user-agent") or \
@@ -196,6 +211,7 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                   ("POST", "/v3/payscore/permissions"): self.create_permission,
                   ("POST", "/v3/refund/domestic/refunds"): self.create_refund,
                   ("POST", "/v3/pay/transactions/jsapi"): self.create_jsapi,
+                  ("GET", "/v3/bill/tradebill"): self.trade_bill,
                   ("GET", "/v3/certificates"): self.certificates}
         if (method, path) in routes:
             return routes[(method, path)](query, body)

@@ -10,6 +10,7 @@ class MoneyEndpoints:
     """Mixin of FakeWechat: consent, refunds (REFUND.* notifications), cash deposits."""
 
     consents: dict[str, dict]
+    bill_files: dict[str, bytes]
     refunds: dict[str, dict]
     transactions: dict[str, dict]
     trades: dict[str, dict]
@@ -148,8 +149,70 @@ class MoneyEndpoints:
         trade = self.trades[number]
         tx = f"4200{len(self.transactions) + 1:024d}"
         trade.update(state="SUCCESS", transaction_id=tx)
-        self.transactions[tx] = {"total": trade["total"], "out_trade_no": number, "refunded": 0}
+        self.transactions[tx] = {"total": trade["total"], "out_trade_no": number, "refunded": 0, "at": self.now()}
         return self.notify("TRANSACTION.SUCCESS", {
             "appid": self.appid, "mchid": self.mch_id, "out_trade_no": number, "transaction_id": tx,
             "trade_state": "SUCCESS", "amount": {"total": trade["total"], "currency": "CNY"}}, "transaction",
             summary="支付成功")
+
+    # -- the daily trade bill (rules BILL, BILL_DOWNLOAD) ------------------------------------------------
+    def trade_bill(self, query: dict, body: dict) -> tuple[int, dict]:
+        import hashlib
+        import re
+        from datetime import datetime
+
+        from tests.providers.fake_wechat_orders import BEIJING
+
+        r.only_fields(query, r.BILL_FIELDS)
+        day = query.get("bill_date", "")
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d", day):
+            raise param_error("BILL", "bill_date: YYYY-MM-DD")
+        if query.get("bill_type", "ALL") not in ("ALL", "SUCCESS", "REFUND") or \
+                query.get("tar_type", "GZIP") != "GZIP":
+            raise param_error("BILL", "bill_type ALL|SUCCESS|REFUND, tar_type GZIP")
+        if day >= datetime.fromtimestamp(self.now(), tz=BEIJING).date().isoformat():
+            raise Refusal(400, "STATEMENT_CREATING", "账单生成中")
+        text = self.bill_text(day, query.get("bill_type", "ALL"))
+        if text is None:
+            raise Refusal(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        token = f"t{len(self.bill_files) + 1}"
+        self.bill_files[token] = text.encode()
+        return 200, {"download_url": f"{getattr(self, 'url', '')}/v3/billdownload/file?token={token}",
+                     "hash_type": "SHA1", "hash_value": hashlib.sha1(text.encode()).hexdigest()}  # noqa: S324
+
+    def bill_text(self, day: str, kind: str) -> str | None:
+        """The file: a header, rows with every field prefixed by '`', then the summary header and row."""
+        from datetime import datetime
+
+        from tests.providers.fake_wechat_orders import BEIJING
+
+        def local(ts: int) -> str:
+            return datetime.fromtimestamp(ts, tz=BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+        header = ["交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识",
+                  "交易类型", "交易状态", "付款银行", "货币种类", "应结订单金额", "代金券金额", "微信退款单号",
+                  "商户退款单号", "退款金额", "充值券退款金额", "退款类型", "退款状态", "商品名称", "商户数据包",
+                  "手续费", "费率", "订单金额", "申请退款金额", "费率备注"]
+        rows = []
+        for tx, t in self.transactions.items():
+            if kind != "REFUND" and local(t.get("at", 0))[:10] == day:
+                yuan = f"{t['total'] / 100:.2f}"
+                rows.append({"交易时间": local(t["at"]), "微信订单号": tx,
+                             "商户订单号": t.get("out_trade_no") or t.get("out_order_no", ""), "交易状态": "SUCCESS",
+                             "应结订单金额": yuan, "订单金额": yuan, "退款金额": "0.00", "申请退款金额": "0.00"})
+        for number, item in self.refunds.items():
+            if kind != "SUCCESS" and item["status"] == "SUCCESS" and local(item["done_at"])[:10] == day:
+                tx = self.transactions[item["transaction_id"]]
+                rows.append({"交易时间": local(item["done_at"]), "微信订单号": item["transaction_id"],
+                             "商户订单号": tx.get("out_trade_no") or tx.get("out_order_no", ""), "交易状态": "REFUND",
+                             "应结订单金额": "0.00", "订单金额": f"{tx['total'] / 100:.2f}",
+                             "商户退款单号": number, "微信退款单号": item["refund_id"],
+                             "退款金额": f"{item['refund'] / 100:.2f}", "申请退款金额": f"{item['refund'] / 100:.2f}",
+                             "退款状态": "SUCCESS"})
+        if not rows:
+            return None
+        lines = [",".join(header)]
+        lines += [",".join("`" + row.get(h, "") for h in header) for row in rows]
+        lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
+        lines.append(f"`{len(rows)},`0.00,`0.00,`0.00,`0.00,`0.00,`0.00")
+        return "\r\n".join(lines) + "\r\n"

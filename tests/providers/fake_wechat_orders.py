@@ -255,7 +255,7 @@ class PayScoreEndpoints:
         assert order.get("state_description") == "MCH_COMPLETE", f"{number} is not being collected"
         total = order["collection"]["total_amount"]
         tx = f"4200{len(self.transactions) + 1:024d}"
-        self.transactions[tx] = {"total": total, "out_order_no": number, "refunded": 0}
+        self.transactions[tx] = {"total": total, "out_order_no": number, "refunded": 0, "at": self.now()}
         order.update(state="DONE", state_description=None)
         order["collection"].update(state="USER_PAID", paying_amount=0, paid_amount=total, details=[
             {"seq": 1, "amount": total, "paid_type": "NEWTON", "paid_time": beijing(self.now()),

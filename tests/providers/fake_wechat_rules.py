@@ -97,6 +97,14 @@ RULES: dict[str, tuple[str, str]] = {
     # -- cash deposit (JSAPI) -----------------------------------------------------------------
     "JSAPI": ("jsapi needs appid, mchid, description <= 127, out_trade_no 6-32, notify_url, amount.total > 0, "
               "payer.openid", "GO services/payments/jsapi/models.go PrepayRequest"),
+    # -- bills ----------------------------------------------------------------------------------
+    "BILL": ("GET /v3/bill/tradebill: bill_date YYYY-MM-DD (required, a past day: STATEMENT_CREATING until T+1, "
+             "NO_STATEMENT_EXIST for a day without trades or refunds), bill_type ALL|SUCCESS|REFUND, tar_type "
+             "GZIP; answer download_url, hash_type SHA1, hash_value of the uncompressed file",
+             "PY transaction.py trade_bill; PL V3/Response/WeChatPayBillTradeBillResponse.cs; "
+             "gabinlin/wx-pay-profits-sharing BillOfTradeResponse.java error table"),
+    "BILL_DOWNLOAD": ("the download_url is fetched with a signed GET (Authorization like any v3 request); the "
+                      "answer is the file, unsigned", "PY transaction.py download_bill (skip_verify=True)"),
 }
 
 ORDER_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
@@ -119,6 +127,7 @@ SYNC_FIELDS = {"appid", "service_id", "type", "detail"}
 PERMISSION_FIELDS = {"service_id", "appid", "authorization_code", "notify_url"}
 REFUND_FIELDS = {"transaction_id", "out_trade_no", "out_refund_no", "reason", "notify_url", "funds_account",
                  "amount", "goods_detail"}
+BILL_FIELDS = {"bill_date", "bill_type", "tar_type", "sub_mchid"}
 JSAPI_FIELDS = {"appid", "mchid", "description", "out_trade_no", "time_expire", "attach", "notify_url",
                 "goods_tag", "limit_pay", "support_fapiao", "amount", "payer", "detail", "scene_info", "settle_info"}
 

@@ -104,3 +104,36 @@ class AuditEntry(Out):
 
 class AuditOut(Out):
     items: list[AuditEntry]
+
+
+class ReconciliationQuery(Query):
+    date: str = Field(description="The day reconciled, YYYY-MM-DD (UTC)", json_schema_extra={"format": "date"})
+
+
+class BillSide(Out):
+    out_request_no: str
+    kind: str = Field(description="charge | capture | deposit | refund")
+    amount: int = Field(description="fen")
+
+
+class AmountMismatch(Out):
+    out_request_no: str
+    kind: str
+    provider_amount: int = Field(description="fen, by the provider's bill")
+    our_amount: int = Field(description="fen, by our ledger")
+
+
+class ProviderReconciliation(Out):
+    provider: str
+    status: str = Field(description="matched | mismatched | unavailable", json_schema_extra={
+        "enum": ["matched", "mismatched", "unavailable"]})
+    matched: int = Field(description="request numbers on both sides with the same amount")
+    only_provider: list[BillSide]
+    only_ours: list[BillSide]
+    amount_mismatch: list[AmountMismatch]
+    reason: str | None = Field(default=None, description="why the bill could not be had (unavailable)")
+
+
+class ReconciliationOut(Out):
+    date: str
+    providers: list[ProviderReconciliation]

@@ -30,6 +30,7 @@ from ...providers.base import Notification, OpResult
 from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork, set_or_remove
+from ..ops import ledger
 from . import charge_hooks
 
 C = ChargeState
@@ -148,6 +149,7 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
                                                             "charged_at": iso(now), "charge_ref": result.provider_ref,
                                                             "updated_at": iso(now)}, remove=["due_pk", "due_at"]),
                    add={"charged": int(item["charge_amount"])}, **guard)
+        ledger.stage_movement(uow, item["provider"], request_no(item, attempt), "charge", int(item["charge_amount"]))
     else:
         exhausted = exhausted or attempt > policy.charge_retries
         fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),

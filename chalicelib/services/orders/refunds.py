@@ -27,6 +27,7 @@ from ...domain.orders import OrderStatus
 from ...ports import Deps
 from ...providers.base import Notification
 from ...store.uow import Retry, UnitOfWork
+from ..ops import ledger
 from . import charges, orders
 
 REFUNDABLE = (OrderStatus.CHARGED, OrderStatus.PARTIALLY_REFUNDED)
@@ -116,6 +117,7 @@ def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -
                remove=["refund_pending", "due_pk", "due_at"], **guard)
     uow.audit(f"order#{item['id']}", "refunded", before={"status": item["status"]},
               after={"status": str(status), "amount": amount}, event="order.refunded")
+    ledger.stage_movement(uow, item["provider"], numbers.number(item["id"], "rfd", n), "refund", amount)
 
 
 def on_refund_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:

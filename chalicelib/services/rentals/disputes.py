@@ -13,6 +13,7 @@ from ...domain.errors import DomainError, InvalidState, NotFound, ProviderError
 from ...log import logger
 from ...ports import Deps
 from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
+from ..ops import ledger
 from ..risk import reviews
 from . import store
 
@@ -127,6 +128,8 @@ def refund(deps: Deps, rental_id: str) -> str:
         if int(line["amount"]):
             store.stage_money_fact(uow, rental_id, "refund", int(line["amount"]), f"dispute: {line['name']}",
                                    numbers.number(rental_id, "dref", i))
+            ledger.stage_movement(uow, rental["provider"], numbers.number(rental_id, "dref", i), "refund",
+                                  int(line["amount"]))  # matched against the provider's bill
     uow.audit(f"rental#{rental_id}", "dispute_refunded", after={"dispute_id": dispute["id"], "amount": amount},
               event="rental.dispute_refunded")
     try:

@@ -19,6 +19,7 @@ from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from .. import confirm_params, intents
 from ..marketing import coupons
 from ..members import members
+from ..ops import ledger
 from ..risk import decisions
 from . import store
 
@@ -155,6 +156,8 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
                **expect({"status": S.ACTIVE, "deduction_count": n - 1}, also="attribute_not_exists(settle_started_at)",
                         on_fail=RETRY))
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
+    if item.get("freeze_ref") and deps.provider(item["provider"]).captures_live:  # taken now; else a line of the
+        ledger.stage_movement(uow, item["provider"], request_no, "capture", amount)  # settlement (a deposit: held)
     uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
                                                          "out_request_no": request_no}, event="rental.deducted")
     if deps.provider(item["provider"]).captures_live:  # else taken as a line of the settlement

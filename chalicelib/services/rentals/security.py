@@ -15,6 +15,7 @@ from ...store.guards import expect
 from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..marketing import coupons
 from ..members import members
+from ..ops import ledger
 from . import lapse as rental_lapse
 from . import store
 from .rentals import request_and_keep_params
@@ -40,6 +41,8 @@ def stage_secured(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
         changes.update(freeze_ref=ref, freeze_expires_at=expires_at)
     else:
         changes["deposit_ref"] = ref
+        ledger.stage_movement(uow, item["provider"], numbers.number(item["id"], "deposit"), "deposit",
+                              int(item.get("deposit_amount", 0)))
     changes.update(store.timer(item["id"], store.wake_for(item, S.ACTIVE, uow.now, deps.settings.policy,
                                                           freeze_expires_at=expires_at)))
     store.stage_move(uow, item, S.ACTIVE, RETRY, **set_or_remove(changes))

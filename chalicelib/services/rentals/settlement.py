@@ -17,7 +17,7 @@ from ...store.guards import ABSENT, expect
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..marketing import coupons
 from ..members import members
-from ..ops import metrics
+from ..ops import ledger, metrics
 from . import store
 from .lapse import cancel_unapplied_renewal
 
@@ -185,6 +185,13 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outco
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
+            if kind != "release" or not item.get("freeze_ref"):  # a release from a freeze moves no money
+                ledger.stage_movement(uow, item["provider"], request_no, "refund" if kind == "release" else "capture",
+                                      amount)
+    if item.get("freeze_ref") and not deps.provider(item["provider"]).captures_live:
+        for line in lines:  # operators' deductions recorded earlier are taken now, with the rent
+            if line.name not in ("rent", *(name for name, _ in FEE_LINES.values())):
+                ledger.stage_movement(uow, item["provider"], line.out_request_no, "capture", line.amount)
     if item["status"] == S.INSPECTING:
         store.stage_inspection_done(uow, rid)
     defaulted = outcome == rules.Outcome.DEFAULTED
