@@ -1,8 +1,8 @@
 """CSV exports (PRODUCT.md 8): which domain events index a record for which export, and the columns.
 
 An audit entry of one of these event types is written with an entry on the sparse `list` index under
-"export#<export>#<YYYY-MM-DD>" (the day of the change, UTC), so an export of a date range is one
-Query per day, paged, and never a Scan.
+"export#<export>#<YYYY-MM-DD>#<shard>" (the day of the change, UTC; store/day_index.py), so an export of
+a date range is one paged Query per day and shard, and never a Scan.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def index_pk(export: str, at: str) -> str:
-    """The export index partition of a change at ISO time `at`."""
-    return f"export#{export}#{at[:10]}"
+def index_prefix(export: str) -> str:
+    """The export's day listings: "<prefix>#<day>#<shard>" (store/day_index.py)."""
+    return f"export#{export}"
 
 
 def money_row(export: str, entry: dict) -> dict | None:

@@ -16,7 +16,8 @@ from typing import Any, Callable, NamedTuple
 from ..clock import iso
 from ..domain import events as catalogue
 from ..domain.errors import Conflict, DomainError
-from ..domain.exports import EXPORT_OF_EVENT, index_pk
+from ..domain.exports import EXPORT_OF_EVENT, index_prefix
+from .day_index import day_pk
 from .dynamo import ConditionFailed, Table, TransactionConflict, key, to_dynamo, update_expression, with_expression
 from .schema import shard_of
 
@@ -108,7 +109,8 @@ class UnitOfWork:
         if event:
             entry.update(event_type=event, due_pk=f"outbox#{shard_of(entity_id)}", due_at=at)
             if event in EXPORT_OF_EVENT:  # the CSV exports find it by day (domain/exports.py)
-                entry.update(list_pk=index_pk(EXPORT_OF_EVENT[event], at), list_sk=entry["sk"])
+                entry.update(list_pk=day_pk(index_prefix(EXPORT_OF_EVENT[event]), at[:10], entity_id),
+                             list_sk=entry["sk"])
             self.events.append(entry)
         self.put(entry)
 

@@ -11,7 +11,8 @@ import io
 from datetime import date, timedelta
 from typing import Any, Iterator
 
-from ...domain.exports import COLUMNS, index_pk, money_row
+from ...domain.exports import COLUMNS, index_prefix, money_row
+from ...store.day_index import read_day
 
 PAGE = 100
 ITEM_KEYS = {"orders": ("ORDER#{}", "ORDER"), "rentals": ("RENTAL#{}", "RENTAL")}
@@ -21,7 +22,7 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def _entries(table: Any, export: str, from_day: date, to_day: date) -> Iterator[dict]:
     day = from_day
     while day <= to_day:
-        yield from table.query("list_pk = :p", {":p": index_pk(export, day.isoformat())}, index="list")
+        yield from read_day(table, index_prefix(export), day.isoformat())
         day += timedelta(days=1)
 
 

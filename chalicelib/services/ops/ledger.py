@@ -3,7 +3,7 @@
 Every money movement with a provider (an order or booking charge, a refund, a capture from a freeze, a
 deposit collected or refunded) stages one small item in the same transaction that records it:
 `LEDGER#<provider>#<request number>` carrying a sparse entry on the `list` index under
-`ledger#<provider>#<YYYY-MM-DD>` (the day of the record, UTC). A day's ledger is one paged Query; never
+`ledger#<provider>#<YYYY-MM-DD>#<shard>` (the day of the record, UTC). A day's ledger is one paged Query a shard; never
 a Scan. The item is keyed by the request number, so a rewrite carries the same facts.
 """
 from __future__ import annotations
@@ -13,11 +13,13 @@ from typing import Any, Iterator
 
 from ...clock import iso
 from ...domain.reconciliation import BillLine
+from ...store.day_index import day_pk, read_day
 from ...store.uow import UnitOfWork
 
 
-def index_pk(provider: str, day: str) -> str:
-    return f"ledger#{provider}#{day}"
+def index_prefix(provider: str) -> str:
+    """The provider's day listings: "ledger#<provider>#<day>#<shard>" (store/day_index.py)."""
+    return f"ledger#{provider}"
 
 
 def stage_movement(uow: UnitOfWork, provider: str, out_request_no: str, kind: str, amount: int) -> None:
@@ -27,12 +29,12 @@ def stage_movement(uow: UnitOfWork, provider: str, out_request_no: str, kind: st
     at = iso(uow.now)
     uow.put({"pk": f"LEDGER#{provider}#{out_request_no}", "sk": "LEDGER", "type": "ledger",
              "provider": provider, "out_request_no": out_request_no, "kind": kind, "amount": int(amount),
-             "at": at, "list_pk": index_pk(provider, at[:10]), "list_sk": f"{at}#{out_request_no}"})
+             "at": at, "list_pk": day_pk(index_prefix(provider), at[:10], out_request_no), "list_sk": f"{at}#{out_request_no}"})
 
 
 def movements(table: Any, provider: str, day: str) -> Iterator[BillLine]:
     """Our movements with `provider` recorded on `day` (YYYY-MM-DD), oldest first."""
-    for item in table.query("list_pk = :p", {":p": index_pk(provider, day)}, index="list"):
+    for item in read_day(table, index_prefix(provider), day):
         yield BillLine(item["out_request_no"], item["kind"], int(item["amount"]), item["at"])
 
 

@@ -1,7 +1,7 @@
 """The event log merchants' systems are fed from: one record per domain event (kept 30 days) and one
 delivery per matching endpoint, with its attempts and next retry.
 
-Items (all under the event's partition, all listed under list_pk "events#<day>", newest first):
+Items (all under the event's partition, all listed under list_pk "events#<day>#<shard>", newest first):
 - EVENT#<event id> / EVENT: id, type, created_at, data (the documented detail), ttl.
 - EVENT#<event id> / DELIVERY#<webhook id>: status pending|delivered|failed, attempts, next_attempt_at,
   last_status_code; while pending it carries the timer (due_pk "timer#webhook#<shard>", due_at), so the
@@ -16,11 +16,12 @@ from typing import Any, Iterator
 from ...clock import iso, parse_iso
 from ...domain import webhooks as rules
 from ...domain.errors import Conflict, NotFound
+from ...store.day_index import day_pk, read_day
 from ...store.schema import shard_of
 from ...store.uow import UnitOfWork
 from . import endpoints
 
-LIST_PK = "events#{day}"  # one listing partition per day (UTC) of the event
+LIST_PREFIX = "events"  # day listings "events#<day>#<shard>" (store/day_index.py), shard of the event id
 QUEUE = "webhook-deliveries"
 TIMER = "webhook"
 
@@ -53,7 +54,7 @@ def record_event(deps: Any, entry: dict) -> bool:
     eid = rules.event_id(entry["pk"], entry["sk"])
     created = parse_iso(entry["at"])
     event = {"pk": f"EVENT#{eid}", "sk": "EVENT", "type": "event", "id": eid, "event_type": entry["event_type"],
-             "created_at": entry["at"], "data": event_detail(entry), "list_pk": LIST_PK.format(day=entry["at"][:10]),
+             "created_at": entry["at"], "data": event_detail(entry), "list_pk": day_pk(LIST_PREFIX, entry["at"][:10], eid),
              "list_sk": f"{entry['at']}#{eid}", "ttl": int((created + rules.EVENT_RETENTION).timestamp())}
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     uow.put(event, condition="attribute_not_exists(pk)", on_fail=Conflict("event already recorded"))
@@ -86,7 +87,7 @@ def _grouped(table: Any, now: datetime) -> Iterator[tuple[dict, list[dict]]]:
     for back in range(rules.EVENT_RETENTION.days + 1):
         day = (now - timedelta(days=back)).date().isoformat()
         pending: dict[str, list[dict]] = {}
-        for item in table.query("list_pk = :p", {":p": LIST_PK.format(day=day)}, index="list", forward=False):
+        for item in read_day(table, LIST_PREFIX, day, newest_first=True):
             if item["sk"] == "EVENT":
                 yield item, pending.pop(item["id"], [])
             else:
