@@ -2,7 +2,8 @@
 time, over real HTTP against the local stack's own server (chalicelib.local.stack: Chalice's local server with
 the crowd backlog), DynamoDB served by DynamoDB Local (moto when Java/npm are missing: labelled `backend`).
 
-Standalone: `python bench/load.py` (LOAD_N, LOAD_CONCURRENCY, LOAD_CONFLICT_MODEL=0 to switch the model off).
+Standalone: `python bench/load.py` (LOAD_N, LOAD_CONCURRENCY, LOAD_CONFLICT_MODEL=0 to switch the model off,
+LOAD_BACKEND=moto to skip DynamoDB Local).
 
 DynamoDB Local 3.3.0 does NOT raise TransactionConflict: it runs every TransactWriteItems under a table write
 lock (MultiTableLock WRITE in TransactWriteItemsFunction), so concurrent transactions are serialised, never
@@ -185,7 +186,7 @@ def _dynamodb_local() -> tuple[Any, str] | None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
     import dynamodb_local  # type: ignore[import-not-found]
 
-    if not (shutil.which("java") and shutil.which("npm")):
+    if os.environ.get("LOAD_BACKEND") == "moto" or not (shutil.which("java") and shutil.which("npm")):
         return None
     try:
         proc, port = dynamodb_local.start(dynamodb_local.install())
