@@ -57,7 +57,7 @@ class ConflictModel:
     def __init__(self, client: Any, enabled: bool) -> None:
         self.enabled = enabled
         self.lock = threading.Lock()
-        self.inflight: dict[tuple[str, str], tuple[int, bool]] = {}  # key -> (owner, is transaction)
+        self.inflight: dict[tuple[str, str], dict[int, bool]] = {}  # key -> {owner: is a transaction}
         self.cancelled = 0  # TransactWriteItems cancelled by the model
         self.single_conflicts = 0
         self.shared = 0  # cancelled writes with a shared counter item (METRIC#...) among the held items
@@ -85,10 +85,10 @@ class ConflictModel:
     def _before(self, context: dict, model: Any, **_: Any) -> Any:
         keys, tx = context.get("load_keys", []), context.get("load_tx", False)
         owner = id(context)
-        with self.lock:
-            held = [i for i, key in enumerate(keys) if key in self.inflight and self.inflight[key][0] != owner
-                    and (self.inflight[key][1] or not tx)]
-            if self.enabled and held and (tx or any(self.inflight[keys[i]][1] for i in held)):
+        with self.lock:  # an item another TransactWriteItems has in flight: DynamoDB refuses this write
+            held = [i for i, key in enumerate(keys)
+                    if any(is_tx for o, is_tx in self.inflight.get(key, {}).items() if o != owner)]
+            if self.enabled and held:
                 for i in held:
                     self.items[_label(keys[i])] += 1
                 self.shared += any(keys[i][0].startswith("METRIC#") for i in held)
@@ -99,7 +99,7 @@ class ConflictModel:
                 return _fake(400, {"Error": {"Code": "TransactionConflictException",
                                              "Message": "Transaction is ongoing for the item"}})
             for key in keys:
-                self.inflight[key] = (owner, tx)
+                self.inflight.setdefault(key, {})[owner] = tx
         context["load_owner"] = owner
         return None
 
@@ -116,8 +116,10 @@ class ConflictModel:
             return
         with self.lock:
             for key in context.get("load_keys", []):
-                if self.inflight.get(key, (None,))[0] == owner:
-                    del self.inflight[key]
+                holders = self.inflight.get(key, {})
+                holders.pop(owner, None)
+                if not holders:
+                    self.inflight.pop(key, None)
 
 
 def _label(key: tuple[str, str]) -> str:
