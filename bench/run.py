@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MODULES = ["bench.foundation", "bench.rentals", "bench.orders", "bench.risk", "bench.providers", "bench.coupon_drop",
-           "bench.webhooks", "bench.group_buys"]
+           "bench.webhooks", "bench.group_buys", "bench.load"]
 
 
 def _cell(value: object) -> str:
