@@ -55,10 +55,17 @@ _deps: Deps | None = None
 _guard = threading.Lock()
 
 
+# One client serves every thread of a process (the local stack's HTTP server takes 64 connections at once;
+# a Lambda runs one request at a time): botocore's default pool of 10 would drop connections under a crowd.
+MAX_POOL_CONNECTIONS = 64
+
+
 def _client(service: str, settings: Settings) -> Any:
     import boto3  # boto3 honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
+    from botocore.config import Config
 
-    return boto3.session.Session().client(service, region_name=settings.region)
+    return boto3.session.Session().client(service, region_name=settings.region,
+                                          config=Config(max_pool_connections=MAX_POOL_CONNECTIONS))
 
 
 def _make_clock(settings: Settings, table: Table) -> Clock:
