@@ -154,9 +154,9 @@ def test_the_dashboard_shows_the_reconciliation_with_mismatches_first(client, aw
     assert 'b.status === "mismatched"' in page  # mismatched days sort first, each difference listed
 
 
-def test_a_sandbox_day_costs_three_dynamodb_requests_and_the_report_one(client, aws, monkeypatch):
-    """The bill (one Query on the sandbox's day index), our ledger (one Query), one conditional write; the
-    route: one Query. No Scan anywhere."""
+def test_a_sandbox_day_costs_a_query_per_ledger_shard_and_one_write_and_the_report_one(client, aws, monkeypatch):
+    """The bill (one Query on the sandbox's day index), our ledger (one Query per shard of its day listing),
+    one conditional write; the route: one Query. No Scan anywhere."""
     from chalicelib.services.ops import reconciliation
 
     api = Api(client)
@@ -173,7 +173,9 @@ def test_a_sandbox_day_costs_three_dynamodb_requests_and_the_report_one(client, 
         monkeypatch.setattr(aws.table.client, name, lambda *a, _real=real, _name=name, **kw: (
             calls.append(_name) if threading.get_ident() == me else None) or _real(*a, **kw))
     assert reconciliation.reconcile(aws, "sandbox", day)["status"] == "matched"
-    assert sorted(calls) == ["query", "query", "transact_write_items"]
+    from chalicelib.store.schema import shard_count
+
+    assert sorted(calls) == ["query"] * (1 + shard_count()) + ["transact_write_items"]
     calls.clear()
     assert reconciliation.report(aws.table, day)["providers"][0]["matched"] == 3
     assert calls == ["query"]
