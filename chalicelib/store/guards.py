@@ -15,7 +15,8 @@ def expect(expected: Mapping[str, Any], *, also: str = "", values: Mapping[str, 
            names: Mapping[str, str] | None = None, on_fail: Any = None) -> dict[str, Any]:
     """Keyword arguments for `UnitOfWork.update`/`delete`: each attribute of `expected` still holds its value
     (a tuple: any of them; ABSENT among them: or missing), AND `also` (a further condition over `values` and
-    `names`, which the update's own expression may use too). Placeholders are `#x_<attr>` and `:x_<attr><i>`, so they never collide with the update's own."""
+    `names`, which the update's own expression may use too). Placeholders are `#x_<attr>` and `:x_<attr><i>`,
+    so they never collide with the update's own."""
     parts: list[str] = []
     refs: dict[str, str] = dict(names or {})
     vals: dict[str, Any] = {}
