@@ -22,10 +22,16 @@ CODE_LENGTH = 10
 
 
 class TeamStatus(StrEnum):
+    """Where a team stands."""
+
     OPEN = "open"
+    """Opened by its leader: seats may be taken or left until the deadline."""
     FULL = "full"
+    """Every seat taken: each seat's order proceeds to its charge."""
     VIRTUAL_FULL = "virtual_full"
+    """Completed at the deadline by virtual fill (at least 2 real members and half the size)."""
     FAILED = "failed"
+    """Not complete at the deadline: each seat's order is cancelled, nothing charged."""
 
 
 T = TeamStatus
@@ -38,7 +44,37 @@ TRANSITIONS: dict[TeamStatus, frozenset[TeamStatus]] = {
 
 
 def transition(current: str, target: str) -> TeamStatus:
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
     return guarded(TRANSITIONS, "a team", current, target)
+
+
+class SeatState(StrEnum):
+    """Where a seat stands: an order's `team_state`, which decides whether it is charged or cancelled."""
+
+    OPEN = "open"
+    """The order holds a seat in an open team: held, no charge timer."""
+    FULL = "full"
+    """Its team completed: the order proceeds to its charge."""
+    VIRTUAL_FULL = "virtual_full"
+    """Its team completed by virtual fill: the order proceeds to its charge."""
+    FAILED = "failed"
+    """Its team failed: the order is cancelled (or, already past charging, only marked)."""
+    LEFT = "left"
+    """The member left the open team: the order was cancelled, the seat freed."""
+
+
+SEAT_TRANSITIONS: dict[SeatState, frozenset[SeatState]] = {
+    SeatState.OPEN: frozenset({SeatState.FULL, SeatState.VIRTUAL_FULL, SeatState.FAILED, SeatState.LEFT}),
+    SeatState.FULL: frozenset(),
+    SeatState.VIRTUAL_FULL: frozenset(),
+    SeatState.FAILED: frozenset(),
+    SeatState.LEFT: frozenset(),
+}
+
+
+def seat_transition(current: str, target: str) -> SeatState:
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(SEAT_TRANSITIONS, "a seat", current, target)
 
 
 def new_share_code() -> str:

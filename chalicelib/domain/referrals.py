@@ -21,11 +21,18 @@ SELF_REFERRAL_RULE = "self_referral"
 
 
 class ReferralStatus(StrEnum):
-    BOUND = "bound"        # bound, no trigger yet
-    PENDING = "pending"    # triggered; the 7-day hold runs
-    REVIEW = "review"      # self-referral: earns nothing unless an operator approves
-    EARNED = "earned"      # both coupons issued
-    VOID = "void"          # refund or default in the hold, a rejected review, the cap or the budget
+    """Where a referral (one referee bound to one referrer) stands."""
+
+    BOUND = "bound"
+    """Bound to the referrer's code; no trigger yet."""
+    PENDING = "pending"
+    """Triggered (first charged order or on-time rental): the 7-day hold runs."""
+    REVIEW = "review"
+    """A self-referral at the hold's end: earns nothing unless an operator approves."""
+    EARNED = "earned"
+    """Both coupons issued."""
+    VOID = "void"
+    """A refund or default in the hold, a rejected review, the cap or the budget."""
 
 
 R = ReferralStatus
@@ -39,6 +46,7 @@ TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
 
 
 def transition(current: str, target: str) -> ReferralStatus:
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
     return guarded(TRANSITIONS, "a referral", current, target)
 
 

@@ -4,10 +4,36 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from .credit import Tier
+from .states import guarded
 
 REMINDED_TIERS: tuple[str, ...] = (str(Tier.SILVER), str(Tier.GOLD))
+
+
+class ReminderStatus(StrEnum):
+    """Where one member's reminder for one month stands (a new record is claimed straight as `sending`)."""
+
+    SENDING = "sending"
+    """Claimed by one delivery, which calls the provider; no other delivery sends it."""
+    SENT = "sent"
+    """The provider accepted it; the member may confirm the month once."""
+    FAILED = "failed"
+    """The provider refused it or did not answer; a later run may claim it again."""
+
+
+RS = ReminderStatus
+TRANSITIONS: dict[ReminderStatus, frozenset[ReminderStatus]] = {
+    RS.SENDING: frozenset({RS.SENT, RS.FAILED}),
+    RS.SENT: frozenset(),
+    RS.FAILED: frozenset({RS.SENDING}),
+}
+
+
+def transition(current: str, target: str) -> ReminderStatus:
+    """`target` if allowed from `current`, else InvalidTransition (409 invalid_state)."""
+    return guarded(TRANSITIONS, "a reminder", current, target)
 
 
 def credit_date(month: str, credit_day: int) -> date:

@@ -12,16 +12,17 @@ ABSENT = None  # in a tuple of expected values: the attribute may also be missin
 
 
 def expect(expected: Mapping[str, Any], *, also: str = "", values: Mapping[str, Any] | None = None,
-           on_fail: Any = None) -> dict[str, Any]:
+           names: Mapping[str, str] | None = None, on_fail: Any = None) -> dict[str, Any]:
     """Keyword arguments for `UnitOfWork.update`/`delete`: each attribute of `expected` still holds its value
-    (a tuple: any of them; ABSENT among them: or missing), AND `also` (a further condition over `values`).
-    Placeholders are `#x_<attr>` and `:x_<attr><i>`, so they never collide with the update's own."""
+    (a tuple: any of them; ABSENT among them: or missing), AND `also` (a further condition over `values` and
+    `names`, which the update's own expression may use too). Placeholders are `#x_<attr>` and `:x_<attr><i>`,
+    so they never collide with the update's own."""
     parts: list[str] = []
-    names: dict[str, str] = {}
+    refs: dict[str, str] = dict(names or {})
     vals: dict[str, Any] = {}
     for attr, want in expected.items():
         ref = f"#x_{attr}"
-        names[ref] = attr
+        refs[ref] = attr
         options = want if isinstance(want, tuple) else (want,)
         alternatives = []
         for i, option in enumerate(options):
@@ -35,7 +36,7 @@ def expect(expected: Mapping[str, Any], *, also: str = "", values: Mapping[str, 
         parts.append(also)
     if not parts:
         raise ValueError("a guard needs at least one expected attribute")
-    guard: dict[str, Any] = {"condition": " AND ".join(parts), "names": names, "values": {**vals, **(values or {})}}
+    guard: dict[str, Any] = {"condition": " AND ".join(parts), "names": refs, "values": {**vals, **(values or {})}}
     if on_fail is not None:  # a unit-of-work write; a direct Table write takes no on_fail
         guard["on_fail"] = on_fail
     return guard

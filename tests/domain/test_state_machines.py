@@ -1,13 +1,30 @@
 """Every state machine where money moves: each allowed move passes the guard, every other one is refused."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from chalicelib.domain import agreements, bookings, campaigns, charges, orders, rentals, reviews, trials
+from chalicelib.domain import (
+    agreements,
+    bookings,
+    campaigns,
+    charges,
+    group_buys,
+    orders,
+    referrals,
+    reminders,
+    rentals,
+    reviews,
+    trials,
+)
 from chalicelib.domain.errors import InvalidTransition
 
 MACHINES = {"rentals": rentals, "orders": orders, "bookings": bookings, "trials": trials, "charges": charges,
-            "agreements": agreements, "reviews": reviews, "campaigns": campaigns}
+            "agreements": agreements, "reviews": reviews, "campaigns": campaigns, "teams": group_buys,
+            "referrals": referrals, "reminders": reminders,
+            "seats": SimpleNamespace(__name__="group_buys.seats", TRANSITIONS=group_buys.SEAT_TRANSITIONS,
+                                     transition=group_buys.seat_transition)}
 
 
 def _moves(module, allowed: bool) -> list[tuple]:

@@ -69,3 +69,20 @@ def test_the_guard_placeholders_never_collide_with_the_updates_own():
 def test_a_guard_must_expect_something():
     with pytest.raises(ValueError):
         expect({})
+
+
+def test_a_further_condition_may_name_a_reserved_word_shared_with_the_updates_own_expression(aws):
+    """`size` is a DynamoDB reserved word: the guard's `names` serve its `also` and the update's set_raw alike."""
+    aws.table.put({"pk": "G#5", "sk": "G", "status": "open", "seats": 1, "size": 2, "seat_orders": {}})
+    for lands in (True, False):  # the second seat would go beyond the size
+        uow = _uow(aws)
+        uow.update("G#5", "G", set_raw=["seat_orders.#mid = :seat"], add={"seats": 1},
+                   **expect({"status": "open"}, also="seats < #size", values={":seat": "o1"},
+                            names={"#mid": "m1", "#size": "size"}, on_fail=Retry))
+        if lands:
+            uow.commit()
+        else:
+            with pytest.raises(Retry):
+                uow.commit()
+    item = aws.table.get("G#5", "G")
+    assert (item["seats"], item["seat_orders"]) == (2, {"m1": "o1"})

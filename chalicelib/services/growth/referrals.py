@@ -21,6 +21,7 @@ from ...domain import referrals as rules
 from ...domain.errors import DomainError, InvalidState, NotFound
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import Retry, UnitOfWork
 from ..marketing import coupons
@@ -161,11 +162,12 @@ def on_first_success(deps: Deps, referee_id: str, at: datetime, source: str) -> 
         return
     hold_until = at + rules.HOLD
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
-    uow.update(*referral_key(referee_id), set={"status": str(R.PENDING), "triggered_at": iso(at),
+    uow.update(*referral_key(referee_id), set={"status": str(rules.transition(item["status"], R.PENDING)),
+                                               "triggered_at": iso(at),
                                                "trigger": source, "hold_until": iso(hold_until),
                                                "due_pk": f"timer#{TIMER_KIND}#{shard_of(referee_id)}",
                                                "due_at": iso(hold_until)},
-               condition="#st = :b", names={"#st": "status"}, values={":b": str(R.BOUND)}, on_fail=Retry)
+               **expect({"status": R.BOUND}, on_fail=Retry))
     uow.audit(f"referral#{referee_id}", "pending", before={"status": "bound"},
               after={"status": "pending", "hold_until": iso(hold_until)}, data={"trigger": source},
               event="referral.pending")
@@ -183,11 +185,10 @@ def on_refund_or_default(deps: Deps, referee_id: str, at: datetime, source: str)
 
 
 def _stage_void(uow: UnitOfWork, item: dict, reason: str) -> None:
-    rules.transition(item["status"], R.VOID)
-    uow.update(*referral_key(item["referee_id"]), set={"status": str(R.VOID), "void_reason": reason,
+    status = rules.transition(item["status"], R.VOID)
+    uow.update(*referral_key(item["referee_id"]), set={"status": str(status), "void_reason": reason,
                                                        "closed_at": iso(uow.now)},
-               remove=["due_pk", "due_at"], condition="#st = :s", names={"#st": "status"},
-               values={":s": item["status"]}, on_fail=Retry)
+               remove=["due_pk", "due_at"], **expect({"status": item["status"]}, on_fail=Retry))
     uow.audit(f"referral#{item['referee_id']}", "void", before={"status": item["status"]},
               after={"status": "void", "reason": reason}, event="referral.void")
 
@@ -208,8 +209,8 @@ def on_timer(deps: Deps, pk: str, sk: str) -> str:
         return "nothing_to_do"
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     if item.get("self_referral"):
-        uow.update(pk, sk, set={"status": str(R.REVIEW)}, remove=["due_pk", "due_at"], condition="#st = :s",
-                   names={"#st": "status"}, values={":s": str(R.PENDING)}, on_fail=Retry)
+        uow.update(pk, sk, set={"status": str(rules.transition(item["status"], R.REVIEW))}, remove=["due_pk", "due_at"],
+                   **expect({"status": R.PENDING}, on_fail=Retry))
         reviews.stage_open(uow, "referral", item["referee_id"], item["referee_id"], rules.SELF_REFERRAL_RULE,
                            evidence={"referrer_id": item["referrer_id"]})
         uow.audit(f"referral#{item['referee_id']}", "review", before={"status": "pending"},
@@ -226,10 +227,10 @@ def grant(deps: Deps, item: dict, now: datetime) -> str:
     referrer, referee = item["referrer_id"], item["referee_id"]
     mine_id = coupons.coupon_id("referral", referee, "referrer")
     theirs_id = coupons.coupon_id("referral", referee, "referee")
-    uow.update(*referral_key(referee), set={"status": str(R.EARNED), "coupon_id": mine_id,
+    earned = rules.transition(item["status"], R.EARNED)
+    uow.update(*referral_key(referee), set={"status": str(earned), "coupon_id": mine_id,
                                             "referee_coupon_id": theirs_id, "closed_at": iso(now)},
-               remove=["due_pk", "due_at"], condition="#st = :s", names={"#st": "status"},
-               values={":s": item["status"]}, on_fail=Retry)
+               remove=["due_pk", "due_at"], **expect({"status": item["status"]}, on_fail=Retry))
     uow.update(*cap_key(referrer, month), add={"count": 1},
                condition="attribute_not_exists(#c) OR #c < :cap", names={"#c": "count"},
                values={":cap": rules.MONTHLY_CAP}, on_fail=CapReached("monthly cap reached"))

@@ -16,9 +16,11 @@ from datetime import datetime
 from ...clock import iso
 from ...domain import reminders as rules
 from ...domain.errors import InvalidState
+from ...domain.reminders import ReminderStatus as RS
 from ...log import logger
 from ...ports import Deps
 from ...store.dynamo import ConditionFailed
+from ...store.guards import ABSENT, expect
 from ...store.schema import shard_count
 from ...store.uow import Retry, UnitOfWork, set_or_remove
 from ..members import members
@@ -56,15 +58,15 @@ def confirm(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     months = rules.confirmable_months(uow.now)
     found = deps.table.batch_get([reminder_key(member_id, m) for m in months])
     sent = next((found[reminder_key(member_id, m)] for m in months
-                 if found.get(reminder_key(member_id, m), {}).get("status") == "sent"), None)
+                 if found.get(reminder_key(member_id, m), {}).get("status") == RS.SENT), None)
     if not sent:
         raise InvalidState("there is no credit-day reminder to confirm")
     if sent.get("confirmed_at"):
         raise InvalidState("already confirmed for this month")
     month = sent["sk"]
     uow.update(*reminder_key(member_id, month), set={"confirmed_at": iso(uow.now)},
-               condition="#st = :sent AND attribute_not_exists(confirmed_at)", names={"#st": "status"},
-               values={":sent": "sent"}, on_fail=InvalidState("already confirmed for this month"))
+               **expect({"status": RS.SENT, "confirmed_at": ABSENT},
+                        on_fail=InvalidState("already confirmed for this month")))
     metrics.stage_credit_day(uow, month, {"confirmed": 1})
     uow.audit(f"member#{member_id}", "credit_day_confirmed", data={"month": month}, event="credit_day.confirmed")
     return {"month": month, "credit_day": rules.credit_date(month, deps.settings.policy.credit_day).isoformat(),
@@ -109,7 +111,7 @@ def send_batch(deps: Deps, month: str, member_ids: list[str]) -> int:
     sent = 0
     for member_id in member_ids:
         member, record = found.get(member_key(member_id)), found.get(reminder_key(member_id, month))
-        if not member or (record and record.get("status") != "failed"):
+        if not member or (record and record.get("status") != RS.FAILED):
             continue
         sent += _send_one(deps, member, record, reminder)
     return sent
@@ -118,11 +120,11 @@ def send_batch(deps: Deps, month: str, member_ids: list[str]) -> int:
 def _send_one(deps: Deps, member: dict, record: dict | None, reminder: rules.Reminder) -> int:
     member_id, now = member["member_id"], deps.clock.now()
     pk, sk = reminder_key(member_id, reminder.month)
-    claim = {"pk": pk, "sk": sk, "type": "reminder", "status": "sending", "provider": member["provider"],
+    status = rules.transition(record["status"], RS.SENDING) if record else RS.SENDING  # new: claimed straight
+    claim = {"pk": pk, "sk": sk, "type": "reminder", "status": str(status), "provider": member["provider"],
              "claimed_at": iso(now), "attempts": int((record or {}).get("attempts", 0)) + 1}
     try:
-        deps.table.put(claim, condition="attribute_not_exists(pk) OR #st = :failed", names={"#st": "status"},
-                       values={":failed": "failed"})
+        deps.table.put(claim, **expect({"status": (ABSENT, RS.FAILED)}))
     except ConditionFailed:
         return 0  # another delivery claimed it: it sends, never us
     try:
@@ -132,12 +134,11 @@ def _send_one(deps: Deps, member: dict, record: dict | None, reminder: rules.Rem
         result = None
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
     ok = bool(result and result.ok)
-    uow.update(pk, sk, **set_or_remove({"status": "sent" if ok else "failed",
+    uow.update(pk, sk, **set_or_remove({"status": str(rules.transition(RS.SENDING, RS.SENT if ok else RS.FAILED)),
                                         "provider_ref": result.provider_ref if result else None,
                                         "reason": None if ok else (result.reason if result else "provider_error"),
                                         "done_at": iso(uow.now)}),
-               condition="#st = :sending AND claimed_at = :c", names={"#st": "status"},
-               values={":sending": "sending", ":c": claim["claimed_at"]}, on_fail=Retry)
+               **expect({"status": RS.SENDING, "claimed_at": claim["claimed_at"]}, on_fail=Retry))
     if ok:
         metrics.stage_credit_day(uow, reminder.month, {"reminded": 1})
         uow.audit(f"member#{member_id}", "credit_day_reminded", data={"month": reminder.month},

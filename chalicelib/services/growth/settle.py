@@ -13,9 +13,11 @@ from datetime import datetime
 
 from ...clock import iso, parse_iso
 from ...domain import group_buys as rules
+from ...domain import orders as order_rules
 from ...domain.orders import OrderStatus
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.uow import Retry, UnitOfWork
 from ..orders import charges, closing, pay_later
 from ..orders.orders import HELD, order_key
@@ -23,6 +25,7 @@ from . import stats
 from .teams import lock_key, seats_of
 
 T = rules.TeamStatus
+SEAT = rules.SeatState
 FAILED_REASON = "team_failed"
 
 
@@ -61,8 +64,8 @@ def _close(deps: Deps, team: dict, target: rules.TeamStatus, now: datetime) -> d
     rules.transition(team["status"], target)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     changes = {"status": str(target), "closed_at": iso(now), "due_at": iso(now)}
-    uow.update(team["pk"], team["sk"], set=changes, condition="#st = :open AND seats = :n",
-               names={"#st": "status"}, values={":open": "open", ":n": int(team["seats"])}, on_fail=Retry)
+    uow.update(team["pk"], team["sk"], set=changes,
+               **expect({"status": T.OPEN, "seats": int(team["seats"])}, on_fail=Retry))
     uow.audit(f"team#{team['id']}", str(target), before={"status": "open"},
               after={"status": str(target), "seats": int(team["seats"])},
               data={"share_code": team["share_code"], "group_buy_id": team["group_buy_id"]},
@@ -85,8 +88,7 @@ def settle_seats(deps: Deps, team: dict) -> None:
             except Retry:
                 order = deps.table.get(*order_key(seat["order_id"]))
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
-    uow.update(team["pk"], team["sk"], remove=["due_pk", "due_at"], condition="#st = :st",
-               names={"#st": "status"}, values={":st": team["status"]}, on_fail=Retry)
+    uow.update(team["pk"], team["sk"], remove=["due_pk", "due_at"], **expect({"status": team["status"]}, on_fail=Retry))
     try:
         uow.commit()
     except Retry:
@@ -98,7 +100,7 @@ def _settle_seat(deps: Deps, team: dict, member_id: str, order: dict | None) -> 
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     code = team["share_code"]
     lock_pk, lock_sk = lock_key(team["group_buy_id"], member_id)
-    if order and order.get("team_state") == "open":
+    if order and order.get("team_state") == SEAT.OPEN:
         if team["status"] == T.FAILED:
             _stage_cancel(deps, uow, order)
         else:
@@ -117,9 +119,8 @@ def _settle_seat(deps: Deps, team: dict, member_id: str, order: dict | None) -> 
 
 def _stage_proceed(deps: Deps, uow: UnitOfWork, order: dict, status: str) -> None:
     """Full (or virtual_full): a held order gets its charge timer; one in review proceeds when approved."""
-    guard = {"condition": "#st = :st AND team_state = :open", "names": {"#st": "status"},
-             "values": {":st": order["status"], ":open": "open"}, "on_fail": Retry}
-    fields: dict = {"team_state": status, "updated_at": iso(uow.now)}
+    guard = expect({"status": order["status"], "team_state": SEAT.OPEN}, on_fail=Retry)
+    fields: dict = {"team_state": str(rules.seat_transition(order["team_state"], status)), "updated_at": iso(uow.now)}
     if order["status"] == OrderStatus.PENDING_CHARGE and order.get("charge_state") == HELD:
         at = max(parse_iso(order["charge_at"]), uow.now)
         fields.update(charges.pending_fields("order", order["id"], int(order["payable"]), at))
@@ -132,16 +133,16 @@ def _stage_proceed(deps: Deps, uow: UnitOfWork, order: dict, status: str) -> Non
 def _stage_cancel(deps: Deps, uow: UnitOfWork, order: dict) -> None:
     """Failed: cancelled before any charge, nothing charged, exposure and coupon back."""
     status = order["status"]
+    seat = str(rules.seat_transition(order["team_state"], SEAT.FAILED))
     if status not in (OrderStatus.PENDING_CHARGE, OrderStatus.IN_REVIEW):
-        uow.update(order["pk"], order["sk"], set={"team_state": str(T.FAILED)}, condition="team_state = :open",
-                   values={":open": "open"}, on_fail=Retry)
+        uow.update(order["pk"], order["sk"], set={"team_state": seat},
+                   **expect({"team_state": SEAT.OPEN}, on_fail=Retry))
         return
-    fields = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "reason": FAILED_REASON,
-              "team_state": str(T.FAILED), "cancelled_at": iso(uow.now), "updated_at": iso(uow.now),
+    fields = {"status": str(order_rules.transition(status, OrderStatus.CANCELLED)), "charge_state": "cancelled",
+              "reason": FAILED_REASON, "team_state": seat, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now),
               **pay_later.stage_close(deps, uow, order, FAILED_REASON)}
     uow.update(order["pk"], order["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               condition="#st = :st AND team_state = :open", names={"#st": "status"},
-               values={":st": status, ":open": "open"}, on_fail=Retry)
+               **expect({"status": status, "team_state": SEAT.OPEN}, on_fail=Retry))
     closing.stage_released(uow, order, int(order["payable"]))
     uow.audit(f"order#{order['id']}", "cancelled", before={"status": status},
               after={"status": "cancelled", "reason": FAILED_REASON}, event="order.cancelled")

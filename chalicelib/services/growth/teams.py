@@ -24,6 +24,7 @@ from ...domain import orders as order_rules
 from ...domain.decision import Decision, Outcome
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound
 from ...ports import Deps
+from ...store.guards import expect
 from ...store.schema import shard_of
 from ...store.uow import RETRY, UnitOfWork, set_or_remove
 from ..members import members
@@ -157,7 +158,7 @@ def _stage_seat(deps: Deps, uow: UnitOfWork, read: _Read, member_id: str, device
     rules.check_quantity(quantity, int(gb["per_member_limit"]))
     body = SeatOrder(gb["scenario"], int(gb["group_price"]) * quantity,
                      int(gb["trial_days"]) if gb.get("trial_days") is not None else None)
-    seat = {"team_code": code, "team_state": "open", "group_buy_id": gb["id"], "quantity": quantity}
+    seat = {"team_code": code, "team_state": str(rules.SeatState.OPEN), "group_buy_id": gb["id"], "quantity": quantity}
     order = orders.create(deps, uow, member_id, device_id, body, oid, inputs=read.inputs, seat=seat,
                           overrule=overrule)
     if order["decision"] == Outcome.REJECTED:
@@ -241,16 +242,16 @@ def join(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: 
 
     order = _stage_seat(deps, uow, read, member_id, device_id, code, quantity, oid, overrule)
     seat = {"order_id": order["id"], "at": iso(now), "quantity": quantity, "device": device_id, "account": account}
-    cond = ("#st = :open AND seats < #size AND expires_at > :now AND NOT contains(members, :m) "
-            "AND NOT contains(accounts, :a)")
-    values: dict[str, Any] = {":open": "open", ":now": iso(now), ":m": member_id, ":a": account, ":seat": seat}
+    cond = "seats < #size AND expires_at > :now AND NOT contains(members, :m) AND NOT contains(accounts, :a)"
+    values: dict[str, Any] = {":now": iso(now), ":m": member_id, ":a": account, ":seat": seat}
     adds: dict[str, Any] = {"seats": 1, "members": {member_id}, "accounts": {account}}
     if device_id:
         cond += " AND NOT contains(devices, :d)"
         values[":d"] = device_id
         adds["devices"] = {device_id}
-    uow.update(team["pk"], team["sk"], set_raw=["seat_orders.#mid = :seat"], add=adds, condition=cond,
-               names={"#st": "status", "#mid": member_id, "#size": "size"}, values=values, on_fail=RETRY)
+    uow.update(team["pk"], team["sk"], set_raw=["seat_orders.#mid = :seat"], add=adds,
+               **expect({"status": rules.TeamStatus.OPEN}, also=cond, values=values,
+                        names={"#mid": member_id, "#size": "size"}, on_fail=RETRY))
     if device_id:
         _stage_device_join(uow, device_id, read.device_item, recent, now)
     uow.audit(f"team#{team['id']}", "joined", data={"share_code": code, "member_id": member_id,
@@ -280,7 +281,7 @@ def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> 
     """POST /v1/orders/{id}/cancel: a seat in an open team leaves it (the seat is free again, nothing
     charged, exposure back); any other order is cancelled as usual."""
     order = orders.load_own(deps, member_id, order_id)
-    if not order.get("team_code") or order.get("team_state") != "open":
+    if not order.get("team_code") or order.get("team_state") != rules.SeatState.OPEN:
         return orders.cancel(deps, uow, member_id, order_id)
     team = deps.table.get(*team_key(order["team_code"]))
     if not team or status_of(team) != rules.TeamStatus.OPEN or uow.now >= parse_iso(team["expires_at"]):
@@ -290,12 +291,12 @@ def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> 
     if not seat or seat["order_id"] != order_id:
         raise InvalidState("this order no longer holds a seat")
     status = order["status"]
-    order_rules.transition(status, "cancelled")
-    fields = {"status": "cancelled", "charge_state": "cancelled", "reason": LEFT_REASON, "team_state": "left",
+    left = rules.seat_transition(order["team_state"], rules.SeatState.LEFT)
+    fields = {"status": str(order_rules.transition(status, "cancelled")), "charge_state": "cancelled",
+              "reason": LEFT_REASON, "team_state": str(left),
               "cancelled_at": iso(uow.now), **pay_later.stage_close(deps, uow, order, LEFT_REASON)}
     uow.update(order["pk"], order["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               condition="#st = :st AND team_state = :open", names={"#st": "status"},
-               values={":st": status, ":open": "open"}, on_fail=RETRY)
+               **expect({"status": status, "team_state": rules.SeatState.OPEN}, on_fail=RETRY))
     closing.stage_released(uow, order, int(order["payable"]))
     # the team without the seat, under its exact seat count: a concurrent join or leave re-reads
     rest = list(seats.values())
@@ -303,8 +304,8 @@ def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> 
                    "seats": len(rest), "seat_orders": seats, "members": set(seats) or None,
                    "accounts": {s["account"] for s in rest if s.get("account")} or None,
                    "devices": {s["device"] for s in rest if s.get("device")} or None}),
-               condition="#st = :open AND seats = :n AND seats < #size", names={"#st": "status", "#size": "size"},
-               values={":open": "open", ":n": int(team["seats"])}, on_fail=RETRY)
+               **expect({"status": rules.TeamStatus.OPEN, "seats": int(team["seats"])}, also="seats < #size",
+                        names={"#size": "size"}, on_fail=RETRY))
     lock_pk, lock_sk = lock_key(team["group_buy_id"], member_id)
     uow.update(lock_pk, lock_sk, set={"open": False, "closed_at": iso(uow.now)},
                condition="team_code = :c", values={":c": team["share_code"]}, on_fail=RETRY)

@@ -11,6 +11,7 @@ from ...domain import rentals as rules
 from ...domain import request_numbers as numbers
 from ...domain.errors import InvalidState
 from ...ports import Deps
+from ...store.guards import ABSENT, expect
 from ...store.uow import RETRY, UnitOfWork
 from . import store
 
@@ -40,8 +41,8 @@ def record(deps: Deps, uow: UnitOfWork, rental_id: str, lines: list[Any], eviden
                       "out_request_no": request_no})
     uow.update(*store.rental_key(rental_id), add={"deducted_amount": total, "deduction_count": len(lines)},
                set={"updated_at": iso(uow.now)},
-               condition="#st = :s AND deduction_count = :prev AND attribute_not_exists(settle_started_at)",
-               names={"#st": "status"}, values={":s": item["status"], ":prev": prev}, on_fail=RETRY)
+               **expect({"status": item["status"], "deduction_count": prev, "settle_started_at": ABSENT},
+                        on_fail=RETRY))
     damage_id = numbers.number(rental_id, "dmg", prev + 1)
     damage = {"id": damage_id, "lines": shown, "evidence": list(evidence), "total": total, "at": iso(uow.now)}
     uow.put({"pk": f"RENTAL#{rental_id}", "sk": f"DAMAGE#{damage_id}", "type": "rental_damage", **damage},

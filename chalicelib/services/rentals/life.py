@@ -8,6 +8,7 @@ from ...clock import iso, parse_iso
 from ...domain import rentals as rules
 from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...ports import Deps
+from ...store.guards import ABSENT, expect
 from ...store.uow import RETRY, UnitOfWork
 from ..members import members
 from . import settlement, store
@@ -43,9 +44,7 @@ def renew(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str, days: int
     timer = store.timer(rental_id, store.wake_for(moved, S.ACTIVE, now, deps.settings.policy))
     uow.update(*store.rental_key(rental_id), set={**changes, **timer, "updated_at": iso(now)},
                add={"renewal_count": 1},
-               condition="#st = :active AND #days = :days AND attribute_not_exists(settle_started_at)",
-               names={"#st": "status", "#days": "days"}, values={":active": str(S.ACTIVE), ":days": item["days"]},
-               on_fail=RETRY)
+               **expect({"status": S.ACTIVE, "days": item["days"], "settle_started_at": ABSENT}, on_fail=RETRY))
     # the member's guard rides in the same transaction: blacklisted or over the limit meanwhile -> re-decided
     uow.update(*members.member_key(member_id), add={"renewal_count": 1},
                condition="(attribute_not_exists(blacklisted) OR blacklisted = :no) AND "

@@ -21,6 +21,7 @@ from ...domain import webhooks as rules
 from ...domain.errors import DomainError
 from ...log import logger
 from ...store.dynamo import ConditionFailed
+from ...store.guards import expect
 from . import endpoints
 from .log import as_record, event_payload
 
@@ -88,8 +89,8 @@ def attempt(deps: Any, message: dict, send: Post = post) -> str:
     table, now = deps.table, deps.clock.now()
     try:
         d = table.update(message["pk"], message["sk"], "SET due_at = :later",
-                         condition="#s = :pending AND due_at <= :now", names={"#s": "status"},
-                         values={":later": iso(now + CLAIM), ":pending": "pending", ":now": iso(now)})
+                         **expect({"status": "pending"}, also="due_at <= :now",
+                                  values={":later": iso(now + CLAIM), ":now": iso(now)}))
     except ConditionFailed:
         return "not due or claimed elsewhere"  # done, early, or another worker's attempt is in flight
     endpoint_key, event_key = (f"WEBHOOK#{d['webhook_id']}", "WEBHOOK"), (d["pk"], "EVENT")
