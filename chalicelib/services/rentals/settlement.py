@@ -149,7 +149,8 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line],
                  "total": int(item.get("deposit_amount", 0))}
                 for line in taken]
         if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
-            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released))
+            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released,
+                                           charged_total=int(item.get("deposit_amount", 0))))  # WeChat needs it
         if positive is not None:
             results.append(provider.record_fulfilment(nos["fulfil"], ref, positive))
     failed = [r for r in results if not r.ok]
