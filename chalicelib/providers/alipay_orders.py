@@ -133,9 +133,13 @@ class AlipayOrders:
             if known is not None:
                 return known
         ledger.note(self.deps.table, self.name, out_request_no, sent=True)
-        node = self.call("alipay.trade.refund", {"trade_no": op["trade_no"],
-                                                 "refund_amount": fmt.positive_yuan(int(op["amount"])),
-                                                 "out_request_no": op["wire"]})
+        node = self.call("alipay.trade.refund", {
+            # AlipayTradeRefundModel.java trade_no "支付宝交易号": the trade_no the payment answered
+            # (AlipayTradePayResponse.java trade_no; for a rental, each capture under auth_no is its own trade:
+            # never the auth_no, which names the fund authorization, not a trade)
+            "trade_no": op["trade_no"],
+            "refund_amount": fmt.positive_yuan(int(op["amount"])),  # refund_amount "不能大于订单金额", yuan
+            "out_request_no": op["wire"]})  # out_request_no "同一笔交易多次退款需要保证唯一，如需部分退款，则此参数必传"
         if node["code"] != OK:
             return self._failed(node)
         if node.get("fund_change") == "Y":  # AlipayTradeRefundResponse fund_change: money moved this time

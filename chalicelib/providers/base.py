@@ -127,7 +127,9 @@ class CreditProvider(ABC):
         """The end of a deposit-free rental: take every line, release `release`, report fulfilment
         (False: late or defaulted, never reported as kept). Called again with the same arguments after
         any failure, so every step is idempotent by its request number. Default: one capture per line
-        (lines captured live before are repeats the provider recognises), then one release."""
+        (lines captured live before are repeats the provider recognises), then one release.
+        Answers one result per line with an amount, in order, then the release's: a line's provider_ref is
+        what a later refund of that line names as its charge_ref."""
         results = [self.capture_from_freeze(line.out_request_no, freeze_ref, member_ref, line.amount,
                                             line.description) for line in lines if line.amount]
         if release:
@@ -188,7 +190,8 @@ class CreditProvider(ABC):
     @abstractmethod
     def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
                charged_total: int | None = None) -> OpResult:
-        """Give back `amount` of a charge; `charged_total`: the whole charge (WeChat requires it)."""
+        """Give back `amount` of a charge; `charged_total`: the whole charge (WeChat requires it).
+        `charge_ref`: the provider_ref a charge or a settle_freeze line answered."""
 
     @abstractmethod
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult: ...

@@ -198,7 +198,9 @@ class WechatProvider(CreditProvider):
         else:
             result = orders.cancel(self, record["order_no"], service, params.REASON_NOTHING_OWED)
         ledger.note(self.deps.table, self.name, out_request_no, status=result.status, reason=result.reason)
-        return [OpResult(result.status, freeze_ref, result.reason) for _ in range(len(lines) + 1)]
+        # one result per line taken, then the release's (the port's shape); a line's provider_ref is the order,
+        # whose payment (collection.details[].transaction_id) a later refund of the line goes against
+        return [OpResult(result.status, freeze_ref, result.reason) for _ in range(sum(1 for i in items if i.amount) + 1)]
 
     def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
                 fulfilled: bool = False) -> OpResult:
@@ -290,21 +292,48 @@ class WechatProvider(CreditProvider):
     def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
                charged_total: int | None = None) -> OpResult:
         """Domestic refund of the collected transaction (GO refunddomestic CreateRequest/AmountReq: amount.total
-        is the transaction's whole total); out_refund_no is our number, so a repeat is the same refund."""
-        if not charged_total:
-            raise ProviderError("wechat refunds need the original transaction total")
-        op = self._remember(out_request_no, "refund", transaction_id=charge_ref, amount=amount, total=charged_total)
+        is the transaction's whole total); out_refund_no is our number, so a repeat is the same refund.
+        `charge_ref` may name one of our service orders (a rental's settlement, a pay-later charge answered before
+        Pay Score collected it): its payment is looked up first, pending until the order is paid."""
+        op = ledger.recall(self.deps.table, self.name, out_request_no)
+        if op is None:  # first time: the transaction refunded and its total are fixed now, kept for repeats
+            payment = self._payment(charge_ref, charged_total)
+            if payment is None:
+                return OpResult("pending", charge_ref, "not_paid_yet")
+            op = self._remember(out_request_no, "refund", transaction_id=payment[0], amount=amount, total=payment[1])
         if op.get("sent"):  # asked before (answer pending or lost): GET .../refunds/{out_refund_no} first
             known = wechat_query.query(self, out_request_no)
             if known is not None:
                 return known
         ledger.note(self.deps.table, self.name, out_request_no, sent=True)
         status, answer = self.client.call("POST", "/v3/refund/domestic/refunds", {
-            "transaction_id": charge_ref, "out_refund_no": out_request_no, "notify_url": self.settings.wechat_notify_url,
-            "amount": {"refund": amount, "total": charged_total, "currency": "CNY"}})
+            "transaction_id": op["transaction_id"],  # GO refunddomestic CreateRequest TransactionId (微信支付订单号)
+            "out_refund_no": out_request_no,  # CreateRequest OutRefundNo: the same number never refunds twice
+            "notify_url": self.settings.wechat_notify_url,  # CreateRequest NotifyUrl: REFUND.* notices
+            # AmountReq: Refund (this refund), Total (the original transaction's total), Currency CNY
+            "amount": {"refund": int(op["amount"]), "total": int(op["total"]), "currency": "CNY"}})
         if status >= 300:
             return OpResult("failed", reason=answer.get("code") or f"http_{status}")
         return wechat_query.refund_state(answer)
+
+    def _payment(self, charge_ref: str, charged_total: int | None) -> tuple[str, int] | None:
+        """(transaction_id, its total) a refund goes against. A service order of ours: the payment Pay Score
+        collected for it (PL Collection details[]: CollectionDetail amount, paid_type NEWTON, transaction_id;
+        present once the collection is USER_PAID); None while it is still collecting. A payment a user made
+        another way (/sync, paid_type MCH) has no transaction: nothing WeChat can refund."""
+        known = ledger.recall(self.deps.table, self.name, charge_ref)
+        if known is None or known.get("kind") not in ("freeze", "paylater", "alias"):
+            if not charged_total:
+                raise ProviderError("wechat refunds need the original transaction total")
+            return charge_ref, charged_total
+        record, service = self._order(charge_ref)
+        answer = orders.query(self, record["order_no"], service)
+        if orders.phase(answer) != "done":
+            return None
+        detail = orders.payment(answer or {})
+        if detail is None:
+            raise ProviderError(f"wechat service order {record['order_no']} was paid without a wechat payment")
+        return str(detail["transaction_id"]), int(detail["amount"])
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
         # Pay Score records fulfilment from the service order itself (completed and paid, or not).

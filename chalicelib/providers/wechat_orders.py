@@ -55,10 +55,17 @@ def phase(answer: dict | None) -> str:
                                                                                                  "created")
 
 
+def payment(answer: dict) -> dict | None:
+    """The payment detail behind a collected order (PL CollectionDetail: seq, amount, paid_type NEWTON,
+    transaction_id), None before it is paid or when paid another way (MCH, no transaction)."""
+    details = (answer.get("collection") or {}).get("details") or []
+    return next((d for d in details if d.get("transaction_id")), None)
+
+
 def paid_by(answer: dict) -> str | None:
     """The payment transaction behind a collected order (PL CollectionDetail transaction_id: NEWTON, > 0)."""
-    details = (answer.get("collection") or {}).get("details") or []
-    return next((d.get("transaction_id") for d in details if d.get("transaction_id")), None)
+    detail = payment(answer)
+    return detail["transaction_id"] if detail else None
 
 
 def collection(answer: dict | None, number: str) -> OpResult:

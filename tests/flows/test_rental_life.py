@@ -249,6 +249,9 @@ def test_an_upheld_dispute_refunds_the_disputed_lines_once(client, aws):
     assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 3_500)
     assert (provider_op(aws, f"{closed['id']}_dref1")["amount"], provider_op(aws, f"{closed['id']}_dref2")["amount"]) \
         == (3_000, 500)
+    # each refund names the capture that took its line, never the freeze
+    refs = [provider_op(aws, f"{closed['id']}_dref{n}")["charge_ref"] for n in (1, 2)]
+    assert all(ref.startswith(f"sbx-capture-{closed['id']}_ded") for ref in refs) and refs[0] != refs[1], refs
     assert_ledger(after)  # the close's ledger stands; the refund is its own fact
     _, full = api.admin("GET", f"/v1/admin/rentals/{closed['id']}")
     assert sorted(f["amount"] for f in full["money"] if f["kind"] == "refund") == [500, 3_000]

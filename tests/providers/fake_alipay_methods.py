@@ -265,6 +265,13 @@ class FakeAlipayMethods:
                   total_amount=trade["total_amount"])
 
     def refund(self, params: dict, biz: dict) -> dict:
+        """A refund goes against a trade (AlipayTradeRefundModel trade_no "支付宝交易号" / out_trade_no "订单支付时
+        传入的商户订单号"); a fund authorization's auth_no is no trade (AlipayFundAuthOrderUnfreezeModel: a freeze's
+        rest is given back by unfreeze), so a refund naming one is refused and recorded as a violation."""
+        if biz.get("trade_no") in self.auths:
+            self.violate(f"alipay.trade.refund: trade_no {biz['trade_no']} is a fund authorization's auth_no, "
+                         "not a trade (refund the trade.pay capture under it)")
+            return fail("ACQ.TRADE_NOT_EXIST")
         number, trade = self._find_trade(biz)
         if trade is None:
             return fail("ACQ.TRADE_NOT_EXIST")

@@ -25,7 +25,7 @@ Reference table: every rule below cites where it comes from.
 | alipay.trade.pay | out_trade_no, total_amount, subject (N AlipayTradePayModel) | out_trade_no [A-Za-z0-9_]{1,64}; subject <= 256, no / = &; pre-auth: auth_no + seller_id + buyer_id ("支付宝预授权...场景下必填"), buyer_open_id for open_id apps (P AlipayTradePayModel.py) |
 | alipay.trade.create | out_trade_no, total_amount, subject (N AlipayTradeCreateModel) | buyer_id 2088\\d{12} or buyer_open_id or op_app_id + op_buyer_open_id |
 | alipay.trade.query | out_trade_no or trade_no (N AlipayTradeQueryModel) | |
-| alipay.trade.refund | refund_amount; trade_no or out_trade_no; out_request_no for partial refunds (N AlipayTradeRefundModel) | the same out_request_no refunds once |
+| alipay.trade.refund | refund_amount; trade_no or out_trade_no; out_request_no for partial refunds (N AlipayTradeRefundModel) | the same out_request_no refunds once; refund_amount "不能大于订单金额" (of that trade); trade_no is a trade's 支付宝交易号 (J AlipayTradePayResponse trade_no), never a fund authorization's auth_no (J AlipayFundAuthOrderAppFreezeResponse auth_no): refused ACQ.TRADE_NOT_EXIST, recorded as a violation |
 | alipay.trade.fastpay.refund.query | out_request_no; trade_no or out_trade_no (N AlipayTradeFastpayRefundQueryModel) | no refund yet: success without refund_amount |
 | zhima.credit.payafteruse.creditbizorder.create | out_order_no, zm_service_id, subject (N ZhimaCreditPayafteruseCreditbizorderCreateModel) | product_code CREDIT_PAY_AFTER_USE |
 | zhima.credit.payafteruse.creditbizorder.query | out_order_no or credit_biz_order_id (N ...CreditbizorderQueryModel) | order_status INIT/TRADE_FINISHED/TRADE_CLOSED |

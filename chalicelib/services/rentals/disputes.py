@@ -12,6 +12,7 @@ from ...domain import request_numbers as numbers
 from ...domain.errors import DomainError, InvalidState, NotFound, ProviderError
 from ...log import logger
 from ...ports import Deps
+from ...store.guards import ABSENT, expect
 from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from ..ops import ledger
 from ..risk import reviews
@@ -52,8 +53,8 @@ def open_dispute(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str, re
                "amount": amount, "evidence": evidence, "respond_by": respond_by, "created_at": iso(now)}
     uow.update(*store.rental_key(rental_id), set={"dispute_id": did, "dispute_status": "open",
                                                   "updated_at": iso(now)},
-               condition="#st = :closed AND attribute_not_exists(dispute_id)", names={"#st": "status"},
-               values={":closed": str(S.CLOSED)}, on_fail=InvalidState("this rental was disputed already"))
+               **expect({"status": S.CLOSED, "dispute_id": ABSENT},
+                        on_fail=InvalidState("this rental was disputed already")))
     uow.put({"pk": dispute_key(rental_id)[0], "sk": "DISPUTE", "type": "rental_dispute", **dispute,
              "list_pk": OPEN_LIST, "list_sk": f"{respond_by}#{did}"}, condition="attribute_not_exists(pk)")
     reviews.stage_open(uow, "dispute", did, member_id, "rental_dispute",
@@ -82,8 +83,7 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     timer = store.timer(rental_id, uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
                         if approved else None)
     uow.update(*store.rental_key(rental_id), **set_or_remove({"dispute_status": status, **timer}),
-               condition="dispute_status = :open", values={":open": "open"},
-               on_fail=InvalidState("the dispute was answered already"))
+               **expect({"dispute_status": "open"}, on_fail=InvalidState("the dispute was answered already")))
     uow.update(*dispute_key(rental_id), set={"status": status, "answered_at": iso(uow.now)},
                remove=["list_pk", "list_sk"])
     uow.audit(f"rental#{rental_id}", f"dispute_{'upheld' if approved else 'rejected'}",
@@ -100,28 +100,48 @@ def try_refund(deps: Deps, rental_id: str) -> str:
         return "retry_later"
 
 
+def refund_refs(rental: dict, dispute: dict) -> list[dict]:
+    """What each disputed line's refund names at the provider: the charge that took it (`refund_refs`,
+    stored by the settlement one per shown line, in order). A rental closed before they were stored: the
+    freeze or deposit reference, right for the sandbox only."""
+    shown, refs = rental.get("lines") or [], rental.get("refund_refs")
+    if refs is None:
+        fallback = {"ref": rental.get("freeze_ref") or rental.get("deposit_ref"), "total": None}
+        return [fallback for _ in dispute["lines"]]
+    if len(refs) != len(shown):
+        raise ProviderError(f"rental {rental['id']}: its refund references do not match its lines")
+    picked = [ref for line, ref in zip(shown, refs, strict=True) if line["name"] in DISPUTABLE]
+    if len(picked) != len(dispute["lines"]):
+        raise ProviderError(f"rental {rental['id']}: its refund references do not match the disputed lines")
+    return picked
+
+
 def refund(deps: Deps, rental_id: str) -> str:
-    """Refund every disputed line (each by its own request number: a repeat is the same refund at the
-    provider), then record it once under the `refunding` guard."""
+    """Refund every disputed line through the charge that took it (each by its own request number `_dref<n>`:
+    a repeat is the same refund at the provider), then record it once under the `refunding` guard. While
+    the provider has not answered every one (pending, or a Pay Score order not paid yet), the rental's
+    timer is moved on and re-drives the same numbers."""
     rental = store.get(deps.table, rental_id)
     dispute = deps.table.get(*dispute_key(rental_id))
     if not rental or not dispute or rental.get("dispute_status") != "refunding":
         return "nothing_to_do"
     provider = deps.provider(rental["provider"])
-    charge_ref = rental.get("freeze_ref") or rental.get("deposit_ref")
     results = []
-    for i, line in enumerate(dispute["lines"], start=1):
+    for i, (line, ref) in enumerate(zip(dispute["lines"], refund_refs(rental, dispute), strict=True), start=1):
         if int(line["amount"]):
-            results.append(provider.refund(numbers.number(rental_id, "dref", i), charge_ref, rental["member_ref"],
-                                           int(line["amount"])))
-    failed = [r for r in results if not r.ok]
-    if failed:
-        raise ProviderError(f"the provider refused a dispute refund: {failed[0].reason}")
+            results.append(provider.refund(numbers.number(rental_id, "dref", i), ref["ref"], rental["member_ref"],
+                                           int(line["amount"]), charged_total=ref["total"]))
+    if not all(r.ok for r in results):
+        _later(deps, rental_id)
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise ProviderError(f"the provider refused a dispute refund: {failed[0].reason}")
+        return "pending"
     now = deps.clock.now()
     amount = int(dispute["amount"])
     uow = UnitOfWork(deps.table, now, "system")
     uow.update(*store.rental_key(rental_id), set={"dispute_status": "upheld", "refunded_amount": amount},
-               remove=store.TIMER_ATTRS, condition="dispute_status = :r", values={":r": "refunding"}, on_fail=RETRY)
+               remove=store.TIMER_ATTRS, **expect({"dispute_status": "refunding"}, on_fail=RETRY))
     uow.update(*dispute_key(rental_id), set={"status": "upheld", "refunded_amount": amount,
                                              "refunded_at": iso(now)})
     for i, line in enumerate(dispute["lines"], start=1):
@@ -138,6 +158,18 @@ def refund(deps: Deps, rental_id: str) -> str:
         return "nothing_to_do"
     return "refunded"
 
+
+def _later(deps: Deps, rental_id: str) -> None:
+    """Move the timer of a refund not done yet on (one wait), while the dispute is still refunding."""
+    now = deps.clock.now()
+    uow = UnitOfWork(deps.table, now, "system")
+    uow.update(*store.rental_key(rental_id),
+               set=store.timer(rental_id, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)),
+               **expect({"dispute_status": "refunding"}, on_fail=RETRY))
+    try:
+        uow.commit()
+    except (Retry, DomainError):  # recorded meanwhile
+        pass
 
 
 def attention(table: object, now: datetime, limit: int = 200) -> dict:

@@ -45,8 +45,8 @@ def settle_returned(deps: Deps, rental_id: str) -> str:
         store.held(item), rent_owed, int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
         due, returned_at, deps.settings.policy.grace_days)
     lines = _lines(deps, item, settlement)
-    _move_money(deps, item, settlement, lines, positive=True if on_time else None)
-    return _close(deps, item, settlement, lines, rules.Outcome.RETURNED, on_time, days_charged=days)
+    refs = _move_money(deps, item, settlement, lines, positive=True if on_time else None)
+    return _close(deps, item, settlement, lines, refs, rules.Outcome.RETURNED, on_time, days_charged=days)
 
 
 def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
@@ -59,16 +59,16 @@ def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
                                       int(item["daily_rent"]), parse_iso(item["return_by"]),
                                       parse_iso(item["settle_started_at"]))
     lines = _lines(deps, item, settlement)
-    _move_money(deps, item, settlement, lines, positive=False)
-    return _close(deps, item, settlement, lines, rules.Outcome.DEFAULTED, False)
+    refs = _move_money(deps, item, settlement, lines, positive=False)
+    return _close(deps, item, settlement, lines, refs, rules.Outcome.DEFAULTED, False)
 
 
 def settle_on_lapse(deps: Deps, item: dict, now: datetime, why: str) -> str:
     """The freeze lapses soon and cannot be renewed: take the rent from it while it lives, release the rest."""
     settlement = rules.settle(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)))
     lines = _lines(deps, item, settlement)
-    _move_money(deps, item, settlement, lines, positive=None)
-    return _close(deps, item, settlement, lines, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
+    refs = _move_money(deps, item, settlement, lines, positive=None)
+    return _close(deps, item, settlement, lines, refs, rules.Outcome.SETTLED, False, note=("settled_on_lapse", why))
 
 
 def try_buyout(deps: Deps, item: dict) -> str:
@@ -88,8 +88,8 @@ def settle_buyout(deps: Deps, item: dict) -> str:
     settlement = rules.settle(store.held(item), int(item["buyout_rent"]), int(item.get("deducted_amount", 0)),
                               int(item["buyout_price"]))
     lines = _lines(deps, item, settlement, fee="buyout")
-    _move_money(deps, item, settlement, lines, positive=True)
-    return _close(deps, item, settlement, lines, rules.Outcome.BOUGHT_OUT, True,
+    refs = _move_money(deps, item, settlement, lines, positive=True)
+    return _close(deps, item, settlement, lines, refs, rules.Outcome.BOUGHT_OUT, True,
                   days_charged=int(item["buyout_days"]), fee="buyout")
 
 
@@ -127,23 +127,36 @@ def _request_nos(rental_id: str) -> dict[str, str]:
 FEE_LINES = {"overdue": ("overdue_fee", "overdue fee"), "buyout": ("buyout", "buyout")}  # number key -> line, text
 
 
-def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], positive: bool | None) -> None:
+def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line],
+                positive: bool | None) -> list[dict]:
     """The provider calls of a settlement; each idempotent by its request number. Fulfilment is reported
-    only for an on-time return (positive True); a late or defaulted rental is never reported as kept."""
+    only for an on-time return (positive True); a late or defaulted rental is never reported as kept.
+    Returns, per line, what a later refund of it names (`refund_refs`): the charge the provider answered
+    for it (an Alipay capture's trade_no, a Pay Score order whose payment the adapter looks up) and that
+    charge's total; a deposit-required rental's lines were kept from the deposit payment."""
     provider, ref, nos = deps.provider(item["provider"]), item["member_ref"], _request_nos(item["id"])
-    results = []
+    results: list = []
+    taken = [line for line in lines if line.amount]
     if item.get("freeze_ref"):
         results.extend(cancel_unapplied_renewal(deps, item))
-        results.extend(provider.settle_freeze(nos["release"], item["freeze_ref"], ref, lines,
-                                              s.released, fulfilled=positive is True))
+        settled = provider.settle_freeze(nos["release"], item["freeze_ref"], ref, lines,
+                                         s.released, fulfilled=positive is True)
+        results.extend(settled)
+        refs = [{"no": line.out_request_no, "ref": r.provider_ref or item["freeze_ref"], "total": line.amount}
+                for line, r in zip(taken, settled[:len(taken)], strict=True)]  # one result per line taken, in order
     else:
+        refs = [{"no": line.out_request_no, "ref": item.get("deposit_ref") or "",
+                 "total": int(item.get("deposit_amount", 0))}
+                for line in taken]
         if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
-            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released))
+            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released,
+                                           charged_total=int(item.get("deposit_amount", 0))))  # WeChat needs it
         if positive is not None:
             results.append(provider.record_fulfilment(nos["fulfil"], ref, positive))
     failed = [r for r in results if not r.ok]
     if failed:
         raise ProviderError(f"the provider refused a settlement step: {failed[0].reason}")
+    return refs
 
 
 def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") -> list[Line]:
@@ -163,14 +176,20 @@ def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") ->
     return lines
 
 
-def _itemised(item: dict, s: rules.Settlement, lines: list[Line], days: int) -> dict:
-    """The closed rental's `lines` and `discounts` (API.md): what was taken, by name, summing to it."""
+def _itemised(item: dict, s: rules.Settlement, lines: list[Line], refs: list[dict], days: int) -> dict:
+    """The closed rental's `lines` and `discounts` (API.md): what was taken, by name, summing to it; and
+    `refund_refs`, one per shown line (in its order, not shown): what a refund of that line names."""
     shown, discounts = rules.itemise(int(item["daily_rent"]) * days, int(item.get("discount", 0)), s.rent_charged,
                                      [(line.name, line.amount) for line in lines if line.name != "rent"])
-    return {"lines": shown, "discounts": discounts}
+    by_no = {r["no"]: r for r in refs}
+    taken = [line for line in lines if line.amount]
+    ordered = [line for line in taken if line.name == "rent"] + [line for line in taken if line.name != "rent"]
+    return {"lines": shown, "discounts": discounts,
+            "refund_refs": [by_no[line.out_request_no] for line in ordered if line.out_request_no in by_no]}
 
 
-def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outcome: rules.Outcome, on_time: bool,
+def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], refs: list[dict],
+           outcome: rules.Outcome, on_time: bool,
            note: tuple[str, str] | None = None, days_charged: int | None = None, fee: str = "overdue") -> str:
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
@@ -179,7 +198,7 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], outco
     store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
         "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
         "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, "days_charged": days,
-        **_itemised(item, s, lines, days)}, remove=store.TIMER_ATTRS)
+        **_itemised(item, s, lines, refs, days)}, remove=store.TIMER_ATTRS)
     facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, fee, nos[fee]),
              ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
     for kind, amount, reason, request_no in facts:
