@@ -24,11 +24,12 @@ test: lint browser
 	$(PY) -m pytest -q
 	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/api tests/flows
 
-# ruff (E,F,W,I,B, complexity <= 15; config in pyproject.toml) on the whole tree, mypy strict on
-# chalicelib/domain and chalicelib/store, and no import circle in chalicelib (shared/tools, when present).
-# `ruff format` is not enforced yet: it would rewrite most files in one go.
+# ruff (E,F,W,I,B, complexity <= 15; config in pyproject.toml) and `ruff format --check` on the whole tree,
+# mypy strict on chalicelib/domain and chalicelib/store, and no import circle in chalicelib (shared/tools,
+# when present).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check chalicelib tests bench tools app.py
+	$(VENV)/bin/ruff format --check chalicelib tests bench tools app.py
 	$(VENV)/bin/mypy
 	@if [ -f ../shared/tools/import_cycles.py ]; then python3 ../shared/tools/import_cycles.py chalicelib; \
 	else echo "import-circle check skipped: ../shared/tools/import_cycles.py not found"; fi

@@ -1,4 +1,5 @@
 """creditfirst: the table of contents. Wiring only; the logic lives in chalicelib."""
+
 from chalice import Chalice
 
 from chalicelib.api import (

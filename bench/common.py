@@ -1,4 +1,5 @@
 """Shared bench plumbing: an embedded AWS endpoint, the app's dependencies, a DynamoDB call counter."""
+
 from __future__ import annotations
 
 import json

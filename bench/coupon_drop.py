@@ -4,6 +4,7 @@
 The drop sends one page message per tier and shard; each page hands on the next, so workers read the
 member index in parallel. Run standalone: .venv/bin/python bench/coupon_drop.py (also part of `make bench`).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,7 @@ SIZES = [int(n) for n in os.environ.get("BENCH_DROP_SIZES", str(MEMBERS)).split(
 WORKERS = [int(n) for n in os.environ.get("BENCH_DROP_WORKERS", "1,4,8").split(",")]
 RUN_GOALS = {"write_calls_per_1000_coupons": "<= 45", "coupons_issued": "= members", "coupons_issued_by_rerun": "= 0"}
 GOALS = {f"{k}_{n}m_{w}w": g for k, g in RUN_GOALS.items() for n in SIZES for w in WORKERS}
-GOALS.update({f"time_ratio_{max(SIZES)}m_over_{min(SIZES)}m_{w}w": "linear: <= 10.5 for 10x members"
-              for w in WORKERS})
+GOALS.update({f"time_ratio_{max(SIZES)}m_over_{min(SIZES)}m_{w}w": "linear: <= 10.5 for 10x members" for w in WORKERS})
 GOALS.update({f"speedup_{w}w_over_1w_{n}m": f"near {w}" for w in WORKERS for n in SIZES})
 
 
@@ -37,10 +37,22 @@ def _seed(deps, now, members: int) -> None:
     for i in range(members):
         mid = f"m_bench{i:06d}"
         tier = "gold" if i % 2 else "silver"
-        items.append({"pk": f"MEMBER#{mid}", "sk": "MEMBER", "type": "member", "member_id": mid,
-                      "provider": "sandbox", "provider_user_id": f"bench{i}", "band": "750-799" if i % 2 else "700-749",
-                      "tier": tier, "authorization_status": "granted", "authorization_expires_at": expires,
-                      "group_pk": f"tier#{tier}#{shard_of(mid)}", "group_sk": mid})
+        items.append(
+            {
+                "pk": f"MEMBER#{mid}",
+                "sk": "MEMBER",
+                "type": "member",
+                "member_id": mid,
+                "provider": "sandbox",
+                "provider_user_id": f"bench{i}",
+                "band": "750-799" if i % 2 else "700-749",
+                "tier": tier,
+                "authorization_status": "granted",
+                "authorization_expires_at": expires,
+                "group_pk": f"tier#{tier}#{shard_of(mid)}",
+                "group_sk": mid,
+            }
+        )
     deps.table.batch_write(items)
 
 
@@ -147,13 +159,21 @@ def measure_one(members: int = MEMBERS, workers: int = 1) -> dict[str, float | i
     if cancelled:
         raise SystemExit(f"{len(cancelled)} transaction(s) cancelled: figures not valid without moto's rollback")
     return {
-        "members": members, "workers": workers, "coupons_issued": issued, "queue_messages": messages,
-        "wall_seconds": round(wall, 2), "dynamodb_calls": len(calls), "write_calls": writes,
+        "members": members,
+        "workers": workers,
+        "coupons_issued": issued,
+        "queue_messages": messages,
+        "wall_seconds": round(wall, 2),
+        "dynamodb_calls": len(calls),
+        "write_calls": writes,
         "write_calls_per_1000_coupons": round(writes * 1000 / max(issued, 1), 1),
-        "transact_write_calls": ops["TransactWriteItems"], "batch_get_calls": ops["BatchGetItem"],
-        "query_calls": ops["Query"], "other_calls": len(calls) - writes - ops["BatchGetItem"] - ops["Query"],
+        "transact_write_calls": ops["TransactWriteItems"],
+        "batch_get_calls": ops["BatchGetItem"],
+        "query_calls": ops["Query"],
+        "other_calls": len(calls) - writes - ops["BatchGetItem"] - ops["Query"],
         "coupons_issued_by_rerun": _issued(deps, month) - issued,
-        "rerun_wall_seconds": round(rerun_wall, 2), "rerun_dynamodb_calls": len(again),
+        "rerun_wall_seconds": round(rerun_wall, 2),
+        "rerun_dynamodb_calls": len(again),
         "rerun_write_calls": sum(n for op, n in rerun_ops.items() if op in WRITES),
     }
 
@@ -184,7 +204,9 @@ def measure() -> dict[str, float | int]:
 def main() -> None:
     for figures in measure_all():  # (ratios: `make bench`)
         width = max(len(k) for k in figures)
-        print(f"credit-day drop to {figures['members']:,} members by {figures['workers']} worker(s) (embedded endpoint)")
+        print(
+            f"credit-day drop to {figures['members']:,} members by {figures['workers']} worker(s) (embedded endpoint)"
+        )
         for key, value in figures.items():
             print(f"  {key.ljust(width)}  {value!s:>10}  {RUN_GOALS.get(key, '')}")
 

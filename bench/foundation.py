@@ -1,4 +1,5 @@
 """Round trips of sign-in, authorization and GET /v1/me; cold import of app.py against its dependencies."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,13 @@ def round_trips() -> dict[str, int]:
     deps.clock.now()
     with counter.measure() as me:
         client.http.get("/v1/me", headers=auth)
-    return {"POST /v1/sessions": len(sign_in["app"]), "POST /v1/sessions (sandbox provider)": len(sign_in["provider"]),
-            "POST /v1/credit/authorizations": len(authorize["app"]),
-            "POST /v1/credit/authorizations (sandbox provider)": len(authorize["provider"]),
-            "GET /v1/me": len(me["app"])}
+    return {
+        "POST /v1/sessions": len(sign_in["app"]),
+        "POST /v1/sessions (sandbox provider)": len(sign_in["provider"]),
+        "POST /v1/credit/authorizations": len(authorize["app"]),
+        "POST /v1/credit/authorizations (sandbox provider)": len(authorize["provider"]),
+        "GET /v1/me": len(me["app"]),
+    }
 
 
 def app_cpu_per_request(runs: int = 200) -> dict[str, float]:
@@ -39,15 +43,23 @@ def app_cpu_per_request(runs: int = 200) -> dict[str, float]:
     started: list[float] = []
     events = deps.table.client.meta.events
     events.register("before-call.dynamodb", lambda **_: started.append(time.thread_time()))
-    events.register("after-call.dynamodb", lambda **_: spent.__setitem__("aws", spent["aws"] + time.thread_time() - started.pop()))
+    events.register(
+        "after-call.dynamodb", lambda **_: spent.__setitem__("aws", spent["aws"] + time.thread_time() - started.pop())
+    )
     h = {"Content-Type": "application/json"}
-    token = json.loads(client.http.post("/v1/sessions", headers=h, body=b'{"provider":"sandbox","code":"cpu:720"}').body)["token"]
+    token = json.loads(
+        client.http.post("/v1/sessions", headers=h, body=b'{"provider":"sandbox","code":"cpu:720"}').body
+    )["token"]
     auth = {**h, "Authorization": f"Bearer {token}"}
     client.http.post("/v1/credit/authorizations", headers=auth, body=b"{}")
     figures = {}
-    for label, call in (("GET /v1/me", lambda: client.http.get("/v1/me", headers=auth)),
-                        ("POST /v1/sessions", lambda: client.http.post("/v1/sessions", headers=h,
-                                                                       body=b'{"provider":"sandbox","code":"cpu:720"}'))):
+    for label, call in (
+        ("GET /v1/me", lambda: client.http.get("/v1/me", headers=auth)),
+        (
+            "POST /v1/sessions",
+            lambda: client.http.post("/v1/sessions", headers=h, body=b'{"provider":"sandbox","code":"cpu:720"}'),
+        ),
+    ):
         samples = []
         for _ in range(runs):
             deps.clock.now()
@@ -61,8 +73,13 @@ def app_cpu_per_request(runs: int = 200) -> dict[str, float]:
 
 def _import_seconds(statement: str) -> float:
     code = f"import time; t=time.perf_counter(); {statement}; print(time.perf_counter()-t)"
-    out = subprocess.run([sys.executable, "-X", "frozen_modules=off", "-c", code], cwd=PROJECT_DIR,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-X", "frozen_modules=off", "-c", code],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(out.strip().splitlines()[-1])
 
 
@@ -73,18 +90,27 @@ def import_ratio(runs: int = 7) -> dict[str, float]:
     # The app imports its services, boto3 and its table wrapper on the first request; this is the
     # whole cold path of a member request, for honesty next to the import-only figure.
     first = statistics.median(_import_seconds(FIRST_REQUEST_IMPORTS) for _ in range(runs))
-    return {"import deps (s)": round(deps_only, 4), "import app (s)": round(app, 4),
-            "import ratio": round(app / deps_only, 3),
-            "import app + first request's modules (s)": round(first, 4),
-            "import ratio incl. first request": round(first / deps_only, 3)}
+    return {
+        "import deps (s)": round(deps_only, 4),
+        "import app (s)": round(app, 4),
+        "import ratio": round(app / deps_only, 3),
+        "import app + first request's modules (s)": round(first, 4),
+        "import ratio incl. first request": round(first / deps_only, 3),
+    }
 
 
-FIRST_REQUEST_IMPORTS = ("import app, pydantic, chalicelib.bootstrap, chalicelib.api.idempotency, "
-                         "chalicelib.services.rentals.rentals, chalicelib.api.models.rentals")
+FIRST_REQUEST_IMPORTS = (
+    "import app, pydantic, chalicelib.bootstrap, chalicelib.api.idempotency, "
+    "chalicelib.services.rentals.rentals, chalicelib.api.models.rentals"
+)
 
 
-GOALS = {"GET /v1/me": "goal 1", "import ratio": "goal <= 1.15",
-         "app CPU ms, GET /v1/me (median)": "goal <= 2", "app CPU ms, POST /v1/sessions (median)": "goal <= 2"}
+GOALS = {
+    "GET /v1/me": "goal 1",
+    "import ratio": "goal <= 1.15",
+    "app CPU ms, GET /v1/me (median)": "goal <= 2",
+    "app CPU ms, POST /v1/sessions (median)": "goal <= 2",
+}
 
 
 def measure() -> dict[str, float]:

@@ -3,6 +3,7 @@ and the items an idle `expire_group_teams` sweep reads with 0 and with 1,000 ope
 
 Standalone: `python bench/group_buys.py` (embedded endpoint, fresh table).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,20 @@ def _open_teams(deps: Any, n: int) -> None:
     items = []
     for i in range(n):
         code = f"BENCH{i:05d}"
-        items.append({"pk": team_key(code)[0], "sk": "TEAM", "type": "team", "share_code": code, "status": "open",
-                      "seats": 1, "size": 2, "expires_at": later, "due_pk": due_pk(code), "due_at": later})
+        items.append(
+            {
+                "pk": team_key(code)[0],
+                "sk": "TEAM",
+                "type": "team",
+                "share_code": code,
+                "status": "open",
+                "seats": 1,
+                "size": 2,
+                "expires_at": later,
+                "due_pk": due_pk(code),
+                "due_at": later,
+            }
+        )
     deps.table.batch_write(items)
 
 
@@ -47,10 +60,23 @@ def main() -> dict:
             call(client, "POST", "/v1/credit/authorizations", {}, token=token)
             tokens.append(token)
         now = deps.clock.now()
-        gb = call(client, "POST", "/v1/admin/group-buys", {
-            "product_id": "p", "title": "bench", "price": 10_000, "group_price": 5_000, "team_size": 40,
-            "per_member_limit": 10, "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=5)).isoformat(),
-            "scenario": "books"}, token=deps.settings.admin_key)
+        gb = call(
+            client,
+            "POST",
+            "/v1/admin/group-buys",
+            {
+                "product_id": "p",
+                "title": "bench",
+                "price": 10_000,
+                "group_price": 5_000,
+                "team_size": 40,
+                "per_member_limit": 10,
+                "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(days=5)).isoformat(),
+                "scenario": "books",
+            },
+            token=deps.settings.admin_key,
+        )
         call(client, "POST", "/v1/sandbox/clock", {"advance_seconds": 86_460})
         deps.clock.now()
         with counter.measure() as opened:
@@ -60,9 +86,14 @@ def main() -> dict:
         idle_0 = _sweep(deps, counter)
         _open_teams(deps, 1_000)
         idle_1000 = _sweep(deps, counter)
-    return {"open_team_round_trips": len(opened["app"]), "open_team_calls": opened["app"],
-            "join_round_trips": len(joined["app"]), "join_calls": joined["app"],
-            "idle_sweep_0_teams": idle_0, "idle_sweep_1000_teams_not_due": idle_1000}
+    return {
+        "open_team_round_trips": len(opened["app"]),
+        "open_team_calls": opened["app"],
+        "join_round_trips": len(joined["app"]),
+        "join_calls": joined["app"],
+        "idle_sweep_0_teams": idle_0,
+        "idle_sweep_1000_teams_not_due": idle_1000,
+    }
 
 
 GOALS = {

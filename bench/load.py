@@ -15,6 +15,7 @@ app sees the real error shape and takes its own retry path (uow Retry -> the rou
 the client's round trip, longer than DynamoDB's own window: modelled conflicts on shared items are an upper
 bound; an item nobody else writes can never conflict however long the window.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,11 @@ class ConflictModel:
         keys, tx = context.get("load_keys", []), context.get("load_tx", False)
         owner = id(context)
         with self.lock:  # an item another TransactWriteItems has in flight: DynamoDB refuses this write
-            held = [i for i, key in enumerate(keys)
-                    if any(is_tx for o, is_tx in self.inflight.get(key, {}).items() if o != owner)]
+            held = [
+                i
+                for i, key in enumerate(keys)
+                if any(is_tx for o, is_tx in self.inflight.get(key, {}).items() if o != owner)
+            ]
             if self.enabled and held:
                 for i in held:
                     self.items[_label(keys[i])] += 1
@@ -96,8 +100,15 @@ class ConflictModel:
                     self.cancelled += 1
                     return _cancelled(len(keys), set(held))
                 self.single_conflicts += 1
-                return _fake(400, {"Error": {"Code": "TransactionConflictException",
-                                             "Message": "Transaction is ongoing for the item"}})
+                return _fake(
+                    400,
+                    {
+                        "Error": {
+                            "Code": "TransactionConflictException",
+                            "Message": "Transaction is ongoing for the item",
+                        }
+                    },
+                )
             for key in keys:
                 self.inflight.setdefault(key, {})[owner] = tx
         context["load_owner"] = owner
@@ -138,12 +149,23 @@ def _fake(status: int, parsed: dict) -> tuple[Any, dict]:
 
 
 def _cancelled(n: int, held: set[int]) -> tuple[Any, dict]:
-    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"} if i in held
-               else {"Code": "None"} for i in range(n)]
+    reasons = [
+        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+        if i in held
+        else {"Code": "None"}
+        for i in range(n)
+    ]
     codes = ", ".join(r["Code"] for r in reasons)
-    return _fake(400, {"Error": {"Code": "TransactionCanceledException",
-                                 "Message": f"Transaction cancelled, please refer cancellation reasons for specific "
-                                            f"reasons [{codes}]"}, "CancellationReasons": reasons})
+    return _fake(
+        400,
+        {
+            "Error": {
+                "Code": "TransactionCanceledException",
+                "Message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+            },
+            "CancellationReasons": reasons,
+        },
+    )
 
 
 class RetryCounter:
@@ -168,8 +190,9 @@ class RetryCounter:
         self.close = lambda: setattr(uow.UnitOfWork, "commit", original)  # the next bench counts nothing
 
 
-def _http(base: str, method: str, path: str, body: Any, token: str | None = None,
-          key: str | None = None) -> tuple[int, Any]:
+def _http(
+    base: str, method: str, path: str, body: Any, token: str | None = None, key: str | None = None
+) -> tuple[int, Any]:
     req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode())
     req.add_header("Content-Type", "application/json")
     if token:
@@ -247,8 +270,9 @@ def _counted(deps: Any, base: str) -> int:
     if "fold_metrics" in SWEEPS:
         SWEEPS["fold_metrics"].fn(deps, deps.clock.now())
         drain(deps, "metric-folds")
-    req = urllib.request.Request(base + "/v1/admin/metrics",
-                                 headers={"Authorization": f"Bearer {deps.settings.admin_key}"})
+    req = urllib.request.Request(
+        base + "/v1/admin/metrics", headers={"Authorization": f"Bearer {deps.settings.admin_key}"}
+    )
     with urllib.request.urlopen(req, timeout=120) as resp:
         rows = json.loads(resp.read())["by_scenario"]
     return sum(int(r.get("orders", 0)) for r in rows if r["scenario"] == BODY["scenario"])
@@ -281,8 +305,12 @@ def _measure(backend: str) -> dict[str, Any]:
     finally:
         server.server.shutdown()
         retries.close()
-    cancelled, singles, real, app_retries = (model.cancelled - before[0], model.single_conflicts - before[1],
-                                              model.real_conflicts - before[2], retries.count - before[3])
+    cancelled, singles, real, app_retries = (
+        model.cancelled - before[0],
+        model.single_conflicts - before[1],
+        model.real_conflicts - before[2],
+        retries.count - before[3],
+    )
     latencies = sorted(t * 1000 for _, t in results)
     statuses = Counter(s for s, _ in results)
     p50 = statistics.median(latencies)
@@ -290,15 +318,22 @@ def _measure(backend: str) -> dict[str, Any]:
     shared = model.shared - before[4]
     per_k = 1000 / N
     return {
-        "backend": backend, "conflict_model": "on" if MODEL else "off", "creations": N, "concurrency": CONCURRENCY,
+        "backend": backend,
+        "conflict_model": "on" if MODEL else "off",
+        "creations": N,
+        "concurrency": CONCURRENCY,
         "creations_per_second": round(N / elapsed, 1),
-        "p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "p99_over_p50": round(p99 / p50, 2),
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
+        "p99_over_p50": round(p99 / p50, 2),
         "conflicts_per_1000": round((cancelled + singles + real) * per_k, 1),
         "backend_conflicts_per_1000": round(real * per_k, 1),
         "shared_item_conflicts_per_1000": round(shared * per_k, 1),
         "app_retries_per_1000": round(app_retries * per_k, 1),
         "conflict_items": dict(model.items.most_common(8)),
-        "dashboard_orders": counted, "http_201": statuses.get(201, 0), "http_409": statuses.get(409, 0),
+        "dashboard_orders": counted,
+        "http_201": statuses.get(201, 0),
+        "http_409": statuses.get(409, 0),
         "http_5xx": sum(n for s, n in statuses.items() if s >= 500),
         "http_other": sum(n for s, n in statuses.items() if s not in (201, 409) and s < 500),
     }
@@ -308,5 +343,7 @@ if __name__ == "__main__":
     figures = measure()
     width = max(len(k) for k in figures)
     for name, value in figures.items():
-        print(f"  {name.ljust(width)}  {json.dumps(value) if isinstance(value, dict) else value!s:>12}  "
-              f"{GOALS.get(name, '')}")
+        print(
+            f"  {name.ljust(width)}  {json.dumps(value) if isinstance(value, dict) else value!s:>12}  "
+            f"{GOALS.get(name, '')}"
+        )

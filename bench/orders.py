@@ -4,6 +4,7 @@
 Standalone: `python bench/orders.py` (embedded endpoint, fresh table). Calls the sandbox provider
 makes (its ledger lives in the same table, standing in for Alipay/WeChat) are counted apart.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,19 @@ def _pending_orders(deps: Any, n: int) -> None:
     items = []
     for i in range(n):
         oid = f"ord_bench{i:06d}"
-        items.append({"pk": f"ORDER#{oid}", "sk": "ORDER", "type": "order", "id": oid, "member_id": "m_bench",
-                      "status": "pending_charge", "payable": 1_000, "charge_at": iso(later),
-                      **pending_fields("order", oid, 1_000, later)})
+        items.append(
+            {
+                "pk": f"ORDER#{oid}",
+                "sk": "ORDER",
+                "type": "order",
+                "id": oid,
+                "member_id": "m_bench",
+                "status": "pending_charge",
+                "payable": 1_000,
+                "charge_at": iso(later),
+                **pending_fields("order", oid, 1_000, later),
+            }
+        )
     deps.table.batch_write(items)
 
 
@@ -59,12 +70,17 @@ def main() -> dict:
         _pending_orders(deps, 1_000)
         idle_1000 = _sweep(deps, counter)
     return {
-        "post_orders_round_trips_with_key": len(keyed["app"]), "post_orders_calls_with_key": keyed["app"],
+        "post_orders_round_trips_with_key": len(keyed["app"]),
+        "post_orders_calls_with_key": keyed["app"],
         "post_orders_round_trips_without_key": len(plain["app"]),
         "get_order_round_trips": len(get_one["app"]),
-        "confirm_round_trips": {"app": len(confirm["app"]), "provider": len(confirm["provider"]),
-                                "calls": confirm["app"]},
-        "idle_sweep_0_pending": idle_0, "idle_sweep_1000_pending_not_due": idle_1000,
+        "confirm_round_trips": {
+            "app": len(confirm["app"]),
+            "provider": len(confirm["provider"]),
+            "calls": confirm["app"],
+        },
+        "idle_sweep_0_pending": idle_0,
+        "idle_sweep_1000_pending_not_due": idle_1000,
     }
 
 

@@ -2,6 +2,7 @@
 
 Run alone with `python bench/providers.py` (or add "bench.providers" to bench/run.py's MODULES).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,9 +56,12 @@ def _verify_figures() -> dict[str, float]:
         wechat_format.verify_signed(wx["headers"], body, wx_keys, at)
         wechat_format.decrypt_resource(json.loads(body)["resource"], wx["apiv3_key"])
 
-    return {"alipay_notification_verify_ms": _median_ms(
-                lambda: alipay_format.verify_notification(alipay_format.parse_form(raw), ali_key)),
-            "wechat_notification_verify_decrypt_ms": _median_ms(wechat)}
+    return {
+        "alipay_notification_verify_ms": _median_ms(
+            lambda: alipay_format.verify_notification(alipay_format.parse_form(raw), ali_key)
+        ),
+        "wechat_notification_verify_decrypt_ms": _median_ms(wechat),
+    }
 
 
 class _MemoryTable:
@@ -97,13 +101,19 @@ def _band_figures() -> dict[str, float]:
 
 
 def _import_figures() -> dict[str, float]:
-    code = ("import time,sys; t=time.perf_counter(); import chalicelib.providers.alipay, chalicelib.providers.wechat;"
-            "from chalicelib.providers import keys; keys.load_public_key; import cryptography.hazmat.primitives.asymmetric.rsa;"
-            "print(round((time.perf_counter()-t)*1000,1))")
+    code = (
+        "import time,sys; t=time.perf_counter(); import chalicelib.providers.alipay, chalicelib.providers.wechat;"
+        "from chalicelib.providers import keys; keys.load_public_key; import cryptography.hazmat.primitives.asymmetric.rsa;"
+        "print(round((time.perf_counter()-t)*1000,1))"
+    )
     root = str(Path(__file__).resolve().parents[1])
     ms = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root).stdout)
-    app = subprocess.run([sys.executable, "-c", "import sys, app; print(int('cryptography' in sys.modules))"],
-                         capture_output=True, text=True, cwd=root).stdout.strip()
+    app = subprocess.run(
+        [sys.executable, "-c", "import sys, app; print(int('cryptography' in sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    ).stdout.strip()
     return {"providers_import_ms": ms, "app_import_loads_cryptography": int(app or -1)}
 
 
@@ -151,8 +161,14 @@ def _wechat_figures() -> dict[str, float]:
     gw.user_confirms(freeze.provider_params, "o-bench")
     clock.advance(86_400)
     before = len(gw.calls)
-    provider.settle_freeze("rt_bench_release", "rt_bench_freeze", "o-bench",
-                           [Line("rent", 700, "rent 1 day", "rt_bench_rent")], 9_300, fulfilled=True)
+    provider.settle_freeze(
+        "rt_bench_release",
+        "rt_bench_freeze",
+        "o-bench",
+        [Line("rent", 700, "rent 1 day", "rt_bench_rent")],
+        9_300,
+        fulfilled=True,
+    )
     settle = len(gw.calls) - before
     opened = provider.open_pay_later("ord_bench_pl", "o-bench", 500, "bench", now)
     clock.advance(60)
@@ -162,14 +178,18 @@ def _wechat_figures() -> dict[str, float]:
     provider.charge("ord_bench_charge1", "o-bench", 500, "bench", agreement_ref=opened.provider_ref)
     charge = len(gw.calls) - before
     gw.stop()
-    return {"wechat_use_params_sign_us": round(sign_us, 1), "wechat_settle_calls": settle,
-            "wechat_charge_calls": charge, "wechat_fake_violations": len(gw.violations)}
+    return {
+        "wechat_use_params_sign_us": round(sign_us, 1),
+        "wechat_settle_calls": settle,
+        "wechat_charge_calls": charge,
+        "wechat_fake_violations": len(gw.violations),
+    }
 
 
 def _settings_from(env: dict[str, str]):  # type: ignore[no-untyped-def]
     from chalicelib.config import Settings
 
-    return Settings(**{k[len("CREDITFIRST_"):].lower(): v for k, v in env.items()})
+    return Settings(**{k[len("CREDITFIRST_") :].lower(): v for k, v in env.items()})
 
 
 def measure() -> dict[str, float]:

@@ -4,6 +4,7 @@ and the items an idle overdue sweep reads with 0 and with 1,000 open rentals not
 Standalone: `python bench/rentals.py` (embedded endpoint, fresh table). Round trips made by the sandbox
 provider (it keeps its own ledger in the same table, standing in for Alipay/WeChat) are counted apart.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import call, start_split, sweep_with_shard_readers  # noqa: E402
 
-PROVIDER_METHODS = ("freeze", "collect_deposit", "capture_from_freeze", "release", "refund", "record_fulfilment",
-                    "query", "login", "authorize_credit", "charge")
+PROVIDER_METHODS = (
+    "freeze",
+    "collect_deposit",
+    "capture_from_freeze",
+    "release",
+    "refund",
+    "record_fulfilment",
+    "query",
+    "login",
+    "authorize_credit",
+    "charge",
+)
 GOALS = {
     "create_round_trips": "<= 3 (with Idempotency-Key)",
     "return_round_trips": "route only; settlement worker separately",
@@ -42,9 +53,18 @@ def _open_rentals(deps: Any, n: int, status: str = "active", prefix: str = "rt_b
     items = []
     for i in range(n):
         rid = f"{prefix}{i:06d}"
-        items.append({"pk": f"RENTAL#{rid}", "sk": "RENTAL", "type": "rental", "id": rid, "status": status,
-                      "member_id": "m_bench", "return_by": iso(now + timedelta(days=30)),
-                      **timer(rid, now + timedelta(days=31))})
+        items.append(
+            {
+                "pk": f"RENTAL#{rid}",
+                "sk": "RENTAL",
+                "type": "rental",
+                "id": rid,
+                "status": status,
+                "member_id": "m_bench",
+                "return_by": iso(now + timedelta(days=30)),
+                **timer(rid, now + timedelta(days=31)),
+            }
+        )
     deps.table.batch_write(items)
 
 
@@ -70,6 +90,7 @@ def _measure() -> dict[str, Any]:
     msgs = deps.queues.receive("rental-settlements", max_messages=10)
     with counter.measure() as settle:
         handle_record("rental-settlements", json.loads(msgs[0]["Body"]), deps)
+
     def sweep(deps: Any, now: Any) -> None:  # the sweep and its shard readers (timer-shards queue)
         sweep_with_shard_readers(deps, "deduct_overdue_rentals", now)
 
@@ -87,13 +108,18 @@ def _measure() -> dict[str, Any]:
     life = _life(deps, counter, client, token, body)
     return {
         **life,
-        "create_round_trips": len(create["app"]), "create_calls": "+".join(create["app"]),
+        "create_round_trips": len(create["app"]),
+        "create_calls": "+".join(create["app"]),
         "create_provider_round_trips": len(create["provider"]),
-        "return_round_trips": len(ret["app"]), "return_calls": "+".join(ret["app"]),
-        "settlement_worker_round_trips": len(settle["app"]), "settlement_worker_calls": "+".join(settle["app"]),
+        "return_round_trips": len(ret["app"]),
+        "return_calls": "+".join(ret["app"]),
+        "settlement_worker_round_trips": len(settle["app"]),
+        "settlement_worker_calls": "+".join(settle["app"]),
         "settlement_provider_round_trips": len(settle["provider"]),
-        "sweep_items_read_0_open": idle0["items_read"], "sweep_queries_0_open": len(idle0["app"]),
-        "sweep_items_read_1000_open": idle1000["items_read"], "sweep_queries_1000_open": len(idle1000["app"]),
+        "sweep_items_read_0_open": idle0["items_read"],
+        "sweep_queries_0_open": len(idle0["app"]),
+        "sweep_items_read_1000_open": idle1000["items_read"],
+        "sweep_queries_1000_open": len(idle1000["app"]),
         "sweep_items_read_1000_open_1_due": one_due["items_read"],
     }
 
@@ -113,8 +139,9 @@ def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[
     deps.clock.now()
     admin = {"Authorization": "Bearer local-admin-key", "Content-Type": "application/json", "Idempotency-Key": "b6"}
     with counter.measure() as dmg:
-        r = client.http.request("POST", f"/v1/admin/rentals/{first['id']}/damages", headers=admin,
-                                body=json.dumps(damage).encode())
+        r = client.http.request(
+            "POST", f"/v1/admin/rentals/{first['id']}/damages", headers=admin, body=json.dumps(damage).encode()
+        )
     assert r.status_code == 201, r.body
     real = life.settlement.try_buyout
     life.settlement.try_buyout = lambda deps, item: "measured apart"  # the route's own round trips first
@@ -136,9 +163,12 @@ def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[
     with counter.measure() as idle1000:
         sweep(deps, now)
     return {
-        "renew_round_trips": len(renew["app"]), "renew_calls": "+".join(renew["app"]),
-        "damage_round_trips": len(dmg["app"]), "damage_calls": "+".join(dmg["app"]),
-        "buyout_route_round_trips": len(buy["app"]), "buyout_route_calls": "+".join(buy["app"]),
+        "renew_round_trips": len(renew["app"]),
+        "renew_calls": "+".join(renew["app"]),
+        "damage_round_trips": len(dmg["app"]),
+        "damage_calls": "+".join(dmg["app"]),
+        "buyout_route_round_trips": len(buy["app"]),
+        "buyout_route_calls": "+".join(buy["app"]),
         "buyout_settlement_round_trips": len(buy_settle["app"]),
         "buyout_settlement_calls": "+".join(buy_settle["app"]),
         "buyout_provider_round_trips": len(buy_settle["provider"]),
@@ -150,8 +180,9 @@ def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[
 def _make_due(deps: Any, rental_id: str) -> None:
     from chalicelib.clock import iso
 
-    deps.table.update(f"RENTAL#{rental_id}", "RENTAL", "SET due_at = :d",
-                      values={":d": iso(deps.clock.now() - timedelta(minutes=1))})
+    deps.table.update(
+        f"RENTAL#{rental_id}", "RENTAL", "SET due_at = :d", values={":d": iso(deps.clock.now() - timedelta(minutes=1))}
+    )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ one scenario's adjustment reads (90 days), and contention under 10 concurrent gu
 
 Standalone: `python bench/risk.py` (embedded endpoint, fresh table).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,26 @@ from bench.common import start_stack, table  # noqa: E402
 
 ADMIN = {"Authorization": "Bearer local-admin-key", "Content-Type": "application/json"}
 GOALS = {
-    "get_blacklist": "1 Query", "put_blacklist": "1 read + 1 transaction", "delete_blacklist": "1 read + 1 transaction",
-    "get_reviews": "1 Query", "approve_review": "1 read + 1 transaction (+ resolver's reads)",
-    "get_scenarios": "1 Query", "put_scenario": "1 read + 1 transaction",
-    "sweep_adjust_thresholds": "1 Query (+ SQS)", "worker_per_scenario": "1 GetItem + 1 Query + 1 transaction (+1 sandbox clock read)",
+    "get_blacklist": "1 Query",
+    "put_blacklist": "1 read + 1 transaction",
+    "delete_blacklist": "1 read + 1 transaction",
+    "get_reviews": "1 Query",
+    "approve_review": "1 read + 1 transaction (+ resolver's reads)",
+    "get_scenarios": "1 Query",
+    "put_scenario": "1 read + 1 transaction",
+    "sweep_adjust_thresholds": "1 Query (+ SQS)",
+    "worker_per_scenario": "1 GetItem + 1 Query + 1 transaction (+1 sandbox clock read)",
     "metric_items_read_90_days": "<= 90 x shards, whatever the volume",
-    "concurrent_accepted": "6 of 10 (limit 100,000 / 15,000)", "concurrent_retries": "lost races re-decided",
+    "concurrent_accepted": "6 of 10 (limit 100,000 / 15,000)",
+    "concurrent_retries": "lost races re-decided",
 }
 
 
 def _call(client: Any, counter: Any, method: str, path: str, body: Any = None) -> int:
     with counter.measure() as calls:
-        r = client.http.request(method, path, headers=ADMIN, body=json.dumps(body).encode() if body is not None else b"")
+        r = client.http.request(
+            method, path, headers=ADMIN, body=json.dumps(body).encode() if body is not None else b""
+        )
         assert r.status_code < 300, (path, r.status_code, r.body)
     return len(calls)
 
@@ -42,7 +51,9 @@ def measure() -> dict[str, Any]:
     from chalicelib.store.uow import Retry, UnitOfWork
 
     h = {"Content-Type": "application/json"}
-    r = client.http.post("/v1/sessions", headers=h, body=json.dumps({"provider": "sandbox", "code": "bench:580"}).encode())
+    r = client.http.post(
+        "/v1/sessions", headers=h, body=json.dumps({"provider": "sandbox", "code": "bench:580"}).encode()
+    )
     member_id = json.loads(r.body)["member_id"]
     out: dict[str, Any] = {}
     out["put_blacklist"] = _call(client, counter, "PUT", f"/v1/admin/blacklist/{member_id}", {"reason": "bench"})
@@ -57,8 +68,16 @@ def measure() -> dict[str, Any]:
     out["put_scenario"] = _call(client, counter, "PUT", "/v1/admin/scenarios/books", {"threshold": 610})
 
     now = deps.clock.now()
-    items = [{"pk": "METRIC#scenario#books", "sk": f"{(now - timedelta(days=i)).strftime('%Y-%m-%d')}#{s}",
-              "closed": 250, "defaulted": 10} for i in range(90) for s in range(4)]
+    items = [
+        {
+            "pk": "METRIC#scenario#books",
+            "sk": f"{(now - timedelta(days=i)).strftime('%Y-%m-%d')}#{s}",
+            "closed": 250,
+            "defaulted": 10,
+        }
+        for i in range(90)
+        for s in range(4)
+    ]
     deps.table.batch_write(items)
     with counter.measure() as calls:
         job.adjust_thresholds(deps, now)

@@ -2,6 +2,7 @@
 
 Each bench module exposes `measure() -> dict[str, number]` and `GOALS: dict[str, str]`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -11,8 +12,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ["bench.foundation", "bench.rentals", "bench.orders", "bench.risk", "bench.providers", "bench.coupon_drop",
-           "bench.webhooks", "bench.group_buys", "bench.load"]
+MODULES = [
+    "bench.foundation",
+    "bench.rentals",
+    "bench.orders",
+    "bench.risk",
+    "bench.providers",
+    "bench.coupon_drop",
+    "bench.webhooks",
+    "bench.group_buys",
+    "bench.load",
+]
 
 
 def _cell(value: object) -> str:

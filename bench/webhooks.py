@@ -5,6 +5,7 @@ receiver on loopback), with events fed by the table's stream (after) and by the 
 Latency is measured from just before the request that commits the event is sent (an upper bound:
 it includes that request's own time) to the receiver's reading of the POST.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,15 +47,21 @@ def _latencies(mode: str) -> list[float]:
                 original(self)
 
             handler.do_POST = timed  # type: ignore[method-assign]
-            status, _ = call(stack.base, "POST", "/v1/admin/webhooks",
-                             {"url": receiver.url, "events": ["scenario.updated"]}, headers=ADMIN)
+            status, _ = call(
+                stack.base,
+                "POST",
+                "/v1/admin/webhooks",
+                {"url": receiver.url, "events": ["scenario.updated"]},
+                headers=ADMIN,
+            )
             assert status == 201
             name = call(stack.base, "GET", "/v1/admin/scenarios", headers=ADMIN)[1]["items"][0]["name"]
             sent: list[float] = []
             for i in range(EVENTS):
                 sent.append(time.monotonic())
-                status, out = call(stack.base, "PUT", f"/v1/admin/scenarios/{name}",
-                                   {"threshold": 600 + i % 2 * 10}, headers=ADMIN)
+                status, out = call(
+                    stack.base, "PUT", f"/v1/admin/scenarios/{name}", {"threshold": 600 + i % 2 * 10}, headers=ADMIN
+                )
                 assert status == 200, out
                 time.sleep(0.25)
             deadline = time.monotonic() + 60
@@ -90,9 +97,19 @@ def _throughput(n: int = 200) -> tuple[float, float]:
         uow.commit()
         now = deps.clock.now()
         for i in range(n):
-            record_event(deps, {"pk": "AUDIT#bench", "sk": f"{i:06d}", "entity_id": "bench", "action": "bench",
-                                "actor": "system", "at": now.isoformat().replace("+00:00", "Z"),
-                                "event_type": "product.stock_added", "data": {"quantity": i}})
+            record_event(
+                deps,
+                {
+                    "pk": "AUDIT#bench",
+                    "sk": f"{i:06d}",
+                    "entity_id": "bench",
+                    "action": "bench",
+                    "actor": "system",
+                    "at": now.isoformat().replace("+00:00", "Z"),
+                    "event_type": "product.stock_added",
+                    "data": {"quantity": i},
+                },
+            )
         counter = CallCounter(deps.table.client)
         started = time.monotonic()
         done = 0

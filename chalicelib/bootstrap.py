@@ -3,6 +3,7 @@
 Tests call `bootstrap(clock=FixedClock(...))` to swap pieces; clients are created on first use
 so `mock_aws` and endpoint variables set by the tests take effect.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -64,8 +65,9 @@ def _client(service: str, settings: Settings) -> Any:
     import boto3  # boto3 honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, region_name=settings.region,
-                                          config=Config(max_pool_connections=MAX_POOL_CONNECTIONS))
+    return boto3.session.Session().client(
+        service, region_name=settings.region, config=Config(max_pool_connections=MAX_POOL_CONNECTIONS)
+    )
 
 
 def _make_clock(settings: Settings, table: Table) -> Clock:
@@ -89,8 +91,14 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, **ov
     table = overrides.pop("table", None) or Table(_client("dynamodb", settings), settings.table_name)
     queues = overrides.pop("queues", None) or Queues(_client("sqs", settings), settings.queue_prefix)
     events = overrides.pop("events", None) or _client("events", settings)
-    deps = Deps(settings=settings, table=table, queues=queues, clock=clock or _make_clock(settings, table),
-                events=events, **overrides)
+    deps = Deps(
+        settings=settings,
+        table=table,
+        queues=queues,
+        clock=clock or _make_clock(settings, table),
+        events=events,
+        **overrides,
+    )
     with _guard:
         _deps = deps
     return deps

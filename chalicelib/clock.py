@@ -1,4 +1,5 @@
 """The one clock: UTC now plus the sandbox offset. Nothing else calls datetime.now()."""
+
 from __future__ import annotations
 
 import threading

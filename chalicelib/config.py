@@ -34,6 +34,7 @@ holding these as a JSON object keyed by field name (alipay_private_key, ...), re
   CREDITFIRST_WECHAT_SERVICE_ID. Platform certificates downloaded by the daily refresh are kept in the table
   (PROV#wechat#certs), so every container sees a rotation without a redeploy.
 """
+
 from __future__ import annotations
 
 import json
@@ -140,16 +141,45 @@ _ENV = {
     "session_hours": "CREDITFIRST_SESSION_HOURS",
     "timer_shards": "CREDITFIRST_TIMER_SHARDS",
     "provider_secret": "CREDITFIRST_PROVIDER_SECRET",
-    **{name: f"CREDITFIRST_{name.upper()}" for name in (
-        "alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_gateway", "alipay_notify_url",
-        "alipay_zhima_product_code", "alipay_freeze_category", "alipay_service_id", "alipay_seller_id",
-        "alipay_op_app_id", "alipay_app_cert", "alipay_public_cert", "alipay_root_cert",
-        "wechat_mch_id", "wechat_appid", "wechat_app_secret", "wechat_service_id", "wechat_private_key",
-        "wechat_cert_serial", "wechat_apiv3_key", "wechat_platform_certs", "wechat_public_key",
-        "wechat_public_key_id", "wechat_gateway", "wechat_login_gateway", "wechat_notify_url", "wechat_band",
-        "wechat_apiv2_key", "wechat_service_id_deposit", "wechat_service_id_pay_later")},
-    **{name: f"CREDITFIRST_{name.upper()}" for name in (
-        "wechat_reminder_template", "wechat_reminder_state", "alipay_reminder_template")},
+    **{
+        name: f"CREDITFIRST_{name.upper()}"
+        for name in (
+            "alipay_app_id",
+            "alipay_private_key",
+            "alipay_public_key",
+            "alipay_gateway",
+            "alipay_notify_url",
+            "alipay_zhima_product_code",
+            "alipay_freeze_category",
+            "alipay_service_id",
+            "alipay_seller_id",
+            "alipay_op_app_id",
+            "alipay_app_cert",
+            "alipay_public_cert",
+            "alipay_root_cert",
+            "wechat_mch_id",
+            "wechat_appid",
+            "wechat_app_secret",
+            "wechat_service_id",
+            "wechat_private_key",
+            "wechat_cert_serial",
+            "wechat_apiv3_key",
+            "wechat_platform_certs",
+            "wechat_public_key",
+            "wechat_public_key_id",
+            "wechat_gateway",
+            "wechat_login_gateway",
+            "wechat_notify_url",
+            "wechat_band",
+            "wechat_apiv2_key",
+            "wechat_service_id_deposit",
+            "wechat_service_id_pay_later",
+        )
+    },
+    **{
+        name: f"CREDITFIRST_{name.upper()}"
+        for name in ("wechat_reminder_template", "wechat_reminder_state", "alipay_reminder_template")
+    },
 }
 
 

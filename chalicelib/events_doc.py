@@ -4,6 +4,7 @@
 
 tests/domain/test_events_catalogue.py fails when the committed document differs from this output.
 """
+
 from __future__ import annotations
 
 from .domain.events import CATALOGUE, EventType

@@ -1,4 +1,5 @@
 """Modules imported on first use, so a cold start imports only what its request needs."""
+
 from __future__ import annotations
 
 import importlib

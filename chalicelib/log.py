@@ -1,5 +1,6 @@
 """Structured JSON logging (Powertools Logger), created on first use to keep the cold import small.
 Never log secrets, tokens, keys or bodies."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 Services and jobs depend on this, never on the concrete container: bootstrap.py builds one
 (boto3 clients, repositories, providers, clock), and a test may hand in anything of this shape.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol

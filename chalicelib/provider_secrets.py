@@ -2,6 +2,7 @@
 (`alipay_private_key`, `wechat_apiv3_key`, ...), read once per container when a real provider is
 first used, so a deployment without that provider never pays for the call. Values are never logged;
 errors name keys, not values."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Session tokens: HMAC-signed, expiring, issued by the members area when a member signs in and checked
 by the API on every member route. Below both, so a service never imports the API to sign one."""
+
 from __future__ import annotations
 
 import base64
@@ -36,8 +37,11 @@ def _unb64(text: str) -> bytes:
 
 def issue_token(secret: str, member_id: str, provider: str, device_id: str | None, expires_epoch: int) -> str:
     """`v1.<payload>.<mac>`; session expiry is real elapsed time, not the sandbox clock."""
-    payload = _b64(json.dumps({"m": member_id, "p": provider, "d": device_id, "exp": expires_epoch},
-                              separators=(",", ":"), sort_keys=True).encode())
+    payload = _b64(
+        json.dumps(
+            {"m": member_id, "p": provider, "d": device_id, "exp": expires_epoch}, separators=(",", ":"), sort_keys=True
+        ).encode()
+    )
     mac = hmac.new(secret.encode(), f"v1.{payload}".encode(), hashlib.sha256).digest()
     return f"v1.{payload}.{_b64(mac)}"
 

@@ -1,4 +1,5 @@
 """Fixtures: a fresh embedded AWS (in-process moto) per test, the app through chalice.test.Client."""
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,12 @@ def fresh_deps(monkeypatch: pytest.MonkeyPatch, endpoint: str, clients: dict | N
     bootstrap.reset()
     if clients:
         settings = get_settings()
-        deps = bootstrap.bootstrap(settings, table=Table(clients["dynamodb"], settings.table_name),
-                                   queues=Queues(clients["sqs"], settings.queue_prefix), events=clients["events"])
+        deps = bootstrap.bootstrap(
+            settings,
+            table=Table(clients["dynamodb"], settings.table_name),
+            queues=Queues(clients["sqs"], settings.queue_prefix),
+            events=clients["events"],
+        )
     else:
         deps = bootstrap.bootstrap()
     ensure_all(deps)

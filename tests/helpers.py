@@ -1,4 +1,5 @@
 """Small helpers that speak the HTTP contract (tests read as journeys)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,15 @@ class Api:
     def __init__(self, client: Any) -> None:
         self.c = client
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None, key: str | None = None,
-             headers: dict | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        key: str | None = None,
+        headers: dict | None = None,
+    ) -> tuple[int, Any]:
         h = {"Content-Type": "application/json", **(headers or {})}
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -84,8 +92,13 @@ class Contention:
             if self.on and any(_pk(item).startswith(prefix) for item in items):
                 self.hits += 1
                 reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (len(items) - 1)
-                raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                                   "CancellationReasons": reasons}, "TransactWriteItems")
+                raise ClientError(
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                        "CancellationReasons": reasons,
+                    },
+                    "TransactWriteItems",
+                )
             return real(**kwargs)
 
         monkeypatch.setattr(table.client, "transact_write_items", transact_write_items)

@@ -1,4 +1,5 @@
 """The real local stack (what `make run` starts) as a subprocess on a free port, and a tiny HTTP client."""
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(base: str, method: str, path: str, body: Any = None, token: str | None = None,
-         headers: dict | None = None) -> tuple[int, Any]:
+def call(
+    base: str, method: str, path: str, body: Any = None, token: str | None = None, headers: dict | None = None
+) -> tuple[int, Any]:
     """(status, parsed JSON body or {}) for one request."""
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -58,8 +62,14 @@ class LocalStack:
 
     def start(self, timeout: float = 60) -> LocalStack:
         with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT_DIR, env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, text=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "chalicelib.local"],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if "AWS endpoint:" in self.output():  # the banner's last line

@@ -1,4 +1,5 @@
 """Helpers for rental tests: apply, settle, look at the member, the ledger and the provider's operations."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """A real HTTP receiver on loopback for webhook tests: records every POST, answers scripted statuses."""
+
 from __future__ import annotations
 
 import hashlib

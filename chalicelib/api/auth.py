@@ -1,4 +1,5 @@
 """Session tokens (HMAC-signed, expiring) and the operator key. Checked in our code so it holds everywhere."""
+
 from __future__ import annotations
 
 import hmac

@@ -1,4 +1,5 @@
 """Provider callbacks: no session, a valid provider signature instead."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -26,8 +27,16 @@ def _handle(ctx: Ctx, provider: str) -> Response:
     return Response(body=ack.body, status_code=ack.status, headers={"Content-Type": ack.content_type})
 
 
-@route(bp, "/v1/callbacks/sandbox", "POST", auth="none", raw=True, content_types=ANY_BODY, tag="callbacks",
-       sandbox_only=True)
+@route(
+    bp,
+    "/v1/callbacks/sandbox",
+    "POST",
+    auth="none",
+    raw=True,
+    content_types=ANY_BODY,
+    tag="callbacks",
+    sandbox_only=True,
+)
 def sandbox_callback(ctx: Ctx) -> Response:
     """The sandbox provider's HMAC-signed notifications."""
     return _handle(ctx, "sandbox")

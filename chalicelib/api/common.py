@@ -1,4 +1,5 @@
 """Shared field types for request and response models."""
+
 from __future__ import annotations
 
 from typing import Annotated

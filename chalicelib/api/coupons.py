@@ -1,4 +1,5 @@
 """The member's coupons (API.md "Coupons")."""
+
 from __future__ import annotations
 
 from chalice import Blueprint

@@ -1,4 +1,5 @@
 """The error envelope: the one place domain errors become HTTP answers."""
+
 from __future__ import annotations
 
 import json

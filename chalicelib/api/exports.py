@@ -1,4 +1,5 @@
 """CSV exports for the merchant's finance team (API.md "exports"): orders, rentals, charges, refunds."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -26,9 +27,15 @@ def _csv(ctx: Ctx, export: str) -> Response:
     except DomainError as exc:
         return from_domain(exc)
     body = "".join(exports.csv_lines(ctx.deps.table, export, from_day, to_day))
-    return Response(body=body, status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="{export}-{from_day}-{to_day}.csv"'})
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{export}-{from_day}-{to_day}.csv"',
+        },
+    )
 
 
 @route(bp, "/v1/admin/exports/orders.csv", "GET", auth="admin", query=QUERY, raw=True, tag="admin")
@@ -53,5 +60,3 @@ def export_charges(ctx: Ctx) -> Response:
 def export_refunds(ctx: Ctx) -> Response:
     """Refunds paid back in the range (fen)."""
     return _csv(ctx, "refunds")
-
-

@@ -4,6 +4,7 @@ business writes, so a duplicate, even a concurrent one, never has a second effec
 Flow: read the record (1 GetItem) -> replay, 422, or run the handler -> commit its writes plus
 `Put IDEM#caller#key` with `attribute_not_exists` -> if that Put lost the race, replay the winner.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,8 +74,15 @@ def _judge(item: dict | None, slot: Slot) -> Stored | None:
 
 def _record(slot: Slot, status: int, body: str) -> dict:
     expires = slot.now_epoch + WINDOW_SECONDS
-    return {"pk": slot.pk, "sk": "IDEM", "request_hash": slot.request_hash, "status": status, "body": body,
-            "expires_epoch": expires, TTL_ATTRIBUTE: expires}
+    return {
+        "pk": slot.pk,
+        "sk": "IDEM",
+        "request_hash": slot.request_hash,
+        "status": status,
+        "body": body,
+        "expires_epoch": expires,
+        TTL_ATTRIBUTE: expires,
+    }
 
 
 _NEW_OR_EXPIRED = "attribute_not_exists(pk) OR expires_epoch < :now"
@@ -82,8 +90,12 @@ _NEW_OR_EXPIRED = "attribute_not_exists(pk) OR expires_epoch < :now"
 
 def stage(uow: UnitOfWork, slot: Slot, status: int, body: str) -> None:
     """Add the record to the business transaction; losing the race raises ReplayRace."""
-    uow.put(_record(slot, status, body), condition=_NEW_OR_EXPIRED, values={":now": slot.now_epoch},
-            on_fail=ReplayRace("a concurrent request with this Idempotency-Key won"))
+    uow.put(
+        _record(slot, status, body),
+        condition=_NEW_OR_EXPIRED,
+        values={":now": slot.now_epoch},
+        on_fail=ReplayRace("a concurrent request with this Idempotency-Key won"),
+    )
 
 
 def save_alone(table: Table, slot: Slot, status: int, body: str) -> Stored | None:

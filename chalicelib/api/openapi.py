@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document, generated from ROUTES (the `route` decorator's record of every route and
 its pydantic models), so the document cannot drift from what the routes validate and answer."""
+
 from __future__ import annotations
 
 import re
@@ -34,16 +35,26 @@ SECURITY = {"member": [{"memberBearer": []}], "admin": [{"adminBearer": []}], "n
 RAW_RESPONSES: dict[tuple[str, str], tuple[str, str]] = {
     ("/admin", "GET"): ("text/html", "The dashboard page"),
     ("/v1/openapi.json", "GET"): ("application/json", "This document"),
-    **{(f"/v1/admin/exports/{name}.csv", "GET"): ("text/csv", f"The {name}: a header row, one row per record, fen")
-       for name in ("orders", "rentals", "charges", "refunds")},
+    **{
+        (f"/v1/admin/exports/{name}.csv", "GET"): ("text/csv", f"The {name}: a header row, one row per record, fen")
+        for name in ("orders", "rentals", "charges", "refunds")
+    },
 }
 ERROR_SCHEMA = {
-    "type": "object", "required": ["error"], "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message", "field"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "field": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
-    }},
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "field"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            },
+        }
+    },
 }
 
 
@@ -67,9 +78,10 @@ def _inline(schema: dict, components: dict) -> dict:
 
 
 def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
-    params = [{"name": name, "in": "path", "required": True,
-               "schema": PATH_SCHEMAS.get((r.path, name), {"type": "string"})}
-              for name in PATH_PARAM.findall(r.path)]
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get((r.path, name), {"type": "string"})}
+        for name in PATH_PARAM.findall(r.path)
+    ]
     if r.query is not None:
         schema = _inline(refs[(r.query, "validation")], components)
         for name, prop in schema.get("properties", {}).items():
@@ -78,18 +90,25 @@ def _parameters(r: RouteSpec, refs: dict, components: dict) -> list[dict]:
                 param["description"] = prop["description"]
             params.append(param)
     if r.method == "POST":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
-                                  "pattern": "\\S"},
-                       "description": "Same key + same body within 24 h replays the first answer"})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH, "pattern": "\\S"},
+                "description": "Same key + same body within 24 h replays the first answer",
+            }
+        )
     return params
 
 
 def _responses(r: RouteSpec, refs: dict) -> dict:
     raw = RAW_RESPONSES.get((r.path, r.method))
     if raw:
-        ok = {"description": raw[1], "content": {raw[0]: {"schema": {"type": "string"} if raw[0] != "application/json"
-                                                           else {"type": "object"}}}}
+        ok = {
+            "description": raw[1],
+            "content": {raw[0]: {"schema": {"type": "string"} if raw[0] != "application/json" else {"type": "object"}}},
+        }
         out = {"200": ok}
     elif r.response is not None:
         content = {"application/json": {"schema": refs[(r.response, "serialization")]}}
@@ -103,7 +122,10 @@ def _responses(r: RouteSpec, refs: dict) -> dict:
     for status, text in ERROR_STATUSES.items():
         if status in ("401", "403") and r.auth == "none" and not r.path.startswith("/v1/callbacks"):
             continue
-        out[status] = {"description": text, "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+        out[status] = {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
     return out
 
 
@@ -117,7 +139,10 @@ def _operation(r: RouteSpec, refs: dict, components: dict) -> dict:
         "responses": _responses(r, refs),
     }
     if r.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(r.body, "validation")]}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(r.body, "validation")]}},
+        }
     elif r.method == "POST" and r.content_types:
         op["requestBody"] = {"required": True, "content": {t: {"schema": {}} for t in r.content_types}}
     if r.sandbox_only:
@@ -135,18 +160,27 @@ def document(routes: list[RouteSpec] | None = None) -> dict:
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, refs, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "creditfirst", "version": "1",
-                 "description": "Credit-based rentals, pay later, bookings and marketing for mini-programs. "
-                                "Money is integer fen; time is ISO 8601 UTC."},
+        "info": {
+            "title": "creditfirst",
+            "version": "1",
+            "description": "Credit-based rentals, pay later, bookings and marketing for mini-programs. "
+            "Money is integer fen; time is ISO 8601 UTC.",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": {**components, "Error": ERROR_SCHEMA},
             "securitySchemes": {
-                "memberBearer": {"type": "http", "scheme": "bearer",
-                                 "description": "Session token from POST /v1/sessions"},
-                "adminBearer": {"type": "http", "scheme": "bearer",
-                                "description": "The operator key (CREDITFIRST_ADMIN_KEY)"},
+                "memberBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Session token from POST /v1/sessions",
+                },
+                "adminBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The operator key (CREDITFIRST_ADMIN_KEY)",
+                },
             },
         },
     }

@@ -1,4 +1,5 @@
 """Operations: metrics per score band, the audit log, the OpenAPI document and the dashboard page."""
+
 from __future__ import annotations
 
 import re
@@ -61,8 +62,15 @@ def get_audit(ctx: Ctx, query: Any) -> dict:
     return {"items": audit.entries(ctx.deps.table, query.entity_id, query.limit)}
 
 
-@route(bp, "/v1/admin/reconciliation", "GET", auth="admin", query="ops:ReconciliationQuery",
-       response="ops:ReconciliationOut", tag="admin")
+@route(
+    bp,
+    "/v1/admin/reconciliation",
+    "GET",
+    auth="admin",
+    query="ops:ReconciliationQuery",
+    response="ops:ReconciliationOut",
+    tag="admin",
+)
 def get_reconciliation(ctx: Ctx, query: Any) -> dict:
     """The daily bill reconciliation of one day: per provider matched, only at the provider, only with us,
     amount differs (filled by the daily job reconcile_bills; empty before it ran)."""
@@ -81,10 +89,16 @@ def get_openapi(ctx: Ctx) -> Response:
 @route(bp, "/admin", "GET", auth="none", raw=True, tag="admin")
 def dashboard(ctx: Ctx) -> Response:
     """The operators' dashboard page (its data calls need the admin key, entered on the page)."""
-    return Response(body=_page(), status_code=200,
-                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                             "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                                        "script-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+    return Response(
+        body=_page(),
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; img-src 'self' data:",
+        },
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
 """Orders: pay later and installments (API.md 'Orders (pay later, installments)')."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,15 @@ teams = Lazy("chalicelib.services.growth.teams")
 bp = Blueprint(__name__)
 
 
-@route(bp, "/v1/installments/quote", "GET", auth="member", query="orders:QuoteQuery", response="orders:QuoteOut", tag="orders")
+@route(
+    bp,
+    "/v1/installments/quote",
+    "GET",
+    auth="member",
+    query="orders:QuoteQuery",
+    response="orders:QuoteOut",
+    tag="orders",
+)
 def quote(ctx: Ctx, q: Any) -> dict:
     """Installment plans for an amount; the member's tier decides 12 periods, the provider whether any."""
     member = members.load(ctx.deps.table, ctx.member_id)
@@ -26,12 +35,13 @@ def quote(ctx: Ctx, q: Any) -> dict:
     return {"plans": [p.as_dict() for p in rules.quote(q.amount, tier, ctx.deps.settings.policy, offered)]}
 
 
-@route(bp, "/v1/orders", "POST", auth="member", body="orders:OrderIn", response="orders:OrderOut", status=201, tag="orders")
+@route(
+    bp, "/v1/orders", "POST", auth="member", body="orders:OrderIn", response="orders:OrderOut", status=201, tag="orders"
+)
 def create_order(ctx: Ctx, body: Any) -> Staged:
     """A pay-later or installment order, decided by the shared pipeline."""
     uow = ctx.uow()
-    return Staged(uow, orders.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body,
-                                      ctx.object_id("ord")))
+    return Staged(uow, orders.create(ctx.deps, uow, ctx.member_id, ctx.principal.device_id, body, ctx.object_id("ord")))
 
 
 @route(bp, "/v1/orders", "GET", auth="member", response="orders:OrderList", tag="orders")
@@ -46,20 +56,44 @@ def get_order(ctx: Ctx, _: None, order_id: str) -> dict:
     return orders.view(orders.load_for_member(ctx.deps, ctx.member_id, order_id))
 
 
-@route(bp, "/v1/orders/{order_id}/cancel", "POST", auth="member", body="orders:EmptyIn", response="orders:OrderOut", tag="orders")
+@route(
+    bp,
+    "/v1/orders/{order_id}/cancel",
+    "POST",
+    auth="member",
+    body="orders:EmptyIn",
+    response="orders:OrderOut",
+    tag="orders",
+)
 def cancel_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Cancel before the charge: nothing is charged."""
     uow = ctx.uow()  # a group-buy seat in an open team leaves it (services/growth/teams.py)
     return Staged(uow, teams.cancel_order(ctx.deps, uow, ctx.member_id, order_id))
 
 
-@route(bp, "/v1/orders/{order_id}/confirm", "POST", auth="member", body="orders:EmptyIn", response="orders:OrderOut", tag="orders")
+@route(
+    bp,
+    "/v1/orders/{order_id}/confirm",
+    "POST",
+    auth="member",
+    body="orders:EmptyIn",
+    response="orders:OrderOut",
+    tag="orders",
+)
 def confirm_order(ctx: Ctx, body: Any, order_id: str) -> dict:
     """Charge now instead of at charge_at (the answer carries the charge's outcome)."""
     return orders.confirm(ctx.deps, ctx.member_id, order_id)
 
 
-@route(bp, "/v1/orders/{order_id}/refund", "POST", auth="member", body="orders:RefundIn", response="orders:OrderOut", tag="orders")
+@route(
+    bp,
+    "/v1/orders/{order_id}/refund",
+    "POST",
+    auth="member",
+    body="orders:RefundIn",
+    response="orders:OrderOut",
+    tag="orders",
+)
 def refund_order(ctx: Ctx, body: Any, order_id: str) -> dict:
     """Refund all or part of a charged order through the provider."""
     return refunds.refund(ctx.deps, ctx.member_id, order_id, body.amount, ctx.request.headers.get("idempotency-key"))

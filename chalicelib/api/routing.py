@@ -2,6 +2,7 @@
 
 Every route is also recorded in ROUTES with its models, which is what /v1/openapi.json is built from.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,7 +23,6 @@ from .auth import Principal, authenticate
 from .errors import JSON, envelope, from_domain, from_validation
 
 if TYPE_CHECKING:
-
     from ..ports import Deps
     from ..store.uow import UnitOfWork
 
@@ -116,8 +116,9 @@ class Ctx:
         Idempotency-Key when there is one (a retried request names the same object, and so the same
         provider order), else random but kept across the route's own contention retries."""
         if prefix not in self._ids:
-            seed = hashlib.sha256(f"{prefix}\n{self.slot.pk}".encode()).hexdigest() if self.slot \
-                else secrets.token_hex(10)
+            seed = (
+                hashlib.sha256(f"{prefix}\n{self.slot.pk}".encode()).hexdigest() if self.slot else secrets.token_hex(10)
+            )
             self._ids[prefix] = f"{prefix}_{seed[:20]}"
         return self._ids[prefix]
 
@@ -153,15 +154,38 @@ def _parse_query(spec: RouteSpec, query: dict | None) -> Any:
     return spec.query.model_validate(dict(query or {})) if spec.query else None
 
 
-def route(bp: Blueprint, path: str, method: str, *, auth: str, body: Any = None,
-          query: Any = None, response: Any = None, status: int = 200,
-          summary: str = "", tag: str = "", content_types: list[str] | None = None,
-          raw: bool = False, sandbox_only: bool = False) -> Callable:
+def route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    auth: str,
+    body: Any = None,
+    query: Any = None,
+    response: Any = None,
+    status: int = 200,
+    summary: str = "",
+    tag: str = "",
+    content_types: list[str] | None = None,
+    raw: bool = False,
+    sandbox_only: bool = False,
+) -> Callable:
     """Register `fn(ctx, body|query|None, **path_params)` on the blueprint. raw=True: fn returns a Response."""
 
     def decorate(fn: Callable) -> Callable:
-        spec = RouteSpec(path, method, auth, body, query, response, status, summary or (fn.__doc__ or "").strip(),
-                         tag, content_types or list(JSON_TYPES), sandbox_only)
+        spec = RouteSpec(
+            path,
+            method,
+            auth,
+            body,
+            query,
+            response,
+            status,
+            summary or (fn.__doc__ or "").strip(),
+            tag,
+            content_types or list(JSON_TYPES),
+            sandbox_only,
+        )
         ROUTES.append(spec)
 
         @bp.route(path, methods=[method], content_types=spec.content_types)
@@ -198,10 +222,14 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
     slot = None
     if spec.method == "POST":
         try:
-            slot = idempotency.make_slot(ctx.principal.caller if ctx.principal else "anonymous",
-                                         request.headers.get("idempotency-key"), spec.method,
-                                         spec.path.format(**params),
-                                         raw_body, ctx.now)
+            slot = idempotency.make_slot(
+                ctx.principal.caller if ctx.principal else "anonymous",
+                request.headers.get("idempotency-key"),
+                spec.method,
+                spec.path.format(**params),
+                raw_body,
+                ctx.now,
+            )
             stored = idempotency.lookup(d.table, slot) if slot else None
             ctx.slot = slot
         except DomainError as exc:
@@ -211,8 +239,7 @@ def _dispatch(request: Any, spec: RouteSpec, fn: Callable, params: dict, raw: bo
     return _run(ctx, spec, fn, parsed, params, slot)
 
 
-def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict,
-         slot: idempotency.Slot | None) -> Response:
+def _run(ctx: Ctx, spec: RouteSpec, fn: Callable, parsed: Any, params: dict, slot: idempotency.Slot | None) -> Response:
     from pydantic import ValidationError
 
     for _attempt in range(MAX_ATTEMPTS):

@@ -1,4 +1,5 @@
 """Sandbox-only routes (stages local and sandbox; 404 elsewhere): the movable clock and run-everything-now."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,13 +21,31 @@ def get_clock(ctx: Ctx, _: None) -> dict:
     return {"now": iso(ctx.deps.clock.now())}
 
 
-@route(bp, "/v1/sandbox/clock", "POST", auth="none", body="sandbox:ClockIn", response="sandbox:ClockOut", tag="sandbox", sandbox_only=True)
+@route(
+    bp,
+    "/v1/sandbox/clock",
+    "POST",
+    auth="none",
+    body="sandbox:ClockIn",
+    response="sandbox:ClockOut",
+    tag="sandbox",
+    sandbox_only=True,
+)
 def advance_clock(ctx: Ctx, body: Any) -> dict:
     """Move the application clock forward for every route, job and worker."""
     return {"now": iso(ctx.deps.clock.advance(body.advance_seconds))}
 
 
-@route(bp, "/v1/sandbox/jobs/run", "POST", auth="none", body="sandbox:JobsIn", response="sandbox:JobsOut", tag="sandbox", sandbox_only=True)
+@route(
+    bp,
+    "/v1/sandbox/jobs/run",
+    "POST",
+    auth="none",
+    body="sandbox:JobsIn",
+    response="sandbox:JobsOut",
+    tag="sandbox",
+    sandbox_only=True,
+)
 def run_jobs(ctx: Ctx, body: Any) -> dict:
     """Run every scheduled job now, deliver sandbox notifications, drain every queue."""
     return {"processed": runner.run_all(ctx.deps)}

@@ -1,4 +1,5 @@
 """Merchant webhooks and the event log (API.md "Merchant webhooks, events"). Operator key only."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,13 +16,25 @@ bp = Blueprint(__name__)
 M = "webhooks:"
 
 
-@route(bp, "/v1/admin/webhooks", "POST", auth="admin", body=M + "WebhookIn", response=M + "WebhookCreated",
-       status=201, tag="admin")
+@route(
+    bp,
+    "/v1/admin/webhooks",
+    "POST",
+    auth="admin",
+    body=M + "WebhookIn",
+    response=M + "WebhookCreated",
+    status=201,
+    tag="admin",
+)
 def register_webhook(ctx: Ctx, body: Any) -> Staged:
     """Register an endpoint for event types (`prefix.*` wildcards); the signing secret is shown only here."""
     uow = ctx.uow()
-    return Staged(uow, endpoints.register(ctx.deps.table, uow, ctx.object_id("wh"), body.url, body.events,
-                                          ctx.deps.settings.stage == "local"))
+    return Staged(
+        uow,
+        endpoints.register(
+            ctx.deps.table, uow, ctx.object_id("wh"), body.url, body.events, ctx.deps.settings.stage == "local"
+        ),
+    )
 
 
 @route(bp, "/v1/admin/webhooks", "GET", auth="admin", response=M + "WebhooksOut", tag="admin")
@@ -51,8 +64,15 @@ def list_events(ctx: Ctx, query: Any) -> dict:
     return {"items": event_log.list_events(ctx.deps.table, ctx.now, query.type, query.delivery, query.limit)}
 
 
-@route(bp, "/v1/admin/events/{event_id}/redeliver", "POST", auth="admin", response=M + "RedeliveryOut",
-       status=202, tag="admin")
+@route(
+    bp,
+    "/v1/admin/events/{event_id}/redeliver",
+    "POST",
+    auth="admin",
+    response=M + "RedeliveryOut",
+    status=202,
+    tag="admin",
+)
 def redeliver_event(ctx: Ctx, _: Any, event_id: str) -> Staged:
     """Send an event again now, with a fresh retry schedule, to the endpoints it went to."""
     uow = ctx.uow()

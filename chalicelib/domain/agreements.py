@@ -1,4 +1,5 @@
 """The pay-later agreement with the provider (`agreement_state`), when the member confirms it in the app (pure)."""
+
 from __future__ import annotations
 
 from enum import StrEnum

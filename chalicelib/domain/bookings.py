@@ -1,4 +1,5 @@
 """Service bookings (cancellation fees) and 0-yuan reservations (allocation order) (pure)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -13,15 +14,15 @@ from .states import guarded
 class BookingStatus(StrEnum):
     """A booking's status (API.md 'Bookings and reservations')."""
 
-    IN_REVIEW = "in_review"            # a risk rule fired; an operator decides
-    REJECTED = "rejected"              # refused; nothing owed
-    CONFIRMED = "confirmed"            # guaranteed by credit, nothing paid yet
-    CANCELLED = "cancelled"            # cancelled before the start (a fee may be charged)
+    IN_REVIEW = "in_review"  # a risk rule fired; an operator decides
+    REJECTED = "rejected"  # refused; nothing owed
+    CONFIRMED = "confirmed"  # guaranteed by credit, nothing paid yet
+    CANCELLED = "cancelled"  # cancelled before the start (a fee may be charged)
     PENDING_CHARGE = "pending_charge"  # service done and satisfied; the charge worker takes the price
-    CHARGED = "charged"                # the price was paid
-    DISPUTED = "disputed"              # marked not satisfied; an operator decides
-    WAIVED = "waived"                  # an operator upheld the dispute: nothing owed
-    PAST_DUE = "past_due"              # every charge attempt failed: a default
+    CHARGED = "charged"  # the price was paid
+    DISPUTED = "disputed"  # marked not satisfied; an operator decides
+    WAIVED = "waived"  # an operator upheld the dispute: nothing owed
+    PAST_DUE = "past_due"  # every charge attempt failed: a default
 
 
 B = BookingStatus
@@ -30,8 +31,11 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     B.CONFIRMED: frozenset({B.CANCELLED, B.PENDING_CHARGE, B.DISPUTED}),
     B.DISPUTED: frozenset({B.PENDING_CHARGE, B.WAIVED}),
     B.PENDING_CHARGE: frozenset({B.CHARGED, B.PAST_DUE}),
-    B.REJECTED: frozenset(), B.CANCELLED: frozenset(), B.CHARGED: frozenset(),
-    B.WAIVED: frozenset(), B.PAST_DUE: frozenset(),
+    B.REJECTED: frozenset(),
+    B.CANCELLED: frozenset(),
+    B.CHARGED: frozenset(),
+    B.WAIVED: frozenset(),
+    B.PAST_DUE: frozenset(),
 }
 
 
@@ -62,10 +66,10 @@ def cancellation_fee(tier: str, price: int, starts_at: datetime, now: datetime, 
 class ReservationStatus(StrEnum):
     """A 0-yuan reservation's status."""
 
-    WAITING = "waiting"      # in the queue for stock
-    OFFERED = "offered"      # a place is held for 3 days
+    WAITING = "waiting"  # in the queue for stock
+    OFFERED = "offered"  # a place is held for 3 days
     CONVERTED = "converted"  # the holder took the place
-    EXPIRED = "expired"      # the offer lapsed; the place passed on
+    EXPIRED = "expired"  # the offer lapsed; the place passed on
 
 
 RESERVING_TIERS = frozenset({Tier.SILVER, Tier.GOLD})

@@ -1,4 +1,5 @@
 """An operator campaign: a coupon for every member of a tier (pure)."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """The charge of an order or a booking (`charge_state`): claim, provider charge, record (pure)."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -27,7 +28,9 @@ C = ChargeState
 TRANSITIONS: dict[ChargeState, frozenset[ChargeState]] = {
     C.HELD: frozenset({C.PENDING, C.CANCELLED}),  # the team filled / failed
     C.PENDING: frozenset({C.CHARGING, C.CANCELLED}),
-    C.CHARGING: frozenset({C.DONE, C.PENDING, C.FAILED, C.CANCELLED}),  # pending: retried later; cancelled: unpaid in-app
+    C.CHARGING: frozenset(
+        {C.DONE, C.PENDING, C.FAILED, C.CANCELLED}
+    ),  # pending: retried later; cancelled: unpaid in-app
     C.DONE: frozenset(),
     C.FAILED: frozenset(),
     C.CANCELLED: frozenset(),

@@ -1,4 +1,5 @@
 """Coupon rules: amounts by band and tier, validity, redemption checks (PRODUCT.md section 6)."""
+
 from __future__ import annotations
 
 import calendar
@@ -94,8 +95,9 @@ def check_redeemable(coupon: dict | None, member_id: str, amount: int, now: date
     if parse_iso(coupon["valid_until"]) <= now:
         raise ValidationFailed("coupon expired", "coupon_id", code="coupon_expired")
     if amount < int(coupon.get("min_spend", 0)):
-        raise ValidationFailed(f"coupon needs a minimum spend of {coupon['min_spend']} fen", "coupon_id",
-                               code="coupon_min_spend_not_met")
+        raise ValidationFailed(
+            f"coupon needs a minimum spend of {coupon['min_spend']} fen", "coupon_id", code="coupon_min_spend_not_met"
+        )
     return discount(coupon, amount)
 
 

@@ -1,11 +1,18 @@
 """Credit bands, tiers, benefits and credit limits (PRODUCT.md section 1 and 5)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
 
 BANDS: tuple[tuple[int, int], ...] = (
-    (0, 549), (550, 599), (600, 649), (650, 699), (700, 749), (750, 799), (800, 950),
+    (0, 549),
+    (550, 599),
+    (600, 649),
+    (650, 699),
+    (700, 749),
+    (750, 799),
+    (800, 950),
 )
 BAND_EDGES: tuple[int, ...] = tuple(low for low, _ in BANDS[1:])  # 550, 600, ... 800
 
@@ -60,8 +67,9 @@ def benefits_of(tier: Tier | str) -> list[str]:
     return list(BENEFITS[Tier(tier)])
 
 
-def credit_limit(tier: Tier | str, on_time_count: int, tier_limits: dict[str, int],
-                 raise_pct: int = 10, max_multiplier: int = 2) -> int:
+def credit_limit(
+    tier: Tier | str, on_time_count: int, tier_limits: dict[str, int], raise_pct: int = 10, max_multiplier: int = 2
+) -> int:
     """Tier base limit raised raise_pct% per on-time completion, capped at max_multiplier x (fen, floored)."""
     base = tier_limits[str(Tier(tier))]
     pct = min(100 + raise_pct * max(on_time_count, 0), 100 * max_multiplier)

@@ -3,6 +3,7 @@ blacklisted -> rejected; band below the floor -> rejected; exposure over the lim
 a risk rule fires -> review; then rentals: band at/above the scenario threshold -> deposit_free,
 else deposit_required; orders and bookings: approved.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ class ScenarioPolicy:
     rules: dict[str, bool] | None = None
 
 
-def decide(member: MemberFacts, app: Application, scenario: ScenarioPolicy | None, policy: Policy,
-           skip_rules: bool = False) -> Decision:
+def decide(
+    member: MemberFacts, app: Application, scenario: ScenarioPolicy | None, policy: Policy, skip_rules: bool = False
+) -> Decision:
     """Decide a new application; `skip_rules` continues a reviewed one as if freshly decided."""
     if member.blacklisted:
         return Decision(Outcome.REJECTED, "blacklisted")

@@ -1,4 +1,5 @@
 """Domain errors: one base with a code and message; api/errors.py maps them to HTTP."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ An audit entry of one of these event types is written with an entry on the spars
 "export#<export>#<YYYY-MM-DD>#<shard>" (the day of the change, UTC; store/day_index.py), so an export of
 a date range is one paged Query per day and shard, and never a Scan.
 """
+
 from __future__ import annotations
 
 EXPORT_OF_EVENT: dict[str, str] = {
@@ -19,10 +20,36 @@ EXPORT_OF_EVENT: dict[str, str] = {
 EXPORTS = ("orders", "rentals", "charges", "refunds")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "orders": ("id", "created_at", "member_id", "provider", "kind", "scenario", "status", "amount", "discount",
-               "payable", "charged", "refunded"),
-    "rentals": ("id", "created_at", "member_id", "provider", "scenario", "item_id", "status", "item_value",
-                "daily_rent", "days", "rent", "frozen_amount", "deposit_amount", "deducted_amount"),
+    "orders": (
+        "id",
+        "created_at",
+        "member_id",
+        "provider",
+        "kind",
+        "scenario",
+        "status",
+        "amount",
+        "discount",
+        "payable",
+        "charged",
+        "refunded",
+    ),
+    "rentals": (
+        "id",
+        "created_at",
+        "member_id",
+        "provider",
+        "scenario",
+        "item_id",
+        "status",
+        "item_value",
+        "daily_rent",
+        "days",
+        "rent",
+        "frozen_amount",
+        "deposit_amount",
+        "deducted_amount",
+    ),
     "charges": ("at", "object_type", "object_id", "kind", "amount", "out_request_no"),
     "refunds": ("at", "order_id", "amount", "status"),
 }
@@ -38,11 +65,20 @@ def money_row(export: str, entry: dict) -> dict | None:
     kind, after, data = entry.get("event_type", ""), entry.get("after") or {}, entry.get("data") or {}
     object_type, _, object_id = entry["entity_id"].partition("#")
     if export == "refunds":
-        return {"at": entry["at"], "order_id": object_id, "amount": int(after.get("amount", 0)),
-                "status": after.get("status", "")}
+        return {
+            "at": entry["at"],
+            "order_id": object_id,
+            "amount": int(after.get("amount", 0)),
+            "status": after.get("status", ""),
+        }
     amount = int(after.get("rent_charged", 0) if kind == "rental.closed" else after.get("amount", 0))
     if amount <= 0:
         return None
-    return {"at": entry["at"], "object_type": object_type, "object_id": object_id,
-            "kind": "rent" if kind == "rental.closed" else kind.split(".", 1)[1],
-            "amount": amount, "out_request_no": after.get("out_request_no") or data.get("out_request_no") or ""}
+    return {
+        "at": entry["at"],
+        "object_type": object_type,
+        "object_id": object_id,
+        "kind": "rent" if kind == "rental.closed" else kind.split(".", 1)[1],
+        "amount": amount,
+        "out_request_no": after.get("out_request_no") or data.get("out_request_no") or "",
+    }

@@ -1,5 +1,6 @@
 """Credit group-buys (拼团, PRODUCT.md 6): a team's status machine, its window, the share code and the
 rules a join must pass before its one conditional write (pure: no store, no clock of its own)."""
+
 from __future__ import annotations
 
 import secrets
@@ -10,10 +11,10 @@ from .errors import ValidationFailed
 from .states import guarded
 
 SIZE_MIN, SIZE_MAX = 2, 100
-TEAM_HOURS_MAX = 24 * 7          # a team never outlives the shortest pay-later trial (7 days)
+TEAM_HOURS_MAX = 24 * 7  # a team never outlives the shortest pay-later trial (7 days)
 MIN_ACCOUNT_AGE = timedelta(hours=24)
 DEVICE_WINDOW = timedelta(hours=1)
-DEVICE_JOINS_REVIEW = 3          # the 3rd join from one device within an hour goes to review
+DEVICE_JOINS_REVIEW = 3  # the 3rd join from one device within an hour goes to review
 DEVICE_RULE = "group_buy_device_joins"
 
 # Share codes: 10 characters from 31 (no 0/O, 1/I/L): ~49 bits, case-insensitive, unguessable.
@@ -89,8 +90,15 @@ def normalize_code(raw: str) -> str | None:
     return code
 
 
-def check_terms(price: int, group_price: int, team_size: int, per_member_limit: int, team_hours: int,
-                starts_at: datetime, ends_at: datetime) -> None:
+def check_terms(
+    price: int,
+    group_price: int,
+    team_size: int,
+    per_member_limit: int,
+    team_hours: int,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> None:
     """A group-buy an operator may create (400 naming the field otherwise)."""
     if group_price >= price:
         raise ValidationFailed("group_price must be below price", "group_price")

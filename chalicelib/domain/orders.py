@@ -1,4 +1,5 @@
 """Pay-later and installment orders: the status machine, trial, installment quotes, refunds (pure)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,14 +15,14 @@ from .states import guarded
 class OrderStatus(StrEnum):
     """An order's status (API.md 'Orders')."""
 
-    IN_REVIEW = "in_review"                    # a risk rule fired; an operator decides
-    REJECTED = "rejected"                      # refused by the decision or an operator; nothing owed
-    PENDING_CHARGE = "pending_charge"          # delivered; charged at charge_at (or on confirm)
-    CHARGED = "charged"                        # the member paid `charged`
-    CANCELLED = "cancelled"                    # cancelled before the charge; nothing ever charged
-    PAST_DUE = "past_due"                      # every charge attempt failed: a default
+    IN_REVIEW = "in_review"  # a risk rule fired; an operator decides
+    REJECTED = "rejected"  # refused by the decision or an operator; nothing owed
+    PENDING_CHARGE = "pending_charge"  # delivered; charged at charge_at (or on confirm)
+    CHARGED = "charged"  # the member paid `charged`
+    CANCELLED = "cancelled"  # cancelled before the charge; nothing ever charged
+    PAST_DUE = "past_due"  # every charge attempt failed: a default
     PARTIALLY_REFUNDED = "partially_refunded"  # part of the charge went back
-    REFUNDED = "refunded"                      # all of the charge went back
+    REFUNDED = "refunded"  # all of the charge went back
 
 
 S = OrderStatus
@@ -77,8 +78,14 @@ class Plan:
     fee_payer: str = "merchant"
 
     def as_dict(self) -> dict:
-        return {"installments": self.installments, "eligible": self.eligible, "first_payment": self.first_payment,
-                "per_period": self.per_period, "fee_payer": self.fee_payer, "reason": self.reason}
+        return {
+            "installments": self.installments,
+            "eligible": self.eligible,
+            "first_payment": self.first_payment,
+            "per_period": self.per_period,
+            "fee_payer": self.fee_payer,
+            "reason": self.reason,
+        }
 
 
 def plan(amount: int, n: int, tier: str, policy: Policy, offered: bool = True) -> Plan:
@@ -104,8 +111,9 @@ def require_plan(amount: int, n: int, tier: str, policy: Policy) -> Plan:
     """The plan for a new installment order, or a 400 naming why it is refused."""
     p = plan(amount, n, tier, policy)
     if p.reason == "installment_amount_below_minimum":
-        raise ValidationFailed(f"installments need at least {policy.installment_min_amount} fen", "amount",
-                               code=p.reason)
+        raise ValidationFailed(
+            f"installments need at least {policy.installment_min_amount} fen", "amount", code=p.reason
+        )
     if p.reason:
         raise ValidationFailed("12 installments are for silver and gold members", "installments", code=p.reason)
     return p

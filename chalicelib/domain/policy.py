@@ -1,5 +1,6 @@
 """The business numbers of PRODUCT.md as one value: the domain's rules take it as an argument, and
 config.py fills it from the environment (CREDITFIRST_POLICY)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,9 @@ class Policy:
     reservation_hold_days: int = 3
     reconcile_after_minutes: int = 15
     # PRODUCT.md 2a: the freeze is held this long after a return so operators can record damage
-    inspection_hours: dict[str, int] = _d(books=0, power_bank=0, courses=0, clothing=24, digital=72,
-                                          appliances=72, high_value=72)
+    inspection_hours: dict[str, int] = _d(
+        books=0, power_bank=0, courses=0, clothing=24, digital=72, appliances=72, high_value=72
+    )
     dispute_days: int = 7  # a member may dispute within this many days of close
     dispute_answer_days: int = 7  # an operator answers a dispute within this many days
     installment_pay_minutes: int = 30  # an unpaid Huabei trade closes after this (timeout_express)
@@ -50,8 +52,9 @@ class Policy:
     spike_multiplier: int = 3
     spike_min_amount: int = 100_000
     first_order_large_amount: int = 200_000
-    first_order_subsidy: dict[str, int] = field(default_factory=lambda: {
-        "600-649": 500, "650-699": 1_000, "700-749": 2_000, "750-799": 3_500, "800-950": 5_000})
+    first_order_subsidy: dict[str, int] = field(
+        default_factory=lambda: {"600-649": 500, "650-699": 1_000, "700-749": 2_000, "750-799": 3_500, "800-950": 5_000}
+    )
     coupon_valid_days: int = 30
     upgrade_reward: dict[str, int] = _d(silver=1_000, gold=3_000)
     credit_day: int = 8

@@ -6,6 +6,7 @@ number seen on both sides with the same signed total is matched; with a differen
 mismatch; seen on one side only it is `only_provider` / `only_ours`. Kinds are normalised to the money's
 direction (in: charge, capture, deposit; out: refund), so a provider calling a capture a "trade" still matches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,16 +58,35 @@ def match(provider: str, theirs: Iterable[BillLine], ours: Iterable[BillLine]) -
         elif number not in bill:
             only_ours.append(_side(number, *ledger[number]))
         elif bill[number][0] != ledger[number][0]:
-            amount_mismatch.append({"out_request_no": number, "kind": ledger[number][1],
-                                    "provider_amount": abs(bill[number][0]), "our_amount": abs(ledger[number][0])})
+            amount_mismatch.append(
+                {
+                    "out_request_no": number,
+                    "kind": ledger[number][1],
+                    "provider_amount": abs(bill[number][0]),
+                    "our_amount": abs(ledger[number][0]),
+                }
+            )
         else:
             matched += 1
     mismatched = bool(only_provider or only_ours or amount_mismatch)
-    return {"provider": provider, "status": "mismatched" if mismatched else "matched", "matched": matched,
-            "only_provider": only_provider, "only_ours": only_ours, "amount_mismatch": amount_mismatch}
+    return {
+        "provider": provider,
+        "status": "mismatched" if mismatched else "matched",
+        "matched": matched,
+        "only_provider": only_provider,
+        "only_ours": only_ours,
+        "amount_mismatch": amount_mismatch,
+    }
 
 
 def unavailable(provider: str, reason: str) -> dict:
     """The report of a provider whose bill could not be fetched (retried by the next run)."""
-    return {"provider": provider, "status": "unavailable", "matched": 0, "only_provider": [], "only_ours": [],
-            "amount_mismatch": [], "reason": reason}
+    return {
+        "provider": provider,
+        "status": "unavailable",
+        "matched": 0,
+        "only_provider": [],
+        "only_ours": [],
+        "amount_mismatch": [],
+        "reason": reason,
+    }

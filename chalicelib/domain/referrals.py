@@ -1,4 +1,5 @@
 """Referral (老带新, PRODUCT.md 6): codes, who may bind, and the reward's numbers (pure)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,13 +11,13 @@ from .states import guarded
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
-BIND_WINDOW = timedelta(days=30)   # after the referee's first sign-in
-HOLD = timedelta(days=7)           # after the trigger, without refund or default
-REFERRER_REWARD = 2_000            # 20 yuan
-REFEREE_REWARD = 1_000             # 10 yuan
+BIND_WINDOW = timedelta(days=30)  # after the referee's first sign-in
+HOLD = timedelta(days=7)  # after the trigger, without refund or default
+REFERRER_REWARD = 2_000  # 20 yuan
+REFEREE_REWARD = 1_000  # 10 yuan
 REWARD_VALID_DAYS = 30
-MONTHLY_CAP = 10                   # rewards per referrer per month
-PROGRAMME_BUDGET = 5_000_000       # fen across both coupons of every reward (50,000 yuan)
+MONTHLY_CAP = 10  # rewards per referrer per month
+PROGRAMME_BUDGET = 5_000_000  # fen across both coupons of every reward (50,000 yuan)
 SELF_REFERRAL_RULE = "self_referral"
 
 

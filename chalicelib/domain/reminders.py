@@ -1,4 +1,5 @@
 """Member-day reminders (PRODUCT.md 6): on which day the reminder of which month's credit day goes out (pure)."""
+
 from __future__ import annotations
 
 import calendar

@@ -3,6 +3,7 @@
 Money ledger of a rental (fen): held = rent_charged + deducted_amount + released_amount, where `held`
 is the frozen amount (deposit-free) or the deposit (deposit-required).
 """
+
 from __future__ import annotations
 
 import math
@@ -94,8 +95,9 @@ def buyout_price(item_value: int, rent_accrued: int, held: int, deducted_so_far:
     return max(0, min(item_value - rent_accrued, held - deducted_so_far - rent_accrued))
 
 
-def itemise(gross_rent: int, discount: int, rent_charged: int,
-            extra: list[tuple[str, int]]) -> tuple[list[dict], list[dict]]:
+def itemise(
+    gross_rent: int, discount: int, rent_charged: int, extra: list[tuple[str, int]]
+) -> tuple[list[dict], list[dict]]:
     """The named lines and discounts of what a closed rental took: sum(lines) - sum(discounts) =
     rent_charged + sum(extra). The coupon shows as a discount on the gross rent it reduced."""
     coupon = min(max(discount, 0), gross_rent) if rent_charged else 0
@@ -105,8 +107,9 @@ def itemise(gross_rent: int, discount: int, rent_charged: int,
     return lines, discounts
 
 
-def inspection_until(returned_at: datetime, window: timedelta, freeze_expires_at: datetime | None,
-                     margin: timedelta) -> datetime | None:
+def inspection_until(
+    returned_at: datetime, window: timedelta, freeze_expires_at: datetime | None, margin: timedelta
+) -> datetime | None:
     """End of the inspection hold after a return (None: no hold). Never outlives the provider's freeze:
     it ends `margin` before the freeze lapses, so the settlement still finds the freeze alive."""
     if window <= timedelta(0):
@@ -161,16 +164,24 @@ def settle(held: int, rent_owed: int, deducted_so_far: int, fee: int = 0) -> Set
     return Settlement(rent_charged, fee_deducted, released, deducted_so_far + fee_deducted)
 
 
-def settle_return(held: int, rent_owed: int, deducted_so_far: int, daily_rent: int, due: datetime,
-                  returned_at: datetime, grace_days: int) -> tuple[Settlement, bool]:
+def settle_return(
+    held: int,
+    rent_owed: int,
+    deducted_so_far: int,
+    daily_rent: int,
+    due: datetime,
+    returned_at: datetime,
+    grace_days: int,
+) -> tuple[Settlement, bool]:
     """Settlement of a returned item and whether it was on time (back within the grace period)."""
     on_time = returned_at <= overdue_at(due, grace_days)
     fee = 0 if on_time else daily_rent * days_late(due, returned_at)
     return settle(held, rent_owed, deducted_so_far, fee), on_time
 
 
-def settle_overdue(held: int, rent_owed: int, deducted_so_far: int, daily_rent: int, due: datetime,
-                   at: datetime) -> Settlement:
+def settle_overdue(
+    held: int, rent_owed: int, deducted_so_far: int, daily_rent: int, due: datetime, at: datetime
+) -> Settlement:
     """Default: rent plus daily_rent x ceil(days late), capped at what is still held."""
     return settle(held, rent_owed, deducted_so_far, daily_rent * days_late(due, at))
 
@@ -180,8 +191,16 @@ def deduction_allowed(held: int, deducted_so_far: int, amount: int) -> bool:
     return 0 < amount <= held - deducted_so_far
 
 
-def next_wake(status: str, now: datetime, *, due: datetime | None, grace_days: int,
-              freeze_expires_at: datetime | None, lapse_margin: timedelta, reconcile_after: timedelta) -> datetime | None:
+def next_wake(
+    status: str,
+    now: datetime,
+    *,
+    due: datetime | None,
+    grace_days: int,
+    freeze_expires_at: datetime | None,
+    lapse_margin: timedelta,
+    reconcile_after: timedelta,
+) -> datetime | None:
     """When the timer sweep must next look at a rental (None: nothing due)."""
     if status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
         return now + reconcile_after

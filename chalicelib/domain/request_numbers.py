@@ -9,6 +9,7 @@ Object ids are `<prefix>_<hex>` (rt_, ord_, bkg_, trl_, m_): the purpose follows
 Purposes are short where the count can pass 9 (`rfd` for the n-th refund of a 24-character order id);
 charge attempts stay under 10 (1 + policy.charge_retries).
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """A risk review an operator decides (pure)."""
+
 from __future__ import annotations
 
 from enum import StrEnum

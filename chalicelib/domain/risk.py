@@ -1,4 +1,5 @@
 """Risk rules: small pure functions in one registry, switchable per scenario (PRODUCT.md section 5)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -76,14 +77,16 @@ def fired_rule(m: MemberFacts, a: Application, p: Policy, enabled: dict[str, boo
     return None
 
 
-def record_recent(recent: tuple[datetime, ...] | list[datetime], now: datetime, window_minutes: int,
-                  keep: int = 5) -> list[datetime]:
+def record_recent(
+    recent: tuple[datetime, ...] | list[datetime], now: datetime, window_minutes: int, keep: int = 5
+) -> list[datetime]:
     """The member's recent order times after one more at `now`, trimmed to the window."""
     since = now - timedelta(minutes=window_minutes)
     return sorted([t for t in recent if t > since] + [now])[-keep:]
 
 
 # -- dynamic thresholds (PRODUCT.md section 5) ---------------------------------------------------
+
 
 def adjusted_threshold(threshold: int, base: int, closed: int, defaults: int, p: Policy) -> int | None:
     """The scenario's new threshold from its bad-debt rate (defaults / closed), or None to keep it.

@@ -1,5 +1,6 @@
 """The one transition guard every state machine (rentals, orders, bookings, trials,
 charges, agreements, reviews, campaigns) shares."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """Credit trials: gold members take a new product on a deposit-free rental with rent 0 (pure)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -15,11 +16,11 @@ class TrialStatus(StrEnum):
     """A credit trial's status."""
 
     PENDING_FREEZE = "pending_freeze"  # the deposit-free freeze was asked of the provider
-    ACTIVE = "active"                  # frozen: the member has the product, rent 0
-    RETURNING = "returning"            # returned; the freeze is being released
-    RETURNED = "returned"              # released; nothing was paid
-    OVERDUE = "overdue"                # not returned by ends_at: the freeze stays, operators follow up
-    REJECTED = "rejected"              # refused by the decision or the provider
+    ACTIVE = "active"  # frozen: the member has the product, rent 0
+    RETURNING = "returning"  # returned; the freeze is being released
+    RETURNED = "returned"  # released; nothing was paid
+    OVERDUE = "overdue"  # not returned by ends_at: the freeze stays, operators follow up
+    REJECTED = "rejected"  # refused by the decision or the provider
 
 
 T = TrialStatus

@@ -1,5 +1,6 @@
 """Webhooks to the merchant's own systems (PRODUCT.md 8): event-type filters, the signature, the retry
 schedule, stable event ids and which destinations an outbound call may reach. Pure: no I/O."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,14 @@ from .errors import ValidationFailed
 
 # After the first attempt fails: 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h (about 3 days), then `failed`.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
-    timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10), timedelta(hours=24),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+    timedelta(hours=24),
 )
 MAX_ATTEMPTS = 1 + len(RETRY_SCHEDULE)
 TIMEOUT_SECONDS = 10
@@ -90,6 +97,7 @@ def delivered(status_code: int | None) -> bool:
 
 # -- where an outbound call may go (SSRF) ------------------------------------------------------------
 
+
 def check_url(url: str, local: bool) -> tuple[str, str, int]:
     """(scheme, host, port) of an endpoint URL; only https outside stage `local`, no credentials in it."""
     from urllib.parse import urlsplit
@@ -116,5 +124,12 @@ def internal_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_reserved or ip.is_unspecified
-            or ip.is_multicast or ip in ipaddress.ip_network("100.64.0.0/10"))
+    return (
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_multicast
+        or ip in ipaddress.ip_network("100.64.0.0/10")
+    )

@@ -1,4 +1,5 @@
 """drop_credit_day_coupons (monthly), start_campaigns (backstop) and the coupon-drops worker."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,9 @@ def drop_credit_day_coupons(deps: Deps, now: datetime) -> int:
 def start_campaigns(deps: Deps, now: datetime) -> int:
     """Campaigns whose fan-out message was lost: fan them out now."""
     items = due_keys(deps, "campaign", now)
-    deps.queues.send_many(coupon_drops.QUEUE, [{"type": "campaign_fanout", "campaign_id": i["campaign_id"]}
-                                               for i in items])
+    deps.queues.send_many(
+        coupon_drops.QUEUE, [{"type": "campaign_fanout", "campaign_id": i["campaign_id"]} for i in items]
+    )
     return len(items)
 
 

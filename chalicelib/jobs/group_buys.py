@@ -1,5 +1,6 @@
 """expire_group_teams: teams whose deadline has come (or whose seats are all taken and not yet settled)
 go to `team-timers`; the worker closes each (full / virtual_full / failed) and settles its seats."""
+
 from __future__ import annotations
 
 from datetime import datetime

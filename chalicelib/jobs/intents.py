@@ -1,4 +1,5 @@
 """close_orphaned_intents: provider orders opened for a request whose own commit never came."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """The deployed Lambda functions for schedules and queues. Each calls the same functions the local
 scheduler, the local pollers and /v1/sandbox/jobs/run call."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -61,6 +62,8 @@ def rental_timers(event: Any) -> dict:
 @bp.on_sqs_message(queue=QUEUE["rental-settlements"], batch_size=10, name="release_freezes")
 def release_freezes(event: Any) -> dict:
     return runner.handle_batch("rental-settlements", event)
+
+
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="charge_due_orders")
 def charge_due_orders(event: Any) -> int:
     return runner.run_sweep("charge_due_orders")
@@ -89,6 +92,8 @@ def settle_trials(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["order-timers"], batch_size=10, name="wake_trial")
 def wake_trial(event: Any) -> dict:
     return runner.handle_batch("order-timers", event)
+
+
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="fold_metrics")
 def fold_metrics(event: Any) -> int:
     return runner.run_sweep("fold_metrics")
@@ -107,6 +112,8 @@ def adjust_thresholds(event: Any) -> int:
 @bp.on_sqs_message(queue=QUEUE["thresholds"], batch_size=10, name="adjust_threshold")
 def adjust_threshold(event: Any) -> dict:
     return runner.handle_batch("thresholds", event)
+
+
 # Daily at 00:05 UTC: the sweep acts only on/after the month's credit day (policy.credit_day, 8 by
 # default) and only once a month, so a changed credit day or a failed run is caught up the next day.
 @bp.schedule(Cron(5, 0, "*", "*", "?", "*"), name="drop_credit_day_coupons")
@@ -149,8 +156,9 @@ def deliver_webhooks(event: Any) -> dict:  # one per invocation: an attempt may 
     return runner.handle_batch("webhook-deliveries", event)
 
 
-@bp.on_dynamodb_record(stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
-                       name="publish_stream_events")
+@bp.on_dynamodb_record(
+    stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="publish_stream_events"
+)
 def publish_stream_events(event: Any) -> dict:
     """Event entries from the table's stream, within seconds of their commit (jobs/stream.py)."""
     return runner.handle_stream(event)

@@ -1,4 +1,5 @@
 """expire_authorizations: snapshots past their 30 days are deleted."""
+
 from __future__ import annotations
 
 from datetime import datetime

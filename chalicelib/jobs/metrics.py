@@ -1,6 +1,7 @@
 """fold_metrics: the safety net of the analytics counters. The stream folds deltas within seconds
 (jobs/stream.py); this sweep hands every shard of the deltas' timers to the metric-folds queue, whose
 worker folds whatever the stream has not (a function that kept failing past its retries), in batches."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -2,6 +2,7 @@
 go to `order-charges`; the worker charges each under the guards of services/orders/charges.py. The same
 timer (kind "order") rings for an order's refund left pending or lost (services/orders/refunds.py): the
 worker finishes it with the same request number."""
+
 from __future__ import annotations
 
 from datetime import datetime

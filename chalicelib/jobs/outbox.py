@@ -1,5 +1,6 @@
 """publish_events: audit entries marked as events are published to EventBridge (transactional outbox)
 and recorded in the event log the merchant's webhooks are fed from."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ def publish_events(deps: Deps, now: datetime) -> int:
 def _outbox(deps: Deps, now: datetime) -> list[dict]:
     out: list[dict] = []
     for shard in range(shard_count()):
-        out.extend(deps.table.query("due_pk = :p AND due_at <= :now", {":p": f"outbox#{shard}", ":now": iso(now)},
-                                    index="due", limit=500))
+        out.extend(
+            deps.table.query(
+                "due_pk = :p AND due_at <= :now", {":p": f"outbox#{shard}", ":now": iso(now)}, index="due", limit=500
+            )
+        )
     return out
 
 
@@ -48,20 +52,36 @@ def publish_one(deps: Deps, body: dict) -> None:
     if entry["due_at"] > iso(now):
         return  # another publisher holds it
     try:
-        deps.table.update(body["pk"], body["sk"], "SET due_at = :later", condition="due_at = :seen",
-                          values={":later": iso(now + timedelta(seconds=CLAIM_SECONDS)), ":seen": entry["due_at"]})
+        deps.table.update(
+            body["pk"],
+            body["sk"],
+            "SET due_at = :later",
+            condition="due_at = :seen",
+            values={":later": iso(now + timedelta(seconds=CLAIM_SECONDS)), ":seen": entry["due_at"]},
+        )
     except ConditionFailed:
         return  # another publisher claimed it first
     reactions.react(deps, entry)  # what the event moves here (referral triggers); idempotent
     record_event(deps, entry)  # the event log and its webhook deliveries, once per event
-    out = deps.events.put_events(Entries=[{
-        "Source": SOURCE, "DetailType": entry["event_type"], "Detail": json.dumps(event_detail(entry)),
-        "EventBusName": deps.settings.event_bus,
-    }])
+    out = deps.events.put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": entry["event_type"],
+                "Detail": json.dumps(event_detail(entry)),
+                "EventBusName": deps.settings.event_bus,
+            }
+        ]
+    )
     if out.get("FailedEntryCount"):
         raise RuntimeError("EventBridge refused the event")
     try:
-        deps.table.update(body["pk"], body["sk"], set={"published": True}, remove=["due_pk", "due_at"],
-                          condition="attribute_exists(due_pk)")
+        deps.table.update(
+            body["pk"],
+            body["sk"],
+            set={"published": True},
+            remove=["due_pk", "due_at"],
+            condition="attribute_exists(due_pk)",
+        )
     except ConditionFailed:
         pass  # marked meanwhile (a lapsed claim taken over): at-least-once is the EventBridge contract

@@ -1,5 +1,6 @@
 """refresh_provider_keys: once a day each configured real provider fetches its rotated keys (WeChat Pay's
 platform certificates), so a rotation at the provider needs no redeploy. An unconfigured provider is skipped."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,6 +1,7 @@
 """Reactions to domain events: the outbox worker hands every published entry here first (at least once,
 so each reaction is idempotent). The one table of which event moves what; it sits in jobs/, above the
 areas, so an order or a rental never reaches into growth."""
+
 from __future__ import annotations
 
 from typing import Callable

@@ -1,6 +1,7 @@
 """reconcile_bills: daily, one message per provider for the previous day (UTC); the worker fetches that
 provider's bill and matches it with our ledger (services/ops/reconciliation.py). A provider without its
 settings is skipped; a rerun of the same day yields the same report and no second alert."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ def reconcile_one(deps: Deps, body: dict) -> str:
     except ProviderNotConfigured:
         return "not_configured"
     if report["status"] != "matched":
-        logger.warning("bill reconciliation", extra={"provider": body["provider"], "day": body["day"],
-                                                      "status": report["status"]})
+        logger.warning(
+            "bill reconciliation", extra={"provider": body["provider"], "day": body["day"], "status": report["status"]}
+        )
     return str(report["status"])

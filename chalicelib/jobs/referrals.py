@@ -1,5 +1,6 @@
 """hold_referral_rewards: referrals whose 7-day hold has ended go to `referral-timers`; the worker grants
 the reward (or opens the self-referral review) under the referral's status guard."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The shapes of sweeps and workers (their table is tables.py), and the timer sweep every feature uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,14 @@ SHARD_QUEUE = "timer-shards"
 def due_in_shard(deps: Deps, kind: str, shard: int, now: datetime, limit: int | None = None) -> list[dict]:
     """Items of one shard whose timer of `kind` is due: one paged Query on the sparse `due` index, no Scan.
     Reads grow with due items only, never with items that are not due."""
-    return list(deps.table.query("due_pk = :p AND due_at <= :now", {":p": f"timer#{kind}#{shard}", ":now": iso(now)},
-                                 index="due", limit=limit))
+    return list(
+        deps.table.query(
+            "due_pk = :p AND due_at <= :now",
+            {":p": f"timer#{kind}#{shard}", ":now": iso(now)},
+            index="due",
+            limit=limit,
+        )
+    )
 
 
 def due_keys(deps: Deps, kind: str, now: datetime, limit: int = 1000) -> list[dict]:
@@ -39,8 +46,9 @@ def enqueue_due(deps: Deps, kind: str, queue: str, now: datetime) -> int:
     """The standard sweep: one message per shard of `kind` on the timer-shards queue, so workers read the
     shards in parallel (sweep_shard); returns the number of shards handed out."""
     shards = shard_count()
-    deps.queues.send_many(SHARD_QUEUE, [{"kind": kind, "shard": s, "queue": queue, "now": iso(now)}
-                                        for s in range(shards)])
+    deps.queues.send_many(
+        SHARD_QUEUE, [{"kind": kind, "shard": s, "queue": queue, "now": iso(now)} for s in range(shards)]
+    )
     return shards
 
 

@@ -1,4 +1,5 @@
 """send_credit_day_reminders (the day before the credit day, once a month) and the reminders worker."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Rental sweeps and workers: deduct_overdue_rentals (timer sweep), release_freezes (settlement worker),
 and the rental-timers worker (overdue default, freeze lapse, reconciliation, lost settlement messages)."""
+
 from __future__ import annotations
 
 from datetime import datetime

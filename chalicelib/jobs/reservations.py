@@ -1,4 +1,5 @@
 """expire_reservation_offers: offers past their 3 days expire and the place passes on."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 One record handler per queue; the batch wrapper reports failures per record
 (`batchItemFailures`) so one bad message does not retry the batch.
 """
+
 from __future__ import annotations
 
 import json

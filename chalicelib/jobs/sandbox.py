@@ -1,5 +1,6 @@
 """The sandbox provider's sender: signs each queued notification and hands it to the same
 callback handling that /v1/callbacks/sandbox uses."""
+
 from __future__ import annotations
 
 from ..domain.errors import DomainError

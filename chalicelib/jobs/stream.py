@@ -8,6 +8,7 @@ on the stable event id, and publishing removes the entry's outbox mark under a c
 (jobs/outbox.publish_one). The `publish_events` sweep stays as the safety net for anything a stream
 never delivered (a function that kept failing, an endpoint without streams).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable

@@ -1,6 +1,7 @@
 """The one table of due work: every sweep (scheduled: find due work through an index, enqueue) with how
 often the local scheduler runs it (the deployed schedules are in lambdas.py), and every queue's worker.
 Imported by the runner on a job's first run, never by `import app`."""
+
 from __future__ import annotations
 
 from ..services.marketing.coupon_drops import QUEUE as COUPON_DROPS
@@ -26,25 +27,28 @@ from .reminders import send_credit_day_reminders, send_reminders
 from .webhooks import deliver as deliver_webhook
 from .webhooks import retry_webhooks
 
-SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (
-    SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
-    SweepSpec("publish_events", outbox.publish_events, every_seconds=5),
-    SweepSpec("deduct_overdue_rentals", rentals.deduct_overdue_rentals, every_seconds=60),
-    SweepSpec("charge_due_orders", orders.charge_due_orders, every_seconds=60),
-    SweepSpec("expire_reservation_offers", reservations.expire_reservation_offers, every_seconds=300),
-    SweepSpec("settle_trials", trials.settle_trials, every_seconds=60),
-    SweepSpec("refresh_provider_keys", providers.refresh_provider_keys, every_seconds=86_400),
-    SweepSpec("close_orphaned_intents", intents.close_orphaned_intents, every_seconds=60),
-    SweepSpec("fold_metrics", metrics.fold_metrics, every_seconds=60),
-    SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
-    SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
-    SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
-    SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
-    SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
-    SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
-    SweepSpec("send_credit_day_reminders", send_credit_day_reminders, every_seconds=300),
-    SweepSpec("reconcile_bills", bills.reconcile_bills, every_seconds=3_600),
-)}
+SWEEPS: dict[str, SweepSpec] = {
+    spec.name: spec
+    for spec in (
+        SweepSpec("expire_authorizations", members.expire_authorizations, every_seconds=60),
+        SweepSpec("publish_events", outbox.publish_events, every_seconds=5),
+        SweepSpec("deduct_overdue_rentals", rentals.deduct_overdue_rentals, every_seconds=60),
+        SweepSpec("charge_due_orders", orders.charge_due_orders, every_seconds=60),
+        SweepSpec("expire_reservation_offers", reservations.expire_reservation_offers, every_seconds=300),
+        SweepSpec("settle_trials", trials.settle_trials, every_seconds=60),
+        SweepSpec("refresh_provider_keys", providers.refresh_provider_keys, every_seconds=86_400),
+        SweepSpec("close_orphaned_intents", intents.close_orphaned_intents, every_seconds=60),
+        SweepSpec("fold_metrics", metrics.fold_metrics, every_seconds=60),
+        SweepSpec("adjust_thresholds", thresholds.adjust_thresholds, every_seconds=600),
+        SweepSpec("drop_credit_day_coupons", coupons.drop_credit_day_coupons, every_seconds=60),
+        SweepSpec("start_campaigns", coupons.start_campaigns, every_seconds=60),
+        SweepSpec("retry_webhooks", retry_webhooks, every_seconds=5),
+        SweepSpec("expire_group_teams", expire_group_teams, every_seconds=60),
+        SweepSpec("hold_referral_rewards", hold_referral_rewards, every_seconds=300),
+        SweepSpec("send_credit_day_reminders", send_credit_day_reminders, every_seconds=300),
+        SweepSpec("reconcile_bills", bills.reconcile_bills, every_seconds=3_600),
+    )
+}
 
 # Drained in this order locally: the shard readers first, so one round moves a timer to its worker.
 WORKERS: dict[str, Worker] = {

@@ -1,4 +1,5 @@
 """adjust_thresholds: daily, one message per scenario; the worker moves its threshold (at most once a day)."""
+
 from __future__ import annotations
 
 from datetime import datetime

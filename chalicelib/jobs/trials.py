@@ -1,4 +1,5 @@
 """settle_trials: trial freezes still pending, trials past their end, returns a crash interrupted."""
+
 from __future__ import annotations
 
 from datetime import datetime

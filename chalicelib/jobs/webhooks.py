@@ -1,5 +1,6 @@
 """Webhook deliveries: the retry sweep (due timers on the sparse index, on the application clock) and
 the delivery worker (one attempt per message)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """python -m chalicelib.local [--demo]: start the local stack (see stack.py)."""
+
 import sys
 
 from .stack import serve

@@ -5,6 +5,7 @@ A few hundred sandbox members across the score bands, their authorizations, orde
 blacklisted, and a few automatic threshold changes in the scenarios' audit history. Written straight
 through the store, deterministic (seeded), and only once per table (a DEMO marker item).
 """
+
 from __future__ import annotations
 
 import random
@@ -25,14 +26,22 @@ DAYS = 30
 MEMBERS = 360
 # Scenario -> (weight, lowest amount, highest amount) in fen.
 SCENARIOS: dict[str, tuple[int, int, int]] = {
-    "power_bank": (30, 500, 3_000), "books": (18, 3_000, 15_000), "courses": (8, 20_000, 120_000),
-    "clothing": (16, 8_000, 60_000), "digital": (14, 40_000, 500_000), "appliances": (9, 80_000, 600_000),
+    "power_bank": (30, 500, 3_000),
+    "books": (18, 3_000, 15_000),
+    "courses": (8, 20_000, 120_000),
+    "clothing": (16, 8_000, 60_000),
+    "digital": (14, 40_000, 500_000),
+    "appliances": (9, 80_000, 600_000),
     "high_value": (5, 200_000, 900_000),
 }
 # Band -> (reject probability, default probability, expected orders per member).
 BAND_PROFILE: dict[str, tuple[float, float, float]] = {
-    "0-549": (0.9, 0.14, 0.8), "550-599": (0.55, 0.08, 1.0), "600-649": (0.25, 0.045, 1.3),
-    "650-699": (0.12, 0.025, 1.6), "700-749": (0.06, 0.012, 1.9), "750-799": (0.04, 0.006, 2.1),
+    "0-549": (0.9, 0.14, 0.8),
+    "550-599": (0.55, 0.08, 1.0),
+    "600-649": (0.25, 0.045, 1.3),
+    "650-699": (0.12, 0.025, 1.6),
+    "700-749": (0.06, 0.012, 1.9),
+    "750-799": (0.04, 0.006, 2.1),
     "800-950": (0.03, 0.003, 2.3),
 }
 DECLINE_RATE = 0.07
@@ -94,8 +103,9 @@ def _simulate(rng: random.Random, now: datetime) -> tuple[list[_Member], default
             if (m.defaulted_at and m.defaulted_at < order_at) or rng.random() < reject_p:
                 add["rejected"] = 1
             else:
-                add.update(orders=1, order_amount=amount, first_orders=int(m.orders == 0),
-                           second_orders=int(m.orders == 1))
+                add.update(
+                    orders=1, order_amount=amount, first_orders=int(m.orders == 0), second_orders=int(m.orders == 1)
+                )
                 totals[band]["buyers"] += int(m.orders == 0)
                 totals[band]["repeat_buyers"] += int(m.orders == 1)
                 m.orders, m.total = m.orders + 1, m.total + amount
@@ -106,8 +116,17 @@ def _simulate(rng: random.Random, now: datetime) -> tuple[list[_Member], default
     return people, daily, totals, {"start": start}
 
 
-def _close(rng: random.Random, m: _Member, band: str, scenario: str, amount: int, order_at: datetime,
-           now: datetime, default_p: float, daily: defaultdict) -> None:
+def _close(
+    rng: random.Random,
+    m: _Member,
+    band: str,
+    scenario: str,
+    amount: int,
+    order_at: datetime,
+    now: datetime,
+    default_p: float,
+    daily: defaultdict,
+) -> None:
     """Most orders older than a few days have ended: on time, or in default."""
     closed_at = order_at + timedelta(days=rng.randint(1, 7), hours=rng.randint(0, 12))
     if closed_at >= now or rng.random() < 0.12:
@@ -127,22 +146,39 @@ def _close(rng: random.Random, m: _Member, band: str, scenario: str, amount: int
 
 def _member_item(m: _Member, deps: Any) -> dict:
     item: dict[str, Any] = {
-        "pk": f"MEMBER#{m.member_id}", "sk": "MEMBER", "type": "member", "member_id": m.member_id,
-        "provider": "sandbox", "provider_user_id": m.member_id, "created_at": iso(m.authorized_at),
-        "last_seen_at": iso(m.authorized_at), "exposure": 0, "order_count": m.orders, "order_total": m.total,
-        "on_time_count": m.on_time, "default_count": m.defaults, "demo": True,
+        "pk": f"MEMBER#{m.member_id}",
+        "sk": "MEMBER",
+        "type": "member",
+        "member_id": m.member_id,
+        "provider": "sandbox",
+        "provider_user_id": m.member_id,
+        "created_at": iso(m.authorized_at),
+        "last_seen_at": iso(m.authorized_at),
+        "exposure": 0,
+        "order_count": m.orders,
+        "order_total": m.total,
+        "on_time_count": m.on_time,
+        "default_count": m.defaults,
+        "demo": True,
     }
     if not m.band:
         item["authorization_status"] = "declined"
         return item
-    item.update(member_svc.snapshot_writes(m.band, m.authorized_at, deps.settings.policy, m.member_id),
-                ever_granted=True)
+    item.update(
+        member_svc.snapshot_writes(m.band, m.authorized_at, deps.settings.policy, m.member_id), ever_granted=True
+    )
     lim = credit.credit_limit(credit.tier_of(m.band), m.on_time, deps.settings.policy.tier_limits)
     item["exposure"] = min(m.open_amount, lim)
     if m.defaulted_at:
         at = iso(m.defaulted_at)
-        item.update(blacklisted=True, blacklist_reason="default", blacklisted_by="system", blacklisted_at=at,
-                    list_pk="blacklist", list_sk=f"{at}#{m.member_id}")
+        item.update(
+            blacklisted=True,
+            blacklist_reason="default",
+            blacklisted_by="system",
+            blacklisted_at=at,
+            list_pk="blacklist",
+            list_sk=f"{at}#{m.member_id}",
+        )
     return item
 
 
@@ -158,8 +194,13 @@ def _threshold_history(deps: Any, rng: random.Random, start: datetime, now: date
         while at < now:
             new = threshold + 10 if rng.random() < 0.6 or threshold == base else threshold - 10
             uow = UnitOfWork(deps.table, at, "system:adjust_thresholds")
-            uow.audit(f"scenario#{name}", "threshold_adjusted", before={"threshold": threshold},
-                      after={"threshold": new}, data={"closed": rng.randint(50, 140), "reason": "bad-debt rate"})
+            uow.audit(
+                f"scenario#{name}",
+                "threshold_adjusted",
+                before={"threshold": threshold},
+                after={"threshold": new},
+                data={"closed": rng.randint(50, 140), "reason": "bad-debt rate"},
+            )
             uow.commit()
             threshold, changes = new, changes + 1
             at += timedelta(days=step_days)
@@ -183,8 +224,12 @@ def seed_demo(deps: Any) -> dict:
     for band, add in totals.items():
         _add(deps.table, metrics.band_pk(band), "TOTAL#0", dict(add), {"type": "metric_total", "band": band})
     changes = _threshold_history(deps, rng, meta["start"], now)
-    return {"members": len(people), "counter_items": len(daily), "threshold_changes": changes,
-            "blacklisted": sum(1 for m in people if m.defaulted_at)}
+    return {
+        "members": len(people),
+        "counter_items": len(daily),
+        "threshold_changes": changes,
+        "blacklisted": sum(1 for m in people if m.defaulted_at),
+    }
 
 
 def _add(table: Any, pk: str, sk: str, add: dict[str, int], labels: dict[str, str]) -> None:

@@ -4,6 +4,7 @@ moto's backends are not safe under concurrent requests (two conditional writes c
 while DynamoDB applies writes to an item one at a time. So DynamoDB requests are handled one at
 a time here; SQS (with its long polls) and the rest stay concurrent.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """API Gateway's answer for unknown routes, as the deploy template configures it
 (GatewayResponse MISSING_AUTHENTICATION_TOKEN -> 404 in our envelope), applied to Chalice's local gateway."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Create the schema's table, queues (with dead-letter queues) and event bus where missing."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ def ensure_table(dynamodb: Any, table_name: str) -> None:
         return
     dynamodb.create_table(**dynamodb_table_spec(table_name))
     dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-    dynamodb.update_time_to_live(TableName=table_name,
-                                 TimeToLiveSpecification={"AttributeName": TTL_ATTRIBUTE, "Enabled": True})
+    dynamodb.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    )
 
 
 def ensure_queues(sqs: Any, prefix: str) -> None:
@@ -22,8 +24,9 @@ def ensure_queues(sqs: Any, prefix: str) -> None:
         dlq_url = sqs.create_queue(QueueName=f"{real}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUES[name])})
-        sqs.create_queue(QueueName=real, Attributes={"RedrivePolicy": redrive,
-                                                      "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS)})
+        sqs.create_queue(
+            QueueName=real, Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS)}
+        )
 
 
 def ensure_event_bus(events: Any, name: str) -> None:

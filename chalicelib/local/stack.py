@@ -5,6 +5,7 @@ tables/queues/bus created if missing; default scenarios seeded; a scheduler runn
 a poller per queue calling the same worker functions as the deployed Lambdas; the Chalice app served
 on 127.0.0.1:$PORT by Chalice's own local server.
 """
+
 from __future__ import annotations
 
 import json
@@ -146,8 +147,11 @@ def streams_client(region: str) -> Any:
     """DynamoDB Streams on the same endpoint as DynamoDB (moto and DynamoDB Local serve both on one port)."""
     import boto3
 
-    endpoint = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODBSTREAMS") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-                or os.environ.get("AWS_ENDPOINT_URL"))
+    endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL_DYNAMODBSTREAMS")
+        or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
     return boto3.session.Session().client("dynamodbstreams", region_name=region, endpoint_url=endpoint)
 
 

@@ -5,6 +5,7 @@ It follows every shard with GetRecords and hands the records to jobs/stream.hand
 function the deployed Lambda runs. A table without a stream (an external endpoint's existing table)
 leaves `available` False and the `publish_events` sweep carries events, as before.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,9 @@ class StreamReader:
     def __init__(self, deps: Any, client: Any, start: str = "LATEST") -> None:
         self.deps, self.client, self.start = deps, client, start
         table = deps.table.client.describe_table(TableName=deps.settings.table_name)["Table"]
-        self.arn: str | None = table.get("LatestStreamArn") if table.get("StreamSpecification", {}).get(
-            "StreamEnabled") else None
+        self.arn: str | None = (
+            table.get("LatestStreamArn") if table.get("StreamSpecification", {}).get("StreamEnabled") else None
+        )
         self.iterators: dict[str, str] = {}
         self.finished: set[str] = set()
 
@@ -36,8 +38,9 @@ class StreamReader:
             if sid in self.iterators or sid in self.finished:
                 continue
             kind = self.start if first else "TRIM_HORIZON"
-            self.iterators[sid] = self.client.get_shard_iterator(StreamArn=self.arn, ShardId=sid,
-                                                                 ShardIteratorType=kind)["ShardIterator"]
+            self.iterators[sid] = self.client.get_shard_iterator(
+                StreamArn=self.arn, ShardId=sid, ShardIteratorType=kind
+            )["ShardIterator"]
 
     def poll_once(self) -> int:
         """One GetRecords per followed shard; returns how many records were read."""

@@ -8,6 +8,7 @@ Users: an app created before 2023 identifies users by user_id (2088..., kept as 
 get only open_id from login, kept as "openid:<open_id>" so every later call knows to send buyer_open_id (or
 op_buyer_open_id) and never puts an open_id into buyer_id / cert_no.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpR
 OPEN_ID = "openid:"
 IN_PROCESS = "10003"  # trade.pay accepted, result not final yet (AlipayTradePayResponse)
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}  # DetailQueryResponse status
-TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed",
-                "WAIT_BUYER_PAY": "pending"}  # AlipayTradeQueryResponse trade_status
+TRADE_STATUS = {
+    "TRADE_SUCCESS": "succeeded",
+    "TRADE_FINISHED": "succeeded",
+    "TRADE_CLOSED": "failed",
+    "WAIT_BUYER_PAY": "pending",
+}  # AlipayTradeQueryResponse trade_status
 # alipay.fund.auth.operation.detail.query errors (opendocs, mirrored at apifox 3618910 api-127338885)
 FREEZE_NOT_FOUND = {"AUTH_ORDER_NOT_EXIST", "AUTH_OPERATION_NOT_EXIST"}
 NOT_FOUND_CODES = FREEZE_NOT_FOUND | {"ACQ.TRADE_NOT_EXIST", "ORDER_NOT_EXIST"}
@@ -60,8 +65,9 @@ class AlipayProvider(AlipayOrders, CreditProvider):
     def settings(self) -> Any:
         return self.deps.settings
 
-    def call(self, method: str, biz: dict | None = None, accept: tuple[str, ...] = (OK, BUSINESS_FAILURE),
-             **top: str) -> dict:
+    def call(
+        self, method: str, biz: dict | None = None, accept: tuple[str, ...] = (OK, BUSINESS_FAILURE), **top: str
+    ) -> dict:
         return self.client.call(method, biz, accept, **top)
 
     @staticmethod
@@ -87,7 +93,7 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         (alipay-sdk-net-all v2 Domain/AlipayTradeCreateModel.cs op_app_id, op_buyer_open_id)."""
         if not member_ref.startswith(OPEN_ID):
             return {"buyer_id": member_ref}  # AlipayTradePayModel.cs / AlipayTradeCreateModel.cs buyer_id
-        open_id, op_app_id = member_ref[len(OPEN_ID):], self.settings.alipay_op_app_id
+        open_id, op_app_id = member_ref[len(OPEN_ID) :], self.settings.alipay_op_app_id
         if op_app and op_app_id and op_app_id != self.settings.alipay_app_id:
             return {"op_app_id": op_app_id, "op_buyer_open_id": open_id}
         return {"buyer_open_id": open_id}  # AlipayTradePayModel.cs / AlipayTradeCreateModel.cs buyer_open_id
@@ -101,8 +107,12 @@ class AlipayProvider(AlipayOrders, CreditProvider):
     def login(self, code: str) -> Identity:
         """alipay.system.oauth.token (AlipaySystemOauthTokenRequest grant_type + code as top-level params);
         the answer's user_id, else open_id (AlipaySystemOauthTokenResponse.cs) decides the app's mode."""
-        node = self.call("alipay.system.oauth.token", accept=(OK, BUSINESS_FAILURE, INVALID_ARGUMENTS),
-                         grant_type="authorization_code", code=code)
+        node = self.call(
+            "alipay.system.oauth.token",
+            accept=(OK, BUSINESS_FAILURE, INVALID_ARGUMENTS),
+            grant_type="authorization_code",
+            code=code,
+        )
         if node.get("code") != OK or not (node.get("user_id") or node.get("open_id")):
             raise ValidationFailed("alipay refused the login code", "code")
         if node.get("user_id"):
@@ -119,13 +129,19 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             return OpResult("failed", reason="not_configured")
         if member_ref.startswith(OPEN_ID):
             return OpResult("failed", reason="open_id_not_supported")
-        data = {"keyword1": {"value": reminder.title[:50]},  # keyword_X in the template's order; value <= 50
-                "keyword2": {"value": reminder.credit_date.isoformat()}}
-        node = self.call("alipay.open.app.mini.templatemessage.send", {
-            "to_user_id": member_ref,  # the user's 2088... user_id, who subscribed
-            "user_template_id": template,  # the template chosen in the merchant's self-service centre
-            "page": reminder.page,  # opened from the message
-            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":"))})  # a JSON string
+        data = {
+            "keyword1": {"value": reminder.title[:50]},  # keyword_X in the template's order; value <= 50
+            "keyword2": {"value": reminder.credit_date.isoformat()},
+        }
+        node = self.call(
+            "alipay.open.app.mini.templatemessage.send",
+            {
+                "to_user_id": member_ref,  # the user's 2088... user_id, who subscribed
+                "user_template_id": template,  # the template chosen in the merchant's self-service centre
+                "page": reminder.page,  # opened from the message
+                "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+            },
+        )  # a JSON string
         if node.get("code") == OK:
             return OpResult("succeeded")
         return self._failed(node)
@@ -146,12 +162,14 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         cached = table.get(pk, sk)
         if cached and parse_iso(cached["expires_at"]) > now:
             return cached["admitted"] == "Y"
-        biz = {"transaction_id": f"{fmt.wire_no(out_request_no)[:58]}_{edge}",  # [A-Za-z0-9_]{1,64}
-               "product_code": self.settings.alipay_zhima_product_code,  # fixed w1010100000000002733
-               "cert_type": "ALIPAY_USER_ID",  # ZhimaCreditScoreBriefGetModel.cs cert_type enum
-               "admittance_score": edge}  # 350..950 (ZhimaCreditScoreBriefGetModel.cs admittance_score)
+        biz = {
+            "transaction_id": f"{fmt.wire_no(out_request_no)[:58]}_{edge}",  # [A-Za-z0-9_]{1,64}
+            "product_code": self.settings.alipay_zhima_product_code,  # fixed w1010100000000002733
+            "cert_type": "ALIPAY_USER_ID",  # ZhimaCreditScoreBriefGetModel.cs cert_type enum
+            "admittance_score": edge,
+        }  # 350..950 (ZhimaCreditScoreBriefGetModel.cs admittance_score)
         if member_ref.startswith(OPEN_ID):
-            biz["open_id"] = member_ref[len(OPEN_ID):]  # ZhimaCreditScoreBriefGetModel.cs open_id
+            biz["open_id"] = member_ref[len(OPEN_ID) :]  # ZhimaCreditScoreBriefGetModel.cs open_id
         else:
             biz["cert_no"] = member_ref  # ZhimaCreditScoreBriefGetModel.cs cert_no: the Alipay uid
         node = self.call("zhima.credit.score.brief.get", biz)
@@ -165,30 +183,41 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         return answer == "Y"
 
     # -- fund authorization (deposit-free) -------------------------------------------------
-    def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
-               title: str, expires_at: datetime) -> OpResult:
+    def freeze(
+        self, out_order_no: str, out_request_no: str, member_ref: str, amount: int, title: str, expires_at: datetime
+    ) -> OpResult:
         """alipay.fund.auth.order.app.freeze as a signed order string the mini-program opens (my.tradePay);
         the result comes by notification (fund_auth_freeze) or detail query."""
         if not self.settings.alipay_service_id:
             raise ProviderNotConfigured("alipay credit pre-auth needs CREDITFIRST_ALIPAY_SERVICE_ID (serviceId)")
-        op = self._remember(out_request_no, "freeze", out_order_no=fmt.wire_no(out_order_no), amount=amount,
-                            expires_at=iso(expires_at))
+        op = self._remember(
+            out_request_no, "freeze", out_order_no=fmt.wire_no(out_order_no), amount=amount, expires_at=iso(expires_at)
+        )
         # AlipayFundAuthOrderAppFreezeModel.cs extra_param: category + serviceId required for credit pre-auth
         extra = {"category": self.settings.alipay_freeze_category, "serviceId": self.settings.alipay_service_id}
-        biz = {"out_order_no": op["out_order_no"],  # [A-Za-z0-9_], unique per merchant
-               "out_request_no": op["wire"],  # [A-Za-z0-9_]
-               "order_title": fmt.text_limit(title, 100) or "rental",  # order_title
-               "amount": fmt.positive_yuan(int(op["amount"])),  # [0.01, 100000000.00] yuan
-               "product_code": "PREAUTH_PAY",  # "预授权支付产品固定为 PREAUTH_PAY"
-               "timeout_express": "30m",  # 1m..15d, unpaid freeze order closes after it
-               "extra_param": json.dumps(extra, separators=(",", ":")),
-               "deposit_product_mode": "DEPOSIT_ONLY"}  # 纯免押 (deposit_product_mode)
+        biz = {
+            "out_order_no": op["out_order_no"],  # [A-Za-z0-9_], unique per merchant
+            "out_request_no": op["wire"],  # [A-Za-z0-9_]
+            "order_title": fmt.text_limit(title, 100) or "rental",  # order_title
+            "amount": fmt.positive_yuan(int(op["amount"])),  # [0.01, 100000000.00] yuan
+            "product_code": "PREAUTH_PAY",  # "预授权支付产品固定为 PREAUTH_PAY"
+            "timeout_express": "30m",  # 1m..15d, unpaid freeze order closes after it
+            "extra_param": json.dumps(extra, separators=(",", ":")),
+            "deposit_product_mode": "DEPOSIT_ONLY",
+        }  # 纯免押 (deposit_product_mode)
         if self.settings.alipay_seller_id:
             biz["payee_user_id"] = self.settings.alipay_seller_id  # payee_user_id (needed for Huabei)
-        ledger.remember(self.deps.table, self.name, f"{out_order_no}#app", "app_order",
-                        method="alipay.fund.auth.order.app.freeze", biz=json.dumps(biz, ensure_ascii=False))
-        order_str = self.client.order_string("alipay.fund.auth.order.app.freeze", biz,
-                                             notify_url=self.settings.alipay_notify_url)
+        ledger.remember(
+            self.deps.table,
+            self.name,
+            f"{out_order_no}#app",
+            "app_order",
+            method="alipay.fund.auth.order.app.freeze",
+            biz=json.dumps(biz, ensure_ascii=False),
+        )
+        order_str = self.client.order_string(
+            "alipay.fund.auth.order.app.freeze", biz, notify_url=self.settings.alipay_notify_url
+        )
         return OpResult("pending", provider_params={"order_str": order_str}, expires_at=expires_at)
 
     def fresh_params(self, kind: str, out_order_no: str) -> dict | None:
@@ -197,64 +226,83 @@ class AlipayProvider(AlipayOrders, CreditProvider):
         op = ledger.recall(self.deps.table, self.name, f"{out_order_no}#app")
         if op is None:
             return None
-        return {"order_str": self.client.order_string(op["method"], json.loads(op["biz"]),
-                                                      notify_url=self.settings.alipay_notify_url)}
+        return {
+            "order_str": self.client.order_string(
+                op["method"], json.loads(op["biz"]), notify_url=self.settings.alipay_notify_url
+            )
+        }
 
     def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
         """A freeze we no longer want, its outcome unknown: ask (alipay.fund.auth.operation.detail.query); never
         created or closed = done; otherwise alipay.fund.auth.operation.cancel (AlipayFundAuthOperationCancelModel:
         out_order_no + out_request_no as at the freeze) so no orphan freeze stays on the user's account."""
         order_no, request_no = fmt.wire_no(out_order_no), fmt.wire_no(out_request_no)
-        state = self.call("alipay.fund.auth.operation.detail.query", {
-            "out_order_no": order_no, "out_request_no": request_no, "operation_type": "FREEZE"})
+        state = self.call(
+            "alipay.fund.auth.operation.detail.query",
+            {"out_order_no": order_no, "out_request_no": request_no, "operation_type": "FREEZE"},
+        )
         if state["code"] != OK:
             if state.get("sub_code") in FREEZE_NOT_FOUND:
                 return OpResult("succeeded", reason="never created")
             raise ProviderError(f"alipay freeze state unknown: {state.get('sub_code')}")
         if state.get("status") == "CLOSED" or state.get("order_status") in ("CLOSED", "FINISH"):
             return OpResult("succeeded", state.get("auth_no"), reason="already closed")
-        node = self.call("alipay.fund.auth.operation.cancel", {
-            "out_order_no": order_no, "out_request_no": request_no,
-            "remark": "rental cancelled"})  # remark: at most 100 letters / 50 Chinese characters
+        node = self.call(
+            "alipay.fund.auth.operation.cancel",
+            {"out_order_no": order_no, "out_request_no": request_no, "remark": "rental cancelled"},
+        )  # remark: at most 100 letters / 50 Chinese characters
         if node["code"] == OK:
             return OpResult("succeeded", node.get("auth_no"), reason=node.get("action"))  # close | unfreeze
         return self._failed(node)
 
-    def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
-                            reason: str) -> OpResult:
+    def capture_from_freeze(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, reason: str
+    ) -> OpResult:
         """Rent and deductions: alipay.trade.pay against the freeze (AlipayTradePayModel.cs).
 
         auth_confirm_mode NOT_COMPLETE: a capture never unfreezes anything by itself; the remainder is released
         once, by our own unfreeze (which carries the fulfilment). seller_id and buyer_id (or buyer_open_id) are
         required for pre-authorization ("支付宝预授权和新当面资金授权场景下必填")."""
         op = self._remember(out_request_no, "capture", auth_no=freeze_ref, amount=amount)
-        node = self.call("alipay.trade.pay", {
-            "out_trade_no": op["wire"],  # [A-Za-z0-9_], <= 64
-            "total_amount": fmt.positive_yuan(amount),  # [0.01, 100000000]
-            "subject": fmt.plain_subject(reason or "rent"),  # <= 256, no / = &
-            "body": fmt.text_limit(reason, 128) or None,  # body: shown in the user's bill details
-            "product_code": "PREAUTH_PAY",  # the pre-auth product code the freeze was made under
-            "auth_no": freeze_ref,  # auth_no: required for pre-auth
-            "auth_confirm_mode": "NOT_COMPLETE",  # COMPLETE | NOT_COMPLETE
-            "seller_id": self._seller(), **self.buyer(member_ref)},
-            accept=(OK, BUSINESS_FAILURE, IN_PROCESS), notify_url=self.settings.alipay_notify_url)
+        node = self.call(
+            "alipay.trade.pay",
+            {
+                "out_trade_no": op["wire"],  # [A-Za-z0-9_], <= 64
+                "total_amount": fmt.positive_yuan(amount),  # [0.01, 100000000]
+                "subject": fmt.plain_subject(reason or "rent"),  # <= 256, no / = &
+                "body": fmt.text_limit(reason, 128) or None,  # body: shown in the user's bill details
+                "product_code": "PREAUTH_PAY",  # the pre-auth product code the freeze was made under
+                "auth_no": freeze_ref,  # auth_no: required for pre-auth
+                "auth_confirm_mode": "NOT_COMPLETE",  # COMPLETE | NOT_COMPLETE
+                "seller_id": self._seller(),
+                **self.buyer(member_ref),
+            },
+            accept=(OK, BUSINESS_FAILURE, IN_PROCESS),
+            notify_url=self.settings.alipay_notify_url,
+        )
         if node.get("sub_code") == "ACQ.TRADE_HAS_SUCCESS":  # a retry of a capture that went through
             return self.query(out_request_no) or OpResult("pending")
         return self.trade_result(node)
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
-                fulfilled: bool = False) -> OpResult:
+    def release(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *, fulfilled: bool = False
+    ) -> OpResult:
         """alipay.fund.auth.order.unfreeze (AlipayFundAuthOrderUnfreezeModel.cs). fulfilled: the one release that
         ends an on-time rental carries extra_param unfreezeBizInfo bizComplete "true" (a map<string, string>
         JSON: the inner object is itself a JSON string); Zhima then records the promise as kept. A repeat sends
         the same number and amount, which Alipay treats as the same request. settle_freeze (the port's default)
         captures every line first: a line captured live answers ACQ.TRADE_HAS_SUCCESS, settled by query."""
-        op = self._remember(out_request_no, "release", auth_no=freeze_ref, amount=amount,
-                            fulfilled="Y" if fulfilled else "N")
+        op = self._remember(
+            out_request_no, "release", auth_no=freeze_ref, amount=amount, fulfilled="Y" if fulfilled else "N"
+        )
         if amount <= 0:
             return OpResult("succeeded", reason="nothing left to release")
-        biz = {"auth_no": freeze_ref, "out_request_no": op["wire"], "amount": fmt.positive_yuan(int(op["amount"])),
-               "remark": "rental closed"}
+        biz = {
+            "auth_no": freeze_ref,
+            "out_request_no": op["wire"],
+            "amount": fmt.positive_yuan(int(op["amount"])),
+            "remark": "rental closed",
+        }
         if op.get("fulfilled") == "Y":
             info = json.dumps({"bizComplete": "true"}, separators=(",", ":"))
             biz["extra_param"] = json.dumps({"unfreezeBizInfo": info}, separators=(",", ":"))
@@ -271,10 +319,17 @@ class AlipayProvider(AlipayOrders, CreditProvider):
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         """A cash deposit: alipay.trade.create gives the trade_no the mini-program pays; result by notification."""
         op = self._remember(numbers.number(out_order_no, "deposit"), "deposit", amount=amount)
-        node = self.call("alipay.trade.create", {
-            "out_trade_no": op["wire"], "total_amount": fmt.positive_yuan(amount),  # AlipayTradeCreateModel.cs
-            "subject": fmt.plain_subject(title), "product_code": "JSAPI_PAY",  # mini-program payment
-            **self.buyer(member_ref, op_app=True)}, notify_url=self.settings.alipay_notify_url)
+        node = self.call(
+            "alipay.trade.create",
+            {
+                "out_trade_no": op["wire"],
+                "total_amount": fmt.positive_yuan(amount),  # AlipayTradeCreateModel.cs
+                "subject": fmt.plain_subject(title),
+                "product_code": "JSAPI_PAY",  # mini-program payment
+                **self.buyer(member_ref, op_app=True),
+            },
+            notify_url=self.settings.alipay_notify_url,
+        )
         if node["code"] != OK:
             return self._failed(node)
         return OpResult("pending", node.get("trade_no"), provider_params={"trade_no": node.get("trade_no")})
@@ -292,8 +347,11 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             if node["code"] != OK:
                 return self._unknown(node)
             expires = op.get("expires_at")
-            return OpResult(FREEZE_STATUS.get(node.get("status", ""), "pending"), node.get("auth_no"),
-                            expires_at=parse_iso(expires) if expires else None)
+            return OpResult(
+                FREEZE_STATUS.get(node.get("status", ""), "pending"),
+                node.get("auth_no"),
+                expires_at=parse_iso(expires) if expires else None,
+            )
         if op["kind"] == "paylater":
             return self.credit_order_state(op)
         if op["kind"] == "refund":

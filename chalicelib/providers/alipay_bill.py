@@ -13,6 +13,7 @@ layout: 支付宝交易号, 商户订单号, 业务类型 交易|退款, ..., �
 No official schema of the file is published in an SDK: the column names are read from the header row, not
 from positions, and a file without them is refused (BillUnavailable) rather than misread.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,13 @@ from .base import BillUnavailable
 METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 NOT_GENERATED = {"isp.bill_not_exist"}
 DETAIL_SUFFIX = "业务明细.csv"
-OUT_TRADE_NO, KIND, FINISHED, AMOUNT, REQUEST_NO = "商户订单号", "业务类型", "完成时间", "订单金额（元）", "退款批次号/请求号"
+OUT_TRADE_NO, KIND, FINISHED, AMOUNT, REQUEST_NO = (
+    "商户订单号",
+    "业务类型",
+    "完成时间",
+    "订单金额（元）",
+    "退款批次号/请求号",
+)
 TRADE_NO = "支付宝交易号"
 TRADE, REFUND = "交易", "退款"
 MAX_BYTES = 50 * 1024 * 1024
@@ -38,8 +45,13 @@ MAX_BYTES = 50 * 1024 * 1024
 
 def fetch(provider: Any, day: date) -> list[BillLine]:
     """The trade bill of Beijing day `day` as lines named by our request numbers."""
-    node = provider.call(METHOD, {"bill_type": "trade",  # Model.java bill_type: trade = 收单业务账单
-                                  "bill_date": day.isoformat()})  # Model.java bill_date: yyyy-MM-dd
+    node = provider.call(
+        METHOD,
+        {
+            "bill_type": "trade",  # Model.java bill_type: trade = 收单业务账单
+            "bill_date": day.isoformat(),
+        },
+    )  # Model.java bill_date: yyyy-MM-dd
     if node.get("code") != "10000":
         raise BillUnavailable(f"alipay bill {day}: {node.get('sub_code') or node.get('code')}")
     url = node.get("bill_download_url")  # Response.java bill_download_url
@@ -85,11 +97,15 @@ def parse(raw: bytes, recall: Any) -> list[BillLine]:
         if kind == TRADE:
             op = recall(cell[OUT_TRADE_NO])
             ours = op.get("kind") if op and op.get("kind") in ("charge", "capture", "deposit") else "charge"
-            lines.append(BillLine(op["out_request_no"] if op else cell[OUT_TRADE_NO], ours, amount or 0, at,
-                                  cell.get(TRADE_NO, "")))
+            lines.append(
+                BillLine(
+                    op["out_request_no"] if op else cell[OUT_TRADE_NO], ours, amount or 0, at, cell.get(TRADE_NO, "")
+                )
+            )
         elif kind == REFUND:
             number = cell[REQUEST_NO] or cell[OUT_TRADE_NO]
             op = recall(number)
-            lines.append(BillLine(op["out_request_no"] if op else number, "refund", amount or 0, at,
-                                  cell.get(TRADE_NO, "")))
+            lines.append(
+                BillLine(op["out_request_no"] if op else number, "refund", amount or 0, at, cell.get(TRADE_NO, ""))
+            )
     return lines

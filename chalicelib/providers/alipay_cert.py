@@ -9,6 +9,7 @@ alipay-sdk-nodejs-all test/antcertutil.test.ts: its fixtures give 866efef280dec9
 7513daaaa48aa3ba2e4018d84402479c (Alipay cert) and 687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6
 (root chain) with this code.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,18 +49,19 @@ def cert_sn(pem_text: str) -> str:
 def _signed_with_rsa(der: bytes) -> bool:
     """The outer signatureAlgorithm of a DER certificate is PKCS#1 RSA: read from the DER itself, because the
     root chain also holds certificates (SM2, ECC) that `cryptography` cannot load and Alipay skips anyway."""
+
     def header(at: int) -> tuple[int, int]:  # (content start, content length) of the TLV at `at`
         first = der[at + 1]
         if first < 0x80:
             return at + 2, first
         size = first & 0x7F
-        return at + 2 + size, int.from_bytes(der[at + 2:at + 2 + size], "big")
+        return at + 2 + size, int.from_bytes(der[at + 2 : at + 2 + size], "big")
 
     body, _ = header(0)  # Certificate SEQUENCE
     tbs_start, tbs_len = header(body)  # tbsCertificate SEQUENCE
     alg_start, _ = header(tbs_start + tbs_len)  # signatureAlgorithm SEQUENCE
     oid_start, oid_len = header(alg_start)  # its OBJECT IDENTIFIER
-    return der[oid_start:oid_start + oid_len].startswith(RSA_SIGNATURE_OID)
+    return der[oid_start : oid_start + oid_len].startswith(RSA_SIGNATURE_OID)
 
 
 def root_cert_sn(pem_text: str) -> str:

@@ -7,6 +7,7 @@ cert mode adds app_cert_sn, alipay_root_cert_sn): alipay-sdk-python-all alipay/a
 and DefaultAlipayClient.py __get_common_params; sign content = every non-empty parameter but `sign`, sorted,
 k=v joined by & (alipay-sdk-java-all internal/util/AlipaySignature.java getSignContent).
 """
+
 from __future__ import annotations
 
 import json
@@ -43,15 +44,20 @@ class AlipayClient:
             s = self.settings
             private = keys.load_private_key(s.alipay_private_key) if s.alipay_private_key else None
             if self.cert_mode:
-                self._keys = {"private": private, "alipay": alipay_cert.public_key(s.alipay_public_cert),
-                              "app_cert_sn": alipay_cert.cert_sn(s.alipay_app_cert),
-                              "alipay_root_cert_sn": alipay_cert.root_cert_sn(s.alipay_root_cert),
-                              "alipay_cert_sn": alipay_cert.cert_sn(s.alipay_public_cert)}
+                self._keys = {
+                    "private": private,
+                    "alipay": alipay_cert.public_key(s.alipay_public_cert),
+                    "app_cert_sn": alipay_cert.cert_sn(s.alipay_app_cert),
+                    "alipay_root_cert_sn": alipay_cert.root_cert_sn(s.alipay_root_cert),
+                    "alipay_cert_sn": alipay_cert.cert_sn(s.alipay_public_cert),
+                }
             elif s.alipay_public_key:
                 self._keys = {"private": private, "alipay": keys.load_public_key(s.alipay_public_key)}
             else:
-                raise ProviderNotConfigured("alipay is not configured (CREDITFIRST_ALIPAY_PUBLIC_KEY or the "
-                                            "three CREDITFIRST_ALIPAY_*_CERT certificates)")
+                raise ProviderNotConfigured(
+                    "alipay is not configured (CREDITFIRST_ALIPAY_PUBLIC_KEY or the "
+                    "three CREDITFIRST_ALIPAY_*_CERT certificates)"
+                )
         return self._keys
 
     def signed_params(self, method: str, biz: dict | None = None, **top: str) -> dict[str, str]:
@@ -59,9 +65,18 @@ class AlipayClient:
         k = self.keys()
         if k["private"] is None:
             raise ProviderNotConfigured("alipay is not configured (CREDITFIRST_ALIPAY_PRIVATE_KEY)")
-        params = {"app_id": self.settings.alipay_app_id, "method": method, "format": "JSON", "charset": "utf-8",
-                  "sign_type": "RSA2", "timestamp": fmt.beijing_time(self.clock.now()), "version": "1.0",
-                  "app_cert_sn": k.get("app_cert_sn"), "alipay_root_cert_sn": k.get("alipay_root_cert_sn"), **top}
+        params = {
+            "app_id": self.settings.alipay_app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": fmt.beijing_time(self.clock.now()),
+            "version": "1.0",
+            "app_cert_sn": k.get("app_cert_sn"),
+            "alipay_root_cert_sn": k.get("alipay_root_cert_sn"),
+            **top,
+        }
         if biz is not None:
             biz = {name: value for name, value in biz.items() if value is not None}
             params["biz_content"] = json.dumps(biz, ensure_ascii=False, separators=(",", ":"))
@@ -73,12 +88,17 @@ class AlipayClient:
         """A signed request the mini-program opens itself (my.tradePay orderStr); nothing is sent from here."""
         return urlencode(sorted(self.signed_params(method, biz, **top).items()))
 
-    def call(self, method: str, biz: dict | None = None, accept: tuple[str, ...] = (OK, BUSINESS_FAILURE),
-             **top: str) -> dict:
+    def call(
+        self, method: str, biz: dict | None = None, accept: tuple[str, ...] = (OK, BUSINESS_FAILURE), **top: str
+    ) -> dict:
         """One OpenAPI call: the verified answer node (a code in `accept`), else ProviderError (ask again later)."""
         body = urlencode(self.signed_params(method, biz, **top)).encode("utf-8")
-        resp = self._send("POST", self.settings.alipay_gateway, body,
-                          {"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+        resp = self._send(
+            "POST",
+            self.settings.alipay_gateway,
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+        )
         if resp.status != 200:
             raise ProviderError(f"alipay {method} answered HTTP {resp.status}")
         try:

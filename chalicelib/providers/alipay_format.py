@@ -2,6 +2,7 @@
 
 Pure functions (no I/O) so the exact bytes can be tested against Alipay's own vectors.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,9 @@ def request_sign_content(params: Mapping[str, str]) -> str:
 def notify_sign_content(params: Mapping[str, str]) -> str:
     """Notifications: drop `sign` and `sign_type` and empty values, sort, join k=v with &
     (alipay-sdk-java-all internal/util/AlipaySignature.java getSignCheckContentV1: areNotEmpty(key, value))."""
-    return "&".join(f"{k}={v}" for k, v in sorted(params.items())
-                    if k not in ("sign", "sign_type") and v not in (None, ""))
+    return "&".join(
+        f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type") and v not in (None, "")
+    )
 
 
 def parse_form(raw: bytes) -> dict[str, str]:

@@ -6,6 +6,7 @@ the message service's credit-order change (msg_method, biz_content: out_order_no
 order_status): Alipay's notification docs (异步通知说明; the official vector tests/vectors/alipay_trade_status_sync.json)
 and ZhimaCreditPayafteruseCreditbizorderQueryResponse.cs for the order statuses.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,12 @@ from .base import Ack, Notification
 ACK = Ack(200, "success", "text/plain")  # "success" stops Alipay's retries
 CREDIT_ORDER_CHANGED = "zhima.credit.payafteruse.creditbizorder.changed"
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}
-TRADE_STATUS = {"TRADE_SUCCESS": "succeeded", "TRADE_FINISHED": "succeeded", "TRADE_CLOSED": "failed",
-                "WAIT_BUYER_PAY": "pending"}
+TRADE_STATUS = {
+    "TRADE_SUCCESS": "succeeded",
+    "TRADE_FINISHED": "succeeded",
+    "TRADE_CLOSED": "failed",
+    "WAIT_BUYER_PAY": "pending",
+}
 
 
 def verify(provider: Any, raw_body: bytes) -> Notification:
@@ -41,8 +46,12 @@ def to_notification(provider: Any, params: dict[str, str]) -> Notification:
         return _trade(provider, params)
     if params.get("msg_method") == CREDIT_ORDER_CHANGED:
         return _credit_order(provider, params)
-    return Notification(_notify_id(params), f"alipay.{notify_type or 'unknown'}",
-                        provider.ours(params.get("out_request_no") or params.get("out_trade_no")), data=dict(params))
+    return Notification(
+        _notify_id(params),
+        f"alipay.{notify_type or 'unknown'}",
+        provider.ours(params.get("out_request_no") or params.get("out_trade_no")),
+        data=dict(params),
+    )
 
 
 def _freeze(provider: Any, params: dict[str, str]) -> Notification:
@@ -50,9 +59,18 @@ def _freeze(provider: Any, params: dict[str, str]) -> Notification:
     op = ledger.recall(provider.deps.table, provider.name, ours) or {}
     status = FREEZE_STATUS.get(params.get("status", ""), "pending")
     kind = {"succeeded": "freeze.succeeded", "failed": "freeze.failed"}.get(status, "freeze.pending")
-    return Notification(_notify_id(params), kind, ours, params.get("auth_no"), fmt.fen(params.get("amount")),
-                        data={"expires_at": op.get("expires_at"), "operation_id": params.get("operation_id"),
-                              "reason": None if status == "succeeded" else params.get("status")})
+    return Notification(
+        _notify_id(params),
+        kind,
+        ours,
+        params.get("auth_no"),
+        fmt.fen(params.get("amount")),
+        data={
+            "expires_at": op.get("expires_at"),
+            "operation_id": params.get("operation_id"),
+            "reason": None if status == "succeeded" else params.get("status"),
+        },
+    )
 
 
 def _trade(provider: Any, params: dict[str, str]) -> Notification:
@@ -60,16 +78,30 @@ def _trade(provider: Any, params: dict[str, str]) -> Notification:
     if params.get("refund_fee") or params.get("out_biz_no"):
         # A refund's echo on the trade: out_biz_no is the refund's out_request_no.
         number = provider.ours(params.get("out_biz_no")) or out_trade_no
-        return Notification(_notify_id(params), "refund.succeeded", number, params.get("trade_no"),
-                            fmt.fen(params.get("refund_fee")), data={"trade_status": params.get("trade_status")})
+        return Notification(
+            _notify_id(params),
+            "refund.succeeded",
+            number,
+            params.get("trade_no"),
+            fmt.fen(params.get("refund_fee")),
+            data={"trade_status": params.get("trade_status")},
+        )
     op = ledger.recall(provider.deps.table, provider.name, out_trade_no) or {}
     family = "deposit" if op.get("kind") == "deposit" else "charge"
     status = TRADE_STATUS.get(params.get("trade_status", ""), "pending")
     outcome = {"succeeded": "paid" if family == "deposit" else "succeeded", "failed": "failed"}
-    return Notification(_notify_id(params), f"{family}.{outcome.get(status, 'pending')}", out_trade_no,
-                        params.get("trade_no"), fmt.fen(params.get("total_amount")),
-                        data={"trade_status": params.get("trade_status"), "buyer_id": params.get("buyer_id"),
-                              "paid_at": params.get("gmt_payment")})
+    return Notification(
+        _notify_id(params),
+        f"{family}.{outcome.get(status, 'pending')}",
+        out_trade_no,
+        params.get("trade_no"),
+        fmt.fen(params.get("total_amount")),
+        data={
+            "trade_status": params.get("trade_status"),
+            "buyer_id": params.get("buyer_id"),
+            "paid_at": params.get("gmt_payment"),
+        },
+    )
 
 
 def _credit_order(provider: Any, params: dict[str, str]) -> Notification:
@@ -79,9 +111,13 @@ def _credit_order(provider: Any, params: dict[str, str]) -> Notification:
     except ValueError as exc:
         raise InvalidSignature("alipay message without readable biz_content") from exc
     status = {"INIT": "paylater.confirmed", "TRADE_CLOSED": "paylater.refused"}.get(biz.get("order_status"))
-    return Notification(_notify_id(params), status or f"alipay.credit_order.{biz.get('order_status')}",
-                        provider.ours(biz.get("out_order_no")), biz.get("credit_biz_order_id"),
-                        data={"status": biz.get("order_status")})
+    return Notification(
+        _notify_id(params),
+        status or f"alipay.credit_order.{biz.get('order_status')}",
+        provider.ours(biz.get("out_order_no")),
+        biz.get("credit_biz_order_id"),
+        data={"status": biz.get("order_status")},
+    )
 
 
 def _notify_id(params: dict[str, str]) -> str:

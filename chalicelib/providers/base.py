@@ -1,5 +1,6 @@
 """The provider port. Every money operation carries our own request number, so a retry is
 recognised by the provider and never moves money twice."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -107,31 +108,45 @@ class CreditProvider(ABC):
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer: ...
 
     @abstractmethod
-    def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
-               title: str, expires_at: datetime) -> OpResult: ...
+    def freeze(
+        self, out_order_no: str, out_request_no: str, member_ref: str, amount: int, title: str, expires_at: datetime
+    ) -> OpResult: ...
 
     @abstractmethod
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult: ...
 
     @abstractmethod
-    def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
-                            reason: str) -> OpResult: ...
+    def capture_from_freeze(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, reason: str
+    ) -> OpResult: ...
 
     @abstractmethod
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
-                fulfilled: bool = False) -> OpResult:
+    def release(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *, fulfilled: bool = False
+    ) -> OpResult:
         """Give back `amount` of the freeze; `fulfilled`: this release ends an on-time rental (reported once)."""
 
-    def settle_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, lines: Sequence[Line],
-                      release: int, *, fulfilled: bool) -> list[OpResult]:
+    def settle_freeze(
+        self,
+        out_request_no: str,
+        freeze_ref: str,
+        member_ref: str,
+        lines: Sequence[Line],
+        release: int,
+        *,
+        fulfilled: bool,
+    ) -> list[OpResult]:
         """The end of a deposit-free rental: take every line, release `release`, report fulfilment
         (False: late or defaulted, never reported as kept). Called again with the same arguments after
         any failure, so every step is idempotent by its request number. Default: one capture per line
         (lines captured live before are repeats the provider recognises), then one release.
         Answers one result per line with an amount, in order, then the release's: a line's provider_ref is
         what a later refund of that line names as its charge_ref."""
-        results = [self.capture_from_freeze(line.out_request_no, freeze_ref, member_ref, line.amount,
-                                            line.description) for line in lines if line.amount]
+        results = [
+            self.capture_from_freeze(line.out_request_no, freeze_ref, member_ref, line.amount, line.description)
+            for line in lines
+            if line.amount
+        ]
         if release:
             results.append(self.release(out_request_no, freeze_ref, member_ref, release, fulfilled=fulfilled))
         else:
@@ -156,8 +171,9 @@ class CreditProvider(ABC):
     def refresh_keys(self) -> None:  # noqa: B027 (an optional hook: most providers rotate nothing)
         """Scheduled daily: fetch rotated provider keys (WeChat platform certificates). Default: none."""
 
-    def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
-                       charge_at: datetime) -> OpResult:
+    def open_pay_later(
+        self, out_order_no: str, member_ref: str, amount: int, title: str, charge_at: datetime
+    ) -> OpResult:
         """Open the provider's pay-later order the user confirms before anything can be charged.
 
         succeeded: nothing to confirm (the default: the sandbox charges its test users directly);
@@ -173,8 +189,9 @@ class CreditProvider(ABC):
         The default (the sandbox keeps nothing open) succeeds at once."""
         return OpResult("succeeded", agreement_ref)
 
-    def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
-                          title: str) -> OpResult:
+    def open_installments(
+        self, out_request_no: str, member_ref: str, amount: int, periods: int, title: str
+    ) -> OpResult:
         """Open an interest-free installment payment of `amount` in `periods` (fee on the merchant).
 
         succeeded: nothing for the user to do; the charge engine charges the order with charge() (the
@@ -183,13 +200,15 @@ class CreditProvider(ABC):
         return OpResult("succeeded")
 
     @abstractmethod
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
-               agreement_ref: str | None = None) -> OpResult:
+    def charge(
+        self, out_request_no: str, member_ref: str, amount: int, description: str, *, agreement_ref: str | None = None
+    ) -> OpResult:
         """Take `amount`; `agreement_ref`: the confirmed pay-later order it is charged under, if any."""
 
     @abstractmethod
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
-               charged_total: int | None = None) -> OpResult:
+    def refund(
+        self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *, charged_total: int | None = None
+    ) -> OpResult:
         """Give back `amount` of a charge; `charged_total`: the whole charge (WeChat requires it).
         `charge_ref`: the provider_ref a charge or a settle_freeze line answered."""
 

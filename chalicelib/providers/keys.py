@@ -3,6 +3,7 @@
 Keys come from configuration as PEM (private keys, public keys, X.509 certificates) or as Alipay's bare
 base64 DER public key; `cryptography` is imported lazily so the app's cold import stays small.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +17,7 @@ def _pem_or_der(text: str, kind: str) -> bytes:
     if text.startswith("-----BEGIN"):
         return text.encode()
     body = "".join(text.split())
-    lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
     return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----\n".encode()
 
 

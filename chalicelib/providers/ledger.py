@@ -4,6 +4,7 @@ A real provider's reconciliation query and notifications name only their own fie
 out_order_no, ...); this record tells the adapter which API to ask and what kind of operation a
 notification closes. First write wins, so a retried request keeps its original facts.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,13 @@ def _key(provider: str, out_request_no: str) -> tuple[str, str]:
 def remember(table: Any, provider: str, out_request_no: str, kind: str, **facts: Any) -> dict:
     """Record an outbound operation once; a repeat returns the first record."""
     pk, sk = _key(provider, out_request_no)
-    item = {"pk": pk, "sk": sk, "kind": kind, "out_request_no": out_request_no,
-            **{k: v for k, v in facts.items() if v is not None}}
+    item = {
+        "pk": pk,
+        "sk": sk,
+        "kind": kind,
+        "out_request_no": out_request_no,
+        **{k: v for k, v in facts.items() if v is not None},
+    }
     try:
         table.put(item, condition="attribute_not_exists(pk)")
         return item

@@ -4,6 +4,7 @@ Login code `NAME[:SCORE[:FLAG,FLAG...]]`. Its own state (profiles and an operati
 our request numbers) lives under `SBX#` keys; its asynchronous answers are HMAC-signed notifications
 queued on `sandbox-notifications` and delivered to /v1/callbacks/sandbox's handler.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -78,8 +79,12 @@ class SandboxProvider(CreditProvider):
             return exc.old_items[0] if exc.old_items and exc.old_items[0] else item
 
     def _notify(self, kind: str, out_request_no: str, **fields: Any) -> None:
-        body = {"id": f"ntf-{hashlib.sha256((kind + out_request_no).encode()).hexdigest()[:24]}", "kind": kind,
-                "out_request_no": out_request_no, **fields}
+        body = {
+            "id": f"ntf-{hashlib.sha256((kind + out_request_no).encode()).hexdigest()[:24]}",
+            "kind": kind,
+            "out_request_no": out_request_no,
+            **fields,
+        }
         # Queued unsigned: like a real provider, the sandbox signs when it sends (see signed_headers).
         self.deps.queues.send("sandbox-notifications", {"body": json.dumps(body, sort_keys=True)})
 
@@ -91,8 +96,12 @@ class SandboxProvider(CreditProvider):
     @staticmethod
     def _result(op: dict) -> OpResult:
         expires = op.get("expires_at")
-        return OpResult(op["status"], op.get("provider_ref"), op.get("reason"),
-                        expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None)
+        return OpResult(
+            op["status"],
+            op.get("provider_ref"),
+            op.get("reason"),
+            expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
+        )
 
     # -- the interface -------------------------------------------------------------------
     def login(self, code: str) -> Identity:
@@ -103,10 +112,18 @@ class SandboxProvider(CreditProvider):
     def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
         """The sandbox's reminder channel records each message (one item per request number), as a
         provider's message log would; a repeat overwrites nothing."""
-        item = {"pk": f"SBX#reminder#{reminder.request_no(member_ref)}", "sk": "MSG", "to": member_ref,
-                "month": reminder.month, "credit_date": reminder.credit_date.isoformat(), "title": reminder.title,
-                "page": reminder.page, "at": iso(self.deps.clock.now()), "list_pk": "sandbox#reminders",
-                "list_sk": f"{reminder.month}#{member_ref}"}
+        item = {
+            "pk": f"SBX#reminder#{reminder.request_no(member_ref)}",
+            "sk": "MSG",
+            "to": member_ref,
+            "month": reminder.month,
+            "credit_date": reminder.credit_date.isoformat(),
+            "title": reminder.title,
+            "page": reminder.page,
+            "at": iso(self.deps.clock.now()),
+            "list_pk": "sandbox#reminders",
+            "list_sk": f"{reminder.month}#{member_ref}",
+        }
         try:
             self._table.put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed:
@@ -119,45 +136,77 @@ class SandboxProvider(CreditProvider):
             return CreditAnswer("declined")
         return CreditAnswer("granted", band_of(int(profile["score"])))
 
-    def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
-               title: str, expires_at: datetime) -> OpResult:
+    def freeze(
+        self, out_order_no: str, out_request_no: str, member_ref: str, amount: int, title: str, expires_at: datetime
+    ) -> OpResult:
         refused = "freeze_fails" in self._profile(member_ref)["flags"]
-        op = self._record(out_request_no, {"kind": "freeze", "member": member_ref, "amount": amount,
-                                           "status": "pending", "out_order_no": out_order_no,
-                                           "provider_ref": f"sbx-auth-{out_request_no}",
-                                           "expires_at": iso(expires_at), "will": "fail" if refused else "succeed"})
+        op = self._record(
+            out_request_no,
+            {
+                "kind": "freeze",
+                "member": member_ref,
+                "amount": amount,
+                "status": "pending",
+                "out_order_no": out_order_no,
+                "provider_ref": f"sbx-auth-{out_request_no}",
+                "expires_at": iso(expires_at),
+                "will": "fail" if refused else "succeed",
+            },
+        )
         if op.get("status") == "pending":
             if op["will"] == "fail":
                 self._notify("freeze.failed", out_request_no, reason="user_refused")
             else:
-                self._notify("freeze.succeeded", out_request_no, provider_ref=op["provider_ref"], amount=amount,
-                             data={"expires_at": op["expires_at"]})
+                self._notify(
+                    "freeze.succeeded",
+                    out_request_no,
+                    provider_ref=op["provider_ref"],
+                    amount=amount,
+                    data={"expires_at": op["expires_at"]},
+                )
         return OpResult("pending", op.get("provider_ref"))
 
     def collect_deposit(self, out_order_no: str, member_ref: str, amount: int, title: str) -> OpResult:
         out_request_no = numbers.number(out_order_no, "deposit")
-        op = self._record(out_request_no, {"kind": "deposit", "member": member_ref, "amount": amount,
-                                           "status": "pending", "provider_ref": f"sbx-dep-{out_order_no}",
-                                           "will": "succeed"})  # what query() answers if the notice is lost
+        op = self._record(
+            out_request_no,
+            {
+                "kind": "deposit",
+                "member": member_ref,
+                "amount": amount,
+                "status": "pending",
+                "provider_ref": f"sbx-dep-{out_order_no}",
+                "will": "succeed",
+            },
+        )  # what query() answers if the notice is lost
         if op.get("status") == "pending":
             self._notify("deposit.paid", out_request_no, provider_ref=op["provider_ref"], amount=amount)
         return OpResult("pending", op["provider_ref"])
 
     def _money(self, kind: str, out_request_no: str, member_ref: str, amount: int, **extra: Any) -> OpResult:
-        op = self._record(out_request_no, {"kind": kind, "member": member_ref, "amount": amount,
-                                           "status": "succeeded", "provider_ref": f"sbx-{kind}-{out_request_no}",
-                                           **extra})
+        op = self._record(
+            out_request_no,
+            {
+                "kind": kind,
+                "member": member_ref,
+                "amount": amount,
+                "status": "succeeded",
+                "provider_ref": f"sbx-{kind}-{out_request_no}",
+                **extra,
+            },
+        )
         return self._result(op)
 
-    def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
-                            reason: str) -> OpResult:
+    def capture_from_freeze(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, reason: str
+    ) -> OpResult:
         return self._money("capture", out_request_no, member_ref, amount, freeze_ref=freeze_ref, reason=reason)
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
-                fulfilled: bool = False) -> OpResult:
+    def release(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *, fulfilled: bool = False
+    ) -> OpResult:
         """The fulfilment fact rides on the release that ends the rental, as Zhima's bizComplete does."""
-        return self._money("release", out_request_no, member_ref, amount, freeze_ref=freeze_ref,
-                           fulfilled=fulfilled)
+        return self._money("release", out_request_no, member_ref, amount, freeze_ref=freeze_ref, fulfilled=fulfilled)
 
     def cancel_freeze(self, out_order_no: str, out_request_no: str) -> OpResult:
         """Whatever became of the freeze, nothing stays held: recorded as a cancelled operation once."""
@@ -167,29 +216,42 @@ class SandboxProvider(CreditProvider):
             self._table.update(f"SBX#op#{out_request_no}", "OP", set={"status": "failed", "will": "fail"})
         return OpResult("succeeded")
 
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
-               agreement_ref: str | None = None) -> OpResult:
+    def charge(
+        self, out_request_no: str, member_ref: str, amount: int, description: str, *, agreement_ref: str | None = None
+    ) -> OpResult:
         existing = self._table.get(f"SBX#op#{out_request_no}", "OP")
         if existing:
             return self._result(existing)
         flags = set(self._profile(member_ref)["flags"])
         fail = "charge_fails" in flags or ("charge_fails_once" in flags and self._use_one_failure(member_ref))
-        op = self._record(out_request_no, {"kind": "charge", "member": member_ref, "amount": amount,
-                                           "status": "failed" if fail else "succeeded",
-                                           "reason": "insufficient_balance" if fail else None,
-                                           "provider_ref": f"sbx-charge-{out_request_no}"})
+        op = self._record(
+            out_request_no,
+            {
+                "kind": "charge",
+                "member": member_ref,
+                "amount": amount,
+                "status": "failed" if fail else "succeeded",
+                "reason": "insufficient_balance" if fail else None,
+                "provider_ref": f"sbx-charge-{out_request_no}",
+            },
+        )
         return self._result(op)
 
     def _use_one_failure(self, member_ref: str) -> bool:
         try:
-            self._table.update(f"SBX#user#{member_ref}", "PROFILE", set={"failed_once": True},
-                               condition="attribute_not_exists(failed_once)")
+            self._table.update(
+                f"SBX#user#{member_ref}",
+                "PROFILE",
+                set={"failed_once": True},
+                condition="attribute_not_exists(failed_once)",
+            )
             return True
         except ConditionFailed:
             return False
 
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
-               charged_total: int | None = None) -> OpResult:
+    def refund(
+        self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *, charged_total: int | None = None
+    ) -> OpResult:
         return self._money("refund", out_request_no, member_ref, amount, charge_ref=charge_ref)
 
     def record_fulfilment(self, out_request_no: str, member_ref: str, positive: bool) -> OpResult:
@@ -200,8 +262,11 @@ class SandboxProvider(CreditProvider):
         if not op:
             return None
         if op["status"] == "pending" and op.get("will"):
-            return OpResult("succeeded" if op["will"] == "succeed" else "failed", op.get("provider_ref"),
-                            expires_at=self._result(op).expires_at)
+            return OpResult(
+                "succeeded" if op["will"] == "succeed" else "failed",
+                op.get("provider_ref"),
+                expires_at=self._result(op).expires_at,
+            )
         return self._result(op)
 
     def bill(self, day: date) -> list[BillLine]:
@@ -210,8 +275,15 @@ class SandboxProvider(CreditProvider):
         lines = []
         for op in self._table.query("list_pk = :p", {":p": f"SBX#bill#{day.isoformat()}"}, index="list"):
             if op["status"] == "succeeded" or (op["status"] == "pending" and op.get("will") == "succeed"):
-                lines.append(BillLine(op["pk"].removeprefix("SBX#op#"), op["kind"], int(op["amount"]), op["at"],
-                                      op.get("provider_ref", "")))
+                lines.append(
+                    BillLine(
+                        op["pk"].removeprefix("SBX#op#"),
+                        op["kind"],
+                        int(op["amount"]),
+                        op["at"],
+                        op.get("provider_ref", ""),
+                    )
+                )
         return lines
 
     def verify_notification(self, headers: dict[str, str], raw_body: bytes) -> Notification:
@@ -223,9 +295,14 @@ class SandboxProvider(CreditProvider):
         if not ts.isdigit() or abs(time.time() - int(ts)) > WINDOW_SECONDS:
             raise InvalidSignature("sandbox notification timestamp outside the 5-minute window")
         data = json.loads(raw_body)
-        return Notification(id=data["id"], kind=data["kind"], out_request_no=data.get("out_request_no"),
-                            provider_ref=data.get("provider_ref"), amount=data.get("amount"),
-                            data={k: v for k, v in data.items() if k not in ("id", "kind")})
+        return Notification(
+            id=data["id"],
+            kind=data["kind"],
+            out_request_no=data.get("out_request_no"),
+            provider_ref=data.get("provider_ref"),
+            amount=data.get("amount"),
+            data={k: v for k, v in data.items() if k not in ("id", "kind")},
+        )
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")

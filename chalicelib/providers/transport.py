@@ -3,6 +3,7 @@
 The raw body matters: both providers sign the exact bytes they send, so verification happens before
 any parsing.
 """
+
 from __future__ import annotations
 
 import urllib.error
@@ -23,8 +24,13 @@ class HttpResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def send(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-         timeout: float = TIMEOUT_SECONDS) -> HttpResponse:
+def send(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> HttpResponse:
     """One request; HTTP error statuses are answers (returned), network failures are ProviderError."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:

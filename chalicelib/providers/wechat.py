@@ -7,6 +7,7 @@ Wire: wechat_client (signed v3 calls, Wechatpay-Serial, 429 backoff), wechat_cer
 certificate refresh), wechat_orders (service-order states), wechat_params (limits, signed mini-program params),
 wechat_events (notifications). Amounts are integer fen on the wire already.
 """
+
 from __future__ import annotations
 
 import json
@@ -81,30 +82,51 @@ class WechatProvider(CreditProvider):
         return record, self._service(record)
 
     def _service(self, record: dict) -> str:
-        return self.settings.wechat_deposit_service if record["kind"] == "freeze" \
+        return (
+            self.settings.wechat_deposit_service
+            if record["kind"] == "freeze"
             else self.settings.wechat_pay_later_service
+        )
 
     def _use_params(self, package: str | None) -> dict:
         if not package:
             raise ProviderError("wechat pay create answer without package")
-        return params.use_params(self.settings.wechat_mch_id, package, self.settings.wechat_apiv2_key,
-                                 int(self.deps.clock.now().timestamp()))
+        return params.use_params(
+            self.settings.wechat_mch_id, package, self.settings.wechat_apiv2_key, int(self.deps.clock.now().timestamp())
+        )
 
-    def _create(self, key: str, kind: str, out_order_no: str, fund: str, amount: int, title: str,
-                **facts: Any) -> OpResult:
+    def _create(
+        self, key: str, kind: str, out_order_no: str, fund: str, amount: int, title: str, **facts: Any
+    ) -> OpResult:
         """POST /v3/payscore/serviceorder (需确认: need_user_confirm true and NO openid; PL
         WeChatPayScoreServiceOrderBodyModel, PY payscore_create). The body is kept: re-sending it unchanged is how
         WeChat hands out a fresh package for the same order."""
         number = order_no(key)
         service = self.settings.wechat_deposit_service if kind == "freeze" else self.settings.wechat_pay_later_service
-        body = {"out_order_no": number, "appid": self.settings.wechat_appid, "service_id": service,
-                "service_introduction": params.clip(title, params.INTRODUCTION) or "信用服务",
-                "time_range": {"start_time": "OnAccept"},  # PL TimeRange: the user's confirmation starts it
-                "risk_fund": {"name": fund, "amount": amount,  # PL RiskFund: DEPOSIT (先免) / ESTIMATE_ORDER_COST
-                              "description": params.clip(title, params.DESCRIPTION) or fund},
-                "notify_url": self.settings.wechat_notify_url, "need_user_confirm": True}
-        record = self._remember(number, kind, order_no=number, of=out_order_no, request_no=key, amount=amount,
-                                body=json.dumps(body, ensure_ascii=False, sort_keys=True), **facts)
+        body = {
+            "out_order_no": number,
+            "appid": self.settings.wechat_appid,
+            "service_id": service,
+            "service_introduction": params.clip(title, params.INTRODUCTION) or "信用服务",
+            "time_range": {"start_time": "OnAccept"},  # PL TimeRange: the user's confirmation starts it
+            "risk_fund": {
+                "name": fund,
+                "amount": amount,  # PL RiskFund: DEPOSIT (先免) / ESTIMATE_ORDER_COST
+                "description": params.clip(title, params.DESCRIPTION) or fund,
+            },
+            "notify_url": self.settings.wechat_notify_url,
+            "need_user_confirm": True,
+        }
+        record = self._remember(
+            number,
+            kind,
+            order_no=number,
+            of=out_order_no,
+            request_no=key,
+            amount=amount,
+            body=json.dumps(body, ensure_ascii=False, sort_keys=True),
+            **facts,
+        )
         if number != key:
             self._remember(key, "alias", of=number)
         status, answer = self.client.call("POST", "/v3/payscore/serviceorder", json.loads(record["body"]))
@@ -134,10 +156,20 @@ class WechatProvider(CreditProvider):
         """Mini-program login (code2Session) gives the openid; the session key is never kept."""
         if not (self.settings.wechat_appid and self.settings.wechat_app_secret):
             raise ProviderNotConfigured("wechat login is not configured (CREDITFIRST_WECHAT_APPID, _APP_SECRET)")
-        query = urlencode({"appid": self.settings.wechat_appid, "secret": self.settings.wechat_app_secret,
-                           "js_code": code, "grant_type": "authorization_code"})
-        resp = self.client.send("GET", f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",
-                                None, {"Accept": "application/json"})
+        query = urlencode(
+            {
+                "appid": self.settings.wechat_appid,
+                "secret": self.settings.wechat_app_secret,
+                "js_code": code,
+                "grant_type": "authorization_code",
+            }
+        )
+        resp = self.client.send(
+            "GET",
+            f"{self.settings.wechat_login_gateway.rstrip('/')}/sns/jscode2session?{query}",
+            None,
+            {"Accept": "application/json"},
+        )
         answer = json.loads(resp.body or b"{}") if resp.status == 200 else {}
         if answer.get("errcode") in BAD_CODE:
             raise ValidationFailed("wechat refused the login code", "code")
@@ -148,62 +180,102 @@ class WechatProvider(CreditProvider):
     def send_reminder(self, member_ref: str, reminder: Reminder) -> OpResult:
         """The member-day reminder as a subscribe message (wechat_messages.py): needs the app's secret and the
         operator's template id (CREDITFIRST_WECHAT_REMINDER_TEMPLATE); the member must have subscribed."""
-        if not (self.settings.wechat_appid and self.settings.wechat_app_secret
-                and self.settings.wechat_reminder_template):
+        if not (
+            self.settings.wechat_appid and self.settings.wechat_app_secret and self.settings.wechat_reminder_template
+        ):
             return OpResult("failed", reason="not_configured")
         return SubscribeMessages(self.deps, self.client.send).send(
-            member_ref, reminder, self.settings.wechat_reminder_template, self.settings.wechat_reminder_state)
+            member_ref, reminder, self.settings.wechat_reminder_template, self.settings.wechat_reminder_state
+        )
 
     def authorize_credit(self, member_ref: str, out_request_no: str) -> CreditAnswer:
         """Pay Score consent (PY payscore_permission: service_id, appid, authorization_code, notify_url); the
         mini-program opens the token, the answer comes by PAYSCORE.USER_OPEN_SERVICE."""
         code = order_no(out_request_no)
         self._remember(code, "consent", member_ref=member_ref, of=out_request_no)
-        status, answer = self.client.call("POST", "/v3/payscore/permissions", {
-            "service_id": self.settings.wechat_deposit_service, "appid": self.settings.wechat_appid,
-            "authorization_code": code, "notify_url": self.settings.wechat_notify_url})
+        status, answer = self.client.call(
+            "POST",
+            "/v3/payscore/permissions",
+            {
+                "service_id": self.settings.wechat_deposit_service,
+                "appid": self.settings.wechat_appid,
+                "authorization_code": code,
+                "notify_url": self.settings.wechat_notify_url,
+            },
+        )
         if status >= 300:
             return CreditAnswer("declined")
         return CreditAnswer("pending", provider_params=params.enable_params(answer.get("apply_permissions_token", "")))
 
     # -- 先免: deposit-free rentals --------------------------------------------------------------------
-    def freeze(self, out_order_no: str, out_request_no: str, member_ref: str, amount: int,
-               title: str, expires_at: datetime) -> OpResult:
+    def freeze(
+        self, out_order_no: str, out_request_no: str, member_ref: str, amount: int, title: str, expires_at: datetime
+    ) -> OpResult:
         self._remember(f"order-of-{out_order_no}", "alias", of=order_no(out_request_no))
-        result = self._create(out_request_no, "freeze", out_order_no, "DEPOSIT", amount, title,
-                              expires_at=iso(expires_at), member_ref=member_ref)
+        result = self._create(
+            out_request_no,
+            "freeze",
+            out_order_no,
+            "DEPOSIT",
+            amount,
+            title,
+            expires_at=iso(expires_at),
+            member_ref=member_ref,
+        )
         # No lapse: a confirmed service order (time_range.start_time OnAccept, no end_time: PL TimeRange) holds
         # its risk fund until we complete or cancel it, so the rental is never re-frozen under a second order.
         return OpResult(result.status, result.provider_ref, result.reason, result.provider_params, None)
 
-    def capture_from_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int,
-                            reason: str) -> OpResult:
+    def capture_from_freeze(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, reason: str
+    ) -> OpResult:
         """Never sent: a live Pay Score order cannot be captured from (captures_live False); the services take
         such an amount as a line of settle_freeze."""
         return OpResult("failed", freeze_ref, "captured_at_completion")
 
-    def settle_freeze(self, out_request_no: str, freeze_ref: str, member_ref: str, lines: Sequence[Any],
-                      release: int, *, fulfilled: bool) -> list[OpResult]:
+    def settle_freeze(
+        self,
+        out_request_no: str,
+        freeze_ref: str,
+        member_ref: str,
+        lines: Sequence[Any],
+        release: int,
+        *,
+        fulfilled: bool,
+    ) -> list[OpResult]:
         """One /complete with every line (rent, overdue, deductions) - the rest of the risk fund ends with it;
         nothing owed and returned on time: a 0 completion (the positive record); nothing owed otherwise: cancel.
         A defaulted rental is completed for what it owes too: Pay Score collects it and records the unpaid."""
         record, service = self._order(freeze_ref)
         items = [Item(str(line.name), int(line.amount), str(line.description or line.name)) for line in lines]
-        self._remember(out_request_no, "settle", order_no=record["order_no"], release=release, fulfilled=fulfilled,
-                       lines=[{"no": str(line.out_request_no), "amount": int(line.amount)} for line in lines
-                              if line.amount])  # the bill's one collection, split back into our lines (wechat_bill)
+        self._remember(
+            out_request_no,
+            "settle",
+            order_no=record["order_no"],
+            release=release,
+            fulfilled=fulfilled,
+            lines=[{"no": str(line.out_request_no), "amount": int(line.amount)} for line in lines if line.amount],
+        )  # the bill's one collection, split back into our lines (wechat_bill)
         if sum(i.amount for i in items) > 0 or fulfilled:
-            result = orders.complete(self, record["order_no"], service, items or [Item("rent", 0, "returned on time")],
-                                     for_request=out_request_no)
+            result = orders.complete(
+                self,
+                record["order_no"],
+                service,
+                items or [Item("rent", 0, "returned on time")],
+                for_request=out_request_no,
+            )
         else:
             result = orders.cancel(self, record["order_no"], service, params.REASON_NOTHING_OWED)
         ledger.note(self.deps.table, self.name, out_request_no, status=result.status, reason=result.reason)
         # one result per line taken, then the release's (the port's shape); a line's provider_ref is the order,
         # whose payment (collection.details[].transaction_id) a later refund of the line goes against
-        return [OpResult(result.status, freeze_ref, result.reason) for _ in range(sum(1 for i in items if i.amount) + 1)]
+        return [
+            OpResult(result.status, freeze_ref, result.reason) for _ in range(sum(1 for i in items if i.amount) + 1)
+        ]
 
-    def release(self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *,
-                fulfilled: bool = False) -> OpResult:
+    def release(
+        self, out_request_no: str, freeze_ref: str, member_ref: str, amount: int, *, fulfilled: bool = False
+    ) -> OpResult:
         """Release all with nothing taken: completed at 0 when fulfilled, else cancelled. Already completed or
         cancelled: nothing is frozen any more."""
         if fulfilled:
@@ -233,26 +305,45 @@ class WechatProvider(CreditProvider):
         out_trade_no, notify_url, amount.total, payer.openid); the mini-program gets wx.requestPayment params."""
         number = order_no(f"{out_order_no}_deposit")
         self._remember(number, "deposit", amount=amount, of=f"{out_order_no}_deposit")
-        status, answer = self.client.call("POST", "/v3/pay/transactions/jsapi", {
-            "appid": self.settings.wechat_appid, "mchid": self.settings.wechat_mch_id,
-            "description": params.clip(title, 127) or "deposit", "out_trade_no": number,
-            "notify_url": self.settings.wechat_notify_url, "amount": {"total": amount, "currency": "CNY"},
-            "payer": {"openid": member_ref}})
+        status, answer = self.client.call(
+            "POST",
+            "/v3/pay/transactions/jsapi",
+            {
+                "appid": self.settings.wechat_appid,
+                "mchid": self.settings.wechat_mch_id,
+                "description": params.clip(title, 127) or "deposit",
+                "out_trade_no": number,
+                "notify_url": self.settings.wechat_notify_url,
+                "amount": {"total": amount, "currency": "CNY"},
+                "payer": {"openid": member_ref},
+            },
+        )
         if status >= 300:
             return OpResult("failed", reason=answer.get("code") or f"http_{status}")
         ts, nonce = str(int(self.deps.clock.now().timestamp())), secrets.token_hex(16)
         package = f"prepay_id={answer.get('prepay_id')}"
         message = f"{self.settings.wechat_appid}\n{ts}\n{nonce}\n{package}\n".encode()
-        return OpResult("pending", number, provider_params={
-            "appId": self.settings.wechat_appid, "timeStamp": ts, "nonceStr": nonce, "package": package,
-            "signType": "RSA", "paySign": keys.sign(self.merchant_key(), message)})
+        return OpResult(
+            "pending",
+            number,
+            provider_params={
+                "appId": self.settings.wechat_appid,
+                "timeStamp": ts,
+                "nonceStr": nonce,
+                "package": package,
+                "signType": "RSA",
+                "paySign": keys.sign(self.merchant_key(), message),
+            },
+        )
 
     # -- 先享: pay later and bookings -------------------------------------------------------------------
-    def open_pay_later(self, out_order_no: str, member_ref: str, amount: int, title: str,
-                       charge_at: datetime) -> OpResult:
+    def open_pay_later(
+        self, out_order_no: str, member_ref: str, amount: int, title: str, charge_at: datetime
+    ) -> OpResult:
         """The service order the user confirms (PAYSCORE.USER_CONFIRM); its number is the agreement charged."""
-        return self._create(out_order_no, "paylater", out_order_no, "ESTIMATE_ORDER_COST", amount, title,
-                            member_ref=member_ref)
+        return self._create(
+            out_order_no, "paylater", out_order_no, "ESTIMATE_ORDER_COST", amount, title, member_ref=member_ref
+        )
 
     def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
         number = order_no(out_order_no)
@@ -260,13 +351,18 @@ class WechatProvider(CreditProvider):
             return OpResult("succeeded", number)  # never sent to WeChat
         return self._cancel(number, params.reason(reason))
 
-    def open_installments(self, out_request_no: str, member_ref: str, amount: int, periods: int,
-                          title: str) -> OpResult:
-        raise ValidationFailed("WeChat Pay offers no interest-free installments; use kind pay_later", "kind",
-                               code="installments_not_offered")
+    def open_installments(
+        self, out_request_no: str, member_ref: str, amount: int, periods: int, title: str
+    ) -> OpResult:
+        raise ValidationFailed(
+            "WeChat Pay offers no interest-free installments; use kind pay_later",
+            "kind",
+            code="installments_not_offered",
+        )
 
-    def charge(self, out_request_no: str, member_ref: str, amount: int, description: str, *,
-               agreement_ref: str | None = None) -> OpResult:
+    def charge(
+        self, out_request_no: str, member_ref: str, amount: int, description: str, *, agreement_ref: str | None = None
+    ) -> OpResult:
         """Complete the confirmed order with the amount owed; Pay Score then collects it (PAYSCORE.USER_PAID or
         the order's collection on query). Completed once: a later attempt reports the collection."""
         if not agreement_ref:
@@ -289,8 +385,9 @@ class WechatProvider(CreditProvider):
         record, service = self._order(agreement_ref)
         return orders.record_paid(self, record["order_no"], service, paid_at)
 
-    def refund(self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *,
-               charged_total: int | None = None) -> OpResult:
+    def refund(
+        self, out_request_no: str, charge_ref: str, member_ref: str, amount: int, *, charged_total: int | None = None
+    ) -> OpResult:
         """Domestic refund of the collected transaction (GO refunddomestic CreateRequest/AmountReq: amount.total
         is the transaction's whole total); out_refund_no is our number, so a repeat is the same refund.
         `charge_ref` may name one of our service orders (a rental's settlement, a pay-later charge answered before
@@ -306,12 +403,19 @@ class WechatProvider(CreditProvider):
             if known is not None:
                 return known
         ledger.note(self.deps.table, self.name, out_request_no, sent=True)
-        status, answer = self.client.call("POST", "/v3/refund/domestic/refunds", {
-            "transaction_id": op["transaction_id"],  # GO refunddomestic CreateRequest TransactionId (微信支付订单号)
-            "out_refund_no": out_request_no,  # CreateRequest OutRefundNo: the same number never refunds twice
-            "notify_url": self.settings.wechat_notify_url,  # CreateRequest NotifyUrl: REFUND.* notices
-            # AmountReq: Refund (this refund), Total (the original transaction's total), Currency CNY
-            "amount": {"refund": int(op["amount"]), "total": int(op["total"]), "currency": "CNY"}})
+        status, answer = self.client.call(
+            "POST",
+            "/v3/refund/domestic/refunds",
+            {
+                "transaction_id": op[
+                    "transaction_id"
+                ],  # GO refunddomestic CreateRequest TransactionId (微信支付订单号)
+                "out_refund_no": out_request_no,  # CreateRequest OutRefundNo: the same number never refunds twice
+                "notify_url": self.settings.wechat_notify_url,  # CreateRequest NotifyUrl: REFUND.* notices
+                # AmountReq: Refund (this refund), Total (the original transaction's total), Currency CNY
+                "amount": {"refund": int(op["amount"]), "total": int(op["total"]), "currency": "CNY"},
+            },
+        )
         if status >= 300:
             return OpResult("failed", reason=answer.get("code") or f"http_{status}")
         return wechat_query.refund_state(answer)

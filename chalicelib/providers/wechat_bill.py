@@ -18,6 +18,7 @@ Not fetched: the Pay Score merchant bill (GET /v3/payscore/merchant-bill, wechat
 payscore_merchant_bill: bill_date, service_id, tar_type, encryption_algorithm AEAD_AES_256_GCM): its answer
 lists encrypted files whose shape no reference we hold describes; see the report of this change.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,7 +46,8 @@ BEIJING_FORMAT = "%Y-%m-%d %H:%M:%S"
 def fetch(provider: Any, day: date) -> list[BillLine]:
     """The trade bill of Beijing day `day` as lines named by our request numbers."""
     status, answer = provider.client.call(
-        "GET", f"/v3/bill/tradebill?bill_date={day.isoformat()}&bill_type=ALL&tar_type=GZIP")
+        "GET", f"/v3/bill/tradebill?bill_date={day.isoformat()}&bill_type=ALL&tar_type=GZIP"
+    )
     if status == 400 and answer.get("code") == NOTHING_THAT_DAY:
         return []  # no trade and no refund that day: an empty bill, to match with an empty ledger
     if status >= 300:
@@ -105,8 +107,9 @@ def parse(text: str, recall: Any) -> list[BillLine]:
     if not rows:
         raise BillUnavailable("wechat bill: an empty file")
     header = [h.strip().lstrip("\ufeff") for h in next(csv.reader([rows[0]]))]
-    if not {TIME, OUT_TRADE_NO, STATE, OUT_REFUND_NO, REFUND_AMOUNT} <= set(header) or \
-            not ({ORDER_AMOUNT, SETTLED_AMOUNT} & set(header)):
+    if not {TIME, OUT_TRADE_NO, STATE, OUT_REFUND_NO, REFUND_AMOUNT} <= set(header) or not (
+        {ORDER_AMOUNT, SETTLED_AMOUNT} & set(header)
+    ):
         raise BillUnavailable("wechat bill: the file has no known header")
     amount_column = ORDER_AMOUNT if ORDER_AMOUNT in header else SETTLED_AMOUNT
     lines = []
@@ -114,12 +117,18 @@ def parse(text: str, recall: Any) -> list[BillLine]:
         if not values or values[0].strip().lstrip("`") == SUMMARY_FIRST:
             break  # the summary follows the rows
         cell = {name: value.strip().lstrip("`").strip() for name, value in zip(header, values, strict=False)}
-        at = iso(datetime.strptime(cell[TIME], BEIJING_FORMAT).replace(tzinfo=BEIJING).astimezone(timezone.utc)) \
-            if cell.get(TIME) else ""
+        at = (
+            iso(datetime.strptime(cell[TIME], BEIJING_FORMAT).replace(tzinfo=BEIJING).astimezone(timezone.utc))
+            if cell.get(TIME)
+            else ""
+        )
         if cell[STATE] == "SUCCESS":
-            lines += [BillLine(number, kind, fen, at, cell.get(TRANSACTION_ID, ""))
-                      for number, kind, fen in _ours(cell[OUT_TRADE_NO], _fen(cell[amount_column]), recall)]
+            lines += [
+                BillLine(number, kind, fen, at, cell.get(TRANSACTION_ID, ""))
+                for number, kind, fen in _ours(cell[OUT_TRADE_NO], _fen(cell[amount_column]), recall)
+            ]
         elif cell[STATE] == "REFUND" and cell.get(REFUND_STATE, "SUCCESS") == "SUCCESS":
-            lines.append(BillLine(cell[OUT_REFUND_NO], "refund", _fen(cell[REFUND_AMOUNT]), at,
-                                  cell.get(TRANSACTION_ID, "")))
+            lines.append(
+                BillLine(cell[OUT_REFUND_NO], "refund", _fen(cell[REFUND_AMOUNT]), at, cell.get(TRANSACTION_ID, ""))
+            )
     return lines

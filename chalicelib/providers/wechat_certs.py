@@ -9,6 +9,7 @@ core/auth/verifiers/sha256withrsa_combined_verifier.go (public key id first, els
 GetSerial = the key id), wechatpay-java core/.../CertificateDownloader.java (NOT_FOUND: no certificates, the
 merchant uses the platform public key).
 """
+
 from __future__ import annotations
 
 import base64
@@ -49,7 +50,8 @@ class PlatformKeys:
             found[rsa.certificate_serial(pem)] = rsa.load_public_key(pem)
         if self._settings.wechat_public_key and self._settings.wechat_public_key_id:
             found[self._settings.wechat_public_key_id.strip().upper()] = rsa.load_public_key(
-                self._settings.wechat_public_key)
+                self._settings.wechat_public_key
+            )
         return found
 
     def stored(self, reload: bool = False) -> dict[str, dict]:
@@ -59,8 +61,9 @@ class PlatformKeys:
             item = self.provider.deps.table.get(*STORE) or {}
             self._stored, self._loaded_at = dict(item.get("certs") or {}), self._now()
         now = self._now()
-        return {s: c for s, c in self._stored.items()
-                if parse_iso(c["effective_time"]) <= now < parse_iso(c["expire_time"])}
+        return {
+            s: c for s, c in self._stored.items() if parse_iso(c["effective_time"]) <= now < parse_iso(c["expire_time"])
+        }
 
     def all(self, reload: bool = False) -> dict[str, Any]:
         found = {s: rsa.load_public_key(c["pem"]) for s, c in self.stored(reload).items()}
@@ -130,8 +133,9 @@ class PlatformKeys:
             fmt.verify_signed(resp.headers, resp.body, {**known, **fresh}, self._now())
         except InvalidSignature as exc:
             raise ProviderError(f"wechat pay certificate download not trusted: {exc.message}") from exc
-        self.provider.deps.table.put({"pk": STORE[0], "sk": STORE[1], "certs": downloaded,
-                                      "updated_at": iso(self._now())})
+        self.provider.deps.table.put(
+            {"pk": STORE[0], "sk": STORE[1], "certs": downloaded, "updated_at": iso(self._now())}
+        )
         self._stored, self._loaded_at = downloaded, self._now()
         return sorted(downloaded)
 
@@ -145,9 +149,15 @@ def _decrypt(sealed: Mapping[str, Any], apiv3_key: str) -> str:
     if sealed.get("algorithm") != "AEAD_AES_256_GCM":
         raise InvalidSignature("unknown certificate encryption")
     try:
-        return AESGCM(apiv3_key_bytes(apiv3_key)).decrypt(
-            str(sealed["nonce"]).encode(), base64.b64decode(str(sealed["ciphertext"]), validate=True),
-            str(sealed.get("associated_data") or "").encode() or None).decode()
+        return (
+            AESGCM(apiv3_key_bytes(apiv3_key))
+            .decrypt(
+                str(sealed["nonce"]).encode(),
+                base64.b64decode(str(sealed["ciphertext"]), validate=True),
+                str(sealed.get("associated_data") or "").encode() or None,
+            )
+            .decode()
+        )
     except (InvalidTag, ValueError) as exc:
         raise InvalidSignature("certificate does not decrypt with the APIv3 key") from exc
 

@@ -6,6 +6,7 @@ References: wechatpay-apiv3/wechatpay-go core/client.go (doRequest: Accept, Cont
 Authorization, Wechatpay-Serial = the serial the validator can verify; answers validated), core/consts/const.go,
 services/refunddomestic/api_refunds.go (FREQUENCY_LIMITED: 该笔退款未受理，请降低频率后重试).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,14 +35,23 @@ class V3Client:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
         for attempt in range(len(BACKOFF_SECONDS) + 1):
             ts, nonce = str(int(p.deps.clock.now().timestamp())), secrets.token_hex(16)
-            auth = fmt.authorization(p.settings.wechat_mch_id, p.settings.wechat_cert_serial, p.merchant_key(),
-                                     method, path, ts, nonce, text)
-            headers = {"Authorization": auth, "Accept": "application/json", "User-Agent": "creditfirst/1 (python)",
-                       "Wechatpay-Serial": p.keys.accept_serial()}
+            auth = fmt.authorization(
+                p.settings.wechat_mch_id, p.settings.wechat_cert_serial, p.merchant_key(), method, path, ts, nonce, text
+            )
+            headers = {
+                "Authorization": auth,
+                "Accept": "application/json",
+                "User-Agent": "creditfirst/1 (python)",
+                "Wechatpay-Serial": p.keys.accept_serial(),
+            }
             if body is not None:
                 headers["Content-Type"] = "application/json"
-            resp = self.send(method, p.settings.wechat_gateway.rstrip("/") + path,
-                             text.encode("utf-8") if body is not None else None, headers)
+            resp = self.send(
+                method,
+                p.settings.wechat_gateway.rstrip("/") + path,
+                text.encode("utf-8") if body is not None else None,
+                headers,
+            )
             if not _throttled(resp):
                 return resp, text
             if attempt < len(BACKOFF_SECONDS):

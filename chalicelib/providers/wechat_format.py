@@ -1,5 +1,6 @@
 """WeChat Pay APIv3 wire format: the request Authorization header, signed answers and notifications,
 and AEAD_AES_256_GCM resources. Pure functions over bytes, testable against WeChat's own vectors."""
+
 from __future__ import annotations
 
 import base64
@@ -23,12 +24,15 @@ def request_message(method: str, path_with_query: str, timestamp: str, nonce: st
     return f"{method}\n{path_with_query}\n{timestamp}\n{nonce}\n{body}\n".encode("utf-8")
 
 
-def authorization(mch_id: str, serial: str, private_key: Any, method: str, path_with_query: str,
-                  timestamp: str, nonce: str, body: str) -> str:
+def authorization(
+    mch_id: str, serial: str, private_key: Any, method: str, path_with_query: str, timestamp: str, nonce: str, body: str
+) -> str:
     """The `Authorization` header of one v3 request."""
     signature = keys.sign(private_key, request_message(method, path_with_query, timestamp, nonce, body))
-    return (f'{SCHEMA} mchid="{mch_id}",nonce_str="{nonce}",signature="{signature}",'
-            f'timestamp="{timestamp}",serial_no="{serial}"')
+    return (
+        f'{SCHEMA} mchid="{mch_id}",nonce_str="{nonce}",signature="{signature}",'
+        f'timestamp="{timestamp}",serial_no="{serial}"'
+    )
 
 
 def verify_signed(headers: Mapping[str, str], body: bytes, public_keys: Mapping[str, Any], now: datetime) -> None:
@@ -71,8 +75,10 @@ def decrypt_resource(resource: Mapping[str, Any], apiv3_key: str) -> dict:
     try:
         ciphertext = base64.b64decode(str(resource.get("ciphertext", "")), validate=True)
         plain = AESGCM(apiv3_key_bytes(apiv3_key)).decrypt(
-            str(resource.get("nonce", "")).encode(), ciphertext,
-            str(resource.get("associated_data", "")).encode() or None)
+            str(resource.get("nonce", "")).encode(),
+            ciphertext,
+            str(resource.get("associated_data", "")).encode() or None,
+        )
         return json.loads(plain)
     except (InvalidTag, ValueError) as exc:
         raise InvalidSignature("wechat pay resource does not decrypt") from exc
@@ -82,10 +88,16 @@ def encrypt_resource(plain: dict, apiv3_key: str, nonce: str, associated_data: s
     """The inverse of decrypt_resource (local fake gateway and tests)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    data = AESGCM(apiv3_key_bytes(apiv3_key)).encrypt(nonce.encode(), json.dumps(plain).encode(),
-                                                      associated_data.encode())
-    return {"algorithm": "AEAD_AES_256_GCM", "ciphertext": base64.b64encode(data).decode(),
-            "associated_data": associated_data, "nonce": nonce, "original_type": associated_data}
+    data = AESGCM(apiv3_key_bytes(apiv3_key)).encrypt(
+        nonce.encode(), json.dumps(plain).encode(), associated_data.encode()
+    )
+    return {
+        "algorithm": "AEAD_AES_256_GCM",
+        "ciphertext": base64.b64encode(data).decode(),
+        "associated_data": associated_data,
+        "nonce": nonce,
+        "original_type": associated_data,
+    }
 
 
 def apiv2_sign(params: Mapping[str, str], apiv2_key: str) -> str:

@@ -14,6 +14,7 @@ References (every field below):
 The template's keywords are the operator's (configured with the template id): thing1 = the title,
 date2 = the credit day, as CREDITFIRST_WECHAT_REMINDER_TEMPLATE's keywords must be chosen.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,27 +52,46 @@ class SubscribeMessages:
         if kept and parse_iso(kept["expires_at"]) - TOKEN_MARGIN > now:
             return str(kept["token"])
         settings = self.deps.settings
-        answer = self._get("/cgi-bin/token", {"grant_type": "client_credential", "appid": settings.wechat_appid,
-                                              "secret": settings.wechat_app_secret})
+        answer = self._get(
+            "/cgi-bin/token",
+            {"grant_type": "client_credential", "appid": settings.wechat_appid, "secret": settings.wechat_app_secret},
+        )
         if not answer.get("access_token"):
             raise ProviderError(f"wechat access_token refused ({answer.get('errcode')})")
         expires = now + timedelta(seconds=int(answer.get("expires_in", 7200)))
-        table.put({"pk": TOKEN_KEY[0], "sk": TOKEN_KEY[1], "token": answer["access_token"], "expires_at": iso(expires),
-                   "ttl": int(expires.timestamp())})
+        table.put(
+            {
+                "pk": TOKEN_KEY[0],
+                "sk": TOKEN_KEY[1],
+                "token": answer["access_token"],
+                "expires_at": iso(expires),
+                "ttl": int(expires.timestamp()),
+            }
+        )
         return str(answer["access_token"])
 
     def send(self, openid: str, reminder: Reminder, template_id: str, state: str) -> OpResult:
-        body = {"touser": openid, "template_id": template_id, "page": reminder.page,
-                "data": {"thing1": {"value": reminder.title[:20]},  # thing.DATA: at most 20 characters
-                         "date2": {"value": reminder.credit_date.isoformat()}},
-                "miniprogram_state": state, "lang": "zh_CN"}
+        body = {
+            "touser": openid,
+            "template_id": template_id,
+            "page": reminder.page,
+            "data": {
+                "thing1": {"value": reminder.title[:20]},  # thing.DATA: at most 20 characters
+                "date2": {"value": reminder.credit_date.isoformat()},
+            },
+            "miniprogram_state": state,
+            "lang": "zh_CN",
+        }
         raw = json.dumps(body, ensure_ascii=False).encode()
         now = self.deps.clock.now()
         for fresh in (False, True):
             token = self.access_token(now, fresh)
-            resp = self._send("POST", f"{self._gateway}/cgi-bin/message/subscribe/send?"
-                                      f"{urlencode({'access_token': token})}", raw,
-                              {"Content-Type": "application/json", "Accept": "application/json"})
+            resp = self._send(
+                "POST",
+                f"{self._gateway}/cgi-bin/message/subscribe/send?{urlencode({'access_token': token})}",
+                raw,
+                {"Content-Type": "application/json", "Accept": "application/json"},
+            )
             answer = json.loads(resp.body or b"{}") if resp.status == 200 else {"errcode": -1}
             code = int(answer.get("errcode", -1))
             if code == 0:

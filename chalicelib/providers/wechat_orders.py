@@ -9,6 +9,7 @@ bodies), essensoft/paylink V3/Domain (WeChatPayScoreServiceOrderQueryModel, ...O
 ...OutOrderNoCancelBodyModel, ...PayBodyModel, ...SyncBodyModel, TimeRange, Collection, CollectionDetail),
 pay.weixin.qq.com/docs/merchant/apis/weixin-pay-score/service-order/{cancel,collect}-service-order.html.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def phase(answer: dict | None) -> str:
     state, description = answer.get("state"), answer.get("state_description")
     if state == "DOING":
         return "collecting" if description == "MCH_COMPLETE" else "confirmed"
-    return {"CREATED": "created", "DONE": "done", "REVOKED": "revoked", "EXPIRED": "expired"}.get(state or "",
-                                                                                                 "created")
+    return {"CREATED": "created", "DONE": "done", "REVOKED": "revoked", "EXPIRED": "expired"}.get(
+        state or "", "created"
+    )
 
 
 def payment(answer: dict) -> dict | None:
@@ -96,8 +98,9 @@ def _end_time(p: Any, number: str) -> str:
     return fmt.wechat_time(min(end, now))
 
 
-def complete(p: Any, number: str, service: str, payments: Sequence[Item], *, for_request: str,
-             discounts: Sequence[Item] = ()) -> OpResult:
+def complete(
+    p: Any, number: str, service: str, payments: Sequence[Item], *, for_request: str, discounts: Sequence[Item] = ()
+) -> OpResult:
     """One /complete with every amount (succeeded: completed, Pay Score collects). Idempotent: a completed order
     is reported as such; a body sent without a clear answer is re-sent byte-identical."""
     answer = query(p, number, service)
@@ -112,11 +115,21 @@ def complete(p: Any, number: str, service: str, payments: Sequence[Item], *, for
     if record and record.get("sent"):
         body = json.loads(record["body"])
     else:  # time_range.end_time: required when the order was created without one (PL CompleteBodyModel)
-        body = {**common(p, service), **completion(payments, discounts),
-                "time_range": {"end_time": _end_time(p, number)}}
+        body = {
+            **common(p, service),
+            **completion(payments, discounts),
+            "time_range": {"end_time": _end_time(p, number)},
+        }
         ledger.remember(p.deps.table, p.name, key, "complete", order_no=number)
-    ledger.note(p.deps.table, p.name, key, body=json.dumps(body, ensure_ascii=False, sort_keys=True), sent=True,
-                for_request=for_request, total=body["total_amount"])
+    ledger.note(
+        p.deps.table,
+        p.name,
+        key,
+        body=json.dumps(body, ensure_ascii=False, sort_keys=True),
+        sent=True,
+        for_request=for_request,
+        total=body["total_amount"],
+    )
     status, out = p.client.call("POST", f"/v3/payscore/serviceorder/{number}/complete", body)
     if status < 300 or phase(query(p, number, service)) in ("collecting", "done"):
         return OpResult("succeeded", number)
@@ -133,8 +146,9 @@ def cancel(p: Any, number: str, service: str, reason: str) -> OpResult:
         return OpResult("succeeded", number)
     if ph in ("collecting", "done"):
         return OpResult("failed", number, "ORDER_COMPLETED")
-    status, out = p.client.call("POST", f"/v3/payscore/serviceorder/{number}/cancel",
-                                {**common(p, service), "reason": reason})  # reason <= 30: PL CancelBodyModel
+    status, out = p.client.call(
+        "POST", f"/v3/payscore/serviceorder/{number}/cancel", {**common(p, service), "reason": reason}
+    )  # reason <= 30: PL CancelBodyModel
     if status < 300 or phase(query(p, number, service)) in ("revoked", "expired"):
         return OpResult("succeeded", number)
     return OpResult("failed", number, out.get("code") or f"http_{status}")
@@ -156,8 +170,11 @@ def record_paid(p: Any, number: str, service: str, paid_at: datetime) -> OpResul
     answer = query(p, number, service)
     if phase(answer) != "collecting":
         return collection(answer, number)
-    status, out = p.client.call("POST", f"/v3/payscore/serviceorder/{number}/sync", {
-        **common(p, service), "type": "Order_Paid", "detail": {"paid_time": fmt.wechat_time(paid_at)}})
+    status, out = p.client.call(
+        "POST",
+        f"/v3/payscore/serviceorder/{number}/sync",
+        {**common(p, service), "type": "Order_Paid", "detail": {"paid_time": fmt.wechat_time(paid_at)}},
+    )
     if status < 300:
         return OpResult("succeeded", number)
     return OpResult("failed", number, out.get("code") or f"http_{status}")

@@ -5,6 +5,7 @@ PostPayment name <= 20 / description <= 30 / at most 100, PostDiscount at most 3
 WeChatPayScoreServiceOrderOutOrderNoCancelBodyModel reason <= 30; minibear2021/wechatpayv3 payscore.py
 payscore_cancel/payscore_modify reason "最多30个字符"). WeChat counts characters, not bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,13 @@ def clip(text: str, most: int) -> str:
 
 
 # Our close reasons (codes) as the sentence the user reads in WeChat's cancellation message.
-USER_REASONS = {"cancelled": REASON_CANCELLED, "rejected": "订单未通过审核，未产生费用", "waived": "费用已免除，订单已取消",
-                "team_failed": "拼团未成功，未产生费用", "not_confirmed": "订单未确认，已取消"}
+USER_REASONS = {
+    "cancelled": REASON_CANCELLED,
+    "rejected": "订单未通过审核，未产生费用",
+    "waived": "费用已免除，订单已取消",
+    "team_failed": "拼团未成功，未产生费用",
+    "not_confirmed": "订单未确认，已取消",
+}
 
 
 def reason(text: str, fallback: str = REASON_CANCELLED) -> str:
@@ -76,12 +82,17 @@ def lines(items: Sequence[Item], most: int, rest_name: str) -> list[dict]:
     into one last line so the sum is kept."""
     items = list(items)
     if len(items) > most:
-        tail = items[most - 1:]
-        items = items[:most - 1] + [Item(rest_name, sum(i.amount for i in tail), f"{len(tail)} items")]
+        tail = items[most - 1 :]
+        items = items[: most - 1] + [Item(rest_name, sum(i.amount for i in tail), f"{len(tail)} items")]
     names = _unique(i.name for i in items)
-    return [{"name": n, "amount": int(i.amount), **({"description": clip(i.description, DESCRIPTION)}
-                                                    if clip(i.description, DESCRIPTION) else {})}
-            for n, i in zip(names, items, strict=True)]
+    return [
+        {
+            "name": n,
+            "amount": int(i.amount),
+            **({"description": clip(i.description, DESCRIPTION)} if clip(i.description, DESCRIPTION) else {}),
+        }
+        for n, i in zip(names, items, strict=True)
+    ]
 
 
 def completion(payments: Sequence[Item], discounts: Sequence[Item] = ()) -> dict:
@@ -101,8 +112,13 @@ def use_params(mch_id: str, package: str, apiv2_key: str, timestamp: int, nonce:
     (from the create answer, valid 1 h), timestamp, nonce_str, sign_type HMAC-SHA256, sign over those five
     (pay.weixin.qq.com/docs/merchant/apis/weixin-pay-score/applets-confirm.html; docs.taro.zone openBusinessView
     ScoreUsedExtraData)."""
-    extra = {"mch_id": mch_id, "package": package, "timestamp": str(timestamp),
-             "nonce_str": nonce or secrets.token_hex(16), "sign_type": "HMAC-SHA256"}
+    extra = {
+        "mch_id": mch_id,
+        "package": package,
+        "timestamp": str(timestamp),
+        "nonce_str": nonce or secrets.token_hex(16),
+        "sign_type": "HMAC-SHA256",
+    }
     extra["sign"] = wechat_format.apiv2_sign(extra, apiv2_key)
     return {"businessType": "wxpayScoreUse", "extraData": extra}
 

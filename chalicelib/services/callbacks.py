@@ -2,6 +2,7 @@
 dispatch through a dict (unknown kinds logged and acknowledged), and move state forward in the
 same transaction that marks the notification handled (so a repeat has no second effect).
 A notification that could not be applied is never acknowledged: the provider sends it again."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,13 +26,23 @@ def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: by
     note = provider.verify_notification(headers, raw_body)
     handler = HANDLERS.get(note.kind)
     if handler is None:
-        logger.info("notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name})
+        logger.info(
+            "notification of an unknown kind acknowledged", extra={"kind": note.kind, "provider": provider_name}
+        )
         return provider.ack()
     for _ in range(ATTEMPTS):
         uow = UnitOfWork(deps.table, deps.clock.now(), f"provider:{provider_name}", deps.queues.send)
-        uow.put({"pk": f"NOTIF#{provider_name}#{note.id}", "sk": "NOTIF", "kind": note.kind,
-                 "out_request_no": note.out_request_no, "at": uow.now.isoformat()},
-                condition="attribute_not_exists(pk)", on_fail=_Duplicate())
+        uow.put(
+            {
+                "pk": f"NOTIF#{provider_name}#{note.id}",
+                "sk": "NOTIF",
+                "kind": note.kind,
+                "out_request_no": note.out_request_no,
+                "at": uow.now.isoformat(),
+            },
+            condition="attribute_not_exists(pk)",
+            on_fail=_Duplicate(),
+        )
         try:
             handler(deps, note, uow, provider_name)
             uow.commit()
@@ -41,8 +52,10 @@ def handle(deps: Deps, provider_name: str, headers: dict[str, str], raw_body: by
             return provider.ack()
         except Retry:
             continue
-    logger.warning("notification not applied (contention); the provider is asked to resend it",
-                   extra={"id": note.id, "kind": note.kind, "provider": provider_name})
+    logger.warning(
+        "notification not applied (contention); the provider is asked to resend it",
+        extra={"id": note.id, "kind": note.kind, "provider": provider_name},
+    )
     count(NOT_APPLIED, provider=provider_name)
     return provider.nack()
 

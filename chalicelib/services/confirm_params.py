@@ -1,6 +1,7 @@
 """Mini-program params that expire: WeChat Pay Score's `package` lives one hour, so a member who opens a
 waiting rental or order again after that gets fresh ones (the provider re-queries its order). The refresh
 is a conditional write on the status that was read; a member asking within the hour costs nothing extra."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -36,8 +37,12 @@ def refreshed(deps: Deps, item: dict, kind: str, number: str, waiting: bool) -> 
     if not fresh:
         return item
     try:
-        deps.table.update(item["pk"], item["sk"], set={"provider_params": fresh, "provider_params_at": iso(now)},
-                          **expect({"status": item["status"]}))
+        deps.table.update(
+            item["pk"],
+            item["sk"],
+            set={"provider_params": fresh, "provider_params_at": iso(now)},
+            **expect({"status": item["status"]}),
+        )
     except ConditionFailed:
         return item  # moved on meanwhile: the params are of no use any more
     return {**item, "provider_params": fresh, "provider_params_at": iso(now)}

@@ -6,6 +6,7 @@ provider's order is closed so nothing stays open at the user's provider account.
 
 The numbers are the object's own (chosen once per request: from the Idempotency-Key when there is one), so
 a retried request reaches the same provider order rather than opening a second."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -26,8 +27,7 @@ def intent_key(object_id: str) -> tuple[str, str]:
     return f"INTENT#{object_id}", "INTENT"
 
 
-def record(deps: Deps, uow: UnitOfWork, object_key: tuple[str, str], number: str, provider: str,
-           now: datetime) -> None:
+def record(deps: Deps, uow: UnitOfWork, object_key: tuple[str, str], number: str, provider: str, now: datetime) -> None:
     """Before the provider call: what would have to be closed if our commit never comes; `uow` (the
     object's transaction) deletes it. Only for providers asked before the commit (confirms_in_app)."""
     if not deps.provider(provider).confirms_in_app:
@@ -36,14 +36,29 @@ def record(deps: Deps, uow: UnitOfWork, object_key: tuple[str, str], number: str
     if found is None:
         raise ValueError(f"not one of our numbers: {number}")
     wake = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
-    deps.table.put({"pk": intent_key(found[0])[0], "sk": "INTENT", "type": "intent", "number": number,
-                    "object_pk": object_key[0], "object_sk": object_key[1], "provider": provider,
-                    "created_at": iso(now), "due_pk": f"timer#intent#{shard_of(found[0])}", "due_at": iso(wake)})
+    deps.table.put(
+        {
+            "pk": intent_key(found[0])[0],
+            "sk": "INTENT",
+            "type": "intent",
+            "number": number,
+            "object_pk": object_key[0],
+            "object_sk": object_key[1],
+            "provider": provider,
+            "created_at": iso(now),
+            "due_pk": f"timer#intent#{shard_of(found[0])}",
+            "due_at": iso(wake),
+        }
+    )
     # Committed with the object: nothing to close. Never after the closer began (a request that outlived
     # the reconcile window): then the object is not written at all.
-    uow.delete(*intent_key(found[0]), condition="attribute_not_exists(closing_at)",
-               on_fail=InvalidState("this request took too long and its provider order was closed; "
-                                    "send it again with a new Idempotency-Key"))
+    uow.delete(
+        *intent_key(found[0]),
+        condition="attribute_not_exists(closing_at)",
+        on_fail=InvalidState(
+            "this request took too long and its provider order was closed; send it again with a new Idempotency-Key"
+        ),
+    )
 
 
 def close_orphan(deps: Deps, pk: str, sk: str) -> str:

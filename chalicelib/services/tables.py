@@ -1,6 +1,7 @@
 """The one place the areas' tables are assembled: which handler applies each provider notification
 kind, and which resolver continues each kind of review. Imported on the first notification or review
 decision (never by `import app`), so a cold start stays cheap."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
@@ -29,5 +30,9 @@ def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -
     DISPUTES[subject](deps, uow, review, approved)
 
 
-RESOLVERS: dict[str, Resolver] = {**rentals.RESOLVERS, **orders.RESOLVERS, **growth.RESOLVERS,
-                                  "dispute": resolve_dispute}
+RESOLVERS: dict[str, Resolver] = {
+    **rentals.RESOLVERS,
+    **orders.RESOLVERS,
+    **growth.RESOLVERS,
+    "dispute": resolve_dispute,
+}

@@ -6,6 +6,7 @@ takes about 1,000 writes a second before it throttles (and a throttled index slo
 writer puts its entry on the shard of a key of its own; a reader merges the shards' pages in sort-key
 order, lazily (nothing is read beyond what the caller consumes).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -22,6 +23,8 @@ def day_pk(prefix: str, day: str, key: str) -> str:
 
 def read_day(table: Any, prefix: str, day: str, newest_first: bool = False) -> Iterator[dict]:
     """Every entry of one day's listing, in `list_sk` order across the shards (one paged Query each)."""
-    shards = [table.query("list_pk = :p", {":p": f"{prefix}#{day}#{s}"}, index="list", forward=not newest_first)
-              for s in range(shard_count())]
+    shards = [
+        table.query("list_pk = :p", {":p": f"{prefix}#{day}#{s}"}, index="list", forward=not newest_first)
+        for s in range(shard_count())
+    ]
     return heapq.merge(*shards, key=lambda item: str(item["list_sk"]), reverse=newest_first)

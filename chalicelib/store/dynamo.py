@@ -1,4 +1,5 @@
 """A thin typed wrapper over the low-level DynamoDB client: plain dicts in and out, ints not Decimals."""
+
 from __future__ import annotations
 
 import time
@@ -70,11 +71,17 @@ class Table:
             request = out.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(0.05 * 2 ** attempt)
+            time.sleep(0.05 * 2**attempt)
         return found
 
-    def put(self, item: dict, condition: str | None = None, names: dict | None = None,
-            values: dict | None = None, return_old_on_fail: bool = False) -> None:
+    def put(
+        self,
+        item: dict,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        return_old_on_fail: bool = False,
+    ) -> None:
         args: dict[str, Any] = {"TableName": self.name, "Item": to_dynamo(item)}
         with_expression(args, condition, names, values)
         if return_old_on_fail:
@@ -87,9 +94,19 @@ class Table:
                 raise ConditionFailed(["ConditionalCheckFailed"], [old]) from exc
             raise
 
-    def update(self, pk: str, sk: str, update: str | None = None, condition: str | None = None,
-               names: dict | None = None, values: dict | None = None, *, set: dict | None = None,
-               add: dict | None = None, remove: list[str] | None = None) -> dict:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        update: str | None = None,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        *,
+        set: dict | None = None,
+        add: dict | None = None,
+        remove: list[str] | None = None,
+    ) -> dict:
         """One UpdateItem: either a written `update` expression or set/add/remove (built by
         `update_expression`, the same builder the unit of work uses); returns the new item."""
         names, values = dict(names or {}), dict(values or {})
@@ -97,8 +114,12 @@ class Table:
             update = update_expression(names, values, set=set, add=add, remove=remove)
         elif set or add or remove:
             raise ValueError("give either an update expression or set/add/remove, not both")
-        args: dict[str, Any] = {"TableName": self.name, "Key": to_dynamo(key(pk, sk)),
-                                "UpdateExpression": update, "ReturnValues": "ALL_NEW"}
+        args: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_dynamo(key(pk, sk)),
+            "UpdateExpression": update,
+            "ReturnValues": "ALL_NEW",
+        }
         with_expression(args, condition, names, values)
         try:
             return from_dynamo(self.client.update_item(**args).get("Attributes")) or {}
@@ -110,11 +131,23 @@ class Table:
     def delete(self, pk: str, sk: str) -> None:
         self.client.delete_item(TableName=self.name, Key=to_dynamo(key(pk, sk)))
 
-    def query(self, key_condition: str, values: dict, names: dict | None = None, index: str | None = None,
-              forward: bool = True, limit: int | None = None, filter_: str | None = None) -> Iterator[dict]:
+    def query(
+        self,
+        key_condition: str,
+        values: dict,
+        names: dict | None = None,
+        index: str | None = None,
+        forward: bool = True,
+        limit: int | None = None,
+        filter_: str | None = None,
+    ) -> Iterator[dict]:
         """Yield items page by page; stops after `limit` items when given."""
-        args: dict[str, Any] = {"TableName": self.name, "KeyConditionExpression": key_condition,
-                                "ExpressionAttributeValues": to_dynamo(values), "ScanIndexForward": forward}
+        args: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": to_dynamo(values),
+            "ScanIndexForward": forward,
+        }
         if names:
             args["ExpressionAttributeNames"] = names
         if index:
@@ -145,7 +178,10 @@ class Table:
                 raise
             reasons = exc.response.get("CancellationReasons") or _reasons_from_message(err.get("Message", ""), len(ops))
             codes = [None if r.get("Code") in (None, "None") else r.get("Code") for r in reasons]
-            if any(c in ("TransactionConflict", "ThrottlingError") for c in codes) and "ConditionalCheckFailed" not in codes:
+            if (
+                any(c in ("TransactionConflict", "ThrottlingError") for c in codes)
+                and "ConditionalCheckFailed" not in codes
+            ):
                 raise TransactionConflict(codes) from exc
             raise ConditionFailed(codes, [from_dynamo(r.get("Item")) for r in reasons]) from exc
 
@@ -153,7 +189,7 @@ class Table:
         """BatchWriteItem puts, 25 a call; returns the number of calls made."""
         calls = 0
         for start in range(0, len(items), 25):
-            pending = [{"PutRequest": {"Item": to_dynamo(i)}} for i in items[start:start + 25]]
+            pending = [{"PutRequest": {"Item": to_dynamo(i)}} for i in items[start : start + 25]]
             attempt = 0
             while pending:
                 calls += 1
@@ -172,14 +208,20 @@ class TransactionConflict(ConditionFailed):
 def _reasons_from_message(message: str, n: int) -> list[dict]:
     # Some emulators put the reasons only in the message: "... [None, ConditionalCheckFailed]".
     if "[" in message:
-        parts = message[message.rfind("[") + 1:message.rfind("]")].split(",")
+        parts = message[message.rfind("[") + 1 : message.rfind("]")].split(",")
         return [{"Code": p.strip()} for p in parts]
     return [{"Code": "ConditionalCheckFailed"}] * n
 
 
-def update_expression(names: dict[str, str], values: dict[str, Any], *, set: dict | None = None,
-                      add: dict | None = None, remove: list[str] | None = None,
-                      set_raw: list[str] | None = None) -> str:
+def update_expression(
+    names: dict[str, str],
+    values: dict[str, Any],
+    *,
+    set: dict | None = None,
+    add: dict | None = None,
+    remove: list[str] | None = None,
+    set_raw: list[str] | None = None,
+) -> str:
     """The UpdateExpression for set/add/remove, its placeholders (#s0/:s0, #a0/:a0, #r0) added to `names` and
     `values`. A None in `set` is refused: removing an attribute is said with `remove=`, never implied."""
     sets = list(set_raw or [])
@@ -199,11 +241,15 @@ def update_expression(names: dict[str, str], values: dict[str, Any], *, set: dic
     for i, attr in enumerate(remove or []):
         names[f"#r{i}"] = attr
         removes.append(f"#r{i}")
-    expr = " ".join(part for part in (
-        "SET " + ", ".join(sets) if sets else "",
-        "ADD " + ", ".join(adds) if adds else "",
-        "REMOVE " + ", ".join(removes) if removes else "",
-    ) if part)
+    expr = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "ADD " + ", ".join(adds) if adds else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+        )
+        if part
+    )
     if not expr:
         raise ValueError("an update needs something to set, add or remove")
     return expr

@@ -3,6 +3,7 @@
 Every state machine (rentals, orders, bookings, trials, charge_state, agreement_state, reviews, campaigns)
 guards its writes with `expect(...)`, so a concurrent change fails the transaction instead of being overwritten.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,8 +12,14 @@ from typing import Any
 ABSENT = None  # in a tuple of expected values: the attribute may also be missing
 
 
-def expect(expected: Mapping[str, Any], *, also: str = "", values: Mapping[str, Any] | None = None,
-           names: Mapping[str, str] | None = None, on_fail: Any = None) -> dict[str, Any]:
+def expect(
+    expected: Mapping[str, Any],
+    *,
+    also: str = "",
+    values: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+    on_fail: Any = None,
+) -> dict[str, Any]:
     """Keyword arguments for `UnitOfWork.update`/`delete`: each attribute of `expected` still holds its value
     (a tuple: any of them; ABSENT among them: or missing), AND `also` (a further condition over `values` and
     `names`, which the update's own expression may use too). Placeholders are `#x_<attr>` and `:x_<attr><i>`,

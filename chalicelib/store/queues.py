@@ -1,4 +1,5 @@
 """SQS: send by logical queue name; receive/delete for the local pollers and the sandbox drain."""
+
 from __future__ import annotations
 
 import json
@@ -31,15 +32,21 @@ class Queues:
 
     def send_many(self, name: str, bodies: list[dict]) -> None:
         for start in range(0, len(bodies), 10):
-            entries = [{"Id": str(i), "MessageBody": json.dumps(b, sort_keys=True)}
-                       for i, b in enumerate(bodies[start:start + 10])]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps(b, sort_keys=True)}
+                for i, b in enumerate(bodies[start : start + 10])
+            ]
             self.client.send_message_batch(QueueUrl=self.url(name), Entries=entries)
 
-    def receive(self, name: str, max_messages: int = 10, wait_seconds: int = 0,
-                visibility: int | None = None, dlq: bool = False) -> list[dict]:
-        args: dict[str, Any] = {"QueueUrl": self.dlq_url(name) if dlq else self.url(name),
-                                "MaxNumberOfMessages": max_messages, "WaitTimeSeconds": wait_seconds,
-                                "AttributeNames": ["All"]}
+    def receive(
+        self, name: str, max_messages: int = 10, wait_seconds: int = 0, visibility: int | None = None, dlq: bool = False
+    ) -> list[dict]:
+        args: dict[str, Any] = {
+            "QueueUrl": self.dlq_url(name) if dlq else self.url(name),
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait_seconds,
+            "AttributeNames": ["All"],
+        }
         if visibility is not None:
             args["VisibilityTimeout"] = visibility
         messages: list[dict] = self.client.receive_message(**args).get("Messages", [])
@@ -50,5 +57,4 @@ class Queues:
 
     def release(self, name: str, receipt: str, delay: int = 0) -> None:
         """Make a failed message visible again (after `delay` seconds)."""
-        self.client.change_message_visibility(QueueUrl=self.url(name), ReceiptHandle=receipt,
-                                              VisibilityTimeout=delay)
+        self.client.change_message_visibility(QueueUrl=self.url(name), ReceiptHandle=receipt, VisibilityTimeout=delay)

@@ -6,6 +6,7 @@ Single table. Keys: pk/sk. Sparse indexes (only items that carry the attribute a
 - `list`  (list_pk, list_sk): listings; e.g. "member#<id>#rental" newest first, "blacklist", "review#pending".
 - `group` (group_pk, group_sk): members by tier for coupon drops: "tier#gold#<shard>".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,23 +23,23 @@ INDEXES: dict[str, tuple[str, str]] = {
 
 # Queue name (without the stage prefix) -> max receives before the dead-letter queue.
 QUEUES: dict[str, int] = {
-    "rental-settlements": 5,   # release_freezes: rent taken, rest released
-    "rental-timers": 5,        # overdue deduction, freeze lapse, reconciliation
-    "order-charges": 5,        # pay-later / booking charges and refunds
-    "order-timers": 5,         # charge retries, reconciliation
-    "coupon-drops": 5,         # credit day and campaigns, in batches
-    "reservation-timers": 5,   # offers that lapse after 3 days
-    "member-timers": 5,        # authorization expiry
-    "thresholds": 5,           # daily threshold adjustment per scenario
-    "outbox": 5,               # domain events to EventBridge
+    "rental-settlements": 5,  # release_freezes: rent taken, rest released
+    "rental-timers": 5,  # overdue deduction, freeze lapse, reconciliation
+    "order-charges": 5,  # pay-later / booking charges and refunds
+    "order-timers": 5,  # charge retries, reconciliation
+    "coupon-drops": 5,  # credit day and campaigns, in batches
+    "reservation-timers": 5,  # offers that lapse after 3 days
+    "member-timers": 5,  # authorization expiry
+    "thresholds": 5,  # daily threshold adjustment per scenario
+    "outbox": 5,  # domain events to EventBridge
     "sandbox-notifications": 5,  # the sandbox provider's asynchronous answers
-    "provider-intents": 5,     # provider orders whose own commit never came: closed at the provider
-    "timer-shards": 5,         # one message per due-index shard: read in parallel, due items enqueued
-    "metric-folds": 5,         # analytics deltas the stream did not fold: one shard per message
-    "webhook-deliveries": 5,   # one attempt to POST an event to a merchant endpoint (retries ride timers)
-    "team-timers": 5,          # group-buy teams: full, or at their deadline failed / virtual_full
-    "referral-timers": 5,      # referral rewards whose 7-day hold has ended
-    "reminders": 5,            # member-day reminders, in batches of members
+    "provider-intents": 5,  # provider orders whose own commit never came: closed at the provider
+    "timer-shards": 5,  # one message per due-index shard: read in parallel, due items enqueued
+    "metric-folds": 5,  # analytics deltas the stream did not fold: one shard per message
+    "webhook-deliveries": 5,  # one attempt to POST an event to a merchant endpoint (retries ride timers)
+    "team-timers": 5,  # group-buy teams: full, or at their deadline failed / virtual_full
+    "referral-timers": 5,  # referral rewards whose 7-day hold has ended
+    "reminders": 5,  # member-day reminders, in batches of members
     "bill-reconciliations": 5,  # one provider's bill of one day matched with our ledger (reconcile_bills)
 }
 QUEUE_VISIBILITY_SECONDS = 60
@@ -84,16 +85,18 @@ def queue_names(prefix: str) -> dict[str, str]:
     return {name: f"{prefix}{name}" for name in QUEUES}
 
 
-def cloudformation_resources(app_name: str, stage: str, table_name: str, queue_prefix: str,
-                             event_bus: str) -> dict:
+def cloudformation_resources(app_name: str, stage: str, table_name: str, queue_prefix: str, event_bus: str) -> dict:
     """The same schema as CloudFormation resources, for `chalice package --merge-template`."""
     resources: dict[str, dict] = {}
     spec = dynamodb_table_spec(table_name)
     spec["StreamSpecification"] = {"StreamViewType": STREAM_VIEW}  # CloudFormation's shape: no StreamEnabled
     resources["CreditfirstTable"] = {
         "Type": "AWS::DynamoDB::Table",
-        "Properties": {**spec, "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
-                       "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}},
+        "Properties": {
+            **spec,
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
     }
     for name, max_receives in QUEUES.items():
         logical = "".join(p.capitalize() for p in name.split("-"))
@@ -106,8 +109,10 @@ def cloudformation_resources(app_name: str, stage: str, table_name: str, queue_p
             "Properties": {
                 "QueueName": f"{queue_prefix}{name}",
                 "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS * 6,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{logical}Dlq", "Arn"]},
-                                  "maxReceiveCount": max_receives},
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [f"{logical}Dlq", "Arn"]},
+                    "maxReceiveCount": max_receives,
+                },
             },
         }
     resources["CreditfirstEventBus"] = {"Type": "AWS::Events::EventBus", "Properties": {"Name": event_bus}}

@@ -6,6 +6,7 @@ Audit entries ride in the same transaction and double as the event outbox.
 Queue messages are sent after the commit; a message lost to a crash in between is
 caught by the timer sweeps (the item still carries its due index entry).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -45,8 +46,10 @@ def set_or_remove(fields: dict, remove: list[str] | None = None) -> dict[str, An
     """`set=` and `remove=` for fields where None says "no longer there" (a timer switched off, a reference the
     provider did not give): those attributes are removed, the others set, plus any named in `remove`."""
     gone = [name for name, value in fields.items() if value is None]
-    return {"set": {k: v for k, v in fields.items() if v is not None},
-            "remove": [*gone, *(n for n in remove or [] if n not in fields)]}
+    return {
+        "set": {k: v for k, v in fields.items() if v is not None},
+        "remove": [*gone, *(n for n in remove or [] if n not in fields)],
+    }
 
 
 @dataclass
@@ -72,15 +75,32 @@ class UnitOfWork:
         return len(self._ops)
 
     # -- writes -----------------------------------------------------------------
-    def put(self, item: dict, *, condition: str | None = None, names: dict | None = None,
-            values: dict | None = None, on_fail: Any = None) -> None:
+    def put(
+        self,
+        item: dict,
+        *,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        on_fail: Any = None,
+    ) -> None:
         body: dict[str, Any] = {"TableName": self.table.name, "Item": to_dynamo(item)}
         self._ops.append(_Op({"Put": with_expression(body, condition, names, values)}, on_fail))
 
-    def update(self, pk: str, sk: str, *, set: dict | None = None, add: dict | None = None,
-               remove: list[str] | None = None, set_raw: list[str] | None = None,
-               condition: str | None = None, names: dict | None = None, values: dict | None = None,
-               on_fail: Any = None) -> None:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        set: dict | None = None,
+        add: dict | None = None,
+        remove: list[str] | None = None,
+        set_raw: list[str] | None = None,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        on_fail: Any = None,
+    ) -> None:
         """SET `set`, ADD `add`, REMOVE the attributes named in `remove` (a None in `set` is an error:
         ValueError, raised here, before anything is staged)."""
         names, values = dict(names or {}), dict(values or {})
@@ -88,29 +108,53 @@ class UnitOfWork:
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk)), "UpdateExpression": expr}
         self._ops.append(_Op({"Update": with_expression(body, condition, names, values)}, on_fail))
 
-    def delete(self, pk: str, sk: str, *, condition: str | None = None, names: dict | None = None,
-               values: dict | None = None, on_fail: Any = None) -> None:
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        on_fail: Any = None,
+    ) -> None:
         body: dict[str, Any] = {"TableName": self.table.name, "Key": to_dynamo(key(pk, sk))}
         self._ops.append(_Op({"Delete": with_expression(body, condition, names, values)}, on_fail))
 
     # -- audit, events, messages ------------------------------------------------------
-    def audit(self, entity_id: str, action: str, *, before: dict | None = None, after: dict | None = None,
-              event: str | None = None, data: dict | None = None) -> None:
+    def audit(
+        self,
+        entity_id: str,
+        action: str,
+        *,
+        before: dict | None = None,
+        after: dict | None = None,
+        event: str | None = None,
+        data: dict | None = None,
+    ) -> None:
         """Append an audit entry; it is also the outbox row of domain event `event` (a catalogued type:
         UnknownEvent otherwise, so an undocumented event fails the first test that drives it)."""
         if event:
             catalogue.require(event)
         at = iso(self.now)
         entry = {
-            "pk": f"AUDIT#{entity_id}", "sk": f"{at}#{secrets.token_hex(4)}", "type": "audit",
-            "entity_id": entity_id, "action": action, "actor": self.actor, "at": at,
-            "before": before or {}, "after": after or {}, "data": data or {},
+            "pk": f"AUDIT#{entity_id}",
+            "sk": f"{at}#{secrets.token_hex(4)}",
+            "type": "audit",
+            "entity_id": entity_id,
+            "action": action,
+            "actor": self.actor,
+            "at": at,
+            "before": before or {},
+            "after": after or {},
+            "data": data or {},
         }
         if event:
             entry.update(event_type=event, due_pk=f"outbox#{shard_of(entity_id)}", due_at=at)
             if event in EXPORT_OF_EVENT:  # the CSV exports find it by day (domain/exports.py)
-                entry.update(list_pk=day_pk(index_prefix(EXPORT_OF_EVENT[event]), at[:10], entity_id),
-                             list_sk=entry["sk"])
+                entry.update(
+                    list_pk=day_pk(index_prefix(EXPORT_OF_EVENT[event]), at[:10], entity_id), list_sk=entry["sk"]
+                )
             self.events.append(entry)
         self.put(entry)
 
@@ -128,7 +172,7 @@ class UnitOfWork:
         """The writes staged so far, in order: (op, pk, sk) of each Put/Update/Delete (audit rows included)."""
         out = []
         for op in self._ops:
-            (kind, body), = op.body.items()
+            ((kind, body),) = op.body.items()
             item = body.get("Item") or body["Key"]
             out.append(Touch(kind, item["pk"]["S"], item["sk"]["S"]))
         return out
@@ -161,4 +205,3 @@ class UnitOfWork:
                     return op.on_fail
                 return Conflict("a concurrent change won; try again")
         return Retry(f"transaction cancelled: {exc.reasons}")
-

@@ -1,4 +1,5 @@
 """Admin operations: the metrics report from the counters, the audit log, admin auth."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,7 +61,11 @@ def test_metrics_math_on_synthetic_counters(client, aws):
 
     days = {row["day"]: row for row in out["by_day"]}
     assert list(days) == [DAY1, DAY2, "2026-03-03"] and out["days"] == 3
-    assert (days[DAY1]["decisions"], days[DAY1]["average_order_value"], days[DAY1]["authorization_rate"]) == (2, 1_500, 1.0)
+    assert (days[DAY1]["decisions"], days[DAY1]["average_order_value"], days[DAY1]["authorization_rate"]) == (
+        2,
+        1_500,
+        1.0,
+    )
     assert (days[DAY2]["conversion"], days[DAY2]["closed"], days[DAY2]["auth_asked"]) == (0.5, 4, 1)
     assert days["2026-03-03"]["decisions"] == 0 and days["2026-03-03"]["conversion"] is None
 
@@ -121,7 +126,9 @@ def test_a_90_day_report_costs_the_same_reads_whatever_the_volume(aws):
         _stage(aws, metrics.stage_decision, DAY1, SILVER, "books", "approved", 1_000 + i)
     fold_metrics(aws)
     after, out = cost()
-    assert before == after == out["reads"] <= 1 + len(metrics.ALL_BANDS) + 1 + 7  # bands, scenario list, totals, scenarios
+    assert (
+        before == after == out["reads"] <= 1 + len(metrics.ALL_BANDS) + 1 + 7
+    )  # bands, scenario list, totals, scenarios
     assert out["totals"]["orders"] == 60 and len(out["by_day"]) == 90
 
 
@@ -147,14 +154,17 @@ def test_authorizations_move_the_members_by_band_gauge(client, aws):
     assert gauge == {"750-799": 1} and totals["auth_asked"] == 3
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2026-13-01&to=2026-12-01", "from"),
-    ("from=2026-01-01&to=tomorrow", "to"),
-    ("from=20260101&to=2026-01-02", "from"),
-    ("from=2026-02-01&to=2026-01-01", "from"),
-    ("from=2025-01-01&to=2026-01-02", "from"),
-    ("from=2026-01-01&to=2026-01-02&band=x", "band"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-13-01&to=2026-12-01", "from"),
+        ("from=2026-01-01&to=tomorrow", "to"),
+        ("from=20260101&to=2026-01-02", "from"),
+        ("from=2026-02-01&to=2026-01-01", "from"),
+        ("from=2025-01-01&to=2026-01-02", "from"),
+        ("from=2026-01-01&to=2026-01-02&band=x", "band"),
+    ],
+)
 def test_bad_ranges_are_400_naming_the_field(client, query, field):
     status, out = Api(client).admin("GET", f"/v1/admin/metrics?{query}")
     assert status == 400 and out["error"]["code"] == "validation_error" and out["error"]["field"] == field, out
@@ -187,8 +197,15 @@ def test_audit_lists_who_what_when_before_after_newest_first(client):
     assert api.admin("GET", "/v1/admin/audit?entity_id=nobody")[1] == {"items": []}
 
 
-@pytest.mark.parametrize("query, field", [("", "entity_id"), ("entity_id=", "entity_id"),
-                                          ("entity_id=x&limit=0", "limit"), ("entity_id=x&limit=many", "limit")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("", "entity_id"),
+        ("entity_id=", "entity_id"),
+        ("entity_id=x&limit=0", "limit"),
+        ("entity_id=x&limit=many", "limit"),
+    ],
+)
 def test_audit_bad_input_names_the_field(client, query, field):
     status, out = Api(client).admin("GET", f"/v1/admin/audit?{query}")
     assert status == 400 and out["error"]["field"] == field, out
@@ -210,7 +227,11 @@ def test_the_dashboard_page_is_served_as_html(client):
     r = client.http.get("/admin")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     page = r.body.decode()
-    assert "sessionStorage" in page and "/v1/admin/metrics" in page and "http://" not in page.replace("http://www.w3.org", "")
+    assert (
+        "sessionStorage" in page
+        and "/v1/admin/metrics" in page
+        and "http://" not in page.replace("http://www.w3.org", "")
+    )
 
 
 def test_an_expired_snapshot_leaves_the_members_gauge(client, aws):

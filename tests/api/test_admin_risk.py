@@ -1,4 +1,5 @@
 """Admin risk control through the HTTP routes: blacklist, review queue, scenarios (API.md "Admin")."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,9 +10,14 @@ from chalicelib.store.uow import UnitOfWork
 from tests.helpers import Api
 
 ADMIN_ROUTES = [
-    ("GET", "/v1/admin/blacklist"), ("PUT", "/v1/admin/blacklist/m_x"), ("DELETE", "/v1/admin/blacklist/m_x"),
-    ("GET", "/v1/admin/reviews?status=pending"), ("POST", "/v1/admin/reviews/rv_x/approve"),
-    ("POST", "/v1/admin/reviews/rv_x/reject"), ("GET", "/v1/admin/scenarios"), ("PUT", "/v1/admin/scenarios/books"),
+    ("GET", "/v1/admin/blacklist"),
+    ("PUT", "/v1/admin/blacklist/m_x"),
+    ("DELETE", "/v1/admin/blacklist/m_x"),
+    ("GET", "/v1/admin/reviews?status=pending"),
+    ("POST", "/v1/admin/reviews/rv_x/approve"),
+    ("POST", "/v1/admin/reviews/rv_x/reject"),
+    ("GET", "/v1/admin/scenarios"),
+    ("PUT", "/v1/admin/scenarios/books"),
 ]
 
 
@@ -25,6 +31,7 @@ def _audit(aws, entity_id: str) -> list[dict]:
 
 
 # -- auth ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method,path", ADMIN_ROUTES)
 def test_admin_routes_need_the_operator_key(client, method, path):
@@ -40,6 +47,7 @@ def test_admin_routes_need_the_operator_key(client, method, path):
 
 
 # -- blacklist -----------------------------------------------------------------------------------------
+
 
 def test_operator_blacklists_a_member_who_is_then_rejected_everywhere(client, aws):
     api = Api(client)
@@ -108,14 +116,19 @@ def test_blacklisting_an_unknown_member_is_404_and_bad_bodies_400(client):
     assert status == 404 and out["error"]["code"] == "not_found"
     assert api.admin("DELETE", "/v1/admin/blacklist/m_nobody")[0] == 404
     _, member_id = _member(api, "hugo:700")
-    for body, field in [({}, "reason"), ({"reason": ""}, "reason"), ({"reason": 5}, "reason"),
-                        ({"reason": "x", "extra": 1}, "extra")]:
+    for body, field in [
+        ({}, "reason"),
+        ({"reason": ""}, "reason"),
+        ({"reason": 5}, "reason"),
+        ({"reason": "x", "extra": 1}, "extra"),
+    ]:
         status, out = api.admin("PUT", f"/v1/admin/blacklist/{member_id}", body)
         assert status == 400 and out["error"]["field"] == field, body
     assert api.admin("GET", "/v1/admin/blacklist")[1]["items"] == []
 
 
 # -- review queue --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_kind(monkeypatch, aws):
@@ -124,8 +137,14 @@ def fake_kind(monkeypatch, aws):
 
     def resolve(deps, uow, review, approved):
         calls.append((review["ref_id"], approved))
-        uow.update(f"FAKE#{review['ref_id']}", "FAKE", set={"status": "approved" if approved else "rejected"},
-                   condition="#s = :r", names={"#s": "status"}, values={":r": "review"})
+        uow.update(
+            f"FAKE#{review['ref_id']}",
+            "FAKE",
+            set={"status": "approved" if approved else "rejected"},
+            condition="#s = :r",
+            names={"#s": "status"},
+            values={":r": "review"},
+        )
 
     monkeypatch.setitem(tables.RESOLVERS, "fake", resolve)
     return calls
@@ -149,7 +168,12 @@ def test_pending_reviews_are_listed_oldest_first_with_their_evidence(client, aws
     assert [i["id"] for i in out["items"]] == [first, second]
     item = out["items"][0]
     assert {k: item[k] for k in ("kind", "ref_id", "member_id", "rule", "status")} == {
-        "kind": "fake", "ref_id": "r1", "member_id": "m_someone", "rule": "velocity", "status": "pending"}
+        "kind": "fake",
+        "ref_id": "r1",
+        "member_id": "m_someone",
+        "rule": "velocity",
+        "status": "pending",
+    }
     assert item["created_at"].endswith("Z") and item["device_id"] == "d9" and item["evidence"]["members_on_device"] == 4
     assert api.admin("GET", "/v1/admin/reviews")[1] == out  # pending is the default
     status, err = api.admin("GET", "/v1/admin/reviews?status=done")
@@ -172,7 +196,9 @@ def test_approving_resolves_once_and_a_second_decision_is_409(client, aws, fake_
     assert stored["status"] == "approved" and "list_pk" not in stored
     audit = {a["action"]: a for a in _audit(aws, f"review#{rid}")}
     assert audit["approved"]["event_type"] == "risk.review_approved"
-    assert audit["approved"]["before"] == {"status": "pending"} and audit["opened"]["event_type"] == "risk.review_opened"
+    assert (
+        audit["approved"]["before"] == {"status": "pending"} and audit["opened"]["event_type"] == "risk.review_opened"
+    )
 
 
 def test_rejecting_calls_the_resolver_with_approved_false(client, aws, fake_kind):
@@ -207,10 +233,12 @@ def test_a_kind_without_resolver_records_the_operators_decision(client, aws):
 def test_review_decisions_are_idempotent_by_key_and_404_when_unknown(client, aws, fake_kind):
     api = Api(client)
     rid = _open_review(aws, "r7")
-    first = api.call("POST", f"/v1/admin/reviews/{rid}/approve", {}, key="k-1",
-                     headers={"Authorization": "Bearer local-admin-key"})
-    again = api.call("POST", f"/v1/admin/reviews/{rid}/approve", {}, key="k-1",
-                     headers={"Authorization": "Bearer local-admin-key"})
+    first = api.call(
+        "POST", f"/v1/admin/reviews/{rid}/approve", {}, key="k-1", headers={"Authorization": "Bearer local-admin-key"}
+    )
+    again = api.call(
+        "POST", f"/v1/admin/reviews/{rid}/approve", {}, key="k-1", headers={"Authorization": "Bearer local-admin-key"}
+    )
     assert first == again and first[0] == 200 and len(fake_kind) == 1
     status, err = api.admin("POST", "/v1/admin/reviews/rv_nope/approve", {})
     assert status == 404 and err["error"]["code"] == "not_found"
@@ -220,14 +248,21 @@ def test_review_decisions_are_idempotent_by_key_and_404_when_unknown(client, aws
 
 # -- scenarios -----------------------------------------------------------------------------------------
 
+
 def test_default_scenarios_are_listed_with_levels_and_thresholds(client):
     api = Api(client)
     status, out = api.admin("GET", "/v1/admin/scenarios")
     assert status == 200
     got = {s["name"]: (s["risk_level"], s["threshold"], s["base_threshold"]) for s in out["items"]}
-    assert got == {"books": ("low", 600, 600), "power_bank": ("low", 600, 600), "courses": ("low", 600, 600),
-                   "clothing": ("medium", 650, 650), "digital": ("medium", 650, 650),
-                   "appliances": ("high", 700, 700), "high_value": ("high", 700, 700)}
+    assert got == {
+        "books": ("low", 600, 600),
+        "power_bank": ("low", 600, 600),
+        "courses": ("low", 600, 600),
+        "clothing": ("medium", 650, 650),
+        "digital": ("medium", 650, 650),
+        "appliances": ("high", 700, 700),
+        "high_value": ("high", 700, 700),
+    }
     books = next(s for s in out["items"] if s["name"] == "books")
     assert books["auto_adjust"] is True and books["trial_days"] == 14
     assert books["rules"] == {"velocity": True, "shared_device": True, "amount_spike": True, "first_order_large": True}
@@ -263,11 +298,18 @@ def test_changing_a_scenario_is_audited_with_before_and_after(client, aws):
 
 def test_scenario_input_is_checked_field_by_field(client):
     api = Api(client)
-    cases = [({"threshold": 299}, "threshold"), ({"threshold": 951}, "threshold"), ({"threshold": "700"}, "threshold"),
-             ({"trial_days": 6}, "trial_days"), ({"trial_days": 31}, "trial_days"),
-             ({"risk_level": "extreme"}, "risk_level"), ({"rules": {"velocity": False, "moon_phase": True}}, "rules"),
-             ({"rules": {"velocity": "off"}}, "rules.velocity"), ({"auto_adjust": "yes"}, "auto_adjust"),
-             ({"colour": "red"}, "colour")]
+    cases = [
+        ({"threshold": 299}, "threshold"),
+        ({"threshold": 951}, "threshold"),
+        ({"threshold": "700"}, "threshold"),
+        ({"trial_days": 6}, "trial_days"),
+        ({"trial_days": 31}, "trial_days"),
+        ({"risk_level": "extreme"}, "risk_level"),
+        ({"rules": {"velocity": False, "moon_phase": True}}, "rules"),
+        ({"rules": {"velocity": "off"}}, "rules.velocity"),
+        ({"auto_adjust": "yes"}, "auto_adjust"),
+        ({"colour": "red"}, "colour"),
+    ]
     for body, field in cases:
         status, err = api.admin("PUT", "/v1/admin/scenarios/books", body)
         assert status == 400 and err["error"]["code"] == "validation_error", body

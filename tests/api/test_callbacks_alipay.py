@@ -1,5 +1,6 @@
 """POST /v1/callbacks/alipay: the real notification is handled once and answered `success`; forged,
 tampered and replayed ones have no (second) effect."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,10 @@ def post(client, params: dict) -> tuple[int, str]:  # type: ignore[no-untyped-de
 
 
 def marked(aws, notify_id: str) -> bool:  # type: ignore[no-untyped-def]
-    return aws.table.get(f"TEST#{notify_id}", "SEEN") is not None or \
-        aws.table.get(f"NOTIF#alipay#{notify_id}", "NOTIF") is not None
+    return (
+        aws.table.get(f"TEST#{notify_id}", "SEEN") is not None
+        or aws.table.get(f"NOTIF#alipay#{notify_id}", "NOTIF") is not None
+    )
 
 
 def test_the_real_notification_is_handled_and_answered_success(alipay_env, client, aws, seen) -> None:
@@ -59,9 +62,17 @@ def test_a_replayed_notification_gets_the_same_answer_and_no_second_effect(alipa
     assert aws.table.get(f"TEST#{ALIPAY['params']['notify_id']}", "SEEN")["count"] == 1
 
 
-@pytest.mark.parametrize("change", [{"total_amount": "100.00"}, {"trade_status": "TRADE_CLOSED"},
-                                    {"out_trade_no": "someone-elses"}, {"sign": "Zm9yZ2Vk"}, {"sign": ""},
-                                    {"extra": "1"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"total_amount": "100.00"},
+        {"trade_status": "TRADE_CLOSED"},
+        {"out_trade_no": "someone-elses"},
+        {"sign": "Zm9yZ2Vk"},
+        {"sign": ""},
+        {"extra": "1"},
+    ],
+)
 def test_a_tampered_or_forged_notification_is_401_with_no_effect(alipay_env, client, aws, seen, change) -> None:
     status, body = post(client, {**ALIPAY["params"], **change})
     assert status == 401
@@ -99,16 +110,19 @@ def test_a_failing_handler_is_not_answered_success_so_alipay_retries(alipay_env,
     assert not marked(aws, ALIPAY["params"]["notify_id"])
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded;charset=utf-8",
-                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded;charset=utf-8", "application/x-www-form-urlencoded"]
+)
 def test_alipays_content_type_spellings_are_accepted(alipay_env, client, aws, seen, content_type) -> None:
-    r = client.http.post("/v1/callbacks/alipay", headers={"Content-Type": content_type},
-                         body=urlencode(ALIPAY["params"]).encode("utf-8"))
+    r = client.http.post(
+        "/v1/callbacks/alipay", headers={"Content-Type": content_type}, body=urlencode(ALIPAY["params"]).encode("utf-8")
+    )
     assert (r.status_code, r.body) == (200, b"success")
 
 
 def test_a_notification_contention_keeps_from_applying_is_answered_fail_counted_and_applied_once_later(
-        alipay_env, client, aws, seen, monkeypatch, capsys) -> None:
+    alipay_env, client, aws, seen, monkeypatch, capsys
+) -> None:
     contention = Contention(monkeypatch, aws.table, "NOTIF#")
     capsys.readouterr()
     assert post(client, ALIPAY["params"]) == (200, "fail")  # anything but `success`: Alipay sends it again

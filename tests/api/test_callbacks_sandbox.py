@@ -1,4 +1,5 @@
 """POST /v1/callbacks/sandbox: a bad or missing HMAC is 401 and changes nothing; a good one is applied once."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ BODY = json.dumps({"id": "ntf-x", "kind": "freeze.succeeded", "out_request_no": 
 def test_a_bad_sandbox_signature_is_401_and_no_effect(client, aws, seen, bad) -> None:
     ts = str(int(time.time()) - (400 if bad == "stale" else 0))
     secret = "not-the-secret" if bad == "wrong_secret" else aws.settings.sandbox_secret
-    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
-               "X-Sandbox-Signature": sign(secret, ts, BODY)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Sandbox-Timestamp": ts,
+        "X-Sandbox-Signature": sign(secret, ts, BODY),
+    }
     if bad == "missing":
         del headers["X-Sandbox-Signature"]
     body = BODY.replace(b"r1-freeze", b"r2-freeze") if bad == "body_changed" else BODY
@@ -45,8 +49,11 @@ def test_a_bad_sandbox_signature_is_401_and_no_effect(client, aws, seen, bad) ->
 
 def test_a_good_sandbox_signature_is_handled_once(client, aws, seen) -> None:
     ts = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
-               "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Sandbox-Timestamp": ts,
+        "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY),
+    }
     answers = [client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY) for _ in range(2)]
     assert [a.status_code for a in answers] == [200, 200] and answers[0].body == answers[1].body
     assert seen == ["ntf-x"]  # the repeat committed nothing
@@ -54,16 +61,19 @@ def test_a_good_sandbox_signature_is_handled_once(client, aws, seen) -> None:
     assert aws.table.get("NOTIF#sandbox#ntf-x", "NOTIF")["out_request_no"] == "r1-freeze"
 
 
-
 def test_a_notification_contention_keeps_from_applying_is_a_503_counted_and_applied_once_later(
-        client, aws, monkeypatch, capsys) -> None:
+    client, aws, monkeypatch, capsys
+) -> None:
     def handler(deps, note, uow, provider):  # type: ignore[no-untyped-def]
         uow.update(f"TEST#{note.id}", "SEEN", add={"count": 1})
 
     monkeypatch.setitem(callbacks.HANDLERS, "freeze.succeeded", handler)
     ts = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
-               "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Sandbox-Timestamp": ts,
+        "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, BODY),
+    }
     contention = Contention(monkeypatch, aws.table, "NOTIF#")
     capsys.readouterr()
     r = client.http.post("/v1/callbacks/sandbox", headers=headers, body=BODY)

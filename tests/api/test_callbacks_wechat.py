@@ -1,6 +1,7 @@
 """POST /v1/callbacks/wechat: the real Pay Score notification verifies, decrypts and is handled once (204);
 forged, tampered, stale, replayed and SIGNTEST ones are 401 (or a repeat) with no effect; each event type
 reaches the neutral kind the services handle (USER_CLOSE_SERVICE -> credit.withdrawn, REFUND.* -> refund.*)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,15 @@ WECHAT = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "wechatpa
 AT = datetime.fromtimestamp(int(WECHAT["headers"]["Wechatpay-Timestamp"]), tz=timezone.utc)
 EVENT_ID = json.loads(WECHAT["body"])["id"]
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-KINDS = ("credit.granted", "credit.withdrawn", "freeze.succeeded", "paylater.confirmed", "charge.succeeded",
-         "refund.succeeded", "refund.failed")
+KINDS = (
+    "credit.granted",
+    "credit.withdrawn",
+    "freeze.succeeded",
+    "paylater.confirmed",
+    "charge.succeeded",
+    "refund.succeeded",
+    "refund.failed",
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +92,9 @@ def test_the_real_notification_is_handled_once_with_204(wechat_env, client, aws,
 
 
 @pytest.mark.parametrize("change", ["body", "timestamp", "signature", "serial", "signtest", "clock"])
-def test_tampered_stale_or_probe_notifications_are_401_with_no_effect(wechat_env, client, aws, at_vector_time,
-                                                                       effects, change) -> None:
+def test_tampered_stale_or_probe_notifications_are_401_with_no_effect(
+    wechat_env, client, aws, at_vector_time, effects, change
+) -> None:
     headers, body = dict(WECHAT["headers"]), WECHAT["body"].encode()
     if change == "body":
         body = body.replace("签约成功".encode(), "签约失败".encode())
@@ -107,11 +116,14 @@ def test_tampered_stale_or_probe_notifications_are_401_with_no_effect(wechat_env
     assert aws.table.get(f"NOTIF#wechat#{EVENT_ID}", "NOTIF") is None
 
 
-def test_the_newer_public_key_id_is_accepted_alongside_the_certificate(wechat_env, client, aws, fake, now,
-                                                                       effects) -> None:
-    headers, body = fake.notify("PAYSCORE.USER_CONFIRM", {"out_order_no": "rt_00000000000000000001_freeze",
-                                                          "risk_fund": {"name": "DEPOSIT", "amount": 5000}},
-                                "payscore")
+def test_the_newer_public_key_id_is_accepted_alongside_the_certificate(
+    wechat_env, client, aws, fake, now, effects
+) -> None:
+    headers, body = fake.notify(
+        "PAYSCORE.USER_CONFIRM",
+        {"out_order_no": "rt_00000000000000000001_freeze", "risk_fund": {"name": "DEPOSIT", "amount": 5000}},
+        "payscore",
+    )
     assert headers["Wechatpay-Serial"].startswith("PUB_KEY_ID_")
     assert post(client, headers, body).status_code == 204
     assert post(client, headers, body).status_code == 204
@@ -125,14 +137,18 @@ def test_closing_the_service_in_wechat_withdraws_the_credit(wechat_env, client, 
     assert fake.user_opens_service(answer.provider_params, "o-close") is not None
     fake.user_closes_service("o-close")
     assert fake.deliver(client) == [204, 204]
-    assert [(n.kind, n.data["provider_user_id"]) for n in effects] == [("credit.granted", "o-close"),
-                                                                       ("credit.withdrawn", "o-close")]
+    assert [(n.kind, n.data["provider_user_id"]) for n in effects] == [
+        ("credit.granted", "o-close"),
+        ("credit.withdrawn", "o-close"),
+    ]
 
 
-@pytest.mark.parametrize("status, kind", [("SUCCESS", "refund.succeeded"), ("ABNORMAL", "refund.failed"),
-                                          ("CLOSED", "refund.failed")])
-def test_refund_notifications_settle_our_refund_number(wechat_env, client, aws, fake, now, effects, status,
-                                                       kind) -> None:
+@pytest.mark.parametrize(
+    "status, kind", [("SUCCESS", "refund.succeeded"), ("ABNORMAL", "refund.failed"), ("CLOSED", "refund.failed")]
+)
+def test_refund_notifications_settle_our_refund_number(
+    wechat_env, client, aws, fake, now, effects, status, kind
+) -> None:
     fake.transactions["4200000000000000000000000001"] = {"total": 9_900, "out_trade_no": "x", "refunded": 0}
     number = f"ord_0000000000000000000{len(fake.refunds)}_rfd1"
     p = aws.provider("wechat")
@@ -154,8 +170,11 @@ def test_user_paid_settles_the_charge_that_completed_the_order(wechat_env, clien
     assert fake.deliver(client) == [204]
     confirmed, paid = effects
     assert (confirmed.kind, confirmed.out_request_no) == ("paylater.confirmed", "ord_00000000000000000009_pl")
-    assert (paid.kind, paid.out_request_no, paid.amount) == ("charge.succeeded", "ord_00000000000000000009_charge1",
-                                                             9_900)
+    assert (paid.kind, paid.out_request_no, paid.amount) == (
+        "charge.succeeded",
+        "ord_00000000000000000009_charge1",
+        9_900,
+    )
     assert paid.provider_ref.startswith("4200") and fake.violations == []
 
 
@@ -177,7 +196,8 @@ def test_a_body_that_is_not_a_notification_is_401(wechat_env, client, aws, fake,
 
 
 def test_a_notification_contention_keeps_from_applying_is_a_500_fail_counted_and_applied_once_later(
-        wechat_env, client, aws, at_vector_time, effects, monkeypatch, capsys) -> None:
+    wechat_env, client, aws, at_vector_time, effects, monkeypatch, capsys
+) -> None:
     contention = Contention(monkeypatch, aws.table, "NOTIF#")
     capsys.readouterr()
     r = post(client, WECHAT["headers"], WECHAT["body"].encode())

@@ -1,4 +1,5 @@
 """POST /v1/admin/campaigns: a coupon for every member of the tier, through the coupon-drops queue, within budget."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -51,7 +52,7 @@ def test_the_budget_holds_under_concurrent_batches(client, aws):
     api = Api(client)
     ids = [api.get("/v1/me", token=api.member(f"cc{i}:780"))[1]["member_id"] for i in range(12)]
     uow = UnitOfWork(aws.table, aws.clock.now(), "admin", lambda queue, body: None)  # fan-out not delivered:
-    view = campaigns.create(uow, "gold", 1000, 0, 7, 7000)                           # the batches come by hand below
+    view = campaigns.create(uow, "gold", 1000, 0, 7, 7000)  # the batches come by hand below
     assert [body["type"] for _, body in uow.messages()] == ["campaign_fanout"]
     uow.commit()
     grant = coupon_drops.campaign_grant(aws.table.get(f"CAMPAIGN#{view['id']}", "CAMPAIGN"))
@@ -65,10 +66,16 @@ def test_the_budget_holds_under_concurrent_batches(client, aws):
 
 def test_campaign_input_is_validated_naming_the_field(client):
     api = Api(client)
-    cases = [({**BODY, "tier": "platinum"}, "tier"), ({**BODY, "amount": 0}, "amount"),
-             ({**BODY, "amount": "20"}, "amount"), ({**BODY, "min_spend": -1}, "min_spend"),
-             ({**BODY, "valid_days": 0}, "valid_days"), ({**BODY, "budget": 1000}, "budget"),
-             ({k: v for k, v in BODY.items() if k != "tier"}, "tier"), ({**BODY, "x": 1}, "x")]
+    cases = [
+        ({**BODY, "tier": "platinum"}, "tier"),
+        ({**BODY, "amount": 0}, "amount"),
+        ({**BODY, "amount": "20"}, "amount"),
+        ({**BODY, "min_spend": -1}, "min_spend"),
+        ({**BODY, "valid_days": 0}, "valid_days"),
+        ({**BODY, "budget": 1000}, "budget"),
+        ({k: v for k, v in BODY.items() if k != "tier"}, "tier"),
+        ({**BODY, "x": 1}, "x"),
+    ]
     for body, field in cases:
         status, out = api.admin("POST", "/v1/admin/campaigns", body)
         assert status == 400 and out["error"]["field"] == field, (body, out)

@@ -1,4 +1,5 @@
 """A cold start imports only the routes; the tables of handlers are imported on their first lookup."""
+
 from __future__ import annotations
 
 import json

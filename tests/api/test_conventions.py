@@ -1,4 +1,5 @@
 """Cross-cutting conventions of API.md: error envelope, auth, idempotency, sandbox-only routes."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -31,9 +32,13 @@ def test_malformed_json_is_400(client):
 
 def test_validation_errors_name_the_field(client):
     api = Api(client)
-    cases = [({"code": "a"}, "provider"), ({"provider": "paypal", "code": "a"}, "provider"),
-             ({"provider": "sandbox", "code": 5}, "code"), ({"provider": "sandbox", "code": "a", "x": 1}, "x"),
-             ({"provider": "sandbox"}, "code")]
+    cases = [
+        ({"code": "a"}, "provider"),
+        ({"provider": "paypal", "code": "a"}, "provider"),
+        ({"provider": "sandbox", "code": 5}, "code"),
+        ({"provider": "sandbox", "code": "a", "x": 1}, "x"),
+        ({"provider": "sandbox"}, "code"),
+    ]
     for body, field in cases:
         status, out = api.post("/v1/sessions", body)
         assert status == 400 and _is_envelope(out, "validation_error") and out["error"]["field"] == field, (body, out)
@@ -47,8 +52,11 @@ def test_idempotency_key_replays_the_first_answer(client, aws):
     body = json.dumps(rental_body()).encode()
 
     def rent(key):
-        return client.http.post("/v1/rentals", body=body, headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {token}", "Idempotency-Key": key})
+        return client.http.post(
+            "/v1/rentals",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        )
 
     first, second = rent("k-1"), rent("k-1")
     assert (first.status_code, second.status_code) == (201, 201) and second.body == first.body

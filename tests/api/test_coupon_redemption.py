@@ -1,5 +1,6 @@
 """Redemption as production runs it: POST /v1/orders with a `coupon_id` (the decision reads the coupon in
 its one BatchGet, checks it, and reserves it in the order's transaction)."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -15,8 +16,9 @@ def first_order_coupon(api: Api, code: str) -> tuple[str, dict]:
 
 
 def order(api: Api, token: str, coupon_id: str, amount: int = 10_000) -> tuple[int, dict]:
-    return api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount,
-                                   "coupon_id": coupon_id}, token=token)
+    return api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount, "coupon_id": coupon_id}, token=token
+    )
 
 
 def _error(out: dict) -> tuple[str, str | None]:
@@ -79,8 +81,12 @@ def test_an_expired_coupon_is_refused(client):
 def test_minimum_spend_not_met_is_400(client):
     api = Api(client)
     token = api.member("min:760")
-    assert api.admin("POST", "/v1/admin/campaigns", {"tier": "gold", "amount": 1000, "min_spend": 9900,
-                                                     "valid_days": 7})[0] == 201
+    assert (
+        api.admin("POST", "/v1/admin/campaigns", {"tier": "gold", "amount": 1000, "min_spend": 9900, "valid_days": 7})[
+            0
+        ]
+        == 201
+    )
     api.run_jobs()
     coupon = [c for c in api.get("/v1/coupons", token=token)[1]["coupons"] if c["kind"] == "campaign"][0]
     status, out = order(api, token, coupon["id"], amount=9899)

@@ -1,4 +1,5 @@
 """Coupons: first-order subsidy, upgrade rewards, the credit day, campaigns, GET /v1/coupons."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -28,6 +29,7 @@ def member_id(api: Api, token: str) -> str:
 
 
 # -- first-order subsidy --------------------------------------------------------------------
+
 
 def test_first_order_subsidy_by_band_and_none_below_600(client):
     api = Api(client)
@@ -64,6 +66,7 @@ def test_first_order_subsidy_is_keyed_on_the_provider_user_not_the_member_record
 
 # -- upgrade reward -------------------------------------------------------------------------
 
+
 def test_upgrade_reward_when_reauthorization_raises_the_tier_once_per_tier(client):
     api = Api(client)
     token = api.member("alice:680")  # normal: subsidy only
@@ -88,6 +91,7 @@ def test_a_first_grant_at_gold_is_not_an_upgrade(client):
 
 # -- the credit day -------------------------------------------------------------------------
 
+
 def test_credit_day_gives_one_coupon_per_member_per_month_however_often_it_runs(client, aws):
     api = Api(client)
     move_to(api, 1)
@@ -103,13 +107,26 @@ def test_credit_day_gives_one_coupon_per_member_per_month_however_often_it_runs(
     assert coupon_drops.drop_credit_day(aws, aws.clock.now(), force=True) == 2 * shard_count()
     month = aws.clock.now().strftime("%Y-%m")
     for _ in range(2):
-        aws.queues.send("coupon-drops", {"type": "credit_day_page", "month": month, "tier": "gold",
-                                         "shard": shard_of(member_id(api, tokens["gold1:760"]))})
+        aws.queues.send(
+            "coupon-drops",
+            {
+                "type": "credit_day_page",
+                "month": month,
+                "tier": "gold",
+                "shard": shard_of(member_id(api, tokens["gold1:760"])),
+            },
+        )
     api.run_jobs()
-    got = {code: [(c["amount"], c["min_spend"]) for c in coupons_of(api, t, "credit_day")]
-           for code, t in tokens.items()}
-    assert got == {"gold1:760": [(3000, 9900)], "gold2:800": [(3000, 9900)], "silv:720": [(1500, 9900)],
-                   "norm:660": [], "none:590": []}
+    got = {
+        code: [(c["amount"], c["min_spend"]) for c in coupons_of(api, t, "credit_day")] for code, t in tokens.items()
+    }
+    assert got == {
+        "gold1:760": [(3000, 9900)],
+        "gold2:800": [(3000, 9900)],
+        "silv:720": [(1500, 9900)],
+        "norm:660": [],
+        "none:590": [],
+    }
     coupon = coupons_of(api, tokens["silv:720"], "credit_day")[0]
     assert coupon["valid_from"].startswith(month + "-01T00:00:00") and coupon["status"] == "available"
     assert parse_iso(coupon["valid_until"]).day == 1
@@ -175,6 +192,7 @@ def test_expired_or_blacklisted_members_get_no_credit_day_coupon(client, aws):
 
 # -- listing ---------------------------------------------------------------------------------
 
+
 def test_coupons_need_a_member_session_and_show_only_the_members_own(client):
     api = Api(client)
     a, b = api.member("own1:720"), api.member("own2:610")
@@ -200,7 +218,6 @@ def test_the_list_is_one_query(client, aws):
     finally:
         aws.table.client.meta.events.unregister("before-call.dynamodb", count)
     assert calls.count("Query") == 1 and "Scan" not in calls
-
 
 
 def test_a_batch_racing_another_delivery_skips_what_it_wrote_and_never_resets_a_used_coupon(client, aws):

@@ -1,4 +1,5 @@
 """The demo seed: a realistic month the dashboard can draw, written once."""
+
 from __future__ import annotations
 
 from chalicelib.local.demo import seed_demo

@@ -1,5 +1,6 @@
 """Every state change is an audit entry, and those marked as events reach the EventBridge bus
 with the documented detail (docs/EVENTS.md)."""
+
 from __future__ import annotations
 
 import json

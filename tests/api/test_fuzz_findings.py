@@ -1,4 +1,5 @@
 """Bugs schemathesis found on the HTTP surface (tests/fuzz), each pinned by a focused test."""
+
 from __future__ import annotations
 
 from chalicelib.api import idempotency
@@ -73,13 +74,18 @@ def test_the_document_gives_the_idempotency_key_limits_the_route_enforces(client
     from chalicelib.api.idempotency import MAX_KEY_LENGTH
 
     params = {p["name"]: p for p in _operation(client, "/v1/orders", "post")["parameters"]}
-    assert params["Idempotency-Key"]["schema"] == {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
-                                                   "pattern": "\\S"}
+    assert params["Idempotency-Key"]["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "\\S",
+    }
     api = Api(client)
     token = api.member("keys:720")
     for key in (" ", "k" * (MAX_KEY_LENGTH + 1)):
-        status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 100},
-                               token=token, key=key)
+        status, out = api.post(
+            "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 100}, token=token, key=key
+        )
         assert (status, out["error"]["field"]) == (400, "Idempotency-Key")
 
 

@@ -1,4 +1,5 @@
 """Installments: quotes, eligibility, the plan kept on the order (API.md 'Orders')."""
+
 from __future__ import annotations
 
 from chalicelib.services.orders.orders import order_key
@@ -23,10 +24,14 @@ def test_twelve_periods_are_for_silver_and_gold_only(client):
     token = api.member("ben:660")  # normal
     _, out = api.get("/v1/installments/quote?amount=60000", token=token)
     assert [p["eligible"] for p in out["plans"]] == [True, True, False]
-    status, err = api.post("/v1/orders", {"kind": "installment", "scenario": "books", "amount": 60_000,
-                                          "installments": 12}, token=token)
-    assert (status, err["error"]["field"], err["error"]["code"]) == (400, "installments",
-                                                                     "installment_tier_not_eligible")
+    status, err = api.post(
+        "/v1/orders", {"kind": "installment", "scenario": "books", "amount": 60_000, "installments": 12}, token=token
+    )
+    assert (status, err["error"]["field"], err["error"]["code"]) == (
+        400,
+        "installments",
+        "installment_tier_not_eligible",
+    )
 
 
 def test_below_600_yuan_is_refused_on_amount(client):
@@ -34,8 +39,9 @@ def test_below_600_yuan_is_refused_on_amount(client):
     token = api.member("cid:760")
     _, out = api.get("/v1/installments/quote?amount=59999", token=token)
     assert not any(p["eligible"] for p in out["plans"])
-    status, err = api.post("/v1/orders", {"kind": "installment", "scenario": "books", "amount": 59_999,
-                                          "installments": 3}, token=token)
+    status, err = api.post(
+        "/v1/orders", {"kind": "installment", "scenario": "books", "amount": 59_999, "installments": 3}, token=token
+    )
     assert (status, err["error"]["field"], err["error"]["code"]) == (400, "amount", "installment_amount_below_minimum")
 
 
@@ -45,18 +51,23 @@ def test_bad_quotes_and_bad_plans_get_400(client):
     assert api.get("/v1/installments/quote?amount=0", token=token)[0] == 400
     assert api.get("/v1/installments/quote?amount=abc", token=token)[0] == 400
     assert api.get("/v1/installments/quote?amount=100")[0] == 401
-    for body, field in [({"installments": 4}, "installments"), ({}, "installments"),
-                        ({"installments": 3, "trial_days": 7}, "trial_days")]:
-        status, err = api.post("/v1/orders", {"kind": "installment", "scenario": "books", "amount": 60_000, **body},
-                               token=token)
+    for body, field in [
+        ({"installments": 4}, "installments"),
+        ({}, "installments"),
+        ({"installments": 3, "trial_days": 7}, "trial_days"),
+    ]:
+        status, err = api.post(
+            "/v1/orders", {"kind": "installment", "scenario": "books", "amount": 60_000, **body}, token=token
+        )
         assert (status, err["error"]["field"]) == (400, field)
 
 
 def test_an_installment_order_keeps_its_plan_and_is_charged_in_full_by_the_worker(client, aws):
     api = Api(client)
     token = api.member("eve:760")
-    status, order = api.post("/v1/orders", {"kind": "installment", "scenario": "digital", "amount": 120_001,
-                                            "installments": 12}, token=token)
+    status, order = api.post(
+        "/v1/orders", {"kind": "installment", "scenario": "digital", "amount": 120_001, "installments": 12}, token=token
+    )
     assert (status, order["status"], order["installments"]) == (201, "pending_charge", 12)
     assert (order["plan"]["first_payment"], order["plan"]["per_period"]) == (10_001, 10_000)
     item = aws.table.get(*order_key(order["id"]))

@@ -1,4 +1,5 @@
 """Structured JSON logs, one line per request, and no secrets in them."""
+
 from __future__ import annotations
 
 import io
@@ -36,16 +37,33 @@ def test_request_log_lines_are_json_and_carry_no_secrets(client, aws, log_output
     body = json.dumps({"id": "ntf-log", "kind": "freeze.succeeded", "out_request_no": "r-log-freeze"}).encode()
     ts = str(int(time.time()))
     signature = sign(aws.settings.sandbox_secret, ts, body)
-    client.http.post("/v1/callbacks/sandbox", body=body, headers={
-        "Content-Type": "application/json", "X-Sandbox-Timestamp": ts, "X-Sandbox-Signature": signature})
-    client.http.post("/v1/callbacks/sandbox", body=body, headers={  # refused: logged as a 401
-        "Content-Type": "application/json", "X-Sandbox-Timestamp": ts, "X-Sandbox-Signature": "0" * 64})
+    client.http.post(
+        "/v1/callbacks/sandbox",
+        body=body,
+        headers={"Content-Type": "application/json", "X-Sandbox-Timestamp": ts, "X-Sandbox-Signature": signature},
+    )
+    client.http.post(
+        "/v1/callbacks/sandbox",
+        body=body,
+        headers={  # refused: logged as a 401
+            "Content-Type": "application/json",
+            "X-Sandbox-Timestamp": ts,
+            "X-Sandbox-Signature": "0" * 64,
+        },
+    )
     out = log_output.getvalue()
     lines = [json.loads(line) for line in out.splitlines()]
     requests = [line for line in lines if line.get("message") == "request"]
     assert [r["status"] for r in requests] == [201, 201, 403, 200, 401], requests
     assert {"route", "method", "status", "ms", "level", "service", "timestamp"} <= set(requests[0])
     assert requests[0]["service"] == "creditfirst"
-    for secret in (session["token"], "local-admin-key", "local-session-secret-not-for-production",
-                   aws.settings.sandbox_secret, "olga:720", "idem-secret-key", signature):
+    for secret in (
+        session["token"],
+        "local-admin-key",
+        "local-session-secret-not-for-production",
+        aws.settings.sandbox_secret,
+        "olga:720",
+        "idem-secret-key",
+        signature,
+    ):
         assert secret not in out, secret

@@ -1,4 +1,5 @@
 """Sessions, credit authorization, GET /v1/me (API.md 'Sessions, credit, members')."""
+
 from __future__ import annotations
 
 from tests.helpers import Api
@@ -34,9 +35,13 @@ def test_the_exact_score_is_never_stored(client, aws):
 
 def test_bands_and_tiers_follow_the_score(client):
     api = Api(client)
-    expected = {"bob:580": ("550-599", "none", 100_000), "cat:655": ("650-699", "normal", 200_000),
-                "dan:760": ("750-799", "gold", 1_000_000), "eve:820": ("800-950", "gold", 1_000_000),
-                "fay:500": ("0-549", "none", 100_000)}
+    expected = {
+        "bob:580": ("550-599", "none", 100_000),
+        "cat:655": ("650-699", "normal", 200_000),
+        "dan:760": ("750-799", "gold", 1_000_000),
+        "eve:820": ("800-950", "gold", 1_000_000),
+        "fay:500": ("0-549", "none", 100_000),
+    }
     for code, (band, tier, limit) in expected.items():
         _, me = api.get("/v1/me", token=api.member(code))
         assert (me["score_band"], me["tier"], me["credit_limit"]) == (band, tier, limit), code
@@ -97,8 +102,11 @@ def test_bad_sandbox_codes_are_400_on_code(client):
 
 def test_member_routes_need_a_session(client):
     api = Api(client)
-    for method, path in [("GET", "/v1/me"), ("POST", "/v1/credit/authorizations"),
-                         ("DELETE", "/v1/credit/authorization")]:
+    for method, path in [
+        ("GET", "/v1/me"),
+        ("POST", "/v1/credit/authorizations"),
+        ("DELETE", "/v1/credit/authorization"),
+    ]:
         status, out = api.call(method, path, {} if method == "POST" else None)
         assert status == 401 and out["error"]["code"] == "unauthenticated", path
     status, out = api.get("/v1/me", token="v1.forged.token")

@@ -1,5 +1,6 @@
 """Outside stage `local`, a missing or short session secret or admin key stops the API (503 misconfigured)
 rather than serving with a key anyone can guess; the log names the setting, never its value."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from chalicelib.api.auth import issue_token
 from tests.helpers import Api
 
 GOOD_SECRET = "s" * 32  # the shortest accepted: 32 bytes
-GOOD_ADMIN = "a" * 24   # the shortest accepted: 24 bytes
+GOOD_ADMIN = "a" * 24  # the shortest accepted: 24 bytes
 
 
 @pytest.fixture
@@ -46,12 +47,14 @@ def _member_token(secret: str) -> str:
 
 
 def _every_kind_of_route(api: Api, session_secret: str, admin_key: str) -> list[tuple[str, int, object]]:
-    calls = [("POST", "/v1/sessions", {"provider": "alipay", "code": "x"}, {}),
-             ("GET", "/v1/me", None, {"Authorization": f"Bearer {_member_token(session_secret)}"}),
-             ("GET", "/v1/admin/metrics", None, {"Authorization": f"Bearer {admin_key}"}),
-             ("POST", "/v1/callbacks/alipay", "notify_id=1", {"Content-Type": "application/x-www-form-urlencoded"}),
-             ("GET", "/v1/openapi.json", None, {}),
-             ("GET", "/v1/sandbox/clock", None, {})]
+    calls = [
+        ("POST", "/v1/sessions", {"provider": "alipay", "code": "x"}, {}),
+        ("GET", "/v1/me", None, {"Authorization": f"Bearer {_member_token(session_secret)}"}),
+        ("GET", "/v1/admin/metrics", None, {"Authorization": f"Bearer {admin_key}"}),
+        ("POST", "/v1/callbacks/alipay", "notify_id=1", {"Content-Type": "application/x-www-form-urlencoded"}),
+        ("GET", "/v1/openapi.json", None, {}),
+        ("GET", "/v1/sandbox/clock", None, {}),
+    ]
     out = []
     for method, path, body, headers in calls:
         status, answer = api.call(method, path, body, headers=headers)
@@ -60,16 +63,26 @@ def _every_kind_of_route(api: Api, session_secret: str, admin_key: str) -> list[
 
 
 @pytest.mark.parametrize("stage", ["prod", "sandbox"])
-@pytest.mark.parametrize("session_secret,admin_key", [
-    ("", GOOD_ADMIN),                 # the forgeable case: anyone can sign a member token with the empty key
-    (GOOD_SECRET[:-1], GOOD_ADMIN),   # 31 bytes
-    ("秘" * 10, GOOD_ADMIN),           # 30 bytes in UTF-8 (10 characters): bytes are what count
-    (GOOD_SECRET, ""),
-    (GOOD_SECRET, GOOD_ADMIN[:-1]),   # 23 bytes
-], ids=["no-session-secret", "session-secret-31-bytes", "session-secret-30-utf8-bytes", "no-admin-key",
-        "admin-key-23-bytes"])
-def test_a_deployed_stage_with_a_missing_or_short_key_answers_503_on_every_route(deployed, stage, session_secret,
-                                                                                 admin_key):
+@pytest.mark.parametrize(
+    "session_secret,admin_key",
+    [
+        ("", GOOD_ADMIN),  # the forgeable case: anyone can sign a member token with the empty key
+        (GOOD_SECRET[:-1], GOOD_ADMIN),  # 31 bytes
+        ("秘" * 10, GOOD_ADMIN),  # 30 bytes in UTF-8 (10 characters): bytes are what count
+        (GOOD_SECRET, ""),
+        (GOOD_SECRET, GOOD_ADMIN[:-1]),  # 23 bytes
+    ],
+    ids=[
+        "no-session-secret",
+        "session-secret-31-bytes",
+        "session-secret-30-utf8-bytes",
+        "no-admin-key",
+        "admin-key-23-bytes",
+    ],
+)
+def test_a_deployed_stage_with_a_missing_or_short_key_answers_503_on_every_route(
+    deployed, stage, session_secret, admin_key
+):
     api = deployed(stage, session_secret, admin_key)
     for path, status, answer in _every_kind_of_route(api, session_secret, admin_key):
         assert status == 503, (path, status, answer)

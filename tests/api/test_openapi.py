@@ -1,4 +1,5 @@
 """GET /v1/openapi.json: generated from the routes' own models; every route of the app is in it."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,13 @@ def test_every_route_of_the_app_is_documented(client):
     in_doc = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert in_app - in_doc == set(), "routes registered without the route() decorator, or missing from ROUTES"
     assert in_doc - in_app == set(), "documented routes that the app does not serve"
-    assert {("/v1/admin/metrics", "get"), ("/v1/admin/audit", "get"), ("/admin", "get"),
-            ("/v1/openapi.json", "get"), ("/v1/sessions", "post")} <= in_doc
+    assert {
+        ("/v1/admin/metrics", "get"),
+        ("/v1/admin/audit", "get"),
+        ("/admin", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/v1/sessions", "post"),
+    } <= in_doc
 
 
 def test_request_bodies_are_the_models_the_route_validates_with(client):
@@ -69,7 +75,9 @@ def test_every_operation_documents_the_error_envelope(client):
     assert error["properties"]["error"]["required"] == ["code", "message", "field"]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            assert op["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            assert op["responses"]["400"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"
+            }
             if op["security"]:
                 assert {"401", "403"} <= set(op["responses"]), (path, method)
             refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', __import__("json").dumps(op))

@@ -1,4 +1,5 @@
 """Rentals, route by route (API.md "Rentals" and the admin rental routes)."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -33,8 +34,11 @@ def test_rejections_are_recorded_with_their_reason(client):
     api = Api(client)
     low = api.member("fay:500")
     status, out = rent(api, low)
-    assert status == 201 and (out["decision"], out["reason"], out["status"]) == ("rejected", "score_below_floor",
-                                                                                  "rejected")
+    assert status == 201 and (out["decision"], out["reason"], out["status"]) == (
+        "rejected",
+        "score_below_floor",
+        "rejected",
+    )
     assert api.get(f"/v1/rentals/{out['id']}", token=low)[1]["reason"] == "score_below_floor"
     none_tier = api.member("gil:590")  # limit 1,000 yuan
     status, out = rent(api, none_tier, item_value=150_000)
@@ -54,9 +58,15 @@ def test_a_risk_rule_sends_the_rental_to_review(client, aws):
 def test_unknown_scenario_and_bad_fields_are_400_naming_the_field(client):
     api = Api(client)
     token = api.member("ian:720")
-    cases = [({"scenario": "spaceships"}, "scenario"), ({"item_value": 0}, "item_value"),
-             ({"item_value": -5}, "item_value"), ({"days": "7"}, "days"), ({"days": 0}, "days"),
-             ({"daily_rent": 1.5}, "daily_rent"), ({"extra": 1}, "extra")]
+    cases = [
+        ({"scenario": "spaceships"}, "scenario"),
+        ({"item_value": 0}, "item_value"),
+        ({"item_value": -5}, "item_value"),
+        ({"days": "7"}, "days"),
+        ({"days": 0}, "days"),
+        ({"daily_rent": 1.5}, "daily_rent"),
+        ({"extra": 1}, "extra"),
+    ]
     for over, field in cases:
         status, out = rent(api, token, **over)
         assert status == 400 and out["error"]["code"] == "validation_error" and out["error"]["field"] == field, over
@@ -162,8 +172,11 @@ def test_operators_deduct_from_a_live_freeze_never_beyond_it(client, aws):
     status, full = api.admin("GET", f"/v1/admin/rentals/{rental['id']}")
     assert status == 200 and full["status"] == "closed"
     # returned within its first day: one day's rent (PRODUCT.md 2a early return)
-    assert [(m["kind"], m["amount"]) for m in full["money"]] == [("deduction", 4_000), ("rent", 100),
-                                                                  ("release", 5_900)]
+    assert [(m["kind"], m["amount"]) for m in full["money"]] == [
+        ("deduction", 4_000),
+        ("rent", 100),
+        ("release", 5_900),
+    ]
     assert full["frozen_amount"] == full["rent_charged"] + full["deducted_amount"] + full["released_amount"]
     assert all(m["out_request_no"].startswith(rental["id"]) and m["at"].endswith("Z") for m in full["money"])
 
@@ -195,8 +208,10 @@ def test_a_coupon_lowers_the_rent_and_is_used_at_close(client, aws):
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert closed["rent_charged"] == 2_500 and closed["released_amount"] == 47_500
-    assert (closed["lines"], closed["discounts"]) == ([{"name": "rent", "amount": 3_500}],
-                                                      [{"name": "coupon", "amount": 1_000}])
+    assert (closed["lines"], closed["discounts"]) == (
+        [{"name": "rent", "amount": 3_500}],
+        [{"name": "coupon", "amount": 1_000}],
+    )
     assert aws.table.get(f"COUPON#{cid}", "COUPON")["status"] == "used"
     status, again = rent(api, token, coupon_id=cid)
     assert status == 409 and again["error"]["field"] == "coupon_id"

@@ -1,5 +1,6 @@
 """Outbound webhook calls never reach internal addresses: outside stage `local`, only https URLs whose
 host resolves to public addresses are accepted (SSRF), and the check is repeated at every attempt."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,19 +32,28 @@ def sandbox_api(aws, monkeypatch):
     bootstrap.reset()
 
 
-@pytest.mark.parametrize("url", [
-    "http://example.com/hooks",             # not https
-    "https://127.0.0.1/hooks",              # loopback
-    "https://localhost:8443/hooks",         # resolves to loopback
-    "https://169.254.169.254/latest/meta-data",  # link-local: the cloud metadata service
-    "https://10.1.2.3/hooks", "https://192.168.0.10/hooks", "https://172.16.5.5/hooks",  # private
-    "https://[::1]/hooks", "https://[fd00::1]/hooks", "https://[::ffff:127.0.0.1]/hooks",
-    "https://0.0.0.0/hooks", "https://100.64.0.1/hooks",
-    "https://user:pw@example.com/hooks",    # credentials in the URL
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hooks",  # not https
+        "https://127.0.0.1/hooks",  # loopback
+        "https://localhost:8443/hooks",  # resolves to loopback
+        "https://169.254.169.254/latest/meta-data",  # link-local: the cloud metadata service
+        "https://10.1.2.3/hooks",
+        "https://192.168.0.10/hooks",
+        "https://172.16.5.5/hooks",  # private
+        "https://[::1]/hooks",
+        "https://[fd00::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://0.0.0.0/hooks",
+        "https://100.64.0.1/hooks",
+        "https://user:pw@example.com/hooks",  # credentials in the URL
+    ],
+)
 def test_internal_or_plain_http_destinations_are_refused_outside_local(sandbox_api, url):
-    status, out = sandbox_api.call("POST", "/v1/admin/webhooks", {"url": url, "events": ["*"]},
-                                   headers={"Authorization": f"Bearer {KEY}"})
+    status, out = sandbox_api.call(
+        "POST", "/v1/admin/webhooks", {"url": url, "events": ["*"]}, headers={"Authorization": f"Bearer {KEY}"}
+    )
     assert status == 400 and out["error"]["field"] == "url", out
     assert sandbox_api.call("GET", "/v1/admin/webhooks", headers={"Authorization": f"Bearer {KEY}"})[1]["items"] == []
 
@@ -52,22 +62,32 @@ def test_a_public_https_destination_is_accepted_and_a_rebound_name_is_refused_la
     public = lambda host, port: ["93.184.215.14"]  # noqa: E731
     check_destination("https://hooks.example.com/x", local=False, resolver=public)
     with pytest.raises(ValidationFailed):  # the same name now resolving inside (DNS rebinding)
-        check_destination("https://hooks.example.com/x", local=False,
-                          resolver=lambda host, port: ["93.184.215.14", "10.0.0.7"])
+        check_destination(
+            "https://hooks.example.com/x", local=False, resolver=lambda host, port: ["93.184.215.14", "10.0.0.7"]
+        )
     with pytest.raises(ValidationFailed):
         check_destination("https://nowhere.invalid/x", local=False, resolver=lambda host, port: [])
 
 
 def test_local_accepts_loopback_http_for_development(client):
-    status, out = Api(client).call("POST", "/v1/admin/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["*"]},
-                                   headers=dict(ADMIN))
+    status, out = Api(client).call(
+        "POST", "/v1/admin/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["*"]}, headers=dict(ADMIN)
+    )
     assert status == 201, out
 
 
-@pytest.mark.parametrize(("address", "internal"), [
-    ("8.8.8.8", False), ("2606:4700::1111", False), ("127.0.0.2", True), ("169.254.1.1", True),
-    ("fe80::1", True), ("::ffff:10.0.0.1", True), ("198.18.0.1", True),
-])
+@pytest.mark.parametrize(
+    ("address", "internal"),
+    [
+        ("8.8.8.8", False),
+        ("2606:4700::1111", False),
+        ("127.0.0.2", True),
+        ("169.254.1.1", True),
+        ("fe80::1", True),
+        ("::ffff:10.0.0.1", True),
+        ("198.18.0.1", True),
+    ],
+)
 def test_address_classes(address, internal):
     assert internal_address(address) is internal
 
@@ -87,22 +107,34 @@ def _tls_receiver(tmp_path, host: str):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_pem, key_pem = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            seen.append({"host": self.headers["Host"], "path": self.path,
-                         "body": self.rfile.read(int(self.headers["Content-Length"]))})
+            seen.append(
+                {
+                    "host": self.headers["Host"],
+                    "path": self.path,
+                    "body": self.rfile.read(int(self.headers["Content-Length"])),
+                }
+            )
             self.send_response(204)
             self.end_headers()
 

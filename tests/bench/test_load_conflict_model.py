@@ -1,5 +1,6 @@
 """The load bench's conflict model answers as DynamoDB does, so the app takes its own retry path
 (DynamoDB Local serialises transactions and never sends TransactionConflict itself)."""
+
 from __future__ import annotations
 
 import boto3
@@ -14,15 +15,28 @@ NOWHERE = "http://127.0.0.1:9"  # nothing listens: a call the model lets through
 
 
 def _client() -> object:
-    return boto3.client("dynamodb", endpoint_url=NOWHERE, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x",
-                        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1))
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=NOWHERE,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
+    )
 
 
 def _ops(*keys: tuple[str, str]) -> list[dict]:
-    return [{"Update": {"TableName": "bench", "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
-                        "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
-            for pk, sk in keys]
+    return [
+        {
+            "Update": {
+                "TableName": "bench",
+                "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        for pk, sk in keys
+    ]
 
 
 def test_a_transaction_touching_an_item_in_flight_elsewhere_is_cancelled_and_the_app_retries() -> None:
@@ -58,4 +72,7 @@ def test_own_items_a_single_write_holds_or_a_switched_off_model_let_the_call_thr
     with pytest.raises(EndpointConnectionError):
         client.transact_write_items(TransactItems=_ops(("RENTAL#r3", "RENTAL")))
     assert (model.cancelled, model.single_conflicts) == (0, 0)
-    assert model.inflight == {("SBX#op#x", "OP"): {1: False}, ("RENTAL#r3", "RENTAL"): {1: True}}  # theirs kept, ours released
+    assert model.inflight == {
+        ("SBX#op#x", "OP"): {1: False},
+        ("RENTAL#r3", "RENTAL"): {1: True},
+    }  # theirs kept, ours released

@@ -1,4 +1,5 @@
 """Booking fees and reservation order (PRODUCT.md section 4), no AWS."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -56,10 +57,14 @@ def test_booking_machine():
 
 
 def test_reservations_queue_gold_first_then_by_time():
-    keys = sorted([rules.queue_sort_key("silver", "2026-01-01T00:00:00.000Z", "a"),
-                   rules.queue_sort_key("gold", "2026-01-02T00:00:00.000Z", "b"),
-                   rules.queue_sort_key("silver", "2026-01-01T00:00:01.000Z", "c"),
-                   rules.queue_sort_key("gold", "2026-01-03T00:00:00.000Z", "d")])
+    keys = sorted(
+        [
+            rules.queue_sort_key("silver", "2026-01-01T00:00:00.000Z", "a"),
+            rules.queue_sort_key("gold", "2026-01-02T00:00:00.000Z", "b"),
+            rules.queue_sort_key("silver", "2026-01-01T00:00:01.000Z", "c"),
+            rules.queue_sort_key("gold", "2026-01-03T00:00:00.000Z", "d"),
+        ]
+    )
     assert [k.rsplit("#", 1)[1] for k in keys] == ["b", "d", "a", "c"]
 
 

@@ -1,4 +1,5 @@
 """Coupon rules, pure: amounts by band and tier, the credit day, budgets, redemption checks."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -15,16 +16,32 @@ NOW = datetime(2026, 12, 10, 12, 0, tzinfo=timezone.utc)
 
 
 def coupon(**over):
-    base = {"coupon_id": "cpn_1", "member_id": "m_a", "kind": "credit_day", "amount": 1500, "min_spend": 9900,
-            "valid_from": iso(NOW - timedelta(days=1)), "valid_until": iso(NOW + timedelta(days=1)),
-            "status": "available"}
+    base = {
+        "coupon_id": "cpn_1",
+        "member_id": "m_a",
+        "kind": "credit_day",
+        "amount": 1500,
+        "min_spend": 9900,
+        "valid_from": iso(NOW - timedelta(days=1)),
+        "valid_until": iso(NOW + timedelta(days=1)),
+        "status": "available",
+    }
     return {**base, **over}
 
 
-@pytest.mark.parametrize("band, amount", [
-    ("0-549", 0), ("550-599", 0), ("600-649", 500), ("650-699", 1000), ("700-749", 2000),
-    ("750-799", 3500), ("800-950", 5000), (None, 0),
-])
+@pytest.mark.parametrize(
+    "band, amount",
+    [
+        ("0-549", 0),
+        ("550-599", 0),
+        ("600-649", 500),
+        ("650-699", 1000),
+        ("700-749", 2000),
+        ("750-799", 3500),
+        ("800-950", 5000),
+        (None, 0),
+    ],
+)
 def test_first_order_subsidy_follows_the_band(band, amount):
     assert rules.first_order_amount(band, P) == amount
 
@@ -59,8 +76,10 @@ def test_credit_day_month_is_known_only_on_or_after_the_day():
 
 
 def test_month_window_spans_the_month_and_the_year_end():
-    assert rules.month_window("2026-12") == (datetime(2026, 12, 1, tzinfo=timezone.utc),
-                                             datetime(2027, 1, 1, tzinfo=timezone.utc))
+    assert rules.month_window("2026-12") == (
+        datetime(2026, 12, 1, tzinfo=timezone.utc),
+        datetime(2027, 1, 1, tzinfo=timezone.utc),
+    )
     assert rules.month_window("2027-02")[1] == datetime(2027, 3, 1, tzinfo=timezone.utc)
 
 

@@ -1,4 +1,5 @@
 """The decision pipeline in PRODUCT.md's order, the four risk rules, and threshold adjustment. Pure: no AWS."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,8 +17,15 @@ BOOKS = ScenarioPolicy("books", 600)
 YUAN = 100
 
 # A member no rule objects to: a band above every threshold, history of ordinary orders.
-GOOD = MemberFacts(band="750-799", tier="gold", blacklisted=False, exposure=0, limit=1_000_000,
-                   order_count=4, order_total=4 * 500 * YUAN)
+GOOD = MemberFacts(
+    band="750-799",
+    tier="gold",
+    blacklisted=False,
+    exposure=0,
+    limit=1_000_000,
+    order_count=4,
+    order_total=4 * 500 * YUAN,
+)
 
 
 def rental(amount: int = 500 * YUAN, **kw) -> Application:
@@ -34,6 +42,7 @@ def all_off() -> dict[str, bool]:
 
 # -- the order of the pipeline, one test per branch -----------------------------------------------
 
+
 def test_a_blacklisted_member_is_rejected_before_anything_else():
     worst = replace(GOOD, blacklisted=True, band=None, exposure=10**9, recent_at=(NOW,) * 5)
     for app in (rental(), order(), order(kind="booking")):
@@ -46,14 +55,18 @@ def test_a_band_below_the_floor_is_rejected_before_the_limit():
     for band in ("0-549", None):
         d = decide(replace(GOOD, band=band, exposure=10**9), rental(), BOOKS, P)
         assert (d.outcome, d.reason) == (Outcome.REJECTED, "score_below_floor")
-    assert decide(replace(GOOD, band="550-599"), order(), BOOKS, P).outcome == Outcome.APPROVED  # the floor itself passes
+    assert (
+        decide(replace(GOOD, band="550-599"), order(), BOOKS, P).outcome == Outcome.APPROVED
+    )  # the floor itself passes
 
 
 def test_exposure_over_the_limit_is_rejected_before_the_rules():
     member = replace(GOOD, exposure=900_000, recent_at=(NOW,) * 5)
     d = decide(member, rental(100_001), BOOKS, P)
     assert (d.outcome, d.reason) == (Outcome.REJECTED, "over_limit")
-    assert decide(replace(GOOD, exposure=900_000), order(100_000), BOOKS, P).outcome == Outcome.APPROVED  # exactly at it
+    assert (
+        decide(replace(GOOD, exposure=900_000), order(100_000), BOOKS, P).outcome == Outcome.APPROVED
+    )  # exactly at it
 
 
 def test_exposure_counts_what_the_application_adds_not_its_value():
@@ -100,6 +113,7 @@ def test_an_approved_review_continues_without_the_rules_but_with_every_other_che
 
 # -- the rules, one by one, each switchable per scenario ----------------------------------------------
 
+
 def test_velocity_fires_on_the_third_within_an_hour():
     two_recent = replace(GOOD, recent_at=(NOW - timedelta(minutes=59), NOW - timedelta(minutes=1)))
     assert fired_rule(two_recent, order(), P) == "velocity"
@@ -129,12 +143,15 @@ def test_first_order_large_is_over_2000_yuan_on_the_very_first():
     assert fired_rule(replace(GOOD, order_count=1, order_total=2_000 * YUAN), rental(2_100 * YUAN), P) is None
 
 
-@pytest.mark.parametrize("rule,member,app", [
-    ("velocity", replace(GOOD, recent_at=(NOW,) * 2), order()),
-    ("shared_device", replace(GOOD, device_members=5), order()),
-    ("amount_spike", replace(GOOD, order_count=2, order_total=2 * 100 * YUAN), order(5_000 * YUAN)),
-    ("first_order_large", replace(GOOD, order_count=0, order_total=0), rental(3_000 * YUAN)),
-])
+@pytest.mark.parametrize(
+    "rule,member,app",
+    [
+        ("velocity", replace(GOOD, recent_at=(NOW,) * 2), order()),
+        ("shared_device", replace(GOOD, device_members=5), order()),
+        ("amount_spike", replace(GOOD, order_count=2, order_total=2 * 100 * YUAN), order(5_000 * YUAN)),
+        ("first_order_large", replace(GOOD, order_count=0, order_total=0), rental(3_000 * YUAN)),
+    ],
+)
 def test_each_rule_reviews_when_on_and_is_ignored_when_switched_off_for_the_scenario(rule, member, app):
     on = decide(member, app, BOOKS, P)
     assert (on.outcome, on.reason) == (Outcome.REVIEW, f"risk_rule:{rule}")
@@ -158,20 +175,24 @@ def test_recent_times_keep_only_the_window():
 
 # -- dynamic thresholds ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("threshold,base,closed,defaults,expected", [
-    (600, 600, 100, 3, 610),    # 3% > 2%: up
-    (745, 600, 100, 3, 750),    # up, capped at 750
-    (750, 600, 100, 9, None),   # already at the ceiling
-    (800, 600, 100, 9, None),   # an operator's override above the ceiling is never lowered by "up"
-    (650, 600, 100, 0, 640),    # 0% < 1%: down
-    (605, 600, 100, 0, 600),    # down, never below the base
-    (600, 600, 100, 0, None),   # at the base
-    (650, 600, 100, 2, None),   # exactly the target: stay
-    (650, 600, 100, 1, None),   # exactly half the target: stay
-    (650, 600, 200, 1, 640),    # 0.5%: under half
-    (650, 600, 49, 49, None),   # under 50 closed: no judgement
-    (650, 600, 50, 2, 660),     # 4% on exactly 50 closed
-    (650, 600, 0, 0, None),
-])
+
+@pytest.mark.parametrize(
+    "threshold,base,closed,defaults,expected",
+    [
+        (600, 600, 100, 3, 610),  # 3% > 2%: up
+        (745, 600, 100, 3, 750),  # up, capped at 750
+        (750, 600, 100, 9, None),  # already at the ceiling
+        (800, 600, 100, 9, None),  # an operator's override above the ceiling is never lowered by "up"
+        (650, 600, 100, 0, 640),  # 0% < 1%: down
+        (605, 600, 100, 0, 600),  # down, never below the base
+        (600, 600, 100, 0, None),  # at the base
+        (650, 600, 100, 2, None),  # exactly the target: stay
+        (650, 600, 100, 1, None),  # exactly half the target: stay
+        (650, 600, 200, 1, 640),  # 0.5%: under half
+        (650, 600, 49, 49, None),  # under 50 closed: no judgement
+        (650, 600, 50, 2, 660),  # 4% on exactly 50 closed
+        (650, 600, 0, 0, None),
+    ],
+)
 def test_threshold_follows_the_bad_debt_rate(threshold, base, closed, defaults, expected):
     assert adjusted_threshold(threshold, base, closed, defaults, P) == expected

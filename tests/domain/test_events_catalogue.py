@@ -1,5 +1,6 @@
 """The event catalogue (chalicelib/domain/events.py) is the one truth: every `event=` the code writes is in
 it with the fields it sets, every entry is emitted somewhere, and docs/EVENTS.md is generated from it."""
+
 from __future__ import annotations
 
 import ast
@@ -68,8 +69,11 @@ def test_the_literal_fields_of_every_event_are_catalogued():
         for kw in call.keywords:
             if kw.arg in PARTS and isinstance(kw.value, ast.Dict):
                 keys = {k.value for k in kw.value.keys if isinstance(k, ast.Constant)}
-                wrong += [(where, t, kw.arg, sorted(keys - CATALOGUE[t].fields(kw.arg))) for t in types
-                          if t in CATALOGUE and keys - CATALOGUE[t].fields(kw.arg)]
+                wrong += [
+                    (where, t, kw.arg, sorted(keys - CATALOGUE[t].fields(kw.arg)))
+                    for t in types
+                    if t in CATALOGUE and keys - CATALOGUE[t].fields(kw.arg)
+                ]
     assert wrong == []
 
 

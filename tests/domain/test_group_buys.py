@@ -1,4 +1,5 @@
 """The pure group-buy rules: share codes, the team window, the deadline outcome, the device window."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -40,8 +41,12 @@ def test_a_team_at_its_deadline_is_full_only_when_every_seat_is_taken(size, seat
 
 def test_the_40_people_half_price_terms_are_valid_and_bad_terms_name_their_field():
     rules.check_terms(10_000, 5_000, 40, 10, 24, NOW, NOW + timedelta(days=7))
-    bad = [((10_000, 10_000, 40, 10, 24), "group_price"), ((10_000, 5_000, 1, 10, 24), "team_size"),
-           ((10_000, 5_000, 101, 10, 24), "team_size"), ((10_000, 5_000, 40, 10, 169), "team_hours")]
+    bad = [
+        ((10_000, 10_000, 40, 10, 24), "group_price"),
+        ((10_000, 5_000, 1, 10, 24), "team_size"),
+        ((10_000, 5_000, 101, 10, 24), "team_size"),
+        ((10_000, 5_000, 40, 10, 169), "team_hours"),
+    ]
     for args, field in bad:
         with pytest.raises(ValidationFailed) as err:
             rules.check_terms(*args, NOW, NOW + timedelta(days=7))

@@ -1,4 +1,5 @@
 """Pay-later and installment rules (PRODUCT.md section 3), no AWS."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -18,9 +19,17 @@ def test_a_pending_order_can_be_charged_cancelled_or_fall_past_due():
         assert rules.transition(S.PENDING_CHARGE, target) == target
 
 
-@pytest.mark.parametrize("src,dst", [(S.CHARGED, S.CANCELLED), (S.CANCELLED, S.CHARGED), (S.REFUNDED, S.CHARGED),
-                                     (S.PAST_DUE, S.CHARGED), (S.PENDING_CHARGE, S.REFUNDED),
-                                     (S.REJECTED, S.PENDING_CHARGE)])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        (S.CHARGED, S.CANCELLED),
+        (S.CANCELLED, S.CHARGED),
+        (S.REFUNDED, S.CHARGED),
+        (S.PAST_DUE, S.CHARGED),
+        (S.PENDING_CHARGE, S.REFUNDED),
+        (S.REJECTED, S.PENDING_CHARGE),
+    ],
+)
 def test_the_machine_refuses_every_other_move(src, dst):
     with pytest.raises(InvalidTransition):
         rules.transition(src, dst)

@@ -1,4 +1,5 @@
 """The rest of a rental's life, pure rules (PRODUCT.md 2a): days used, renewal fit, buyout price, itemised lines."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -30,9 +31,17 @@ def test_the_buyout_price_is_item_value_less_rent_accrued_never_below_zero_nor_b
     assert rules.buyout_price(50_000, 1_500, 40_000, 2_000) == 36_500  # what is left after rent and deductions
 
 
-@given(gross=st.integers(0, 10**7), discount=st.integers(0, 10**6), cap=st.integers(0, 10**7),
-       extra=st.lists(st.tuples(st.sampled_from(["overdue_fee", "damage", "lost_accessory", "cleaning", "buyout"]),
-                                st.integers(0, 10**6)), max_size=5))
+@given(
+    gross=st.integers(0, 10**7),
+    discount=st.integers(0, 10**6),
+    cap=st.integers(0, 10**7),
+    extra=st.lists(
+        st.tuples(
+            st.sampled_from(["overdue_fee", "damage", "lost_accessory", "cleaning", "buyout"]), st.integers(0, 10**6)
+        ),
+        max_size=5,
+    ),
+)
 def test_lines_less_discounts_always_sum_to_what_was_taken(gross, discount, cap, extra):
     rent_charged = min(max(gross - discount, 0), cap)
     lines, discounts = rules.itemise(gross, discount, rent_charged, extra)
@@ -43,18 +52,26 @@ def test_lines_less_discounts_always_sum_to_what_was_taken(gross, discount, cap,
 
 def test_a_coupon_shows_as_a_discount_on_the_gross_rent():
     assert rules.itemise(3_500, 500, 3_000, [("overdue_fee", 1_000)]) == (
-        [{"name": "rent", "amount": 3_500}, {"name": "overdue_fee", "amount": 1_000}], [{"name": "coupon", "amount": 500}])
+        [{"name": "rent", "amount": 3_500}, {"name": "overdue_fee", "amount": 1_000}],
+        [{"name": "coupon", "amount": 500}],
+    )
 
 
 def test_a_charged_order_is_itemised_with_its_coupon_and_a_part_charged_plan_by_what_was_taken():
     from chalicelib.services.orders.orders import itemised
 
     assert itemised({"kind": "pay_later", "amount": 10_000, "payable": 9_000, "charged": 9_000}) == {
-        "lines": [{"name": "pay_later", "amount": 10_000}], "discounts": [{"name": "coupon", "amount": 1_000}]}
+        "lines": [{"name": "pay_later", "amount": 10_000}],
+        "discounts": [{"name": "coupon", "amount": 1_000}],
+    }
     assert itemised({"kind": "installment", "amount": 120_000, "payable": 120_000, "charged": 20_000}) == {
-        "lines": [{"name": "installment", "amount": 20_000}], "discounts": []}
+        "lines": [{"name": "installment", "amount": 20_000}],
+        "discounts": [],
+    }
     assert itemised({"kind": "pay_later", "amount": 10_000, "payable": 10_000, "charged": 0}) == {
-        "lines": [], "discounts": []}
+        "lines": [],
+        "discounts": [],
+    }
 
 
 def test_an_inspection_hold_never_outlives_the_freeze():

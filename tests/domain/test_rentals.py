@@ -1,4 +1,5 @@
 """Rental rules: the state machine and the settlement math (no AWS)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -17,8 +18,17 @@ fen = st.integers(min_value=0, max_value=10_000_000)
 
 def test_every_status_has_a_one_line_docstring_and_a_row_in_the_table():
     assert set(r.TRANSITIONS) == set(S)
-    assert {str(s) for s in S} == {"pending_freeze", "awaiting_deposit", "review", "active", "returned", "inspecting",
-                                   "closing", "closed", "rejected"}
+    assert {str(s) for s in S} == {
+        "pending_freeze",
+        "awaiting_deposit",
+        "review",
+        "active",
+        "returned",
+        "inspecting",
+        "closing",
+        "closed",
+        "rejected",
+    }
 
 
 def test_the_happy_path_is_allowed():
@@ -27,11 +37,22 @@ def test_the_happy_path_is_allowed():
         assert r.transition(current, target) == target
 
 
-@pytest.mark.parametrize("current,target", [
-    (S.ACTIVE, S.ACTIVE), (S.RETURNED, S.RETURNED), (S.CLOSED, S.RETURNED), (S.REJECTED, S.ACTIVE),
-    (S.PENDING_FREEZE, S.RETURNED), (S.AWAITING_DEPOSIT, S.CLOSED), (S.RETURNED, S.ACTIVE),
-    (S.INSPECTING, S.ACTIVE), (S.CLOSING, S.RETURNED), (S.RETURNED, S.CLOSING), (S.CLOSED, S.INSPECTING),
-])
+@pytest.mark.parametrize(
+    "current,target",
+    [
+        (S.ACTIVE, S.ACTIVE),
+        (S.RETURNED, S.RETURNED),
+        (S.CLOSED, S.RETURNED),
+        (S.REJECTED, S.ACTIVE),
+        (S.PENDING_FREEZE, S.RETURNED),
+        (S.AWAITING_DEPOSIT, S.CLOSED),
+        (S.RETURNED, S.ACTIVE),
+        (S.INSPECTING, S.ACTIVE),
+        (S.CLOSING, S.RETURNED),
+        (S.RETURNED, S.CLOSING),
+        (S.CLOSED, S.INSPECTING),
+    ],
+)
 def test_other_moves_are_refused_with_invalid_state(current, target):
     with pytest.raises(InvalidTransition) as err:
         r.transition(current, target)
@@ -105,8 +126,13 @@ def test_the_ledger_always_balances_and_nothing_is_negative(held, rent_owed, ded
     assert s.rent_charged <= rent_owed and s.fee_deducted <= fee
 
 
-@given(held=fen, daily=st.integers(0, 100_000), days=st.integers(1, 60), deducted=fen,
-       late_minutes=st.integers(0, 60 * 24 * 400))
+@given(
+    held=fen,
+    daily=st.integers(0, 100_000),
+    days=st.integers(1, 60),
+    deducted=fen,
+    late_minutes=st.integers(0, 60 * 24 * 400),
+)
 def test_overdue_settlement_takes_rent_first_then_the_fee(held, daily, days, deducted, late_minutes):
     deducted = min(deducted, held)
     owed = r.rent(daily, days)
@@ -115,4 +141,6 @@ def test_overdue_settlement_takes_rent_first_then_the_fee(held, daily, days, ded
     assert held == s.rent_charged + s.deducted_total + s.released
     assert s.rent_charged == min(owed, held - deducted)
     if s.released > 0:  # anything released means everything owed was taken
-        assert s.rent_charged == owed and s.fee_deducted == daily * r.days_late(due, due + timedelta(minutes=late_minutes))
+        assert s.rent_charged == owed and s.fee_deducted == daily * r.days_late(
+            due, due + timedelta(minutes=late_minutes)
+        )

@@ -1,4 +1,5 @@
 """Request numbers the providers accept: [A-Za-z0-9_]{6,32}, deterministic, and read back."""
+
 from __future__ import annotations
 
 import re

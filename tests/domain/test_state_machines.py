@@ -1,4 +1,5 @@
 """Every state machine where money moves: each allowed move passes the guard, every other one is refused."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -20,11 +21,22 @@ from chalicelib.domain import (
 )
 from chalicelib.domain.errors import InvalidTransition
 
-MACHINES = {"rentals": rentals, "orders": orders, "bookings": bookings, "trials": trials, "charges": charges,
-            "agreements": agreements, "reviews": reviews, "campaigns": campaigns, "teams": group_buys,
-            "referrals": referrals, "reminders": reminders,
-            "seats": SimpleNamespace(__name__="group_buys.seats", TRANSITIONS=group_buys.SEAT_TRANSITIONS,
-                                     transition=group_buys.seat_transition)}
+MACHINES = {
+    "rentals": rentals,
+    "orders": orders,
+    "bookings": bookings,
+    "trials": trials,
+    "charges": charges,
+    "agreements": agreements,
+    "reviews": reviews,
+    "campaigns": campaigns,
+    "teams": group_buys,
+    "referrals": referrals,
+    "reminders": reminders,
+    "seats": SimpleNamespace(
+        __name__="group_buys.seats", TRANSITIONS=group_buys.SEAT_TRANSITIONS, transition=group_buys.seat_transition
+    ),
+}
 
 
 def _moves(module, allowed: bool) -> list[tuple]:
@@ -58,4 +70,3 @@ def test_every_other_move_is_refused_naming_both_states(move):
     module, src, dst = move
     with pytest.raises(InvalidTransition, match=f"that is {src} cannot become {dst}"):
         module.transition(str(src), str(dst))
-

@@ -1,4 +1,5 @@
 """Reading the sandbox provider's ledger (SBX#op#<our request number>) for an order or booking."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 certificate mode: sign-in (user_id and open_id apps), credit, deposit-free rentals returned on time (bizComplete
 once) or overdue (never fulfilled), pay later charged or cancelled (creditbizorder.finish, is_fulfilled false),
 bookings, installments, refunds, and lost answers. Every journey ends with the fake recording no violation."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
@@ -48,6 +49,7 @@ def order_string(api: Api, token: str, path: str) -> str:
 
 def biz_of(order_str: str) -> dict:
     import json
+
     return json.loads(dict(parse_qsl(order_str))["biz_content"])
 
 
@@ -106,8 +108,12 @@ def test_a_rental_returned_on_time_is_reported_fulfilled_once(alipay, client, aw
     # back early, in the 6th day of 7: rent for the 6 days begun
     assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 3_000, 47_000)
     (pay,) = alipay.bizs("alipay.trade.pay")
-    assert (pay["auth_no"], pay["buyer_id"], pay["seller_id"], pay["total_amount"]) == \
-        (rental["auth_no"], "2088000000000777", alipay.seller_id, "30.00")
+    assert (pay["auth_no"], pay["buyer_id"], pay["seller_id"], pay["total_amount"]) == (
+        rental["auth_no"],
+        "2088000000000777",
+        alipay.seller_id,
+        "30.00",
+    )
     assert alipay.methods().count("alipay.fund.auth.order.unfreeze") == 1
     assert alipay.fulfilled == [rental["auth_no"]]  # bizComplete exactly once
     assert alipay.auths[rental["auth_no"]]["rest"] == 0
@@ -151,8 +157,9 @@ def test_a_freeze_never_completed_is_cancelled_at_alipay(alipay, client, aws) ->
         api.run_jobs()
     assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] != "active"
     cancels = alipay.bizs("alipay.fund.auth.operation.cancel")
-    assert [(c["out_order_no"], c["out_request_no"]) for c in cancels] == \
-        [(freeze["out_order_no"], freeze["out_request_no"])]
+    assert [(c["out_order_no"], c["out_request_no"]) for c in cancels] == [
+        (freeze["out_order_no"], freeze["out_request_no"])
+    ]
     (auth,) = alipay.auths.values()
     assert auth["status"] == "CLOSED" and auth.get("cancelled")
 

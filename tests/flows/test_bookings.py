@@ -1,4 +1,5 @@
 """Bookings guaranteed by credit: fees at each boundary, completion, disputes (PRODUCT.md section 4)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,8 +20,9 @@ def _at(api: Api, seconds: int) -> str:
 
 
 def _book(api: Api, token: str, starts_in: int, price: int = 10_000) -> dict:
-    status, out = api.post("/v1/bookings", {"service_id": "spa-1", "starts_at": _at(api, starts_in), "price": price},
-                           token=token)
+    status, out = api.post(
+        "/v1/bookings", {"service_id": "spa-1", "starts_at": _at(api, starts_in), "price": price}, token=token
+    )
     assert status == 201, out
     return out
 
@@ -49,8 +51,13 @@ def test_a_booking_is_confirmed_and_its_price_counts_in_exposure(client):
 def test_bad_bookings_get_a_400_naming_the_field(client):
     api = Api(client)
     token = api.member("cy:660")
-    cases = [({"starts_at": "2030-01-01T10:00:00"}, "starts_at"), ({"starts_at": _at(api, -60)}, "starts_at"),
-             ({"starts_at": "tomorrow"}, "starts_at"), ({"price": 0}, "price"), ({"price": -5}, "price")]
+    cases = [
+        ({"starts_at": "2030-01-01T10:00:00"}, "starts_at"),
+        ({"starts_at": _at(api, -60)}, "starts_at"),
+        ({"starts_at": "tomorrow"}, "starts_at"),
+        ({"price": 0}, "price"),
+        ({"price": -5}, "price"),
+    ]
     for over, field in cases:
         body = {"service_id": "spa-1", "starts_at": _at(api, HOUR), "price": 100, **over}
         status, out = api.post("/v1/bookings", body, token=token)
@@ -122,8 +129,9 @@ def test_an_unsatisfied_member_opens_a_dispute_for_the_operators(client, aws):
     upheld, refused = _book(api, token, HOUR), _book(api, token, HOUR, price=7_000)
     api.advance(2 * HOUR)
     for b in (upheld, refused):
-        status, out = api.post(f"/v1/bookings/{b['id']}/complete", {"satisfied": False, "comment": "cold room"},
-                               token=token)
+        status, out = api.post(
+            f"/v1/bookings/{b['id']}/complete", {"satisfied": False, "comment": "cold room"}, token=token
+        )
         assert (status, out["status"]) == (200, "disputed")
     review = aws.table.get(*reviews.review_key(reviews.review_id(f"dispute_{upheld['id']}")))
     assert (review["kind"], review["status"], review["evidence"]["comment"]) == ("dispute", "pending", "cold room")

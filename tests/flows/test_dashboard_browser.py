@@ -3,6 +3,7 @@
 Skipped when Chromium, its driver or selenium is not installed (`make browser` installs them).
 Saves tests/artifacts/dashboard.png.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,21 @@ ARTIFACTS = PROJECT_DIR / "tests" / "artifacts"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 DRIVER = shutil.which("chromedriver")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver not installed (make browser)")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1440,2200"]
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="chromium / chromedriver not installed (make browser)"
+)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1440,2200",
+]
 
 
 def _free_port() -> int:
@@ -40,8 +52,14 @@ def stack():
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "CREDITFIRST_"))}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local", "--demo"], cwd=PROJECT_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local", "--demo"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     ready, lines = threading.Event(), []
 
     def read() -> None:
@@ -136,8 +154,11 @@ def test_operator_signs_in_and_sees_the_charts(stack, browser):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
     print(f"\ncharts drawn {charts_at - started:.1f}s after the stack was started; screenshot {shot}")
 
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
-              and "404" not in e["message"] and "401" not in e["message"]]
+    errors = [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and "404" not in e["message"] and "401" not in e["message"]
+    ]
     assert errors == [], errors
 
 
@@ -177,5 +198,6 @@ def test_review_queue_buttons_call_the_review_routes(stack, browser):
     _wait(browser, lambda: "Nothing here" in browser.find_element(By.ID, "reviews").text)
     posts = [c for c in browser.execute_script("return window.calls") if c["method"] == "POST"]
     assert [c["path"] for c in posts] == ["/v1/admin/reviews/rv_1/approve", "/v1/admin/reviews/rv_2/reject"]
-    assert all(c["headers"]["Authorization"] == "Bearer local-admin-key" and c["headers"]["Idempotency-Key"]
-               for c in posts)
+    assert all(
+        c["headers"]["Authorization"] == "Bearer local-admin-key" and c["headers"]["Idempotency-Key"] for c in posts
+    )

@@ -1,6 +1,7 @@
 """Events within seconds: the table's stream (read through the embedded endpoint as the local stack reads
 it) feeds event entries to EventBridge and the webhooks without the outbox sweep; duplicates of stream
 records have one effect; the deployed handler reports failed records by sequence number."""
+
 from __future__ import annotations
 
 from chalice.app import DynamoDBEvent
@@ -79,9 +80,20 @@ def test_the_deployed_handler_reports_failed_records_by_sequence_number(client, 
     drain(aws, "sandbox-notifications")
     records = [r for r in _records(reader) if "event_type" in r["dynamodb"]["NewImage"]]
     assert records
-    event = DynamoDBEvent({"Records": [dict(r, awsRegion="us-east-1", eventSourceARN=reader.arn,
-                                            dynamodb=dict(r["dynamodb"], ApproximateCreationDateTime=0))
-                                       for r in records]}, None)
+    event = DynamoDBEvent(
+        {
+            "Records": [
+                dict(
+                    r,
+                    awsRegion="us-east-1",
+                    eventSourceARN=reader.arn,
+                    dynamodb=dict(r["dynamodb"], ApproximateCreationDateTime=0),
+                )
+                for r in records
+            ]
+        },
+        None,
+    )
 
     def refuse(**kwargs):
         return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}

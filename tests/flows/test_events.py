@@ -1,4 +1,5 @@
 """Every audited state change with an event reaches the EventBridge bus exactly once (transactional outbox)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ def _capture_bus(aws) -> str:
     sqs, events = aws.queues.client, aws.events
     url = sqs.create_queue(QueueName=f"{aws.settings.queue_prefix}capture")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="capture", EventBusName=aws.settings.event_bus, EventPattern=json.dumps({"source": ["creditfirst"]}))
+    events.put_rule(
+        Name="capture", EventBusName=aws.settings.event_bus, EventPattern=json.dumps({"source": ["creditfirst"]})
+    )
     events.put_targets(Rule="capture", EventBusName=aws.settings.event_bus, Targets=[{"Id": "q", "Arn": arn}])
     return url
 

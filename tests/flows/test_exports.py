@@ -1,5 +1,6 @@
 """CSV exports of orders, rentals, charges and refunds for a date range, parsed back: a header row, one
 row per record, money in fen, days outside the range left out; read from the export index (no Scan)."""
+
 from __future__ import annotations
 
 import csv
@@ -38,14 +39,19 @@ def test_orders_charges_and_refunds_of_a_range(client, aws):
     assert status == 200 and header == ",".join(COLUMNS["orders"])
     by_id = {r["id"]: r for r in rows}
     assert set(by_id) == {order["id"], second["id"]}
-    assert (by_id[order["id"]]["payable"], by_id[order["id"]]["charged"], by_id[order["id"]]["refunded"],
-            by_id[order["id"]]["status"]) == ("10000", "10000", "3000", "partially_refunded")  # current state
+    assert (
+        by_id[order["id"]]["payable"],
+        by_id[order["id"]]["charged"],
+        by_id[order["id"]]["refunded"],
+        by_id[order["id"]]["status"],
+    ) == ("10000", "10000", "3000", "partially_refunded")  # current state
     _, only_day1, _ = _csv(client, f"/v1/admin/exports/orders.csv?from={day1}&to={day1}")
     assert [r["id"] for r in only_day1] == [order["id"]]
 
     _, charges, _ = _csv(client, f"/v1/admin/exports/charges.csv?from={day1}&to={day2}")
     assert [(c["object_type"], c["object_id"], c["kind"], c["amount"]) for c in charges] == [
-        ("order", order["id"], "charged", "10000")]
+        ("order", order["id"], "charged", "10000")
+    ]
     _, refunds, header = _csv(client, f"/v1/admin/exports/refunds.csv?from={day2}&to={day2}")
     assert header == ",".join(COLUMNS["refunds"])
     assert [(r["order_id"], r["amount"]) for r in refunds] == [(order["id"], "3000")]
@@ -55,15 +61,19 @@ def test_orders_charges_and_refunds_of_a_range(client, aws):
 def test_rentals_with_their_deductions_and_rent(client, aws):
     api = Api(client)
     token = api.member("exb:720")
-    rental = active_rental(api, token, item_id="=HYPERLINK(\"x\")")
+    rental = active_rental(api, token, item_id='=HYPERLINK("x")')
     status, _ = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/deductions", {"amount": 700, "reason": "scratch"})
     assert status in (200, 201)
     today = api.get("/v1/sandbox/clock")[1]["now"][:10]
     _, rentals, _ = _csv(client, f"/v1/admin/exports/rentals.csv?from={today}&to={today}")
     [row] = rentals
-    assert (row["id"], row["status"], row["item_value"], row["deducted_amount"]) == (rental["id"], "active", "50000",
-                                                                                     "700")
-    assert row["item_id"] == "'=HYPERLINK(\"x\")"  # never a live formula in the merchant's spreadsheet
+    assert (row["id"], row["status"], row["item_value"], row["deducted_amount"]) == (
+        rental["id"],
+        "active",
+        "50000",
+        "700",
+    )
+    assert row["item_id"] == '\'=HYPERLINK("x")'  # never a live formula in the merchant's spreadsheet
     _, charges, _ = _csv(client, f"/v1/admin/exports/charges.csv?from={today}&to={today}")
     assert [(c["object_id"], c["kind"], c["amount"]) for c in charges] == [(rental["id"], "deducted", "700")]
     assert charges[0]["out_request_no"]
@@ -79,13 +89,32 @@ def test_many_records_page_through_the_index(client, aws):
     now = aws.clock.now()
     items = []
     for i in range(250):
-        at = iso(now).replace("Z", "") [:-4] + f".{i % 1000:03d}Z"
+        at = iso(now).replace("Z", "")[:-4] + f".{i % 1000:03d}Z"
         oid = f"ord_bulk{i:04d}"
-        items.append({"pk": f"ORDER#{oid}", "sk": "ORDER", "type": "order", "id": oid, "status": "pending_charge",
-                      "payable": 100 + i, "amount": 100 + i, "created_at": at})
-        items.append({"pk": f"AUDIT#order#{oid}", "sk": f"{at}#{i:08x}", "type": "audit", "entity_id": f"order#{oid}",
-                      "event_type": "order.created", "at": at, "list_pk": day_pk(index_prefix("orders"), at[:10], f"order#{oid}"),
-                      "list_sk": f"{at}#{i:08x}"})
+        items.append(
+            {
+                "pk": f"ORDER#{oid}",
+                "sk": "ORDER",
+                "type": "order",
+                "id": oid,
+                "status": "pending_charge",
+                "payable": 100 + i,
+                "amount": 100 + i,
+                "created_at": at,
+            }
+        )
+        items.append(
+            {
+                "pk": f"AUDIT#order#{oid}",
+                "sk": f"{at}#{i:08x}",
+                "type": "audit",
+                "entity_id": f"order#{oid}",
+                "event_type": "order.created",
+                "at": at,
+                "list_pk": day_pk(index_prefix("orders"), at[:10], f"order#{oid}"),
+                "list_sk": f"{at}#{i:08x}",
+            }
+        )
     aws.table.batch_write(items)
     day = iso(now)[:10]
     status, rows, _ = _csv(client, f"/v1/admin/exports/orders.csv?from={day}&to={day}")

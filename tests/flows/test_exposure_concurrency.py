@@ -1,5 +1,6 @@
 """Exposure stays within the limit under concurrent applications: the guard is a conditional update
 on the member (exposure <= limit - amount), never a read-then-write."""
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ reconciled, retried or dead-lettered — with money moved once by the sandbox pr
 Covered elsewhere, not repeated here: a provider error BEFORE the money (test_rental_failures.py), a
 worker lost between claim and record of an order charge and concurrent confirm/cancel/refund
 (test_order_races.py), a settlement message that keeps failing (test_rental_failures.py)."""
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,8 @@ def test_an_order_charge_that_timed_out_after_charging_is_reconciled_once_by_the
     item = aws.table.get(*order_key(oid))
     assert (item["status"], item["charged"], item["charge_attempts"]) == ("charged", 10_000, 1)
     assert [o["out_request_no"] if "out_request_no" in o else o["pk"] for o in money.ops(aws, oid, "charge")] == [
-        f"SBX#op#{oid}_charge1"]
+        f"SBX#op#{oid}_charge1"
+    ]
     assert money.paid(aws, oid) == 10_000 and me(api, token)["exposure"] == 0
 
 
@@ -212,8 +214,13 @@ def _conflict_once(monkeypatch, aws, code: str = "TransactionConflict", times: i
         if len(hits) < times:
             hits.append(len(kwargs["TransactItems"]))
             reasons = [{"Code": code}] + [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 1)
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                               "CancellationReasons": reasons}, "TransactWriteItems")
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
         return real(**kwargs)
 
     monkeypatch.setattr(aws.table.client, "transact_write_items", transact_write_items)
@@ -240,8 +247,7 @@ def test_contention_that_outlasts_every_attempt_is_a_409_conflict_and_writes_not
     assert api.get("/v1/orders", token=token)[1]["items"] == [] and me(api, token)["exposure"] == 0
 
 
-def test_a_concurrent_return_between_read_and_commit_gives_a_clean_answer_and_one_settlement(client, aws,
-                                                                                              monkeypatch):
+def test_a_concurrent_return_between_read_and_commit_gives_a_clean_answer_and_one_settlement(client, aws, monkeypatch):
     api = Api(client)
     token = api.member("ned2:720")
     rental = active_rental(api, token)
@@ -312,8 +318,11 @@ def test_poison_messages_on_every_worker_are_reported_dead_lettered_and_do_not_b
 
 def test_a_message_for_an_unknown_id_is_acknowledged_without_any_effect(client, aws):
     """A sweep's message whose object is gone (or never was) is harmless: acknowledged, nothing written."""
-    bodies = {"order-charges": {"pk": "ORDER#nope", "sk": "ORDER"}, "rental-settlements": {"rental_id": "nope"},
-              "rental-timers": {"pk": "RENTAL#nope", "sk": "RENTAL"}}
+    bodies = {
+        "order-charges": {"pk": "ORDER#nope", "sk": "ORDER"},
+        "rental-settlements": {"rental_id": "nope"},
+        "rental-timers": {"pk": "RENTAL#nope", "sk": "RENTAL"},
+    }
     for queue, body in bodies.items():
         aws.queues.send(queue, body)
         assert _lambda_rounds(aws, queue) == [], queue
@@ -322,7 +331,8 @@ def test_a_message_for_an_unknown_id_is_acknowledged_without_any_effect(client, 
 
 
 def test_a_freeze_notification_contention_keeps_from_applying_is_redelivered_by_the_queue_and_applied_once(
-        client, aws, monkeypatch):
+    client, aws, monkeypatch
+):
     api = Api(client)
     token = api.member("nia:720")
     status, out = rent(api, token)

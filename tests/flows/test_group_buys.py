@@ -1,5 +1,6 @@
 """Credit group-buys over HTTP (PRODUCT.md 6, API.md 'Group-buys and referrals'): teams fill or fail,
 every abuse rule, and a failed team charges nothing and gives the exposure back."""
+
 from __future__ import annotations
 
 import threading
@@ -18,9 +19,18 @@ def _now(api: Api) -> datetime:
 
 def _group_buy(api: Api, **extra) -> dict:
     now = _now(api)
-    body = {"product_id": "tea-gift-box", "title": "Half price when 40 join", "price": 10_000, "group_price": 5_000,
-            "team_size": 40, "per_member_limit": 10, "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=10)).isoformat(), "scenario": "books", **extra}
+    body = {
+        "product_id": "tea-gift-box",
+        "title": "Half price when 40 join",
+        "price": 10_000,
+        "group_price": 5_000,
+        "team_size": 40,
+        "per_member_limit": 10,
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=10)).isoformat(),
+        "scenario": "books",
+        **extra,
+    }
     status, out = api.admin("POST", "/v1/admin/group-buys", body)
     assert status == 201, out
     return out
@@ -58,8 +68,11 @@ def test_the_seeds_forty_people_half_price_team_fills_and_every_seat_proceeds(cl
     assert status == 201, team
     assert (team["status"], team["size"], len(team["seats"])) == ("open", 40, 1)
     leader_order = _order(api, tokens[names[0]], team["seats"][0]["order_id"])
-    assert (leader_order["amount"], leader_order["status"], leader_order["decision"]) == (50_000, "pending_charge",
-                                                                                         "approved")
+    assert (leader_order["amount"], leader_order["status"], leader_order["decision"]) == (
+        50_000,
+        "pending_charge",
+        "approved",
+    )
     code = team["share_code"]
     for name in names[1:-1]:
         status, out = _join(api, tokens[name], code.lower())  # share codes are case-insensitive

@@ -1,4 +1,5 @@
 """The real local stack as a subprocess (what `make run` starts), spoken to over HTTP."""
+
 from __future__ import annotations
 
 import shutil
@@ -61,8 +62,11 @@ def test_the_local_stack_takes_64_simultaneous_connections(stack):
     assert len(answers) == 64 and all(a.startswith(b"HTTP/1.") and b" 200" in a for a in answers), answers
     # Linux retries a SYN the backlog dropped, so the crowd gets through slowly even with socketserver's 5;
     # the listening socket's own backlog (ss's Send-Q) says whether it is taken at once.
-    listing = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout \
-        if shutil.which("ss") else ""
+    listing = (
+        subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if shutil.which("ss")
+        else ""
+    )
     if listing:
         assert int(listing.split()[2]) >= 64, listing
 

@@ -1,6 +1,7 @@
 """Analytics counters come from the table's stream, not from the money transactions: a member's action
 writes no item every other member also writes, and the fold counts each delta exactly once however the
 stream delivers it (twice, after a worker died mid-batch, by concurrent folders, racing the sweep)."""
+
 from __future__ import annotations
 
 import threading
@@ -116,8 +117,9 @@ def test_no_money_transaction_writes_a_counter_item(client, aws, monkeypatch, fl
         rental = active_rental(api, token)
         assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
     else:
-        status, order = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000},
-                                 token=token)
+        status, order = api.post(
+            "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000}, token=token
+        )
         assert status == 201 and api.post(f"/v1/orders/{order['id']}/confirm", {}, token=token)[0] == 200
     api.run_jobs()
     writers = [keys for keys in seen if any(k.startswith("METRIC#") for k in keys)]

@@ -1,4 +1,5 @@
 """Concurrency and repetition: one outcome, at most one charge (PRODUCT.md section 9)."""
+
 from __future__ import annotations
 
 import threading
@@ -47,6 +48,7 @@ def _cancel(aws: Any, member_id: str, oid: str) -> Callable[[], Any]:
         out = orders.cancel(aws, uow, member_id, oid)
         uow.commit()
         return out
+
     return go
 
 
@@ -64,8 +66,12 @@ def test_concurrent_confirm_and_cancel_have_one_outcome_and_at_most_one_charge(c
     outcomes = set()
     for _ in range(4):
         oid = _new(api, token)
-        _race(lambda: orders.confirm(aws, member_id, oid), _cancel(aws, member_id, oid),  # noqa: B023 (raced within the iteration)
-              lambda: orders.confirm(aws, member_id, oid), _cancel(aws, member_id, oid))  # noqa: B023 (raced within the iteration)
+        _race(
+            lambda oid=oid: orders.confirm(aws, member_id, oid),
+            _cancel(aws, member_id, oid),
+            lambda oid=oid: orders.confirm(aws, member_id, oid),
+            _cancel(aws, member_id, oid),
+        )
         item = aws.table.get(*order_key(oid))
         outcomes.add(item["status"])
         assert item["status"] in ("charged", "cancelled")

@@ -1,4 +1,5 @@
 """Orders a risk rule sends to review continue (approve) or close (reject) through the resolver."""
+
 from __future__ import annotations
 
 from chalicelib.services import tables
@@ -18,8 +19,9 @@ def _resolve(aws, ref_id: str, approved: bool) -> None:
 
 
 def _large_first_order(api: Api, token: str) -> dict:
-    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 300_000,
-                                          "trial_days": 7}, token=token)
+    status, out = api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 300_000, "trial_days": 7}, token=token
+    )
     assert status == 201
     assert (out["decision"], out["reason"], out["status"]) == ("review", "risk_rule:first_order_large", "in_review")
     return out

@@ -2,6 +2,7 @@
 confirmation in the mini-program is asked while the request runs; the intent is written first and
 deleted by the object's own transaction. A retry names the same object (and so the same provider order);
 a commit that never comes leaves an intent whose timer closes the provider's order."""
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,14 @@ def in_app(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     closed: list[tuple] = []
     real_cancel, real_close = SandboxProvider.cancel_freeze, SandboxProvider.close_pay_later
     monkeypatch.setattr(SandboxProvider, "confirms_in_app", True)
-    monkeypatch.setattr(SandboxProvider, "cancel_freeze",
-                        lambda self, o, n: closed.append(("freeze", n)) or real_cancel(self, o, n))
-    monkeypatch.setattr(SandboxProvider, "close_pay_later",
-                        lambda self, n, ref, why: closed.append(("paylater", n)) or real_close(self, n, ref, why))
+    monkeypatch.setattr(
+        SandboxProvider, "cancel_freeze", lambda self, o, n: closed.append(("freeze", n)) or real_cancel(self, o, n)
+    )
+    monkeypatch.setattr(
+        SandboxProvider,
+        "close_pay_later",
+        lambda self, n, ref, why: closed.append(("paylater", n)) or real_close(self, n, ref, why),
+    )
     return closed
 
 
@@ -104,8 +109,7 @@ def test_an_order_whose_commit_never_came_has_its_agreement_closed(client, aws, 
     token = api.member("lena:720")
     with monkeypatch.context() as m:
         _commit_dies(m, aws)
-        _dies(lambda: api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000},
-                               token=token))
+        _dies(lambda: api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000}, token=token))
     [intent] = _intents(aws)
     assert intent["number"].endswith("_pl")
     api.advance(16 * 60)

@@ -2,6 +2,7 @@
 merged with the one schema). Proved without an AWS account: cfn-lint passes; aws-sam-translator turns
 it into the plain CloudFormation that AWS would run, checked against the app and the schema; and that
 stack is created on the embedded endpoint's CloudFormation (moto), less what moto cannot build."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,23 @@ def template(tmp_path_factory):
     out = tmp_path_factory.mktemp("package")
     merge = out / "resources.json"
     env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
-    merge.write_text(subprocess.run([sys.executable, "-m", "chalicelib.store.template"], cwd=PROJECT_DIR, env=env,
-                                    check=True, capture_output=True, text=True).stdout)
-    subprocess.run([str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", str(merge),
-                    str(out / "pkg")], cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+    merge.write_text(
+        subprocess.run(
+            [sys.executable, "-m", "chalicelib.store.template"],
+            cwd=PROJECT_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", str(merge), str(out / "pkg")],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return out / "pkg" / "sam.json"
 
 
@@ -79,8 +93,9 @@ def test_cfn_lint_finds_no_errors(template):
 
 
 def test_make_deploy_deploys_the_packaged_template_and_the_readme_documents_only_that():
-    dry = subprocess.run(["make", "-n", "deploy", "DEPLOY_BUCKET=b"], cwd=PROJECT_DIR, capture_output=True,
-                         text=True, check=True).stdout
+    dry = subprocess.run(
+        ["make", "-n", "deploy", "DEPLOY_BUCKET=b"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout
     steps = [line for line in dry.splitlines() if re.search(r"chalice package|aws cloudformation", line)]
     assert "package --stage prod --merge-template" in steps[0] and steps[0].rstrip().endswith("build/package")
     assert "aws cloudformation package --template-file build/package/sam.json --s3-bucket b" in steps[1]
@@ -117,12 +132,17 @@ def test_every_schedule_invokes_its_function(cfn, app):
     schedules = [s for s in app.event_sources if getattr(s, "schedule_expression", None) is not None]
     assert len(rules) == len(schedules)
     for source in schedules:
-        [(rule_name, rule)] = [(n, r) for n, r in rules.items()
-                               if functions[r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]["Properties"]
-                               ["Handler"] == source.handler_string]
+        [(rule_name, rule)] = [
+            (n, r)
+            for n, r in rules.items()
+            if functions[r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]["Properties"]["Handler"]
+            == source.handler_string
+        ]
         assert rule["Properties"]["ScheduleExpression"] == source.schedule_expression.to_string()
-        assert any(p["Principal"] == "events.amazonaws.com" and p["SourceArn"] == {"Fn::GetAtt": [rule_name, "Arn"]}
-                   for p in permissions)
+        assert any(
+            p["Principal"] == "events.amazonaws.com" and p["SourceArn"] == {"Fn::GetAtt": [rule_name, "Arn"]}
+            for p in permissions
+        )
 
 
 def test_every_queue_worker_reports_failures_per_record(cfn, app):
@@ -131,8 +151,11 @@ def test_every_queue_worker_reports_failures_per_record(cfn, app):
     workers = [s for s in app.event_sources if getattr(s, "queue", None)]
     assert len(mappings) == len(workers)
     for source in workers:
-        [mapping] = [m for m in mappings if functions[m["Properties"]["FunctionName"]["Ref"]]["Properties"]
-                     ["Handler"] == source.handler_string]
+        [mapping] = [
+            m
+            for m in mappings
+            if functions[m["Properties"]["FunctionName"]["Ref"]]["Properties"]["Handler"] == source.handler_string
+        ]
         assert _queue_name(mapping) == source.queue
         assert mapping["Properties"]["BatchSize"] == source.batch_size
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -148,8 +171,10 @@ def test_every_queue_of_the_schema_has_its_dead_letter_queue_and_a_worker(cfn):
     for name, max_receives in QUEUES.items():
         queue = queues[by_name[f"creditfirst-{name}"]]["Properties"]
         dlq = by_name[f"creditfirst-{name}-dlq"]
-        assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
-                                          "maxReceiveCount": max_receives}
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+            "maxReceiveCount": max_receives,
+        }
         assert queue["VisibilityTimeout"] >= QUEUE_VISIBILITY_SECONDS  # never shorter than a worker's run
 
 
@@ -176,6 +201,7 @@ def test_the_api_serves_every_route_and_answers_unknown_ones_with_our_404(cfn, a
 
 # --- The same stack created on the embedded endpoint's CloudFormation (moto) ---
 
+
 def _for_moto(cfn: dict) -> tuple[dict, set[str]]:
     """The stack less what moto 5.2.5 cannot create (API Gateway from an imported body, its stage and
     gateway response, and the permission naming that API), with DependsOn from each event source mapping
@@ -197,9 +223,14 @@ def aws_clients(endpoint):
     from chalicelib.local.stack import FAKE_CREDENTIALS
 
     def client(service: str):
-        return boto3.client(service, endpoint_url=endpoint, region_name=STACK_REGION,
-                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=STACK_REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
     return client
 
 
@@ -207,21 +238,32 @@ def aws_clients(endpoint):
 def stack(template, cfn, aws_clients):
     body, left_out = _for_moto(cfn)
     assert {cfn["Resources"][n]["Type"] for n in left_out} == {
-        "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
-        "AWS::ApiGateway::GatewayResponse", "AWS::Lambda::Permission"}
-    assert [cfn["Resources"][n]["Properties"]["Principal"] for n in left_out
-            if cfn["Resources"][n]["Type"] == "AWS::Lambda::Permission"] == ["apigateway.amazonaws.com"]
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::Lambda::Permission",
+    }
+    assert [
+        cfn["Resources"][n]["Properties"]["Principal"]
+        for n in left_out
+        if cfn["Resources"][n]["Type"] == "AWS::Lambda::Permission"
+    ] == ["apigateway.amazonaws.com"]
     s3, cloudformation = aws_clients("s3"), aws_clients("cloudformation")
     s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": STACK_REGION})
     s3.upload_file(str(template.parent / "deployment.zip"), CODE_BUCKET, CODE_KEY)
     cloudformation.create_stack(StackName="creditfirst", TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"])
     status = cloudformation.describe_stacks(StackName="creditfirst")["Stacks"][0]
-    failures = [(e["LogicalResourceId"], e.get("ResourceStatusReason"))
-                for e in cloudformation.describe_stack_events(StackName="creditfirst")["StackEvents"]
-                if e["ResourceStatus"].endswith("FAILED")]
+    failures = [
+        (e["LogicalResourceId"], e.get("ResourceStatusReason"))
+        for e in cloudformation.describe_stack_events(StackName="creditfirst")["StackEvents"]
+        if e["ResourceStatus"].endswith("FAILED")
+    ]
     assert status["StackStatus"] == "CREATE_COMPLETE" and not failures, (status, failures)
-    yield {r["LogicalResourceId"]: r.get("PhysicalResourceId")
-           for r in cloudformation.describe_stack_resources(StackName="creditfirst")["StackResources"]}
+    yield {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId")
+        for r in cloudformation.describe_stack_resources(StackName="creditfirst")["StackResources"]
+    }
     cloudformation.delete_stack(StackName="creditfirst")
     s3.delete_object(Bucket=CODE_BUCKET, Key=CODE_KEY)
     s3.delete_bucket(Bucket=CODE_BUCKET)
@@ -229,8 +271,7 @@ def stack(template, cfn, aws_clients):
 
 def test_the_stack_creates_every_function_and_mapping(stack, aws_clients, app):
     lam, sqs = aws_clients("lambda"), aws_clients("sqs")
-    functions = {f["FunctionArn"]: f for f in lam.list_functions()["Functions"]
-                 if f["FunctionName"] in stack.values()}
+    functions = {f["FunctionArn"]: f for f in lam.list_functions()["Functions"] if f["FunctionName"] in stack.values()}
     by_handler = {f["Handler"]: f for f in functions.values()}
     assert set(by_handler) == {"app.app"} | {s.handler_string for s in app.event_sources}
     for function in functions.values():
@@ -239,8 +280,10 @@ def test_the_stack_creates_every_function_and_mapping(stack, aws_clients, app):
     for source in (s for s in app.event_sources if getattr(s, "queue", None)):
         [mapping] = [m for m in mappings if functions[m["FunctionArn"]]["Handler"] == source.handler_string]
         queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-        assert mapping["EventSourceArn"] == sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        assert (
+            mapping["EventSourceArn"]
+            == sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["State"] == "Enabled"
 
 
@@ -251,13 +294,15 @@ def test_the_stack_creates_every_queue_with_its_redrive_and_the_table(stack, aws
     for name, max_receives in QUEUES.items():
         url = sqs.get_queue_url(QueueName=f"creditfirst-{name}")["QueueUrl"]
         dlq = sqs.get_queue_url(QueueName=f"creditfirst-{name}-dlq")["QueueUrl"]
-        redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-                             ["Attributes"]["RedrivePolicy"])
+        redrive = json.loads(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+        )
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         assert redrive == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}
     table = dynamodb.describe_table(TableName=stack["CreditfirstTable"])["Table"]
-    assert {g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"])
-            for g in table["GlobalSecondaryIndexes"]} == INDEXES
+    assert {
+        g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"]) for g in table["GlobalSecondaryIndexes"]
+    } == INDEXES
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
 
 
@@ -267,13 +312,17 @@ def test_the_table_stream_feeds_the_event_function_with_failures_per_record(cfn,
     [mapping] = [m["Properties"] for m in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values() if _from_stream(m)]
     functions = _of_type(cfn, "AWS::Lambda::Function")
     assert functions[mapping["FunctionName"]["Ref"]]["Properties"]["Handler"] == source.handler_string
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert (
+        mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        and mapping["StartingPosition"] == "TRIM_HORIZON"
+    )
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 10
     lam, dynamodb = aws_clients("lambda"), aws_clients("dynamodb")
     stream_arn = dynamodb.describe_table(TableName=stack["CreditfirstTable"])["Table"]["LatestStreamArn"]
-    [created] = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["EventSourceArn"] == stream_arn]
+    [created] = [
+        m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["EventSourceArn"] == stream_arn
+    ]
     assert created["FunctionArn"].endswith(stack[mapping["FunctionName"]["Ref"]])
-
 
 
 def test_the_stack_creates_every_schedule_on_its_function(stack, cfn, aws_clients, app):
@@ -287,5 +336,8 @@ def test_the_stack_creates_every_schedule_on_its_function(stack, cfn, aws_client
         rule = events.describe_rule(Name=stack[logical].rsplit("/", 1)[-1])
         for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
             schedules.setdefault(target["Arn"], []).append(rule["ScheduleExpression"])
-    assert schedules == {arn_of[s.handler_string]: [s.schedule_expression.to_string()]
-                         for s in app.event_sources if getattr(s, "schedule_expression", None) is not None}
+    assert schedules == {
+        arn_of[s.handler_string]: [s.schedule_expression.to_string()]
+        for s in app.event_sources
+        if getattr(s, "schedule_expression", None) is not None
+    }

@@ -1,4 +1,5 @@
 """Pay later journeys with the clock moved (PRODUCT.md section 3, API.md 'Orders')."""
+
 from __future__ import annotations
 
 from chalicelib.services.marketing.coupons import coupon_key
@@ -9,8 +10,9 @@ DAY = 86400
 
 
 def _order(api: Api, token: str, amount: int = 10_000, **extra) -> dict:
-    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount, **extra},
-                           token=token)
+    status, out = api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount, **extra}, token=token
+    )
     assert status == 201, out
     return out
 
@@ -23,8 +25,12 @@ def test_a_pay_later_order_is_charged_when_the_trial_ends(client, aws):
     api = Api(client)
     token = api.member("ann:720")
     order = _order(api, token, trial_days=7)
-    assert (order["decision"], order["status"], order["payable"], order["discount"]) == ("approved", "pending_charge",
-                                                                                         10_000, 0)
+    assert (order["decision"], order["status"], order["payable"], order["discount"]) == (
+        "approved",
+        "pending_charge",
+        10_000,
+        0,
+    )
     assert _me(api, token)["exposure"] == 10_000
     api.advance(7 * DAY - 60)
     api.run_jobs()
@@ -47,19 +53,22 @@ def test_the_trial_defaults_to_the_scenario_and_is_bounded(client):
     order = _order(api, token)
     assert order["trial_days"] == 14
     for bad in (6, 31):
-        status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 100,
-                                              "trial_days": bad}, token=token)
+        status, out = api.post(
+            "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 100, "trial_days": bad}, token=token
+        )
         assert (status, out["error"]["field"]) == (400, "trial_days")
 
 
 def test_bad_orders_get_a_400_naming_the_field(client):
     api = Api(client)
     token = api.member("cal:720")
-    cases = [({"kind": "pay_later", "scenario": "books", "amount": 0}, "amount"),
-             ({"kind": "later", "scenario": "books", "amount": 100}, "kind"),
-             ({"kind": "pay_later", "scenario": "nope", "amount": 100}, "scenario"),
-             ({"kind": "pay_later", "scenario": "books", "amount": "100"}, "amount"),
-             ({"kind": "pay_later", "scenario": "books", "amount": 100, "installments": 3}, "installments")]
+    cases = [
+        ({"kind": "pay_later", "scenario": "books", "amount": 0}, "amount"),
+        ({"kind": "later", "scenario": "books", "amount": 100}, "kind"),
+        ({"kind": "pay_later", "scenario": "nope", "amount": 100}, "scenario"),
+        ({"kind": "pay_later", "scenario": "books", "amount": "100"}, "amount"),
+        ({"kind": "pay_later", "scenario": "books", "amount": 100, "installments": 3}, "installments"),
+    ]
     for body, field in cases:
         status, out = api.post("/v1/orders", body, token=token)
         assert (status, out["error"]["field"]) == (400, field), body
@@ -170,8 +179,12 @@ def test_a_coupon_is_held_consumed_on_charge_and_returned_on_cancel(client, aws)
     order = _order(api, token, coupon_id=cid)
     assert (order["discount"], order["payable"]) == (2_000, 8_000)
     assert aws.table.get(*coupon_key(cid))["status"] == "reserved"
-    assert api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000, "coupon_id": cid},
-                    token=token)[0] == 409
+    assert (
+        api.post(
+            "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000, "coupon_id": cid}, token=token
+        )[0]
+        == 409
+    )
     api.post(f"/v1/orders/{order['id']}/cancel", token=token)
     assert aws.table.get(*coupon_key(cid))["status"] == "available"
     api.advance(2 * 3600)

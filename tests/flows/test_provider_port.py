@@ -1,6 +1,7 @@
 """The provider port's later answers, through the sandbox with one operation held back: a charge the
 provider keeps collecting, a refund answered by notification, consent withdrawn at the provider, a
 freeze the user never confirms. (The real providers' adapters are tested against their fakes.)"""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,18 @@ DAY = 86400
 def _notify(client, aws, **body) -> int:
     raw = json.dumps(body).encode()
     ts = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Sandbox-Timestamp": ts,
-               "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, raw)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Sandbox-Timestamp": ts,
+        "X-Sandbox-Signature": sign(aws.settings.sandbox_secret, ts, raw),
+    }
     return client.http.post("/v1/callbacks/sandbox", headers=headers, body=raw).status_code
 
 
 def _order(api: Api, token: str) -> dict:
-    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000,
-                                          "trial_days": 7}, token=token)
+    status, out = api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000, "trial_days": 7}, token=token
+    )
     assert status == 201, out
     return out
 
@@ -43,8 +48,9 @@ def collecting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     asked: list[str] = []
     monkeypatch.setattr(SandboxProvider, "charge", lambda self, no, *a, **k: OpResult("pending", f"sbx-{no}"))
     monkeypatch.setattr(SandboxProvider, "query", lambda self, no: OpResult("pending", f"sbx-{no}"))
-    monkeypatch.setattr(SandboxProvider, "request_collection",
-                        lambda self, no, ref: asked.append(no) or OpResult("pending"))
+    monkeypatch.setattr(
+        SandboxProvider, "request_collection", lambda self, no, ref: asked.append(no) or OpResult("pending")
+    )
     return asked
 
 
@@ -76,8 +82,13 @@ def test_a_collection_reported_later_settles_the_charge_once(client, aws, collec
     order = _order(api, token)
     api.advance(7 * DAY)
     api.run_jobs()
-    note = {"id": "ntf-paid-1", "kind": "charge.succeeded", "out_request_no": f"{order['id']}_charge1",
-            "provider_ref": "sbx-tx-1", "amount": 10_000}
+    note = {
+        "id": "ntf-paid-1",
+        "kind": "charge.succeeded",
+        "out_request_no": f"{order['id']}_charge1",
+        "provider_ref": "sbx-tx-1",
+        "amount": 10_000,
+    }
     assert _notify(client, aws, **note) == 200
     assert _notify(client, aws, **{**note, "id": "ntf-paid-2"}) == 200  # a second report changes nothing
     after = api.get(f"/v1/orders/{order['id']}", token=token)[1]

@@ -1,6 +1,7 @@
 """Daily bill reconciliation against the sandbox: the sandbox's bill (its own ledger) matched line by line
 with our ledger by request number; matched and mismatched days, reruns, an unavailable bill, the report
 route over HTTP (admin auth, a bad date), the alert event."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,8 +52,15 @@ def test_a_day_of_charges_refunds_and_captures_matches(client, aws):
     report = _report(api, day)
     sandbox = _sandbox(report)
     assert report["date"] == day
-    assert sandbox == {"provider": "sandbox", "status": "matched", "matched": 3, "only_provider": [],
-                       "only_ours": [], "amount_mismatch": [], "reason": None}, sandbox
+    assert sandbox == {
+        "provider": "sandbox",
+        "status": "matched",
+        "matched": 3,
+        "only_provider": [],
+        "only_ours": [],
+        "amount_mismatch": [],
+        "reason": None,
+    }, sandbox
     assert [p["provider"] for p in report["providers"]] == ["sandbox"]  # alipay/wechat are not configured here
     assert _alerts(aws, day) == []
 
@@ -61,8 +69,8 @@ def test_an_amount_mismatch_a_line_only_the_provider_has_and_one_only_we_have(cl
     api = Api(client)
     day, order, rental = _day_of_money(api)
     charge_no, refund_no, ded_no = f"{order['id']}_charge1", f"{order['id']}_rfd1", f"{rental['id']}_ded1"
-    aws.table.update(f"SBX#op#{charge_no}", "OP", set={"amount": 9_990})          # the provider took less
-    aws.table.delete(f"SBX#op#{refund_no}", "OP")                                  # a refund it never paid
+    aws.table.update(f"SBX#op#{charge_no}", "OP", set={"amount": 9_990})  # the provider took less
+    aws.table.delete(f"SBX#op#{refund_no}", "OP")  # a refund it never paid
     stray = aws.table.get(f"SBX#op#{ded_no}", "OP")
     aws.table.put({**stray, "pk": "SBX#op#ord_ffff_charge1", "list_sk": stray["list_sk"] + "x", "amount": 500})
     api.advance(DAY)
@@ -70,14 +78,20 @@ def test_an_amount_mismatch_a_line_only_the_provider_has_and_one_only_we_have(cl
 
     sandbox = _sandbox(_report(api, day))
     assert sandbox["status"] == "mismatched" and sandbox["matched"] == 1
-    assert sandbox["amount_mismatch"] == [{"out_request_no": charge_no, "kind": "charge", "provider_amount": 9_990,
-                                           "our_amount": 10_000}]
+    assert sandbox["amount_mismatch"] == [
+        {"out_request_no": charge_no, "kind": "charge", "provider_amount": 9_990, "our_amount": 10_000}
+    ]
     assert sandbox["only_provider"] == [{"out_request_no": "ord_ffff_charge1", "kind": "capture", "amount": 500}]
     assert sandbox["only_ours"] == [{"out_request_no": refund_no, "kind": "refund", "amount": 3_000}]
     (alert,) = _alerts(aws, day)
     assert alert["event_type"] == "reconciliation.mismatched"
-    assert alert["after"] == {"status": "mismatched", "matched": 1, "only_provider": 1, "only_ours": 1,
-                              "amount_mismatch": 1}
+    assert alert["after"] == {
+        "status": "mismatched",
+        "matched": 1,
+        "only_provider": 1,
+        "only_ours": 1,
+        "amount_mismatch": 1,
+    }
     assert alert["data"] == {"date": day, "provider": "sandbox"}
 
     api.run_jobs()  # the job again the same day: the same report, no second alert
@@ -170,8 +184,13 @@ def test_a_sandbox_day_costs_a_query_per_ledger_shard_and_one_write_and_the_repo
     me = threading.get_ident()  # only this thread's requests (the local stack's pollers share the client)
     for name in ("query", "scan", "get_item", "put_item", "update_item", "transact_write_items", "batch_get_item"):
         real = getattr(aws.table.client, name)
-        monkeypatch.setattr(aws.table.client, name, lambda *a, _real=real, _name=name, **kw: (
-            calls.append(_name) if threading.get_ident() == me else None) or _real(*a, **kw))
+        monkeypatch.setattr(
+            aws.table.client,
+            name,
+            lambda *a, _real=real, _name=name, **kw: (
+                (calls.append(_name) if threading.get_ident() == me else None) or _real(*a, **kw)
+            ),
+        )
     assert reconciliation.reconcile(aws, "sandbox", day)["status"] == "matched"
     from chalicelib.store.schema import shard_count
 

@@ -2,6 +2,7 @@
 (alipay.data.dataservice.bill.downloadurl.query -> a zip of the GBK business-detail CSV) matched with our
 ledger of the same Beijing day; matched, mismatched, and a bill Alipay cannot serve. The fake records no
 violation (the fixture asserts it)."""
+
 from __future__ import annotations
 
 from datetime import timedelta, timezone
@@ -61,8 +62,9 @@ def test_an_alipay_day_with_every_kind_of_mismatch(alipay, client, aws) -> None:
 
     report = reconciliation.reconcile(aws, "alipay", day)
     assert report["status"] == "mismatched" and report["matched"] == 1
-    assert report["amount_mismatch"] == [{"out_request_no": charge_no, "kind": "charge", "provider_amount": 9_800,
-                                          "our_amount": 9_900}]
+    assert report["amount_mismatch"] == [
+        {"out_request_no": charge_no, "kind": "charge", "provider_amount": 9_800, "our_amount": 9_900}
+    ]
     assert report["only_provider"] == [{"out_request_no": "ord_ffff_charge1", "kind": "charge", "amount": 500}]
     assert report["only_ours"] == [{"out_request_no": refund_no, "kind": "refund", "amount": 2_000}]
     assert reconciliation.reconcile(aws, "alipay", day) == report  # a rerun: the same report

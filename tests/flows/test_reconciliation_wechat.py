@@ -1,6 +1,7 @@
 """Daily bill reconciliation against the strict fake WeChat Pay: the trade bill (GET /v3/bill/tradebill ->
 download_url, SHA1 of the uncompressed file, a gzip of backtick-prefixed CSV) matched with our ledger of the
 same Beijing day; matched, mismatched, a day without trades, a file failing its hash, a bill not ready."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ def _day_of_money(api: Api, gw, client, aws) -> tuple[str, dict]:  # noqa: F811 
     gw.collect(number)
     assert gw.deliver(client) == [204]
     api.post(f"/v1/orders/{out['id']}/refund", {"amount": 2_000}, token=token)
-    (number_r, _), = gw.refunds.items()
+    ((number_r, _),) = gw.refunds.items()
     gw.finish_refund(number_r, "SUCCESS")
     assert gw.deliver(client) == [204]
     day = aws.clock.now().astimezone(BEIJING).date().isoformat()
@@ -43,16 +44,17 @@ def test_a_wechat_day_matches_line_by_line(gw, client, aws) -> None:  # noqa: F8
 def test_a_wechat_day_with_every_kind_of_mismatch(gw, client, aws) -> None:  # noqa: F811
     api = Api(client)
     day, order = _day_of_money(api, gw, client, aws)
-    (tx_id, tx), = [(k, t) for k, t in gw.transactions.items()]
+    ((tx_id, tx),) = [(k, t) for k, t in gw.transactions.items()]
     tx["total"] = 9_800  # WeChat collected 1 yuan less than we recorded
-    (number_r, refund), = gw.refunds.items()
+    ((number_r, refund),) = gw.refunds.items()
     refund["status"] = "PROCESSING"  # the refund did not complete that day at WeChat
     gw.transactions["4200999"] = {"total": 500, "out_trade_no": "ord_ffff_charge1", "refunded": 0, "at": tx["at"]}
 
     report = reconciliation.reconcile(aws, "wechat", day)
     assert report["status"] == "mismatched" and report["matched"] == 0
-    assert report["amount_mismatch"] == [{"out_request_no": f"{order['id']}_charge1", "kind": "charge",
-                                          "provider_amount": 9_800, "our_amount": 9_900}]
+    assert report["amount_mismatch"] == [
+        {"out_request_no": f"{order['id']}_charge1", "kind": "charge", "provider_amount": 9_800, "our_amount": 9_900}
+    ]
     assert report["only_provider"] == [{"out_request_no": "ord_ffff_charge1", "kind": "charge", "amount": 500}]
     assert report["only_ours"] == [{"out_request_no": number_r, "kind": "refund", "amount": 2_000}]
     assert reconciliation.reconcile(aws, "wechat", day) == report

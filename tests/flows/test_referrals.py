@@ -1,5 +1,6 @@
 """Referral (老带新) over HTTP: binding rules, the reward after the referee's first charged order and a
 7-day hold, voided by a refund in the hold, self-referral to review, the monthly cap and the budget."""
+
 from __future__ import annotations
 
 from chalicelib.domain import referrals as rules
@@ -28,8 +29,9 @@ def _session(api: Api, code: str, referral_code: str | None = None, device_id: s
 
 
 def _charged_order(api: Api, token: str) -> dict:
-    status, order = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000,
-                                            "trial_days": 7}, token=token)
+    status, order = api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": 10_000, "trial_days": 7}, token=token
+    )
     assert status == 201, order
     api.advance(7 * DAY)
     api.run_jobs()
@@ -38,8 +40,9 @@ def _charged_order(api: Api, token: str) -> dict:
 
 
 def _coupons(api: Api, token: str) -> list[tuple[str, int]]:
-    return [(c["kind"], c["amount"]) for c in api.get("/v1/coupons", token=token)[1]["coupons"]
-            if c["kind"] == "referral"]
+    return [
+        (c["kind"], c["amount"]) for c in api.get("/v1/coupons", token=token)[1]["coupons"] if c["kind"] == "referral"
+    ]
 
 
 def test_a_referee_bound_at_first_sign_in_earns_both_coupons_after_the_hold(client):
@@ -130,8 +133,13 @@ def test_the_monthly_cap_and_the_programme_budget_void_extra_rewards(aws):
     aws.table.put({"pk": "REFERRAL#m_ref1", "sk": "REFERRAL", **item})
     assert referrals.grant(aws, item, now) == "void"
     assert aws.table.get("REFERRAL#m_ref1", "REFERRAL")["void_reason"] == "cap"
-    aws.table.put({"pk": referrals.BUDGET_KEY[0], "sk": referrals.BUDGET_KEY[1],
-                   "spent": rules.PROGRAMME_BUDGET - rules.reward_cost() + 1})
+    aws.table.put(
+        {
+            "pk": referrals.BUDGET_KEY[0],
+            "sk": referrals.BUDGET_KEY[1],
+            "spent": rules.PROGRAMME_BUDGET - rules.reward_cost() + 1,
+        }
+    )
     item2 = {"referee_id": "m_ref2", "referrer_id": "m_free", "status": "pending"}
     aws.table.put({"pk": "REFERRAL#m_ref2", "sk": "REFERRAL", **item2})
     assert referrals.grant(aws, item2, now) == "void"

@@ -1,6 +1,7 @@
 """A refund the provider left pending, or paid back and then timed out on, is finished by the
 `charge_due_orders` sweep and the `order-charges` worker with the same request number: recorded once,
 released on a refusal, due again while still pending; never recorded or paid back twice."""
+
 from __future__ import annotations
 
 from chalicelib.domain.errors import ProviderError
@@ -96,9 +97,12 @@ def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_on
     assert sweep_due(aws, "charge_due_orders") == 1
     for _ in range(2):
         aws.queues.send("order-charges", body)  # duplicate deliveries of the same timer
-    _race(lambda: handle_record("order-charges", body, aws), lambda: handle_record("order-charges", body, aws),
-          lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"),
-          lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"))
+    _race(
+        lambda: handle_record("order-charges", body, aws),
+        lambda: handle_record("order-charges", body, aws),
+        lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"),
+        lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"),
+    )
     api.run_jobs()
     item = aws.table.get(pk, sk)
     assert (item["status"], item["refunded"], item["refund_count"]) == ("partially_refunded", 4_000, 1)
@@ -107,7 +111,8 @@ def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_on
 
 
 def test_a_refund_the_provider_refuses_on_reconciliation_leaves_the_order_charged_and_the_claim_released(
-        client, aws, monkeypatch):
+    client, aws, monkeypatch
+):
     api = Api(client)
     token = api.member("ray:720")
     oid = _charged(api, token)

@@ -1,5 +1,6 @@
 """Member-day reminders over HTTP on the sandbox: the day before the credit day each opted-in silver or
 gold member gets one reminder (reruns send nothing twice), may confirm once; operators see the counts."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,8 +22,11 @@ def _to_day_before_credit_day(api: Api) -> str:
 
 
 def _sandbox_reminders(aws, month: str) -> list[dict]:
-    return list(aws.table.query("list_pk = :p AND begins_with(list_sk, :m)", {":p": "sandbox#reminders", ":m": month},
-                                index="list"))
+    return list(
+        aws.table.query(
+            "list_pk = :p AND begins_with(list_sk, :m)", {":p": "sandbox#reminders", ":m": month}, index="list"
+        )
+    )
 
 
 def test_one_reminder_per_opted_in_silver_or_gold_member_then_a_single_confirmation(client, aws):

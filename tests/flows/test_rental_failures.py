@@ -1,5 +1,6 @@
 """Worker failures: a provider error leaves the rental consistent and the message retried; a message that
 keeps failing lands in the dead-letter queue without blocking the others. Reviews resolved by operators."""
+
 from __future__ import annotations
 
 import json
@@ -106,7 +107,10 @@ def test_an_approved_review_continues_as_freshly_decided(client, aws):
     _resolve(aws, review, True)
     continued = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert (continued["decision"], continued["status"], continued["frozen_amount"]) == (
-        "deposit_free", "pending_freeze", 250_000)
+        "deposit_free",
+        "pending_freeze",
+        250_000,
+    )
     api.run_jobs()
     assert api.get(f"/v1/rentals/{out['id']}", token=token)[1]["status"] == "active"
     assert me(api, token)["exposure"] == 250_000
@@ -133,7 +137,10 @@ def test_an_approved_review_below_the_threshold_requires_a_deposit(client, aws):
     _resolve(aws, aws.table.get(f"REVIEW#rv_{out['id']}", "REVIEW"), True)
     continued = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert (continued["status"], continued["deposit_amount"], continued["frozen_amount"]) == (
-        "awaiting_deposit", 50_000, 0)
+        "awaiting_deposit",
+        50_000,
+        0,
+    )
     assert me(api, token)["exposure"] == 0
 
 
@@ -147,8 +154,9 @@ def test_a_deduction_whose_capture_failed_is_taken_at_settlement_before_the_rele
         raise ConnectionError("provider unreachable")
 
     monkeypatch.setattr(SandboxProvider, "capture_from_freeze", down)
-    status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/deductions", {"amount": 3_000,
-                                                                                     "reason": "lost charger"})
+    status, out = api.admin(
+        "POST", f"/v1/admin/rentals/{rental['id']}/deductions", {"amount": 3_000, "reason": "lost charger"}
+    )
     assert status == 201 and out["deducted_amount"] == 3_000  # recorded; the capture is re-driven
     assert provider_op(aws, f"{rental['id']}_ded1") is None
     monkeypatch.setattr(SandboxProvider, "capture_from_freeze", real_capture)

@@ -1,4 +1,5 @@
 """Whole rental journeys across routes, notifications, sweeps and workers, with the clock moved."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,11 @@ def test_deposit_required_rental_is_refunded_at_close(client, aws):
     api.run_jobs()
     closed = _get(api, token, out["id"])
     assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["released_amount"]) == (
-        "closed", "returned", 3_500, 46_500)
+        "closed",
+        "returned",
+        3_500,
+        46_500,
+    )
     assert_ledger(closed)
     assert provider_op(aws, f"{out['id']}_release")["kind"] == "refund"
     assert me(api, token)["on_time_count"] == 1
@@ -314,7 +319,11 @@ def test_a_return_while_the_renewal_is_in_flight_releases_the_renewal_freeze_who
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
     api.run_jobs()
     closed = _get(api, token, rental["id"])
-    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == ("closed", 9_000, 41_000)  # 90 days begun
+    assert (closed["status"], closed["rent_charged"], closed["released_amount"]) == (
+        "closed",
+        9_000,
+        41_000,
+    )  # 90 days begun
     assert provider_op(aws, f"{rental['id']}_renewx1")["amount"] == 50_000
     assert provider_op(aws, f"{rental['id']}_release")["freeze_ref"].endswith("_freeze")
 

@@ -1,5 +1,6 @@
 """The rest of a rental's life over HTTP on the sandbox (PRODUCT.md 2a, API.md "Rest of a rental's life"):
 itemised money, early return, renewal, buyout."""
+
 from __future__ import annotations
 
 from tests.helpers import Api
@@ -39,7 +40,11 @@ def test_an_early_return_pays_rent_for_the_days_used_and_at_least_one(client, aw
     api.post(f"/v1/rentals/{second['id']}/return", {}, token=token)
     api.run_jobs()
     one, three = _get(api, token, first["id"]), _get(api, token, second["id"])
-    assert (one["rent_charged"], one["released_amount"], one["lines"]) == (500, 49_500, [{"name": "rent", "amount": 500}])
+    assert (one["rent_charged"], one["released_amount"], one["lines"]) == (
+        500,
+        49_500,
+        [{"name": "rent", "amount": 500}],
+    )
     assert (three["rent_charged"], three["released_amount"]) == (1_500, 48_500)
     assert provider_op(aws, f"{second['id']}_rent")["amount"] == 1_500
     assert provider_op(aws, f"{second['id']}_release")["fulfilled"] is True  # early is on time
@@ -113,8 +118,13 @@ def test_a_buyout_takes_item_value_less_rent_accrued_releases_the_rest_and_is_fu
     assert api.post(f"/v1/rentals/{rental['id']}/buyout", {}, token=token, key="buy-1") == (200, out)
     api.run_jobs()
     closed = _get(api, token, rental["id"])
-    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"],
-            closed["released_amount"]) == ("closed", "bought_out", 1_500, 48_500, 0)
+    assert (
+        closed["status"],
+        closed["outcome"],
+        closed["rent_charged"],
+        closed["deducted_amount"],
+        closed["released_amount"],
+    ) == ("closed", "bought_out", 1_500, 48_500, 0)
     assert closed["lines"] == [{"name": "rent", "amount": 1_500}, {"name": "buyout", "amount": 48_500}]
     assert_ledger(closed)
     assert provider_op(aws, f"{rental['id']}_buyout")["amount"] == 48_500
@@ -154,7 +164,11 @@ def test_a_digital_item_is_held_72_hours_for_inspection_and_then_released_by_the
     api.run_jobs()
     closed = _get(api, token, rental["id"])
     assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["released_amount"]) == (
-        "closed", "returned", 2_000, 48_000)  # rent for the days used, not the inspection
+        "closed",
+        "returned",
+        2_000,
+        48_000,
+    )  # rent for the days used, not the inspection
     assert provider_op(aws, f"{rental['id']}_release")["fulfilled"] is True
     assert "inspecting" in audit_actions(aws, rental["id"])
 
@@ -173,8 +187,10 @@ def test_damage_lines_with_evidence_are_taken_at_close_and_shown_as_lines(client
     rental = active_rental(api, token, scenario="clothing", days=7)
     api.advance(2 * DAY + 60)
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[1]["status"] == "inspecting"
-    body = {"lines": [{"name": "damage", "amount": 3_000, "note": "torn sleeve"},
-                      {"name": "cleaning", "amount": 500}], "evidence": ["https://img.example.com/1.jpg"]}
+    body = {
+        "lines": [{"name": "damage", "amount": 3_000, "note": "torn sleeve"}, {"name": "cleaning", "amount": 500}],
+        "evidence": ["https://img.example.com/1.jpg"],
+    }
     status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)
     assert status == 201 and out["deducted_amount"] == 3_500 and out["damage"]["total"] == 3_500, out
     assert out["damage"]["evidence"] == ["https://img.example.com/1.jpg"]
@@ -183,11 +199,16 @@ def test_damage_lines_with_evidence_are_taken_at_close_and_shown_as_lines(client
     api.run_jobs()
     closed = _get(api, token, rental["id"])
     assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (1_500, 3_500, 45_000)
-    assert closed["lines"] == [{"name": "rent", "amount": 1_500}, {"name": "damage", "amount": 3_000},
-                               {"name": "cleaning", "amount": 500}]
+    assert closed["lines"] == [
+        {"name": "rent", "amount": 1_500},
+        {"name": "damage", "amount": 3_000},
+        {"name": "cleaning", "amount": 500},
+    ]
     assert_ledger(closed)
-    assert (provider_op(aws, f"{rental['id']}_ded1")["amount"], provider_op(aws, f"{rental['id']}_ded2")["amount"]) \
-        == (3_000, 500)
+    assert (provider_op(aws, f"{rental['id']}_ded1")["amount"], provider_op(aws, f"{rental['id']}_ded2")["amount"]) == (
+        3_000,
+        500,
+    )
     status, out = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)
     assert (status, out["error"]["code"]) == (409, "invalid_state")
 
@@ -199,10 +220,16 @@ def test_damage_beyond_what_is_still_frozen_or_malformed_is_refused(client, aws)
     path = f"/v1/admin/rentals/{rental['id']}/damages"
     status, out = api.admin("POST", path, {"lines": [{"name": "damage", "amount": 5_001}], "evidence": []})
     assert (status, out["error"]["code"]) == (409, "freeze_insufficient")
-    for bad in ({"lines": []}, {"lines": [{"name": "scratch", "amount": 1}]}, {"lines": [{"name": "damage", "amount": 0}]},
-                {"lines": [{"name": "damage", "amount": 1}], "evidence": ["not a link"]}):
+    for bad in (
+        {"lines": []},
+        {"lines": [{"name": "scratch", "amount": 1}]},
+        {"lines": [{"name": "damage", "amount": 0}]},
+        {"lines": [{"name": "damage", "amount": 1}], "evidence": ["not a link"]},
+    ):
         assert api.admin("POST", path, bad)[0] == 400, bad
-    assert api.admin("POST", "/v1/admin/rentals/rt_nope/damages", {"lines": [{"name": "damage", "amount": 1}]})[0] == 404
+    assert (
+        api.admin("POST", "/v1/admin/rentals/rt_nope/damages", {"lines": [{"name": "damage", "amount": 1}]})[0] == 404
+    )
     assert api.admin("POST", path, {"lines": [{"name": "lost_accessory", "amount": 5_000}]})[0] == 201
     status, out = api.admin("POST", path, {"lines": [{"name": "cleaning", "amount": 1}]})
     assert (status, out["error"]["code"]) == (409, "freeze_insufficient")
@@ -213,8 +240,10 @@ def _damaged_and_closed(api, token, name="uma:720"):
     rental = active_rental(api, token, scenario="clothing", days=7)
     api.advance(DAY)
     api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)
-    body = {"lines": [{"name": "damage", "amount": 3_000}, {"name": "cleaning", "amount": 500}],
-            "evidence": ["https://img.example.com/stain.jpg"]}
+    body = {
+        "lines": [{"name": "damage", "amount": 3_000}, {"name": "cleaning", "amount": 500}],
+        "evidence": ["https://img.example.com/stain.jpg"],
+    }
     assert api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)[0] == 201
     api.advance(DAY)
     api.run_jobs()
@@ -232,12 +261,14 @@ def test_an_upheld_dispute_refunds_the_disputed_lines_once(client, aws):
     api = Api(client)
     token = api.member("uma:720")
     closed = _damaged_and_closed(api, token)
-    status, out = api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"},
-                           token=token, key="d-1")
+    status, out = api.post(
+        f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"}, token=token, key="d-1"
+    )
     assert status == 201 and out["status"] == "open" and out["respond_by"] > closed["closed_at"], out
     assert out["amount"] == 3_500
-    assert api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"},
-                    token=token, key="d-1") == (201, out)
+    assert api.post(
+        f"/v1/rentals/{closed['id']}/disputes", {"reason": "the stain was there before"}, token=token, key="d-1"
+    ) == (201, out)
     status, again = api.post(f"/v1/rentals/{closed['id']}/disputes", {"reason": "again"}, token=token)
     assert (status, again["error"]["code"]) == (409, "invalid_state")
     review = _dispute_review(api, closed["id"])
@@ -247,8 +278,10 @@ def test_an_upheld_dispute_refunds_the_disputed_lines_once(client, aws):
     api.run_jobs()
     after = _get(api, token, closed["id"])
     assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 3_500)
-    assert (provider_op(aws, f"{closed['id']}_dref1")["amount"], provider_op(aws, f"{closed['id']}_dref2")["amount"]) \
-        == (3_000, 500)
+    assert (
+        provider_op(aws, f"{closed['id']}_dref1")["amount"],
+        provider_op(aws, f"{closed['id']}_dref2")["amount"],
+    ) == (3_000, 500)
     # each refund names the capture that took its line, never the freeze
     refs = [provider_op(aws, f"{closed['id']}_dref{n}")["charge_ref"] for n in (1, 2)]
     assert all(ref.startswith(f"sbx-capture-{closed['id']}_ded") for ref in refs) and refs[0] != refs[1], refs
@@ -331,8 +364,13 @@ def test_a_buyout_whose_provider_answer_is_lost_stays_closing_and_the_timer_fini
     api.run_jobs()
     api.run_jobs()
     closed = _get(api, token, rental["id"])
-    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"],
-            closed["released_amount"]) == ("closed", "bought_out", 500, 19_500, 0)
+    assert (
+        closed["status"],
+        closed["outcome"],
+        closed["rent_charged"],
+        closed["deducted_amount"],
+        closed["released_amount"],
+    ) == ("closed", "bought_out", 500, 19_500, 0)
     assert provider_op(aws, f"{rental['id']}_buyout")["amount"] == 19_500  # one capture under one number
     assert me(api, token)["exposure"] == 0
 
@@ -378,4 +416,6 @@ def test_damage_racing_the_settlement_is_either_in_the_close_or_refused_never_lo
     closed = _get(api, token, rental["id"])
     assert (closed["rent_charged"], closed["deducted_amount"], closed["released_amount"]) == (500, 2_000, 47_500)
     assert closed["lines"] == [{"name": "rent", "amount": 500}, {"name": "damage", "amount": 2_000}]
-    assert provider_op(aws, f"{rental['id']}_ded1")["amount"] == 2_000 and provider_op(aws, f"{rental['id']}_ded2") is None
+    assert (
+        provider_op(aws, f"{rental['id']}_ded1")["amount"] == 2_000 and provider_op(aws, f"{rental['id']}_ded2") is None
+    )

@@ -1,6 +1,7 @@
 """The rest of a rental's life through both real-provider strict fakes: a buyout is a capture under the
 freeze (Alipay alipay.trade.pay with auth_no; WeChat Pay Score one completion with a `buyout` post_payment),
 renewals and damage lines, and every closed rental's lines as the provider shows them."""
+
 from __future__ import annotations
 
 from tests.flows.test_alipay_flows import active_rental as alipay_rental
@@ -21,8 +22,13 @@ def test_an_alipay_buyout_is_a_trade_pay_under_the_freeze_and_the_rest_unfrozen(
     api.advance(16 * 60)
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
-    assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"],
-            closed["released_amount"]) == ("closed", "bought_out", 1_500, 48_500, 0)
+    assert (
+        closed["status"],
+        closed["outcome"],
+        closed["rent_charged"],
+        closed["deducted_amount"],
+        closed["released_amount"],
+    ) == ("closed", "bought_out", 1_500, 48_500, 0)
     assert_ledger(closed)
     pays = alipay.bizs("alipay.trade.pay")
     assert sorted(p["total_amount"] for p in pays) == ["15.00", "485.00"]
@@ -37,8 +43,11 @@ def test_an_alipay_renewal_and_damage_are_taken_at_close(alipay, client, aws) ->
     token = member(api, alipay, "2088000000000889", 720)
     rental = alipay_rental(api, alipay, client, token, "2088000000000889")
     assert api.post(f"/v1/rentals/{rental['id']}/renew", {"days": 3}, token=token)[0] == 200
-    status, _ = api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages",
-                          {"lines": [{"name": "lost_accessory", "amount": 2_000}], "evidence": ["https://e.x/1.jpg"]})
+    status, _ = api.admin(
+        "POST",
+        f"/v1/admin/rentals/{rental['id']}/damages",
+        {"lines": [{"name": "lost_accessory", "amount": 2_000}], "evidence": ["https://e.x/1.jpg"]},
+    )
     assert status == 201
     api.advance(9 * DAY + 60)
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
@@ -62,8 +71,12 @@ def test_a_pay_score_buyout_completes_the_order_once_with_rent_and_buyout_lines(
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert (closed["status"], closed["outcome"], closed["rent_charged"], closed["deducted_amount"]) == (
-        "closed", "bought_out", 1_000, 19_000)
-    (action, body), = gw.orders[f"{out['id']}_freeze"]["actions"]
+        "closed",
+        "bought_out",
+        1_000,
+        19_000,
+    )
+    ((action, body),) = gw.orders[f"{out['id']}_freeze"]["actions"]
     assert action == "complete" and body["total_amount"] == 20_000
     assert sorted((p["name"], p["amount"]) for p in body["post_payments"]) == [("buyout", 19_000), ("rent", 1_000)]
     assert sorted((x["name"], x["amount"]) for x in closed["lines"]) == [("buyout", 19_000), ("rent", 1_000)]
@@ -84,8 +97,10 @@ def test_an_upheld_alipay_dispute_refunds_each_damage_capture_trade_once(alipay,
     api = Api(client)
     token = member(api, alipay, "2088000000000890", 720)
     rental = alipay_rental(api, alipay, client, token, "2088000000000890")
-    body = {"lines": [{"name": "damage", "amount": 3_000}, {"name": "cleaning", "amount": 500}],
-            "evidence": ["https://e.x/stain.jpg"]}
+    body = {
+        "lines": [{"name": "damage", "amount": 3_000}, {"name": "cleaning", "amount": 500}],
+        "evidence": ["https://e.x/stain.jpg"],
+    }
     assert api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", body)[0] == 201
     api.advance(DAY)
     assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
@@ -103,7 +118,9 @@ def test_an_upheld_alipay_dispute_refunds_each_damage_capture_trade_once(alipay,
     captured = {t["trade_no"]: fen_of(t["total_amount"]) for t in alipay.trades.values()}
     refunds = [(b["trade_no"], b["refund_amount"], b["out_request_no"]) for b in alipay.bizs("alipay.trade.refund")]
     assert sorted((captured[no], amount, req) for no, amount, req in refunds) == [
-        (500, "5.00", f"{rental['id']}_dref2"), (3_000, "30.00", f"{rental['id']}_dref1")]
+        (500, "5.00", f"{rental['id']}_dref2"),
+        (3_000, "30.00", f"{rental['id']}_dref1"),
+    ]
     assert all(no != rental["auth_no"] for no, _, _ in refunds)
     assert sorted(r["amount"] for r in alipay.refunds.values()) == [500, 3_000]
 
@@ -117,8 +134,9 @@ def test_the_alipay_fake_refuses_a_refund_against_the_freeze(alipay, client, aws
     from tests.providers.fake_alipay_methods import fail
 
     alipay.auths["2026AUTH00000000"] = {"out_order_no": "o", "rest": 100, "status": "SUCCESS", "ops": {}}
-    assert alipay.refund({}, {"trade_no": "2026AUTH00000000", "refund_amount": "1.00", "out_request_no": "r1"}) == \
-        fail("ACQ.TRADE_NOT_EXIST")
+    assert alipay.refund({}, {"trade_no": "2026AUTH00000000", "refund_amount": "1.00", "out_request_no": "r1"}) == fail(
+        "ACQ.TRADE_NOT_EXIST"
+    )
     assert alipay.violations and "fund authorization" in alipay.violations[0]
     alipay.violations.clear()
 
@@ -162,7 +180,11 @@ def test_an_upheld_pay_score_dispute_waits_for_the_payment_then_refunds_its_tran
     assert (after["dispute_status"], after["refunded_amount"]) == ("upheld", 1_000)
     (refund,) = gw.refunds.values()
     assert (refund["transaction_id"], refund["refund"], refund["total"], refund["out_refund_no"]) == (
-        tx, 1_000, total, f"{out['id']}_dref1")
+        tx,
+        1_000,
+        total,
+        f"{out['id']}_dref1",
+    )
     assert gw.transactions[tx]["refunded"] == 1_000
 
 
@@ -174,6 +196,12 @@ def test_the_wechat_fake_refuses_a_refund_against_a_service_order_number(wechat)
     from tests.providers.fake_wechat_rules import Refusal
 
     with pytest.raises(Refusal) as refused:
-        wechat.create_refund({}, {"transaction_id": "rt_x_freeze", "out_refund_no": "rt_x_dref1",
-                                  "amount": {"refund": 1, "total": 1, "currency": "CNY"}})
+        wechat.create_refund(
+            {},
+            {
+                "transaction_id": "rt_x_freeze",
+                "out_refund_no": "rt_x_dref1",
+                "amount": {"refund": 1, "total": 1, "currency": "CNY"},
+            },
+        )
     assert (refused.value.status, refused.value.code, refused.value.rule) == (404, "RESOURCE_NOT_EXISTS", "REFUND")

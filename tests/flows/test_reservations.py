@@ -1,4 +1,5 @@
 """0-yuan reservations: tier then time, 3 days to convert, then the place passes on."""
+
 from __future__ import annotations
 
 from tests.helpers import Api
@@ -41,13 +42,21 @@ def test_places_go_by_tier_then_time_and_lapse_to_the_next(client):
     assert r_g1["position"] == 1  # gold goes ahead of earlier silver
     api.advance(60)
     r_g2 = _reserve(api, g2)
-    assert [_get(api, t, r["id"])["position"] for t, r in ((g1, r_g1), (g2, r_g2), (s1, r_s1), (s2, r_s2))] == \
-        [1, 2, 3, 4]
+    assert [_get(api, t, r["id"])["position"] for t, r in ((g1, r_g1), (g2, r_g2), (s1, r_s1), (s2, r_s2))] == [
+        1,
+        2,
+        3,
+        4,
+    ]
     assert api.post("/v1/admin/products/phone-x/stock", {"quantity": 2})[0] == 401
     status, out = api.admin("POST", "/v1/admin/products/phone-x/stock", {"quantity": 3})
     assert (status, out["offered"], out["available"]) == (200, 3, 0)
-    assert [_get(api, t, r["id"])["status"] for t, r in ((g1, r_g1), (g2, r_g2), (s1, r_s1), (s2, r_s2))] == \
-        ["offered", "offered", "offered", "waiting"]
+    assert [_get(api, t, r["id"])["status"] for t, r in ((g1, r_g1), (g2, r_g2), (s1, r_s1), (s2, r_s2))] == [
+        "offered",
+        "offered",
+        "offered",
+        "waiting",
+    ]
     assert _get(api, s2, r_s2["id"])["position"] == 1
     status, out = api.post(f"/v1/reservations/{r_g1['id']}/convert", token=g1)
     assert (status, out["status"]) == (200, "converted")

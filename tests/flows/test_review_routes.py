@@ -1,19 +1,24 @@
 """The admin risk routes with the real rentals and orders."""
+
 from __future__ import annotations
 
 from tests.helpers import Api, fold_metrics
 
 
 def _rent(api: Api, token: str, item_value: int = 250_000, scenario: str = "books") -> dict:
-    status, out = api.post("/v1/rentals", {"scenario": scenario, "item_id": "tv-1", "item_value": item_value,
-                                           "daily_rent": 500, "days": 7}, token=token)
+    status, out = api.post(
+        "/v1/rentals",
+        {"scenario": scenario, "item_id": "tv-1", "item_value": item_value, "daily_rent": 500, "days": 7},
+        token=token,
+    )
     assert status == 201, out
     return out
 
 
 def _order(api: Api, token: str, amount: int = 300_000) -> dict:
-    status, out = api.post("/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount,
-                                          "trial_days": 7}, token=token)
+    status, out = api.post(
+        "/v1/orders", {"kind": "pay_later", "scenario": "books", "amount": amount, "trial_days": 7}, token=token
+    )
     assert status == 201, out
     return out
 

@@ -2,6 +2,7 @@
 section 5). The counters are written by real closes: rentals returned or left overdue through the API and
 the jobs, with the clock moved. So that a handful of closes can be judged, these tests run with a small
 policy (2 closes at least, a 50% target); tests/domain/test_decision.py checks the rule with the defaults."""
+
 from __future__ import annotations
 
 import itertools
@@ -18,8 +19,15 @@ from tests.rental_helpers import rent
 
 DAY = 86400
 POLICY = {"bad_debt_min_closed": 2, "bad_debt_target_bp": 5_000}  # half the target: 25%
-BASES = {"books": 600, "power_bank": 600, "courses": 600, "clothing": 650, "digital": 650,
-         "appliances": 700, "high_value": 700}
+BASES = {
+    "books": 600,
+    "power_bank": 600,
+    "courses": 600,
+    "clothing": 650,
+    "digital": 650,
+    "appliances": 700,
+    "high_value": 700,
+}
 _members = itertools.count()
 
 
@@ -66,8 +74,11 @@ def _thresholds(api: Api) -> dict[str, int]:
 
 
 def _adjustments(aws, scenario: str) -> list[dict]:
-    return [a for a in aws.table.query("pk = :p", {":p": f"AUDIT#scenario#{scenario}"})
-            if a["action"] == "threshold_adjusted"]
+    return [
+        a
+        for a in aws.table.query("pk = :p", {":p": f"AUDIT#scenario#{scenario}"})
+        if a["action"] == "threshold_adjusted"
+    ]
 
 
 def test_above_target_goes_up_a_step_once_a_day_and_is_audited(client, aws):

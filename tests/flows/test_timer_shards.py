@@ -1,5 +1,6 @@
 """Timers fan out: the number of due-index shards is configuration, a sweep hands each shard to its own
 message, and shard readers (run in parallel when deployed) enqueue every due timer once."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,14 @@ def test_a_sweep_with_64_shards_finds_every_due_timer_once(sixty_four_shards):
 def test_a_shard_message_delivered_twice_only_enqueues_again_what_is_due(sixty_four_shards):
     deps = sixty_four_shards
     now = deps.clock.now()
-    deps.table.put({"pk": "probe1", "sk": "PROBE", "due_pk": f"timer#probe#{shard_of('probe1')}",
-                    "due_at": iso(now - timedelta(seconds=1))})
+    deps.table.put(
+        {
+            "pk": "probe1",
+            "sk": "PROBE",
+            "due_pk": f"timer#probe#{shard_of('probe1')}",
+            "due_at": iso(now - timedelta(seconds=1)),
+        }
+    )
     body = {"kind": "probe", "shard": shard_of("probe1"), "queue": "member-timers", "now": iso(now)}
     runner.handle_record(SHARD_QUEUE, body, deps)
     runner.handle_record(SHARD_QUEUE, body, deps)

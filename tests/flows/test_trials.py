@@ -1,4 +1,5 @@
 """Credit trials: gold only, limited slots, deposit-free freeze, rent 0, slot back on return."""
+
 from __future__ import annotations
 
 from tests.helpers import ADMIN, Api
@@ -71,8 +72,12 @@ def test_a_trial_not_returned_in_time_is_overdue(client):
 def test_bad_trials_get_a_400(client):
     api = Api(client)
     token = api.member("gus:780")
-    for body, field in [({"days": 0}, "days"), ({"days": 31}, "days"), ({"item_value": 0}, "item_value"),
-                        ({"product_id": ""}, "product_id")]:
+    for body, field in [
+        ({"days": 0}, "days"),
+        ({"days": 31}, "days"),
+        ({"item_value": 0}, "item_value"),
+        ({"product_id": ""}, "product_id"),
+    ]:
         status, err = api.post("/v1/trials", {"product_id": "x", "item_value": 100, "days": 7, **body}, token=token)
         assert (status, err["error"]["field"]) == (400, field)
     assert api.admin("POST", "/v1/admin/products/x/trial-slots", {"slots": 0})[0] == 400
@@ -84,9 +89,13 @@ def test_opening_slots_twice_with_one_idempotency_key_opens_them_once(client, aw
     first = api.call("POST", path, {"slots": 2}, key="slots-1", headers=admin)
     again = api.call("POST", path, {"slots": 2}, key="slots-1", headers=admin)  # the operator's retry
     assert first == again == (200, {"product_id": "lamp-2", "available": 2})
-    assert api.call("POST", path, {"slots": 3}, key="slots-2", headers=admin) == (200, {"product_id": "lamp-2",
-                                                                                         "available": 5})
+    assert api.call("POST", path, {"slots": 3}, key="slots-2", headers=admin) == (
+        200,
+        {"product_id": "lamp-2", "available": 5},
+    )
     slots = aws.table.get("PRODUCT#lamp-2", "TRIAL_SLOTS")
     assert (slots["available"], slots["total"]) == (5, 5)
-    opened = [e for e in aws.table.query("pk = :p", {":p": "AUDIT#product#lamp-2"}) if e["action"] == "trial_slots_added"]
+    opened = [
+        e for e in aws.table.query("pk = :p", {":p": "AUDIT#product#lamp-2"}) if e["action"] == "trial_slots_added"
+    ]
     assert len(opened) == 2  # one per key, never one per delivery

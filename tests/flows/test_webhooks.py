@@ -1,5 +1,6 @@
 """Webhooks to the merchant's own systems, against a real HTTP receiver on loopback: signed deliveries,
 stable event ids, retries on the sandbox clock, `failed` after the last, redelivery, secret rotation."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,15 @@ def test_a_matching_event_arrives_signed_with_a_stable_id_once(client, receiver)
     assert not verify("whsec_wrong", headers["Creditfirst-Signature"], body)
     assert event["data"]["after"] == {"band": "750-799", "tier": "gold"}
     listed = {e["id"]: e for e in _events(api)}
-    assert listed[event["id"]]["deliveries"] == [{"webhook_id": hook["id"], "status": "delivered", "attempts": 1,
-                                                 "next_attempt_at": None, "last_status_code": 200}]
+    assert listed[event["id"]]["deliveries"] == [
+        {
+            "webhook_id": hook["id"],
+            "status": "delivered",
+            "attempts": 1,
+            "next_attempt_at": None,
+            "last_status_code": 200,
+        }
+    ]
     coupon = next(e for e in listed.values() if e["type"] == "coupon.issued")
     assert coupon["deliveries"] == []  # recorded (listable), sent to no endpoint
     assert [e["id"] for e in _events(api, "?type=credit.*")] == [event["id"]]
@@ -77,8 +85,13 @@ def test_failures_retry_on_the_schedule_under_the_sandbox_clock_then_fail(client
         api.run_jobs()
         assert len(receiver.received) == n + 1
     [event] = _events(api, "?delivery=failed")
-    assert event["deliveries"][0] | {} == {"webhook_id": hook["id"], "status": "failed", "attempts": 9,
-                                           "next_attempt_at": None, "last_status_code": 500}
+    assert event["deliveries"][0] | {} == {
+        "webhook_id": hook["id"],
+        "status": "failed",
+        "attempts": 9,
+        "next_attempt_at": None,
+        "last_status_code": 500,
+    }
     api.advance(7 * 86_400)
     api.run_jobs()
     assert len(receiver.received) == 9  # failed is final until an operator redelivers
@@ -143,13 +156,16 @@ def test_a_deleted_endpoint_gets_nothing_more(client, receiver):
     assert receiver.received == [] and api.admin("GET", "/v1/admin/webhooks")[1]["items"] == []
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"url": "http://127.0.0.1/x", "events": ["credit.nosuch"]}, "events"),
-    ({"url": "http://127.0.0.1/x", "events": ["credit*"]}, "events"),
-    ({"url": "http://127.0.0.1/x", "events": []}, "events"),
-    ({"url": "ftp://127.0.0.1/x", "events": ["*"]}, "url"),
-    ({"events": ["*"]}, "url"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "http://127.0.0.1/x", "events": ["credit.nosuch"]}, "events"),
+        ({"url": "http://127.0.0.1/x", "events": ["credit*"]}, "events"),
+        ({"url": "http://127.0.0.1/x", "events": []}, "events"),
+        ({"url": "ftp://127.0.0.1/x", "events": ["*"]}, "url"),
+        ({"events": ["*"]}, "url"),
+    ],
+)
 def test_bad_registrations_are_refused_naming_the_field(client, body, field):
     status, out = Api(client).admin("POST", "/v1/admin/webhooks", body)
     assert status == 400 and out["error"]["field"] == field, out
@@ -164,8 +180,12 @@ def test_duplicate_and_concurrent_messages_post_one_attempt(client, aws, receive
     receiver.delay = 0.3
     _register(api, receiver.url, ["credit.granted"])
     api.member("sia:760")
-    entry = next(i for s in range(4) for i in aws.table.query("due_pk = :p", {":p": f"outbox#{s}"}, index="due")
-                 if i["event_type"] == "credit.granted")
+    entry = next(
+        i
+        for s in range(4)
+        for i in aws.table.query("due_pk = :p", {":p": f"outbox#{s}"}, index="due")
+        if i["event_type"] == "credit.granted"
+    )
     assert record_event(aws, entry) is True
     assert record_event(aws, entry) is False  # a duplicate stream record / outbox rerun: no second delivery
     [d] = [i for s in range(4) for i in aws.table.query("due_pk = :p", {":p": f"timer#webhook#{s}"}, index="due")]

@@ -1,6 +1,7 @@
 """Whole WeChat Pay Score journeys over HTTP (provider=wechat) against the strict fake (tests/providers/
 fake_wechat.py): the user confirms in the mini-program with the params our answers carry, WeChat notifies,
 jobs move the clock. Every journey ends with the fake having recorded no rule violation."""
+
 from __future__ import annotations
 
 import pytest
@@ -88,7 +89,7 @@ def test_a_rental_returned_on_time_is_completed_once_for_its_rent_and_deductions
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert (closed["status"], closed["rent_charged"]) == ("closed", 3_000)  # 6 days begun of 7
-    (action, body), = order["actions"]
+    ((action, body),) = order["actions"]
     assert action == "complete" and body["total_amount"] == 4_000 and body["time_range"]["end_time"]
     assert sorted((p["name"], p["amount"]) for p in body["post_payments"]) == [("damage", 1_000), ("rent", 3_000)]
     assert sorted((x["name"], x["amount"]) for x in closed["lines"]) == [("damage", 1_000), ("rent", 3_000)]
@@ -120,14 +121,15 @@ def test_an_overdue_rental_is_completed_for_rent_and_overdue_and_never_as_kept(g
     api.run_jobs()
     closed = api.get(f"/v1/rentals/{out['id']}", token=token)[1]
     assert closed["status"] == "closed" and closed["outcome"] == "defaulted"
-    (action, body), = gw.orders[f"{out['id']}_freeze"]["actions"]
+    ((action, body),) = gw.orders[f"{out['id']}_freeze"]["actions"]
     names = {p["name"]: p["amount"] for p in body["post_payments"]}
     assert action == "complete" and set(names) == {"rent", "overdue_fee"}
     assert body["total_amount"] == sum(names.values()) == closed["rent_charged"] + closed["deducted_amount"] <= 10_000
 
 
-def test_a_confirmation_whose_package_expired_gets_fresh_params_and_a_lost_notice_is_reconciled(gw, client,
-                                                                                                aws) -> None:
+def test_a_confirmation_whose_package_expired_gets_fresh_params_and_a_lost_notice_is_reconciled(
+    gw, client, aws
+) -> None:
     api = Api(client)
     token = _member(api, gw, client, "r3")
     status, out = api.post("/v1/rentals", rental_body(), token=token)
@@ -175,7 +177,7 @@ def test_a_pay_later_order_is_completed_collected_and_refunded_with_the_refund_n
     order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
     assert (order["status"], order["charged"]) == ("charged", 9_900)
     api.post(f"/v1/orders/{out['id']}/refund", {"amount": 2_000}, token=token)
-    (number_r, refund), = gw.refunds.items()
+    ((number_r, refund),) = gw.refunds.items()
     assert refund["body"]["amount"] == {"refund": 2_000, "total": 9_900, "currency": "CNY"}
     gw.finish_refund(number_r, "SUCCESS")
     assert gw.deliver(client) == [204]
@@ -192,7 +194,7 @@ def test_a_refund_whose_notice_is_lost_is_settled_by_the_refund_query(gw, client
     gw.collect(number)
     gw.deliver(client)
     api.post(f"/v1/orders/{out['id']}/refund", {}, token=token)
-    (number_r, _), = gw.refunds.items()
+    ((number_r, _),) = gw.refunds.items()
     gw.finish_refund(number_r, "SUCCESS")
     gw.outbox.clear()
     api.advance(16 * 60)
@@ -264,7 +266,7 @@ def test_a_booking_is_completed_once_under_its_pay_score_order(gw, client, aws) 
     _confirm(api, gw, client, booking["provider_params"], "b1")
     api.advance(49 * HOUR)
     assert api.post(f"/v1/bookings/{booking['id']}/complete", {"satisfied": True}, token=token)[0] == 200
-    (number, order), = gw.orders.items()
+    ((number, order),) = gw.orders.items()
     gw.collect(number)
     assert gw.deliver(client) == [204]
     done = api.get(f"/v1/bookings/{booking['id']}", token=token)[1]
@@ -276,8 +278,9 @@ def test_wechat_members_are_refused_installments(gw, client, aws) -> None:
     api = Api(client)
     token = _member(api, gw, client, "i1")
     calls = len(gw.calls)
-    status, out = api.post("/v1/orders", {"kind": "installment", "scenario": "digital", "amount": 120_000,
-                                          "installments": 3}, token=token)
+    status, out = api.post(
+        "/v1/orders", {"kind": "installment", "scenario": "digital", "amount": 120_000, "installments": 3}, token=token
+    )
     assert status == 400 and out["error"]["code"] == "installments_not_offered"
     assert api.get("/v1/me", token=token)[1]["exposure"] == 0 and len(gw.calls) == calls
 

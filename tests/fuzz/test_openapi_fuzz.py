@@ -10,6 +10,7 @@ NEVER_2XX with the reason.
 
 FUZZ_EXAMPLES sets the examples per operation (default 20: about 45 s; `make fuzz` runs 300).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,15 +39,25 @@ ADMIN_KEY = "local-admin-key"
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 # What API.md fixes for a status; other 4xx statuses only need a well-formed envelope.
 CODES_FOR_STATUS = {
-    400: {"validation_error"}, 401: {"unauthenticated", "invalid_signature"}, 404: {"not_found"},
-    405: {"method_not_allowed"}, 415: {"unsupported_media_type"}, 422: {"idempotency_key_reused"},
+    400: {"validation_error"},
+    401: {"unauthenticated", "invalid_signature"},
+    404: {"not_found"},
+    405: {"method_not_allowed"},
+    415: {"unsupported_media_type"},
+    422: {"idempotency_key_reused"},
 }
 # 3 in 4 valid bodies of these operations carry these values (a None is set only over a generated value):
 # a generated scenario, product, login code or start time is (almost) never a real or a future one, and a
 # generated amount is mostly over the member's limit, so only the error branches would be reached.
 BODY_AIMS = {
-    "POST /v1/orders": {"kind": "pay_later", "scenario": "books", "amount": 10_000, "trial_days": None,
-                        "installments": None, "coupon_id": None},
+    "POST /v1/orders": {
+        "kind": "pay_later",
+        "scenario": "books",
+        "amount": 10_000,
+        "trial_days": None,
+        "installments": None,
+        "coupon_id": None,
+    },
     "POST /v1/rentals": {"scenario": "books", "item_value": 50_000, "daily_rent": 500, "days": 7, "coupon_id": None},
     "POST /v1/bookings": {"starts_at": "2090-01-01T10:00:00Z", "price": 20_000},
     "POST /v1/trials": {"product_id": "fuzz-trial", "item_value": 30_000, "days": 7},
@@ -56,11 +67,11 @@ BODY_AIMS = {
 # Operations a fuzzer cannot bring to a 2xx, and why (each is covered by its own tests).
 NEVER_2XX = {
     "POST /v1/callbacks/alipay": "Alipay is not configured on the local stack (404); RSA2-signed forms: "
-                                 "tests/api/test_callbacks_alipay.py",
+    "tests/api/test_callbacks_alipay.py",
     "POST /v1/callbacks/wechat": "WeChat Pay is not configured on the local stack (404); signed headers and an "
-                                 "AES-GCM resource: tests/api/test_callbacks_wechat.py",
+    "AES-GCM resource: tests/api/test_callbacks_wechat.py",
     "POST /v1/callbacks/sandbox": "needs an HMAC over a body the document does not describe: "
-                                  "tests/api/test_callbacks_sandbox.py",
+    "tests/api/test_callbacks_sandbox.py",
 }
 
 
@@ -83,8 +94,10 @@ class World:
             by_status[status] = by_status.get(status, 0) + n
         reached = {op for (op, status) in self.seen if status < 300}
         ops = {op for op, _ in self.seen}
-        return (f"{total} requests over {len(ops)} operations, statuses {dict(sorted(by_status.items()))}; "
-                f"{len(reached)} operations answered 2xx at least once; never: {sorted(ops - reached)}")
+        return (
+            f"{total} requests over {len(ops)} operations, statuses {dict(sorted(by_status.items()))}; "
+            f"{len(reached)} operations answered 2xx at least once; never: {sorted(ops - reached)}"
+        )
 
     def never_2xx(self) -> set[str]:
         return {op for op, _ in self.seen} - {op for (op, status) in self.seen if status < 300}
@@ -123,14 +136,17 @@ def _seed(stack: LocalStack) -> World:
     order = {"kind": "pay_later", "scenario": "books", "amount": 10_000}
     booking = {"service_id": "spa-1", "price": 20_000}
     ids = {"member_id": victim["member_id"], "name": "books", "product_id": "fuzz-phone"}
-    ids["rental_id"] = apply("/v1/rentals", {"scenario": "books", "item_id": "b-1", "item_value": 50_000,
-                                             "daily_rent": 500, "days": 7})
+    ids["rental_id"] = apply(
+        "/v1/rentals", {"scenario": "books", "item_id": "b-1", "item_value": 50_000, "daily_rent": 500, "days": 7}
+    )
     ids["order_id"], ids["booking_id"] = apply("/v1/orders", order), apply("/v1/bookings", booking, timedelta(days=3))
     charged = apply("/v1/orders", order)
     _ok(call(base, "POST", f"/v1/orders/{charged}/confirm", {}, token), 200)
-    op_ids = {"POST /v1/orders/{order_id}/confirm": {"order_id": apply("/v1/orders", order)},
-              "POST /v1/orders/{order_id}/cancel": {"order_id": apply("/v1/orders", order)},
-              "POST /v1/orders/{order_id}/refund": {"order_id": charged}}
+    op_ids = {
+        "POST /v1/orders/{order_id}/confirm": {"order_id": apply("/v1/orders", order)},
+        "POST /v1/orders/{order_id}/cancel": {"order_id": apply("/v1/orders", order)},
+        "POST /v1/orders/{order_id}/refund": {"order_id": charged},
+    }
     _ok(call(base, "POST", "/v1/admin/products/fuzz-trial/trial-slots", {"slots": 5}, headers=admin), 200, 201)
     ids["trial_id"] = apply("/v1/trials", {"product_id": "fuzz-trial", "item_value": 30_000, "days": 7})
     ids["reservation_id"] = _ok(call(base, "POST", "/v1/reservations", {"product_id": "fuzz-phone"}, token), 201)["id"]
@@ -170,8 +186,10 @@ def world(tmp_path_factory):
     finally:
         stack.stop()
     errors = [line for line in stack.output().splitlines() if '"level":"ERROR"' in line]
-    print(f"\nfuzz: {time.perf_counter() - started:.1f}s, {world.summary() if world else ''}; "
-          f"stack logged {len(errors)} ERROR lines (log: {stack.log_path})")
+    print(
+        f"\nfuzz: {time.perf_counter() - started:.1f}s, {world.summary() if world else ''}; "
+        f"stack logged {len(errors)} ERROR lines (log: {stack.log_path})"
+    )
 
 
 def _document() -> dict:
@@ -195,8 +213,9 @@ def error_envelope(ctx, response, case) -> bool | None:
     """Every 4xx is `{"error": {"code", "message", "field"}}` as JSON, with the code API.md gives its status."""
     if not 400 <= response.status_code < 500:
         return None
-    assert response.headers.get("content-type", [""])[0].startswith("application/json"), \
+    assert response.headers.get("content-type", [""])[0].startswith("application/json"), (
         f"{response.status_code} without a JSON content type: {response.headers.get('content-type')}"
+    )
     try:
         body = response.json()
     except Exception as exc:
@@ -212,8 +231,13 @@ def error_envelope(ctx, response, case) -> bool | None:
     return True
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 schema = schemathesis.openapi.from_dict(_document())
 schema.config.generation.update(modes=["positive", "negative"], with_security_parameters=False, database="none")
 

@@ -5,14 +5,14 @@
 - `long` (env HYPOTHESIS_PROFILE=long): many more and longer runs, for a soak.
 HYPOTHESIS_PROFILE always wins over CI.
 """
+
 from __future__ import annotations
 
 import os
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-               print_blob=True)
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], print_blob=True)
 settings.register_profile("dev", **_COMMON)
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)
 settings.register_profile("long", **_COMMON)

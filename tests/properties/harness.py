@@ -7,6 +7,7 @@ does) and talks to the app through one chalice.test.Client. Provider notificatio
 repeats that hypothesis chooses; worker queues are handed to the job runner's `handle_batch` with
 every record delivered twice (SQS is at-least-once).
 """
+
 from __future__ import annotations
 
 import json
@@ -134,7 +135,7 @@ class Stack:
     def items(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         found: dict[tuple[str, str], dict] = {}
         for i in range(0, len(keys), 100):
-            found.update(self.deps.table.batch_get(keys[i:i + 100]))
+            found.update(self.deps.table.batch_get(keys[i : i + 100]))
         return found
 
     def provider_ops(self, request_nos: list[str]) -> dict[str, dict]:

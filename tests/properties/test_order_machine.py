@@ -7,6 +7,7 @@ refunded = what we recorded as paid, refunds never beyond the charge, the status
 exposure is exactly what open orders and bookings owe; a coupon is on at most one order, `used` only when
 that order was charged, `available` only when nothing holds it. At the end everything is settled.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -27,17 +28,28 @@ from tests.properties.conftest import budget
 from tests.properties.harness import DAY, Stack
 
 MEMBERS = {
-    "gold": "gold:780",                    # gold: 12 installments, cancels bookings free
-    "normal": "norm:680",                  # normal: late booking cancellations pay a fee
+    "gold": "gold:780",  # gold: 12 installments, cancels bookings free
+    "normal": "norm:680",  # normal: late booking cancellations pay a fee
     "flaky": "flaky:760:charge_fails_once",  # the first charge fails, the retry goes through
-    "broke": "broke:760:charge_fails",     # every charge fails: past due after 3 retries
+    "broke": "broke:760:charge_fails",  # every charge fails: past due after 3 retries
 }
 ORDERS = st.one_of(
-    st.fixed_dictionaries({"kind": st.just("pay_later"), "scenario": st.sampled_from(["books", "digital"]),
-                           "amount": st.one_of(st.integers(1, 20_000), st.integers(20_000, 250_000)),
-                           "trial_days": st.one_of(st.none(), st.integers(7, 30))}),
-    st.fixed_dictionaries({"kind": st.just("installment"), "scenario": st.just("digital"),
-                           "amount": st.integers(55_000, 250_000), "installments": st.sampled_from([3, 6, 12])}),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("pay_later"),
+            "scenario": st.sampled_from(["books", "digital"]),
+            "amount": st.one_of(st.integers(1, 20_000), st.integers(20_000, 250_000)),
+            "trial_days": st.one_of(st.none(), st.integers(7, 30)),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("installment"),
+            "scenario": st.just("digital"),
+            "amount": st.integers(55_000, 250_000),
+            "installments": st.sampled_from([3, 6, 12]),
+        }
+    ),
 )
 OPEN_ORDER = {"pending_charge", "in_review", "past_due"}
 PAID_ORDER = {"charged", "partially_refunded", "refunded"}
@@ -68,8 +80,11 @@ def check_order(item: dict, ops: dict[str, dict]) -> None:
     status = item["status"]
     if status in PAID_ORDER:
         assert charged == int(item["payable"]), item
-        expected = {"charged": refunded == 0, "partially_refunded": 0 < refunded < charged,
-                    "refunded": refunded == charged}[status]
+        expected = {
+            "charged": refunded == 0,
+            "partially_refunded": 0 < refunded < charged,
+            "refunded": refunded == charged,
+        }[status]
         assert expected, (status, charged, refunded)
     else:
         assert charged == 0 and refunded == 0, (item, ops)
@@ -93,14 +108,15 @@ class OrderMachine(RuleBasedStateMachine):
         super().__init__()
         self.stack: Stack = stack_factory()
         self.members: dict[str, dict] = {}
-        self.orders: dict[str, str] = {}    # id -> member kind
+        self.orders: dict[str, str] = {}  # id -> member kind
         self.bookings: dict[str, str] = {}
         self.status: dict[str, str] = {}
-        self.coupons: dict[str, str] = {}   # coupon id -> member kind
+        self.coupons: dict[str, str] = {}  # coupon id -> member kind
         self.requests = 0
 
-    @initialize(first=st.lists(st.tuples(st.sampled_from(sorted(MEMBERS)), ORDERS, st.booleans()), min_size=1,
-                               max_size=3))
+    @initialize(
+        first=st.lists(st.tuples(st.sampled_from(sorted(MEMBERS)), ORDERS, st.booleans()), min_size=1, max_size=3)
+    )
     def sign_in_and_order(self, first) -> None:
         for kind, code in MEMBERS.items():
             token, member_id = self.stack.member(code)
@@ -147,14 +163,18 @@ class OrderMachine(RuleBasedStateMachine):
     @rule(data=st.data(), action=st.sampled_from(["confirm", "cancel"]))
     def confirm_or_cancel(self, data, action) -> None:
         oid = self._pick(data, self.orders, "pending_charge", "in_review")
-        status, out = self.stack.api.post(f"/v1/orders/{oid}/{action}", {},
-                                          token=self.members[self.orders[oid]]["token"], key=self._key())
+        status, out = self.stack.api.post(
+            f"/v1/orders/{oid}/{action}", {}, token=self.members[self.orders[oid]]["token"], key=self._key()
+        )
         STATS[f"{action}: {status} {out.get('status') or out['error']['code']}"] += 1
         assert status in (200, 409), (status, out)
 
     @precondition(lambda self: self.orders)
-    @rule(data=st.data(), amount=st.one_of(st.none(), st.integers(1, 3_000), st.integers(1, 300_000)),
-          repeat_key=st.booleans())
+    @rule(
+        data=st.data(),
+        amount=st.one_of(st.none(), st.integers(1, 3_000), st.integers(1, 300_000)),
+        repeat_key=st.booleans(),
+    )
     def refund(self, data, amount, repeat_key) -> None:
         oid = self._pick(data, self.orders, "charged", "partially_refunded")
         token, key = self.members[self.orders[oid]]["token"], self._key()
@@ -168,13 +188,16 @@ class OrderMachine(RuleBasedStateMachine):
             assert self.stack.api.post(f"/v1/orders/{oid}/refund", body, token=token, key=key) == (status, out)
 
     # -- bookings -----------------------------------------------------------------------------
-    @rule(who=st.sampled_from(sorted(MEMBERS)), price=st.integers(1, 60_000),
-          hours=st.sampled_from([2, 12, 30, 72]))
+    @rule(who=st.sampled_from(sorted(MEMBERS)), price=st.integers(1, 60_000), hours=st.sampled_from([2, 12, 30, 72]))
     def book(self, who, price, hours) -> None:
         m = self.members[who]
         starts = iso(self.stack.deps.clock.now() + timedelta(hours=hours))
-        status, out = self.stack.api.post("/v1/bookings", {"service_id": "svc", "starts_at": starts, "price": price},
-                                          token=m["token"], key=self._key())
+        status, out = self.stack.api.post(
+            "/v1/bookings",
+            {"service_id": "svc", "starts_at": starts, "price": price},
+            token=m["token"],
+            key=self._key(),
+        )
         STATS[f"book: {status} {out.get('status') or out['error']['code']}"] += 1
         if status == 201:
             self.bookings[out["id"]] = who
@@ -189,8 +212,9 @@ class OrderMachine(RuleBasedStateMachine):
         if action == "cancel":
             status, out = self.stack.api.post(f"/v1/bookings/{bid}/cancel", {}, token=token, key=self._key())
         else:
-            status, out = self.stack.api.post(f"/v1/bookings/{bid}/complete", {"satisfied": action == "satisfied"},
-                                              token=token, key=self._key())
+            status, out = self.stack.api.post(
+                f"/v1/bookings/{bid}/complete", {"satisfied": action == "satisfied"}, token=token, key=self._key()
+            )
         STATS[f"booking {action}: {status} {out.get('status') or out['error']['code']}"] += 1
         assert status in (200, 409), (status, out)
 
@@ -246,10 +270,16 @@ class OrderMachine(RuleBasedStateMachine):
             mine = {n: op for n, op in ops.items() if n.startswith(f"{i}_")}
             (check_order if i in self.orders else check_booking)(item, mine)
         for kind in self.members:
-            owed = sum(int(o["payable"]) for i, o in objects.items()
-                       if i in self.orders and self.orders[i] == kind and o["status"] in OPEN_ORDER)
-            owed += sum(int(b["price"]) for i, b in objects.items()
-                        if i in self.bookings and self.bookings[i] == kind and b["status"] in OPEN_BOOKING)
+            owed = sum(
+                int(o["payable"])
+                for i, o in objects.items()
+                if i in self.orders and self.orders[i] == kind and o["status"] in OPEN_ORDER
+            )
+            owed += sum(
+                int(b["price"])
+                for i, b in objects.items()
+                if i in self.bookings and self.bookings[i] == kind and b["status"] in OPEN_BOOKING
+            )
             exposure = int(members[kind].get("exposure", 0))
             assert exposure >= 0 and exposure == owed, (kind, exposure, owed)
         for cid, coupon in coupons.items():
@@ -282,13 +312,18 @@ class OrderMachine(RuleBasedStateMachine):
         objects, members, _, _ = self._snapshot()
         for i, o in objects.items():
             STATS[f"end: {'order' if i in self.orders else 'booking'} {o['status']}"] += 1
-        stuck = {i: o["status"] for i, o in objects.items()
-                 if o["status"] in ("pending_charge", "in_review") or o.get("charge_state") in ("pending", "charging")}
+        stuck = {
+            i: o["status"]
+            for i, o in objects.items()
+            if o["status"] in ("pending_charge", "in_review") or o.get("charge_state") in ("pending", "charging")
+        }
         assert not stuck, stuck
 
 
 def test_orders_bookings_and_coupons_keep_their_ledger(endpoint, aws, client, monkeypatch):
     clients = {"dynamodb": aws.table.client, "sqs": aws.queues.client, "events": aws.events}
-    run_state_machine_as_test(lambda: OrderMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
-                              settings=budget(max_examples=8, steps=12))
+    run_state_machine_as_test(
+        lambda: OrderMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
+        settings=budget(max_examples=8, steps=12),
+    )
     print("order machine:", sorted(STATS.items()))  # shown with -s: what the examples exercised

@@ -5,6 +5,7 @@ After every step: no freeze ever gives out more than it holds, a closed rental's
 provider's), exposure is exactly what open rentals hold, a coupon is held by at most one rental. At the end
 of each example everything is settled and the member owes nothing.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -23,17 +24,22 @@ from tests.properties.conftest import budget
 from tests.properties.harness import DAY, Stack
 
 MEMBERS = {
-    "gold": "gold:760",                 # gold: every scenario deposit-free
-    "low": "low:610",                   # tier none, limit 1,000 yuan; medium/high risk -> deposit required
+    "gold": "gold:760",  # gold: every scenario deposit-free
+    "low": "low:610",  # tier none, limit 1,000 yuan; medium/high risk -> deposit required
     "refused": "ref:720:freeze_fails",  # the provider refuses every freeze
 }
 SCENARIOS = ["books", "digital", "high_value"]
 LIVE = {"review", "pending_freeze", "awaiting_deposit", "active", "returned", "inspecting", "closing"}
-RENTALS = st.fixed_dictionaries({
-    "scenario": st.sampled_from(SCENARIOS), "item_id": st.just("it"),
-    "item_value": st.one_of(st.integers(100, 30_000), st.integers(30_000, 300_000)),
-    "daily_rent": st.integers(0, 3_000), "days": st.one_of(st.integers(1, 10), st.integers(80, 120)),
-    "with_coupon": st.booleans()})
+RENTALS = st.fixed_dictionaries(
+    {
+        "scenario": st.sampled_from(SCENARIOS),
+        "item_id": st.just("it"),
+        "item_value": st.one_of(st.integers(100, 30_000), st.integers(30_000, 300_000)),
+        "daily_rent": st.integers(0, 3_000),
+        "days": st.one_of(st.integers(1, 10), st.integers(80, 120)),
+        "with_coupon": st.booleans(),
+    }
+)
 # run_all is the most expensive step (every sweep, every queue): one job run in eight
 JOBS = ["timers", "settlements", "notifications"] * 2 + ["timers_only_sweep", "run_all"]
 STATS: Counter = Counter()
@@ -82,8 +88,9 @@ def check_rental_ledger(item: dict, ops: dict[str, dict]) -> None:
         original = ops[f"{rid}_freeze"]
         assert int(original["amount"]) == int(item["frozen_amount"])
         captured = sum(int(op["amount"]) for op in ops.values() if op["kind"] == "capture")
-        released_ops = sum(int(op["amount"]) for no, op in ops.items()
-                           if op["kind"] == "release" and "_renewx" not in no)
+        released_ops = sum(
+            int(op["amount"]) for no, op in ops.items() if op["kind"] == "release" and "_renewx" not in no
+        )
         renewal_cancels = {no: op for no, op in ops.items() if "_renewx" in no}
         for no, op in renewal_cancels.items():  # a renewal that never secured anything goes back whole
             assert int(op["amount"]) == int(ops[no.replace("_renewx", "_renew")]["amount"]), op
@@ -99,13 +106,15 @@ class RentalMachine(RuleBasedStateMachine):
         super().__init__()
         self.stack: Stack = stack_factory()
         self.members: dict[str, dict] = {}  # kind -> {token, id, coupon}
-        self.rentals: dict[str, str] = {}   # rental id -> member kind
+        self.rentals: dict[str, str] = {}  # rental id -> member kind
         self.requests = 0
-        self.status: dict[str, str] = {}    # rental id -> status at the last check (to aim the rules)
-        self.delayed: list[str] = []        # notifications held back, delivered later (or never)
+        self.status: dict[str, str] = {}  # rental id -> status at the last check (to aim the rules)
+        self.delayed: list[str] = []  # notifications held back, delivered later (or never)
 
-    @initialize(first=st.lists(st.tuples(st.sampled_from(sorted(MEMBERS)), RENTALS), min_size=1, max_size=3),
-                secured=st.booleans())
+    @initialize(
+        first=st.lists(st.tuples(st.sampled_from(sorted(MEMBERS)), RENTALS), min_size=1, max_size=3),
+        secured=st.booleans(),
+    )
     def sign_in_and_rent(self, first, secured) -> None:
         for kind, code in MEMBERS.items():
             token, member_id = self.stack.member(code)
@@ -174,9 +183,13 @@ class RentalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), amounts=st.lists(st.integers(1, 60_000), min_size=1, max_size=3))
     def record_damage(self, data, amounts) -> None:
         rid = self._pick(data, "active", "returned", "inspecting")
-        lines = [{"name": name, "amount": a} for name, a in zip(["damage", "cleaning", "lost_accessory"][:len(amounts)], amounts, strict=True)]
-        status, out = self.stack.admin("POST", f"/v1/admin/rentals/{rid}/damages",
-                                       {"lines": lines, "evidence": ["https://e.example/1.jpg"]})
+        lines = [
+            {"name": name, "amount": a}
+            for name, a in zip(["damage", "cleaning", "lost_accessory"][: len(amounts)], amounts, strict=True)
+        ]
+        status, out = self.stack.admin(
+            "POST", f"/v1/admin/rentals/{rid}/damages", {"lines": lines, "evidence": ["https://e.example/1.jpg"]}
+        )
         STATS[f"damage: {status}"] += 1
         assert status in (201, 409), (status, out)
 
@@ -193,8 +206,9 @@ class RentalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), uphold=st.booleans())
     def answer_dispute(self, data, uphold) -> None:
         rid = self._pick(data, "closed")
-        status, out = self.stack.admin("POST", f"/v1/admin/reviews/rv_dispute_{rid}/{'approve' if uphold else 'reject'}",
-                                       {})
+        status, out = self.stack.admin(
+            "POST", f"/v1/admin/reviews/rv_dispute_{rid}/{'approve' if uphold else 'reject'}", {}
+        )
         STATS[f"answer dispute: {status}"] += 1
         assert status in (200, 404, 409), (status, out)
 
@@ -203,8 +217,9 @@ class RentalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), amount=st.one_of(st.integers(1, 5_000), st.integers(1, 400_000)))
     def deduct(self, data, amount) -> None:
         rid = self._pick(data, "active")
-        status, out = self.stack.admin("POST", f"/v1/admin/rentals/{rid}/deductions",
-                                       {"amount": amount, "reason": "damage"})
+        status, out = self.stack.admin(
+            "POST", f"/v1/admin/rentals/{rid}/deductions", {"amount": amount, "reason": "damage"}
+        )
         STATS[f"deduct: {status}"] += 1
         assert status in (200, 201, 400, 409), (status, out)
         if status == 400:
@@ -214,8 +229,7 @@ class RentalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), approve=st.booleans())
     def review(self, data, approve) -> None:
         rid = self._pick(data, "review")
-        status, out = self.stack.admin("POST", f"/v1/admin/reviews/rv_{rid}/{'approve' if approve else 'reject'}",
-                                       {})
+        status, out = self.stack.admin("POST", f"/v1/admin/reviews/rv_{rid}/{'approve' if approve else 'reject'}", {})
         STATS[f"review: {status}"] += 1
         assert status in (200, 404, 409), (status, out)
 
@@ -331,6 +345,8 @@ class RentalMachine(RuleBasedStateMachine):
 
 def test_rentals_keep_their_ledger(endpoint, aws, client, monkeypatch):
     clients = {"dynamodb": aws.table.client, "sqs": aws.queues.client, "events": aws.events}
-    run_state_machine_as_test(lambda: RentalMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
-                              settings=budget(max_examples=8, steps=12))
+    run_state_machine_as_test(
+        lambda: RentalMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
+        settings=budget(max_examples=8, steps=12),
+    )
     print("rental machine:", sorted(STATS.items()))  # shown with -s: what the examples exercised

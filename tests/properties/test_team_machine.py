@@ -5,6 +5,7 @@ After every step, from the store and the provider's ledger: a team never holds m
 one seat per member, device and provider account in a team; at most one open team per member; a failed
 team's orders are all cancelled (team_failed) and were never charged; each member's exposure is exactly
 what their open seats owe (back to where it started once their teams fail)."""
+
 from __future__ import annotations
 
 import threading
@@ -44,17 +45,31 @@ class TeamMachine(RuleBasedStateMachine):
             token = s.api.member(f"{name}:760", device_id=f"dev-{name}")
             self.members[name] = {"token": token, "id": s.api.get("/v1/me", token=token)[1]["member_id"]}
         now = s.deps.clock.now()
-        status, self.gb = s.admin("POST", "/v1/admin/group-buys", {
-            "product_id": "p", "title": "machine", "price": 4_000, "group_price": 2_000, "team_size": size,
-            "per_member_limit": 3, "team_hours": 3, "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=40)).isoformat(), "scenario": "books", "virtual_fill": virtual})
+        status, self.gb = s.admin(
+            "POST",
+            "/v1/admin/group-buys",
+            {
+                "product_id": "p",
+                "title": "machine",
+                "price": 4_000,
+                "group_price": 2_000,
+                "team_size": size,
+                "per_member_limit": 3,
+                "team_hours": 3,
+                "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(days=40)).isoformat(),
+                "scenario": "books",
+                "virtual_fill": virtual,
+            },
+        )
         assert status == 201, self.gb
         s.advance(DAY + 60)  # accounts a day old may join
 
     @rule(who=st.sampled_from(NAMES), quantity=st.integers(1, 3))
     def open_team(self, who, quantity) -> None:
-        status, out = self.stack.api.post(f"/v1/group-buys/{self.gb['id']}/teams", {"quantity": quantity},
-                                          token=self.members[who]["token"])
+        status, out = self.stack.api.post(
+            f"/v1/group-buys/{self.gb['id']}/teams", {"quantity": quantity}, token=self.members[who]["token"]
+        )
         assert status in (201, 409), out
         if status == 201:
             self.codes.append(out["share_code"])
@@ -66,12 +81,20 @@ class TeamMachine(RuleBasedStateMachine):
     def join(self, data, who, borrowed, lower) -> None:
         code = data.draw(st.sampled_from(self.codes))
         device = f"dev-{data.draw(st.sampled_from(NAMES))}" if borrowed else f"dev-{who}"
-        status, out = self.stack.api.post(f"/v1/teams/{code.lower() if lower else code}/join",
-                                          {"device_id": device}, token=self.members[who]["token"])
+        status, out = self.stack.api.post(
+            f"/v1/teams/{code.lower() if lower else code}/join", {"device_id": device}, token=self.members[who]["token"]
+        )
         assert status in (201, 409), out
         if status == 409:
-            assert out["error"]["code"] in ("team_full", "team_closed", "already_in_team", "own_team",
-                                            "device_in_team", "rejected", "conflict"), out
+            assert out["error"]["code"] in (
+                "team_full",
+                "team_closed",
+                "already_in_team",
+                "own_team",
+                "device_in_team",
+                "rejected",
+                "conflict",
+            ), out
 
     @precondition(lambda self: self.codes)
     @rule(data=st.data(), who=st.lists(st.sampled_from(NAMES), min_size=2, max_size=5, unique=True))
@@ -82,8 +105,11 @@ class TeamMachine(RuleBasedStateMachine):
 
         def one(name: str) -> None:
             barrier.wait()
-            answers.append(self.stack.api.post(f"/v1/teams/{code}/join", {"device_id": f"dev-{name}"},
-                                               token=self.members[name]["token"])[0])
+            answers.append(
+                self.stack.api.post(
+                    f"/v1/teams/{code}/join", {"device_id": f"dev-{name}"}, token=self.members[name]["token"]
+                )[0]
+            )
 
         threads = [threading.Thread(target=one, args=(n,)) for n in who]
         for t in threads:
@@ -131,8 +157,9 @@ class TeamMachine(RuleBasedStateMachine):
         for team in self._teams():
             seats = int(team["seats"])
             assert seats <= int(team["size"])
-            assert seats == len(team.get("members", set())) == len(team["seat_orders"]) \
-                == len(team.get("accounts", set()))
+            assert (
+                seats == len(team.get("members", set())) == len(team["seat_orders"]) == len(team.get("accounts", set()))
+            )
             assert len(team.get("devices", set())) == seats  # every seat here came with a device
 
     @invariant()
@@ -169,5 +196,7 @@ class TeamMachine(RuleBasedStateMachine):
 
 def test_teams_hold_their_seats_and_their_money(endpoint, aws, client, monkeypatch):
     clients = {"dynamodb": aws.table.client, "sqs": aws.queues.client, "events": aws.events}
-    run_state_machine_as_test(lambda: TeamMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
-                              settings=budget(max_examples=5, steps=12))
+    run_state_machine_as_test(
+        lambda: TeamMachine(lambda: Stack(client, monkeypatch, endpoint, clients)),
+        settings=budget(max_examples=5, steps=12),
+    )

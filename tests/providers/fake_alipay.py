@@ -10,6 +10,7 @@ mode adds alipay_cert_sn) and builds signed asynchronous notifications.
 Failure injection: `down` (methods answered HTTP 503, nothing done), `lost` (method -> count: done, but the
 answer never arrives: HTTP 504), `forced` (method -> list of answer nodes, used first, nothing done).
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,10 +67,14 @@ class FakeAlipay(FakeAlipayMethods, FakeGateway):
         super().__init__()
 
     def env(self) -> dict[str, str]:
-        env = {"CREDITFIRST_ALIPAY_APP_ID": self.app_id, "CREDITFIRST_ALIPAY_GATEWAY": f"{self.url}/gateway.do",
-               "CREDITFIRST_ALIPAY_PRIVATE_KEY": private_pem(self.merchant_key),
-               "CREDITFIRST_ALIPAY_NOTIFY_URL": "https://example.test/v1/callbacks/alipay",
-               "CREDITFIRST_ALIPAY_SELLER_ID": self.seller_id, "CREDITFIRST_ALIPAY_SERVICE_ID": self.service_id}
+        env = {
+            "CREDITFIRST_ALIPAY_APP_ID": self.app_id,
+            "CREDITFIRST_ALIPAY_GATEWAY": f"{self.url}/gateway.do",
+            "CREDITFIRST_ALIPAY_PRIVATE_KEY": private_pem(self.merchant_key),
+            "CREDITFIRST_ALIPAY_NOTIFY_URL": "https://example.test/v1/callbacks/alipay",
+            "CREDITFIRST_ALIPAY_SELLER_ID": self.seller_id,
+            "CREDITFIRST_ALIPAY_SERVICE_ID": self.service_id,
+        }
         if self.op_app_id:
             env["CREDITFIRST_ALIPAY_OP_APP_ID"] = self.op_app_id
         if self.certs:
@@ -105,13 +110,19 @@ class FakeAlipay(FakeAlipayMethods, FakeGateway):
 
     def common_error(self, params: dict[str, str]) -> dict | None:
         """The gateway's own checks (公共请求参数 + 公共错误码), before any method runs."""
+
         def error(code: str, sub_code: str, why: str) -> dict:
             self.violate(f"{params.get('method')}: {why}")
             return {"code": code, "msg": GATEWAY_ERROR[code], "sub_code": sub_code, "sub_msg": why}
 
-        for field, sub_code in (("method", "isv.missing-method"), ("sign", "isv.missing-signature"),
-                                ("sign_type", "isv.missing-signature-type"), ("app_id", "isv.missing-app-id"),
-                                ("timestamp", "isv.missing-timestamp"), ("version", "isv.missing-version")):
+        for field, sub_code in (
+            ("method", "isv.missing-method"),
+            ("sign", "isv.missing-signature"),
+            ("sign_type", "isv.missing-signature-type"),
+            ("app_id", "isv.missing-app-id"),
+            ("timestamp", "isv.missing-timestamp"),
+            ("version", "isv.missing-version"),
+        ):
             if not params.get(field):
                 return error("40001", sub_code, f"missing {field}")
         if params["method"] not in KNOWN:
@@ -124,8 +135,11 @@ class FakeAlipay(FakeAlipayMethods, FakeGateway):
             return error("40002", "isv.invalid-signature-type", "sign_type must be RSA2")
         if not re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", params["timestamp"]):
             return error("40002", "isv.invalid-timestamp", "timestamp must be yyyy-MM-dd HH:mm:ss")
-        if params["version"] != "1.0" or params.get("charset", "utf-8").lower() != "utf-8" \
-                or params.get("format", "JSON").upper() != "JSON":
+        if (
+            params["version"] != "1.0"
+            or params.get("charset", "utf-8").lower() != "utf-8"
+            or params.get("format", "JSON").upper() != "JSON"
+        ):
             return error("40002", "isv.invalid-parameter", "version 1.0, charset utf-8, format JSON")
         cert_problem = self.cert_problem(params)
         if cert_problem:
@@ -185,9 +199,15 @@ class FakeAlipay(FakeAlipayMethods, FakeGateway):
 
     def notification(self, **fields: str) -> dict[str, str]:
         """A signed asynchronous notification (sign over the sorted non-empty fields but sign and sign_type)."""
-        params = {"notify_id": f"ntf{len(self.calls)}x{len(self.violations)}{fields.get('out_request_no', '')}",
-                  "notify_time": datetime.now().strftime("%Y-%m-%d %H:%M:%S"), "charset": "utf-8",
-                  "version": "1.0", "app_id": self.app_id, "sign_type": "RSA2", **fields}
+        params = {
+            "notify_id": f"ntf{len(self.calls)}x{len(self.violations)}{fields.get('out_request_no', '')}",
+            "notify_time": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "charset": "utf-8",
+            "version": "1.0",
+            "app_id": self.app_id,
+            "sign_type": "RSA2",
+            **fields,
+        }
         params["sign"] = rsa2_sign(self.alipay_key, sign_content(params, ("sign", "sign_type")))
         return params
 

@@ -5,6 +5,7 @@ Serial numbers computed here on their own, from alipay-sdk-java-all internal/uti
 getCertSN = md5(issuer RFC 2253 name + decimal serial), lower-case hex; getRootCertSN = the SNs of the
 certificates whose signature algorithm OID starts 1.2.840.113549.1.1, joined with '_'.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,17 +21,28 @@ RSA_SIG_PREFIX = "1.2.840.113549.1.1"
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
-                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _cert(subject: str, issuer: str, public: Any, signer: Any, serial: int) -> x509.Certificate:
     now = datetime.now(timezone.utc)
-    return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-            .public_key(public).serial_number(serial).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365)).sign(signer, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(public)
+        .serial_number(serial)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(signer, hashes.SHA256())
+    )
 
 
 def pem(cert: x509.Certificate) -> str:
@@ -46,20 +58,46 @@ class CertSet:
 
     def __init__(self, merchant_key: Any, alipay_key: Any, ca_key: Any) -> None:
         ec_key = ec.generate_private_key(ec.SECP256R1())
-        self.root = _cert("Ant Financial Certification Authority R1", "Ant Financial Certification Authority R1",
-                          ca_key.public_key(), ca_key, 2292228364100439313)
-        self.ec_root = _cert("Ant Financial Certification Authority E1", "Ant Financial Certification Authority E1",
-                             ec_key.public_key(), ec_key, 4242)
-        self.app = _cert("2021000000000001", "Ant Financial Certification Authority R1",
-                         merchant_key.public_key(), ca_key, 42701552708448241360226107228231049510)
-        self.alipay = _cert("Alipay public key", "Ant Financial Certification Authority R1",
-                            alipay_key.public_key(), ca_key, 42701552432456004857627230056898180491)
+        self.root = _cert(
+            "Ant Financial Certification Authority R1",
+            "Ant Financial Certification Authority R1",
+            ca_key.public_key(),
+            ca_key,
+            2292228364100439313,
+        )
+        self.ec_root = _cert(
+            "Ant Financial Certification Authority E1",
+            "Ant Financial Certification Authority E1",
+            ec_key.public_key(),
+            ec_key,
+            4242,
+        )
+        self.app = _cert(
+            "2021000000000001",
+            "Ant Financial Certification Authority R1",
+            merchant_key.public_key(),
+            ca_key,
+            42701552708448241360226107228231049510,
+        )
+        self.alipay = _cert(
+            "Alipay public key",
+            "Ant Financial Certification Authority R1",
+            alipay_key.public_key(),
+            ca_key,
+            42701552432456004857627230056898180491,
+        )
         self.root_chain_pem = pem(self.root) + pem(self.ec_root)
         self.app_cert_sn = sn(self.app)
         self.alipay_cert_sn = sn(self.alipay)
-        self.alipay_root_cert_sn = "_".join(sn(c) for c in (self.root, self.ec_root)
-                                            if c.signature_algorithm_oid.dotted_string.startswith(RSA_SIG_PREFIX))
+        self.alipay_root_cert_sn = "_".join(
+            sn(c)
+            for c in (self.root, self.ec_root)
+            if c.signature_algorithm_oid.dotted_string.startswith(RSA_SIG_PREFIX)
+        )
 
     def env(self) -> dict[str, str]:
-        return {"CREDITFIRST_ALIPAY_APP_CERT": pem(self.app), "CREDITFIRST_ALIPAY_PUBLIC_CERT": pem(self.alipay),
-                "CREDITFIRST_ALIPAY_ROOT_CERT": self.root_chain_pem}
+        return {
+            "CREDITFIRST_ALIPAY_APP_CERT": pem(self.app),
+            "CREDITFIRST_ALIPAY_PUBLIC_CERT": pem(self.alipay),
+            "CREDITFIRST_ALIPAY_ROOT_CERT": self.root_chain_pem,
+        }

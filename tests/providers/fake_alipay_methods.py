@@ -1,5 +1,6 @@
 """The fake Alipay's methods and state (fund authorizations, trades, refunds, Zhima credit orders), moving as
 Alipay's do per the SDK models' comments and error tables cited in fake_alipay_rules.py."""
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,19 @@ class FakeAlipayMethods:
         self.bill_files: dict[str, bytes] = {}  # download token -> zip
         self.handlers: dict[str, Callable[[dict, dict], dict]] = {
             "alipay.data.dataservice.bill.downloadurl.query": self.bill_url,
-            "zhima.credit.score.brief.get": self.zhima, "alipay.fund.auth.order.unfreeze": self.unfreeze,
-            "alipay.fund.auth.operation.detail.query": self.detail, "alipay.fund.auth.operation.cancel": self.cancel,
-            "alipay.trade.pay": self.pay, "alipay.trade.create": self.create, "alipay.trade.query": self.trade_query,
-            "alipay.trade.refund": self.refund, "alipay.trade.fastpay.refund.query": self.refund_query,
+            "zhima.credit.score.brief.get": self.zhima,
+            "alipay.fund.auth.order.unfreeze": self.unfreeze,
+            "alipay.fund.auth.operation.detail.query": self.detail,
+            "alipay.fund.auth.operation.cancel": self.cancel,
+            "alipay.trade.pay": self.pay,
+            "alipay.trade.create": self.create,
+            "alipay.trade.query": self.trade_query,
+            "alipay.trade.refund": self.refund,
+            "alipay.trade.fastpay.refund.query": self.refund_query,
             "zhima.credit.payafteruse.creditbizorder.query": self.credit_query,
             "zhima.credit.payafteruse.creditbizorder.finish": self.credit_finish,
-            "alipay.open.app.mini.templatemessage.send": self.template_message}
+            "alipay.open.app.mini.templatemessage.send": self.template_message,
+        }
         self.subscribed: dict[str, set[str]] = {}  # user_id -> subscription templates the user accepted
         self.template_messages: list[dict] = []
 
@@ -78,8 +85,13 @@ class FakeAlipayMethods:
         user = self.users.get(params.get("code", ""))
         if not user:
             return {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.code-invalid"}
-        return {**user, "access_token": "tok", "expires_in": 1296000, "refresh_token": "ref",
-                "re_expires_in": 2592000}  # success carries no code (AlipaySystemOauthTokenResponse)
+        return {
+            **user,
+            "access_token": "tok",
+            "expires_in": 1296000,
+            "refresh_token": "ref",
+            "re_expires_in": 2592000,
+        }  # success carries no code (AlipaySystemOauthTokenResponse)
 
     def _buyer_problem(self, biz: dict, payer: dict | None) -> str | None:
         """buyer_id is a 2088 user id; an open_id app's user is named by buyer_open_id (or op_buyer_open_id)."""
@@ -87,9 +99,10 @@ class FakeAlipayMethods:
             return "an open_id sent as buyer_id"
         if biz.get("op_buyer_open_id") and biz.get("op_app_id") != (self.op_app_id or None):
             return "op_buyer_open_id without the mini-program's op_app_id"
-        if payer is not None and not any(biz.get(k) and biz.get(k) == payer.get(v) for k, v in
-                                         (("buyer_id", "user_id"), ("buyer_open_id", "open_id"),
-                                          ("op_buyer_open_id", "open_id"))):
+        if payer is not None and not any(
+            biz.get(k) and biz.get(k) == payer.get(v)
+            for k, v in (("buyer_id", "user_id"), ("buyer_open_id", "open_id"), ("op_buyer_open_id", "open_id"))
+        ):
             return "buyer does not match the authorization's payer"
         return None
 
@@ -106,22 +119,35 @@ class FakeAlipayMethods:
         return ok(biz_no=f"ZM{biz['transaction_id']}", is_admittance=answer)
 
     # -- fund authorization ----------------------------------------------------------------------
-    def open_freeze(self, order_str: str, succeed: bool = True, complete: bool = True,
-                    user: str | None = None) -> dict[str, str] | None:
+    def open_freeze(
+        self, order_str: str, succeed: bool = True, complete: bool = True, user: str | None = None
+    ) -> dict[str, str] | None:
         """The user (login code `user`, if the test wants the payer checked on captures) opens the freeze order
         string: authorized (SUCCESS), refused (CLOSED) or left before the end (INIT, no notification).
         Returns the signed fund_auth_freeze notification."""
         biz = self.open_order_string(order_str, "alipay.fund.auth.order.app.freeze")
         status = "INIT" if not complete else ("SUCCESS" if succeed else "CLOSED")
         auth_no = f"2026AUTH{len(self.auths):08d}"
-        self.auths[auth_no] = {"out_order_no": biz["out_order_no"], "freeze_request": biz["out_request_no"],
-                               "amount": fen(biz["amount"]), "rest": fen(biz["amount"]) if status == "SUCCESS" else 0,
-                               "status": status, "ops": {}, "payer": self.users.get(user) if user else None}
+        self.auths[auth_no] = {
+            "out_order_no": biz["out_order_no"],
+            "freeze_request": biz["out_request_no"],
+            "amount": fen(biz["amount"]),
+            "rest": fen(biz["amount"]) if status == "SUCCESS" else 0,
+            "status": status,
+            "ops": {},
+            "payer": self.users.get(user) if user else None,
+        }
         if status == "INIT":
             return None
-        return self.notification(notify_type="fund_auth_freeze", out_order_no=biz["out_order_no"],
-                                 out_request_no=biz["out_request_no"], auth_no=auth_no, amount=biz["amount"],
-                                 status=status, operation_id=f"op{auth_no}")
+        return self.notification(
+            notify_type="fund_auth_freeze",
+            out_order_no=biz["out_order_no"],
+            out_request_no=biz["out_request_no"],
+            auth_no=auth_no,
+            amount=biz["amount"],
+            status=status,
+            operation_id=f"op{auth_no}",
+        )
 
     def _auth(self, biz: dict) -> tuple[str | None, dict | None]:
         if biz.get("auth_no"):
@@ -149,8 +175,14 @@ class FakeAlipayMethods:
                 self.fulfilled.append(auth_no)
             auth["rest"] -= amount
             done = auth["ops"][number] = {"type": "UNFREEZE", "amount": amount, "status": "SUCCESS"}
-        return ok(auth_no=auth_no, out_order_no=auth["out_order_no"], out_request_no=number,
-                  operation_id=f"op{number}", amount=yuan(amount), status="SUCCESS")
+        return ok(
+            auth_no=auth_no,
+            out_order_no=auth["out_order_no"],
+            out_request_no=number,
+            operation_id=f"op{number}",
+            amount=yuan(amount),
+            status="SUCCESS",
+        )
 
     def _biz_complete(self, biz: dict) -> bool:
         """extra_param is a map<string, string> JSON; unfreezeBizInfo's value is itself JSON (N Unfreeze model)."""
@@ -178,9 +210,16 @@ class FakeAlipayMethods:
         order_status = {"INIT": "INIT", "SUCCESS": "AUTHORIZED", "CLOSED": "CLOSED"}[auth["status"]]
         if auth["status"] == "SUCCESS" and auth["rest"] == 0:
             order_status = "FINISH"
-        return ok(auth_no=auth_no, out_order_no=auth["out_order_no"], out_request_no=number,
-                  operation_type=op["type"], amount=yuan(op["amount"]), status=op["status"],
-                  order_status=order_status, rest_amount=yuan(auth["rest"]))
+        return ok(
+            auth_no=auth_no,
+            out_order_no=auth["out_order_no"],
+            out_request_no=number,
+            operation_type=op["type"],
+            amount=yuan(op["amount"]),
+            status=op["status"],
+            order_status=order_status,
+            rest_amount=yuan(auth["rest"]),
+        )
 
     def cancel(self, params: dict, biz: dict) -> dict:
         auth_no, auth = self._auth(biz)
@@ -188,13 +227,21 @@ class FakeAlipayMethods:
             return fail("AUTH_ORDER_NOT_EXIST")
         action = "close" if auth["status"] == "INIT" else "unfreeze"
         auth["status"], auth["rest"], auth["cancelled"] = "CLOSED", 0, True
-        return ok(auth_no=auth_no, out_order_no=auth["out_order_no"], out_request_no=auth["freeze_request"],
-                  action=action)
+        return ok(
+            auth_no=auth_no, out_order_no=auth["out_order_no"], out_request_no=auth["freeze_request"], action=action
+        )
 
     # -- trades ----------------------------------------------------------------------------------
     def _trade(self, biz: dict, status: str, **facts: Any) -> dict:
-        trade = {"trade_no": f"2026{len(self.trades) + 1:012d}", "total_amount": biz["total_amount"],
-                 "status": status, "biz": biz, "refunded": 0, "paid_at": self.now_text, **facts}
+        trade = {
+            "trade_no": f"2026{len(self.trades) + 1:012d}",
+            "total_amount": biz["total_amount"],
+            "status": status,
+            "biz": biz,
+            "refunded": 0,
+            "paid_at": self.now_text,
+            **facts,
+        }
         self.trades[biz["out_trade_no"]] = trade
         return trade
 
@@ -235,8 +282,13 @@ class FakeAlipayMethods:
         if fen(biz["total_amount"]) > fen(order["amount"]):
             return fail("ACQ.TOTAL_FEE_EXCEED")
         trade = self._trade(biz, "WAIT_BUYER_PAY", credit_order=order)
-        return {"code": "10003", "msg": "Order success pay inprocess", "trade_no": trade["trade_no"],
-                "out_trade_no": biz["out_trade_no"], "total_amount": biz["total_amount"]}
+        return {
+            "code": "10003",
+            "msg": "Order success pay inprocess",
+            "trade_no": trade["trade_no"],
+            "out_trade_no": biz["out_trade_no"],
+            "total_amount": biz["total_amount"],
+        }
 
     def create(self, params: dict, biz: dict) -> dict:
         problem = self._buyer_problem(biz, None)
@@ -244,8 +296,9 @@ class FakeAlipayMethods:
             self.violate(f"alipay.trade.create: {problem}")
             return fail("ACQ.INVALID_PARAMETER")
         hb = biz.get("extend_params") or {}
-        if "hb_fq_num" in hb and (hb["hb_fq_num"] not in ("3", "6", "12")
-                                  or hb.get("hb_fq_seller_percent") not in ("0", "100")):
+        if "hb_fq_num" in hb and (
+            hb["hb_fq_num"] not in ("3", "6", "12") or hb.get("hb_fq_seller_percent") not in ("0", "100")
+        ):
             self.violate("alipay.trade.create: hb_fq_num 3/6/12 with hb_fq_seller_percent 0 or 100")
             return fail("ACQ.INVALID_PARAMETER")
         trade = self.trades.get(biz["out_trade_no"]) or self._trade(biz, "WAIT_BUYER_PAY")
@@ -261,32 +314,43 @@ class FakeAlipayMethods:
         number, trade = self._find_trade(biz)
         if trade is None:
             return fail("ACQ.TRADE_NOT_EXIST")
-        return ok(trade_no=trade["trade_no"], out_trade_no=number, trade_status=trade["status"],
-                  total_amount=trade["total_amount"])
+        return ok(
+            trade_no=trade["trade_no"],
+            out_trade_no=number,
+            trade_status=trade["status"],
+            total_amount=trade["total_amount"],
+        )
 
     def refund(self, params: dict, biz: dict) -> dict:
         """A refund goes against a trade (AlipayTradeRefundModel trade_no "支付宝交易号" / out_trade_no "订单支付时
         传入的商户订单号"); a fund authorization's auth_no is no trade (AlipayFundAuthOrderUnfreezeModel: a freeze's
         rest is given back by unfreeze), so a refund naming one is refused and recorded as a violation."""
         if biz.get("trade_no") in self.auths:
-            self.violate(f"alipay.trade.refund: trade_no {biz['trade_no']} is a fund authorization's auth_no, "
-                         "not a trade (refund the trade.pay capture under it)")
+            self.violate(
+                f"alipay.trade.refund: trade_no {biz['trade_no']} is a fund authorization's auth_no, "
+                "not a trade (refund the trade.pay capture under it)"
+            )
             return fail("ACQ.TRADE_NOT_EXIST")
         number, trade = self._find_trade(biz)
         if trade is None:
             return fail("ACQ.TRADE_NOT_EXIST")
         key = f"{trade['trade_no']}|{biz.get('out_request_no') or number}"
         if key in self.refunds:  # the same refund request number never refunds twice
-            return ok(trade_no=trade["trade_no"], out_trade_no=number, refund_fee=yuan(trade["refunded"]),
-                      fund_change="N")
+            return ok(
+                trade_no=trade["trade_no"], out_trade_no=number, refund_fee=yuan(trade["refunded"]), fund_change="N"
+            )
         amount = fen(biz["refund_amount"])
         if trade["status"] not in ("TRADE_SUCCESS",) or trade["refunded"] + amount > fen(trade["total_amount"]):
             return fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
         trade["refunded"] += amount
-        self.refunds[key] = {"amount": amount, "refund_amount": biz["refund_amount"], "out_trade_no": number,
-                             "out_request_no": biz.get("out_request_no") or number, "at": self.now_text}
-        return ok(trade_no=trade["trade_no"], out_trade_no=number, refund_fee=yuan(trade["refunded"]),
-                  fund_change="Y")
+        self.refunds[key] = {
+            "amount": amount,
+            "refund_amount": biz["refund_amount"],
+            "out_trade_no": number,
+            "out_request_no": biz.get("out_request_no") or number,
+            "at": self.now_text,
+        }
+        return ok(trade_no=trade["trade_no"], out_trade_no=number, refund_fee=yuan(trade["refunded"]), fund_change="Y")
 
     def refund_query(self, params: dict, biz: dict) -> dict:
         number, trade = self._find_trade(biz)
@@ -295,9 +359,14 @@ class FakeAlipayMethods:
         refund = self.refunds.get(f"{trade['trade_no']}|{biz['out_request_no']}")
         if refund is None:  # no such refund: success without refund_amount
             return ok(trade_no=trade["trade_no"], out_trade_no=number, out_request_no=biz["out_request_no"])
-        return ok(trade_no=trade["trade_no"], out_trade_no=number, out_request_no=biz["out_request_no"],
-                  refund_amount=yuan(refund["amount"]), total_amount=trade["total_amount"],
-                  refund_status="REFUND_SUCCESS")
+        return ok(
+            trade_no=trade["trade_no"],
+            out_trade_no=number,
+            out_request_no=biz["out_request_no"],
+            refund_amount=yuan(refund["amount"]),
+            total_amount=trade["total_amount"],
+            refund_status="REFUND_SUCCESS",
+        )
 
     def settle_trade(self, out_trade_no: str, paid: bool = True) -> dict[str, str]:
         """An asynchronous trade finishes (withholding collected, or the user paid); the notification."""
@@ -306,9 +375,15 @@ class FakeAlipayMethods:
         trade["paid_at"] = self.now_text
         if paid and trade.get("credit_order"):
             trade["credit_order"]["status"] = "TRADE_FINISHED"  # completes by itself after the deduction
-        return self.notification(notify_type="trade_status_sync", notify_id=f"ntf-{trade['trade_no']}",
-                                 out_trade_no=out_trade_no, trade_no=trade["trade_no"], trade_status=trade["status"],
-                                 total_amount=trade["total_amount"], gmt_payment="2026-11-30 18:00:00")
+        return self.notification(
+            notify_type="trade_status_sync",
+            notify_id=f"ntf-{trade['trade_no']}",
+            out_trade_no=out_trade_no,
+            trade_no=trade["trade_no"],
+            trade_status=trade["status"],
+            total_amount=trade["total_amount"],
+            gmt_payment="2026-11-30 18:00:00",
+        )
 
     def pay_trade(self, trade_no: str, paid: bool = True) -> dict[str, str]:
         out_trade_no = next(k for k, t in self.trades.items() if t["trade_no"] == trade_no)
@@ -319,34 +394,51 @@ class FakeAlipayMethods:
     # -- Zhima credit orders (先享) ---------------------------------------------------------------
     def open_credit_order(self, order_str: str, confirm: bool = True) -> dict[str, str]:
         biz = self.open_order_string(order_str, "zhima.credit.payafteruse.creditbizorder.create")
-        order = {"credit_biz_order_id": f"ZMCB{len(self.credit_orders):010d}", "amount": biz.get("order_amount"),
-                 "status": "INIT" if confirm else "TRADE_CLOSED"}
+        order = {
+            "credit_biz_order_id": f"ZMCB{len(self.credit_orders):010d}",
+            "amount": biz.get("order_amount"),
+            "status": "INIT" if confirm else "TRADE_CLOSED",
+        }
         self.credit_orders[biz["out_order_no"]] = order
-        change = {"out_order_no": biz["out_order_no"], "credit_biz_order_id": order["credit_biz_order_id"],
-                  "order_status": order["status"]}
-        return self.notification(msg_method="zhima.credit.payafteruse.creditbizorder.changed",
-                                 notify_id=f"msg-{order['credit_biz_order_id']}",
-                                 biz_content=json.dumps(change, separators=(",", ":")))
+        change = {
+            "out_order_no": biz["out_order_no"],
+            "credit_biz_order_id": order["credit_biz_order_id"],
+            "order_status": order["status"],
+        }
+        return self.notification(
+            msg_method="zhima.credit.payafteruse.creditbizorder.changed",
+            notify_id=f"msg-{order['credit_biz_order_id']}",
+            biz_content=json.dumps(change, separators=(",", ":")),
+        )
 
     def credit_query(self, params: dict, biz: dict) -> dict:
         order = self.credit_orders.get(biz.get("out_order_no", "")) or next(
-            (o for o in self.credit_orders.values() if o["credit_biz_order_id"] == biz.get("credit_biz_order_id")), None)
+            (o for o in self.credit_orders.values() if o["credit_biz_order_id"] == biz.get("credit_biz_order_id")), None
+        )
         if not order:
             return fail("ORDER_NOT_EXIST")
-        return ok(credit_biz_order_id=order["credit_biz_order_id"], order_status=order["status"],
-                  total_amount=order["amount"], product_code="CREDIT_PAY_AFTER_USE")
+        return ok(
+            credit_biz_order_id=order["credit_biz_order_id"],
+            order_status=order["status"],
+            total_amount=order["amount"],
+            product_code="CREDIT_PAY_AFTER_USE",
+        )
 
     def credit_finish(self, params: dict, biz: dict) -> dict:
-        order = next((o for o in self.credit_orders.values()
-                      if o["credit_biz_order_id"] == biz["credit_biz_order_id"]), None)
+        order = next(
+            (o for o in self.credit_orders.values() if o["credit_biz_order_id"] == biz["credit_biz_order_id"]), None
+        )
         if order is None:
             return fail("ORDER_NOT_EXIST")
         if order["status"] != "INIT":
             return fail("ORDER_STATUS_NOT_SUPPORT")
         order["status"] = "TRADE_CLOSED" if biz["is_fulfilled"] == "false" else "TRADE_FINISHED"
         self.finishes.append(dict(biz))
-        return ok(credit_biz_order_id=order["credit_biz_order_id"], out_request_no=biz["out_request_no"],
-                  order_status=order["status"])
+        return ok(
+            credit_biz_order_id=order["credit_biz_order_id"],
+            out_request_no=biz["out_request_no"],
+            order_status=order["status"],
+        )
 
     # -- the daily trade bill ----------------------------------------------------------------------
     def bill_url(self, params: dict, biz: dict) -> dict:
@@ -361,8 +453,10 @@ class FakeAlipayMethods:
         token = f"b{len(self.bill_files) + 1}"
         self.bill_files[token] = self.bill_zip(day)
         rows = self.bill_rows(day)
-        return ok(bill_download_url=f"{getattr(self, 'url', '')}/bill/{token}",
-                  **({} if rows else {"bill_file_code": "EMPTY_DATA_WITH_BILL_FILE"}))
+        return ok(
+            bill_download_url=f"{getattr(self, 'url', '')}/bill/{token}",
+            **({} if rows else {"bill_file_code": "EMPTY_DATA_WITH_BILL_FILE"}),
+        )
 
     def bill_rows(self, day: str) -> list[list[str]]:
         rows = []
@@ -371,8 +465,16 @@ class FakeAlipayMethods:
                 rows.append([trade["trade_no"], number, "交易", trade["paid_at"], trade["total_amount"], ""])
         for key, refund in self.refunds.items():
             if refund["at"][:10] == day:
-                rows.append([key.split("|")[0], refund["out_trade_no"], "退款", refund["at"],
-                             "-" + yuan(refund["amount"]), refund["out_request_no"]])
+                rows.append(
+                    [
+                        key.split("|")[0],
+                        refund["out_trade_no"],
+                        "退款",
+                        refund["at"],
+                        "-" + yuan(refund["amount"]),
+                        refund["out_request_no"],
+                    ]
+                )
         return rows
 
     def bill_zip(self, day: str) -> bytes:
@@ -380,21 +482,55 @@ class FakeAlipayMethods:
         import io
         import zipfile
 
-        header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称",
-                  "操作员", "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）",
-                  "支付宝优惠（元）", "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）",
-                  "卡消费金额（元）", "退款批次号/请求号", "服务费（元）", "分润（元）", "备注"]
+        header = [
+            "支付宝交易号",
+            "商户订单号",
+            "业务类型",
+            "商品名称",
+            "创建时间",
+            "完成时间",
+            "门店编号",
+            "门店名称",
+            "操作员",
+            "终端号",
+            "对方账户",
+            "订单金额（元）",
+            "商家实收（元）",
+            "支付宝红包（元）",
+            "集分宝（元）",
+            "支付宝优惠（元）",
+            "商家优惠（元）",
+            "券核销金额（元）",
+            "券名称",
+            "商家红包消费金额（元）",
+            "卡消费金额（元）",
+            "退款批次号/请求号",
+            "服务费（元）",
+            "分润（元）",
+            "备注",
+        ]
         out = io.StringIO()
         out.write(f"#支付宝业务明细查询\n#账号：[{self.seller_id}0156]\n#起始日期：[{day} 00:00:00]\n")
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
         for trade_no, number, kind, at, amount, request_no in self.bill_rows(day):
             row = dict.fromkeys(header, "")
-            row.update({"支付宝交易号": trade_no + "\t", "商户订单号": number + "\t", "业务类型": kind, "创建时间": at,
-                        "完成时间": at, "订单金额（元）": amount, "商家实收（元）": amount,
-                        "退款批次号/请求号": request_no + "\t" if request_no else "", "服务费（元）": "0.00"})
+            row.update(
+                {
+                    "支付宝交易号": trade_no + "\t",
+                    "商户订单号": number + "\t",
+                    "业务类型": kind,
+                    "创建时间": at,
+                    "完成时间": at,
+                    "订单金额（元）": amount,
+                    "商家实收（元）": amount,
+                    "退款批次号/请求号": request_no + "\t" if request_no else "",
+                    "服务费（元）": "0.00",
+                }
+            )
             writer.writerow([row[h] for h in header])
         out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
+
         class GbkName(zipfile.ZipInfo):  # Alipay's zips name their files in GBK, without the UTF-8 flag
             def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's own hook
                 return self.filename.encode("gbk"), self.flag_bits
@@ -403,6 +539,7 @@ class FakeAlipayMethods:
         with zipfile.ZipFile(buffer, "w") as archive:
             compact = day.replace("-", "")
             archive.writestr(GbkName(f"{self.seller_id}0156_{compact}_业务明细.csv"), out.getvalue().encode("gbk"))
-            archive.writestr(GbkName(f"{self.seller_id}0156_{compact}_业务明细(汇总).csv"),
-                             "#支付宝业务汇总查询\n".encode("gbk"))
+            archive.writestr(
+                GbkName(f"{self.seller_id}0156_{compact}_业务明细(汇总).csv"), "#支付宝业务汇总查询\n".encode("gbk")
+            )
         return buffer.getvalue()

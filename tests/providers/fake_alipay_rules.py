@@ -34,6 +34,7 @@ Reference table: every rule below cites where it comes from.
 There is no zhima.credit.payafteruse.creditbizorder.cancel in any SDK (P request/ lists create, finish, order,
 query only): it is an unknown method (GW 40002 isv.invalid-method).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,11 @@ USER_ID = re.compile(r"2088\d{12}")
 TIMEOUT = re.compile(r"\d+[mhd]|1c")
 
 # Error families: which error a bad request gets, per method family (GW, FA, ACQ above).
-PARAM_ERRORS = {"trade": ("40004", "Business Failed", "ACQ.INVALID_PARAMETER"),
-                "fund": ("40004", "Business Failed", "ILLEGAL_ARGUMENT"),
-                "other": ("40002", "Invalid Arguments", "isv.invalid-parameter")}
+PARAM_ERRORS = {
+    "trade": ("40004", "Business Failed", "ACQ.INVALID_PARAMETER"),
+    "fund": ("40004", "Business Failed", "ILLEGAL_ARGUMENT"),
+    "other": ("40002", "Invalid Arguments", "isv.invalid-parameter"),
+}
 
 
 def yuan_ok(text: Any) -> bool:
@@ -57,8 +60,11 @@ def yuan_ok(text: Any) -> bool:
         value = Decimal(str(text))
     except InvalidOperation:
         return False
-    return isinstance(text, str) and value == value.quantize(Decimal("0.01")) and \
-        Decimal("0.01") <= value <= Decimal("100000000")
+    return (
+        isinstance(text, str)
+        and value == value.quantize(Decimal("0.01"))
+        and Decimal("0.01") <= value <= Decimal("100000000")
+    )
 
 
 def short_text(limit: int) -> Callable[[Any], bool]:
@@ -81,8 +87,10 @@ def template_data_ok(text: Any) -> bool:
     """A JSON object of keyword -> {"value": text of at most 50 characters}."""
     if not json_object(text):
         return False
-    return all(isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str) and len(v["value"]) <= 50
-               for v in json.loads(text).values())
+    return all(
+        isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str) and len(v["value"]) <= 50
+        for v in json.loads(text).values()
+    )
 
 
 def _in(*values: str) -> Callable[[Any], bool]:
@@ -96,99 +104,287 @@ def _num(v: Any) -> bool:
 # method -> (family, required, one-of groups, allowed fields, format checks)
 RULES: dict[str, dict] = {
     "zhima.credit.score.brief.get": dict(
-        family="other", required=("transaction_id", "product_code", "cert_type", "admittance_score"),
+        family="other",
+        required=("transaction_id", "product_code", "cert_type", "admittance_score"),
         one_of=(("cert_no", "open_id"),),
-        allowed={"admittance_score", "cert_no", "cert_type", "linked_merchant_id", "name", "open_id",
-                 "product_code", "transaction_id"},
-        formats={"transaction_id": _num, "product_code": _in("w1010100000000002733"),
-                 "cert_type": _in("IDENTITY_CARD", "PASSPORT", "ALIPAY_USER_ID"),
-                 "admittance_score": lambda v: isinstance(v, int) and 350 <= v <= 950}),
+        allowed={
+            "admittance_score",
+            "cert_no",
+            "cert_type",
+            "linked_merchant_id",
+            "name",
+            "open_id",
+            "product_code",
+            "transaction_id",
+        },
+        formats={
+            "transaction_id": _num,
+            "product_code": _in("w1010100000000002733"),
+            "cert_type": _in("IDENTITY_CARD", "PASSPORT", "ALIPAY_USER_ID"),
+            "admittance_score": lambda v: isinstance(v, int) and 350 <= v <= 950,
+        },
+    ),
     "alipay.fund.auth.order.app.freeze": dict(
-        family="fund", required=("out_order_no", "out_request_no", "order_title", "amount", "product_code"),
-        one_of=(), allowed={"amount", "business_params", "deposit_product_mode", "disable_pay_channels",
-                            "enable_pay_channels", "extra_param", "identity_params", "order_title", "out_order_no",
-                            "out_request_no", "pay_timeout", "payee_logon_id", "payee_user_id", "post_payments",
-                            "product_code", "scene_code", "settle_currency", "timeout_express", "trans_currency"},
-        formats={"out_order_no": _num, "out_request_no": _num, "amount": yuan_ok, "product_code": _in("PREAUTH_PAY"),
-                 "timeout_express": lambda v: bool(TIMEOUT.fullmatch(str(v))), "extra_param": json_object,
-                 "deposit_product_mode": _in("POSTPAY", "POSTPAY_UNCERTAIN", "DEPOSIT_ONLY"),
-                 "payee_user_id": lambda v: bool(USER_ID.fullmatch(str(v)))}),
+        family="fund",
+        required=("out_order_no", "out_request_no", "order_title", "amount", "product_code"),
+        one_of=(),
+        allowed={
+            "amount",
+            "business_params",
+            "deposit_product_mode",
+            "disable_pay_channels",
+            "enable_pay_channels",
+            "extra_param",
+            "identity_params",
+            "order_title",
+            "out_order_no",
+            "out_request_no",
+            "pay_timeout",
+            "payee_logon_id",
+            "payee_user_id",
+            "post_payments",
+            "product_code",
+            "scene_code",
+            "settle_currency",
+            "timeout_express",
+            "trans_currency",
+        },
+        formats={
+            "out_order_no": _num,
+            "out_request_no": _num,
+            "amount": yuan_ok,
+            "product_code": _in("PREAUTH_PAY"),
+            "timeout_express": lambda v: bool(TIMEOUT.fullmatch(str(v))),
+            "extra_param": json_object,
+            "deposit_product_mode": _in("POSTPAY", "POSTPAY_UNCERTAIN", "DEPOSIT_ONLY"),
+            "payee_user_id": lambda v: bool(USER_ID.fullmatch(str(v))),
+        },
+    ),
     "alipay.fund.auth.order.unfreeze": dict(
-        family="fund", required=("auth_no", "out_request_no", "amount", "remark"), one_of=(),
+        family="fund",
+        required=("auth_no", "out_request_no", "amount", "remark"),
+        one_of=(),
         allowed={"amount", "auth_no", "extra_param", "out_request_no", "remark"},
-        formats={"out_request_no": _num, "amount": yuan_ok, "remark": short_text(100), "extra_param": json_object}),
+        formats={"out_request_no": _num, "amount": yuan_ok, "remark": short_text(100), "extra_param": json_object},
+    ),
     "alipay.fund.auth.operation.detail.query": dict(
-        family="fund", required=(), one_of=(("auth_no", "out_order_no"), ("operation_id", "out_request_no")),
+        family="fund",
+        required=(),
+        one_of=(("auth_no", "out_order_no"), ("operation_id", "out_request_no")),
         allowed={"auth_no", "operation_id", "operation_type", "out_order_no", "out_request_no", "query_options"},
-        formats={"operation_type": _in("FREEZE", "UNFREEZE", "PAY")}),
+        formats={"operation_type": _in("FREEZE", "UNFREEZE", "PAY")},
+    ),
     "alipay.fund.auth.operation.cancel": dict(
-        family="fund", required=(), one_of=(("auth_no", "out_order_no"), ("operation_id", "out_request_no")),
+        family="fund",
+        required=(),
+        one_of=(("auth_no", "out_order_no"), ("operation_id", "out_request_no")),
         allowed={"auth_no", "operation_id", "out_order_no", "out_request_no", "remark"},
-        formats={"remark": short_text(100)}),
+        formats={"remark": short_text(100)},
+    ),
     "alipay.trade.pay": dict(
-        family="trade", required=("out_trade_no", "total_amount", "subject"), one_of=(),
-        allowed={"advance_payment_type", "agreement_params", "alipay_store_id", "auth_code", "auth_confirm_mode",
-                 "auth_no", "bkagent_req_info", "body", "business_params", "buyer_id", "buyer_open_id",
-                 "disable_pay_channels", "discountable_amount", "ext_user_info", "extend_params", "goods_detail",
-                 "is_async_pay", "merchant_order_no", "operator_id", "out_trade_no", "passback_params",
-                 "pay_params", "product_code", "promo_params", "query_options", "request_org_pid", "royalty_info",
-                 "scene", "seller_id", "settle_currency", "settle_info", "store_id", "sub_merchant", "subject",
-                 "terminal_id", "terminal_params", "time_expire", "timeout_express", "total_amount",
-                 "trans_currency", "undiscountable_amount"},
-        formats={"out_trade_no": _num, "total_amount": yuan_ok, "subject": subject_ok,
-                 "auth_confirm_mode": _in("COMPLETE", "NOT_COMPLETE"),
-                 "seller_id": lambda v: bool(USER_ID.fullmatch(str(v))),
-                 "buyer_id": lambda v: bool(USER_ID.fullmatch(str(v)))}),
+        family="trade",
+        required=("out_trade_no", "total_amount", "subject"),
+        one_of=(),
+        allowed={
+            "advance_payment_type",
+            "agreement_params",
+            "alipay_store_id",
+            "auth_code",
+            "auth_confirm_mode",
+            "auth_no",
+            "bkagent_req_info",
+            "body",
+            "business_params",
+            "buyer_id",
+            "buyer_open_id",
+            "disable_pay_channels",
+            "discountable_amount",
+            "ext_user_info",
+            "extend_params",
+            "goods_detail",
+            "is_async_pay",
+            "merchant_order_no",
+            "operator_id",
+            "out_trade_no",
+            "passback_params",
+            "pay_params",
+            "product_code",
+            "promo_params",
+            "query_options",
+            "request_org_pid",
+            "royalty_info",
+            "scene",
+            "seller_id",
+            "settle_currency",
+            "settle_info",
+            "store_id",
+            "sub_merchant",
+            "subject",
+            "terminal_id",
+            "terminal_params",
+            "time_expire",
+            "timeout_express",
+            "total_amount",
+            "trans_currency",
+            "undiscountable_amount",
+        },
+        formats={
+            "out_trade_no": _num,
+            "total_amount": yuan_ok,
+            "subject": subject_ok,
+            "auth_confirm_mode": _in("COMPLETE", "NOT_COMPLETE"),
+            "seller_id": lambda v: bool(USER_ID.fullmatch(str(v))),
+            "buyer_id": lambda v: bool(USER_ID.fullmatch(str(v))),
+        },
+    ),
     "alipay.trade.create": dict(
-        family="trade", required=("out_trade_no", "total_amount", "subject"),
+        family="trade",
+        required=("out_trade_no", "total_amount", "subject"),
         one_of=(("buyer_id", "buyer_open_id", "op_buyer_open_id"),),
-        allowed={"agreement_sign_params", "alipay_store_id", "bkagent_req_info", "body", "business_params",
-                 "buyer_id", "buyer_logon_id", "buyer_open_id", "disable_pay_channels", "discountable_amount",
-                 "enable_pay_channels", "ext_user_info", "extend_params", "goods_detail", "logistics_detail",
-                 "merchant_order_no", "op_app_id", "op_buyer_open_id", "operator_id", "out_trade_no",
-                 "passback_params", "product_code", "query_options", "receiver_address_info", "royalty_info",
-                 "seller_id", "settle_info", "store_id", "sub_merchant", "subject", "terminal_id", "time_expire",
-                 "timeout_express", "total_amount", "undiscountable_amount"},
-        formats={"out_trade_no": _num, "total_amount": yuan_ok, "subject": subject_ok,
-                 "buyer_id": lambda v: bool(USER_ID.fullmatch(str(v))),
-                 "timeout_express": lambda v: bool(TIMEOUT.fullmatch(str(v)))}),
+        allowed={
+            "agreement_sign_params",
+            "alipay_store_id",
+            "bkagent_req_info",
+            "body",
+            "business_params",
+            "buyer_id",
+            "buyer_logon_id",
+            "buyer_open_id",
+            "disable_pay_channels",
+            "discountable_amount",
+            "enable_pay_channels",
+            "ext_user_info",
+            "extend_params",
+            "goods_detail",
+            "logistics_detail",
+            "merchant_order_no",
+            "op_app_id",
+            "op_buyer_open_id",
+            "operator_id",
+            "out_trade_no",
+            "passback_params",
+            "product_code",
+            "query_options",
+            "receiver_address_info",
+            "royalty_info",
+            "seller_id",
+            "settle_info",
+            "store_id",
+            "sub_merchant",
+            "subject",
+            "terminal_id",
+            "time_expire",
+            "timeout_express",
+            "total_amount",
+            "undiscountable_amount",
+        },
+        formats={
+            "out_trade_no": _num,
+            "total_amount": yuan_ok,
+            "subject": subject_ok,
+            "buyer_id": lambda v: bool(USER_ID.fullmatch(str(v))),
+            "timeout_express": lambda v: bool(TIMEOUT.fullmatch(str(v))),
+        },
+    ),
     "alipay.trade.query": dict(
-        family="trade", required=(), one_of=(("out_trade_no", "trade_no"),),
-        allowed={"org_pid", "out_trade_no", "query_options", "trade_no"}, formats={}),
+        family="trade",
+        required=(),
+        one_of=(("out_trade_no", "trade_no"),),
+        allowed={"org_pid", "out_trade_no", "query_options", "trade_no"},
+        formats={},
+    ),
     "alipay.trade.refund": dict(
-        family="trade", required=("refund_amount",), one_of=(("trade_no", "out_trade_no"),),
-        allowed={"goods_detail", "operator_id", "org_pid", "out_request_no", "out_trade_no", "query_options",
-                 "refund_amount", "refund_currency", "refund_goods_detail", "refund_reason",
-                 "refund_royalty_parameters", "related_settle_confirm_no", "store_id", "terminal_id", "trade_no"},
-        formats={"refund_amount": yuan_ok, "out_request_no": _num}),
+        family="trade",
+        required=("refund_amount",),
+        one_of=(("trade_no", "out_trade_no"),),
+        allowed={
+            "goods_detail",
+            "operator_id",
+            "org_pid",
+            "out_request_no",
+            "out_trade_no",
+            "query_options",
+            "refund_amount",
+            "refund_currency",
+            "refund_goods_detail",
+            "refund_reason",
+            "refund_royalty_parameters",
+            "related_settle_confirm_no",
+            "store_id",
+            "terminal_id",
+            "trade_no",
+        },
+        formats={"refund_amount": yuan_ok, "out_request_no": _num},
+    ),
     "alipay.trade.fastpay.refund.query": dict(
-        family="trade", required=("out_request_no",), one_of=(("trade_no", "out_trade_no"),),
-        allowed={"org_pid", "out_request_no", "out_trade_no", "query_options", "trade_no"}, formats={}),
+        family="trade",
+        required=("out_request_no",),
+        one_of=(("trade_no", "out_trade_no"),),
+        allowed={"org_pid", "out_request_no", "out_trade_no", "query_options", "trade_no"},
+        formats={},
+    ),
     "zhima.credit.payafteruse.creditbizorder.create": dict(
-        family="other", required=("out_order_no", "zm_service_id", "subject"), one_of=(),
-        allowed={"amount_type", "body", "cancel_back_link", "category_id", "commercial_sub_mode",
-                 "credit_commercial_mode", "extend_params", "order_amount", "out_agreement_no", "out_order_no",
-                 "payment_total_times", "product_code", "return_back_link", "stage_period_type", "subject",
-                 "zm_service_id"},
-        formats={"out_order_no": _num, "order_amount": yuan_ok, "subject": subject_ok,
-                 "product_code": _in("CREDIT_PAY_AFTER_USE")}),
+        family="other",
+        required=("out_order_no", "zm_service_id", "subject"),
+        one_of=(),
+        allowed={
+            "amount_type",
+            "body",
+            "cancel_back_link",
+            "category_id",
+            "commercial_sub_mode",
+            "credit_commercial_mode",
+            "extend_params",
+            "order_amount",
+            "out_agreement_no",
+            "out_order_no",
+            "payment_total_times",
+            "product_code",
+            "return_back_link",
+            "stage_period_type",
+            "subject",
+            "zm_service_id",
+        },
+        formats={
+            "out_order_no": _num,
+            "order_amount": yuan_ok,
+            "subject": subject_ok,
+            "product_code": _in("CREDIT_PAY_AFTER_USE"),
+        },
+    ),
     "zhima.credit.payafteruse.creditbizorder.query": dict(
-        family="other", required=(), one_of=(("out_order_no", "credit_biz_order_id"),),
-        allowed={"credit_biz_order_id", "out_order_no"}, formats={}),
+        family="other",
+        required=(),
+        one_of=(("out_order_no", "credit_biz_order_id"),),
+        allowed={"credit_biz_order_id", "out_order_no"},
+        formats={},
+    ),
     "zhima.credit.payafteruse.creditbizorder.finish": dict(
-        family="other", required=("credit_biz_order_id", "out_request_no", "is_fulfilled"), one_of=(),
+        family="other",
+        required=("credit_biz_order_id", "out_request_no", "is_fulfilled"),
+        one_of=(),
         allowed={"credit_biz_order_id", "is_fulfilled", "out_request_no", "remark"},
-        formats={"is_fulfilled": _in("true", "false"), "out_request_no": _num}),
+        formats={"is_fulfilled": _in("true", "false"), "out_request_no": _num},
+    ),
     # AlipayOpenAppMiniTemplatemessageSendModel.java (2022-09-16): data a JSON string of {"keyword_X": {"value"}}
     # (value <= 50 characters); form_id only for payment / form / face templates, not subscription ones
     "alipay.open.app.mini.templatemessage.send": dict(
-        family="other", required=("to_user_id", "user_template_id", "data"), one_of=(),
+        family="other",
+        required=("to_user_id", "user_template_id", "data"),
+        one_of=(),
         allowed={"data", "form_id", "page", "to_user_id", "user_template_id"},
-        formats={"to_user_id": lambda v: bool(USER_ID.fullmatch(str(v))), "data": template_data_ok}),
+        formats={"to_user_id": lambda v: bool(USER_ID.fullmatch(str(v))), "data": template_data_ok},
+    ),
     "alipay.data.dataservice.bill.downloadurl.query": dict(
-        family="other", required=("bill_type", "bill_date"), one_of=(), allowed={"bill_date", "bill_type", "smid"},
-        formats={"bill_type": _in("trade", "signcustomer", "trade_zft_merchant"),
-                 "bill_date": lambda v: isinstance(v, str) and bool(re.fullmatch(r"\d{4}-\d\d(-\d\d)?", v))}),
+        family="other",
+        required=("bill_type", "bill_date"),
+        one_of=(),
+        allowed={"bill_date", "bill_type", "smid"},
+        formats={
+            "bill_type": _in("trade", "signcustomer", "trade_zft_merchant"),
+            "bill_date": lambda v: isinstance(v, str) and bool(re.fullmatch(r"\d{4}-\d\d(-\d\d)?", v)),
+        },
+    ),
 }
 
 
@@ -198,10 +394,16 @@ def check(method: str, biz: dict) -> tuple[list[str], dict | None]:
     rule = RULES[method]
     problems = [f"{method}: unknown field {name}" for name in sorted(set(biz) - rule["allowed"])]
     bad = [f"{method}: missing {name}" for name in rule["required"] if biz.get(name) in (None, "")]
-    bad += [f"{method}: one of {'/'.join(group)} required" for group in rule["one_of"]
-            if not any(biz.get(name) not in (None, "") for name in group)]
-    bad += [f"{method}: bad {name}={biz[name]!r}" for name, ok in rule["formats"].items()
-            if biz.get(name) not in (None, "") and not ok(biz[name])]
+    bad += [
+        f"{method}: one of {'/'.join(group)} required"
+        for group in rule["one_of"]
+        if not any(biz.get(name) not in (None, "") for name in group)
+    ]
+    bad += [
+        f"{method}: bad {name}={biz[name]!r}"
+        for name, ok in rule["formats"].items()
+        if biz.get(name) not in (None, "") and not ok(biz[name])
+    ]
     if not bad:
         return problems, None
     code, msg, sub_code = PARAM_ERRORS[rule["family"]]

@@ -6,6 +6,7 @@ platform certificate (certificate mode, rotatable, served by GET /v3/certificate
 or the PUB_KEY_ID_ public key; sends AEAD_AES_256_GCM notifications signed like WeChat's; and checks the
 mini-program's signed Pay Score parameters as the WeChat client would. Failure injection: `down` (503),
 `forced` answers, `throttle` (429 FREQUENCY_LIMITED)."""
+
 from __future__ import annotations
 
 import base64
@@ -46,27 +47,40 @@ def platform_certificate(issued: int = 0) -> dict:
     JAVA RSACertificateHandler.validateCertPath is empty)."""
     key = new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com fake platform")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(VALID_FROM + timedelta(days=issued))
-            .not_valid_after(VALID_TO)
-            .sign(key, hashes.SHA256()))
-    return {"serial": format(cert.serial_number, "X"), "key": key, "from": VALID_FROM + timedelta(days=issued),
-            "pem": cert.public_bytes(serialization.Encoding.PEM).decode()}
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(VALID_FROM + timedelta(days=issued))
+        .not_valid_after(VALID_TO)
+        .sign(key, hashes.SHA256())
+    )
+    return {
+        "serial": format(cert.serial_number, "X"),
+        "key": key,
+        "from": VALID_FROM + timedelta(days=issued),
+        "pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
 
 
 class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
     """WeChat Pay's v3 gateway and its users; `mode` is "public_key" (PUB_KEY_ID_) or "certificate"."""
 
-    def __init__(self, mode: str = "public_key", apiv3_key: str = "0123456789abcdef0123456789abcdef",
-                 risk_limit: int = 2_000_000) -> None:
+    def __init__(
+        self, mode: str = "public_key", apiv3_key: str = "0123456789abcdef0123456789abcdef", risk_limit: int = 2_000_000
+    ) -> None:
         assert mode in ("public_key", "certificate")
         self.mode, self.apiv3_key, self.apiv2_key = mode, apiv3_key, "a" * 16 + "APIv2key" + "b" * 8
         self.mch_id, self.appid, self.app_secret = "1900000001", "wxd678efh567hg6787", "s3cret"
         self.merchant_key, self.merchant_serial = new_key(), "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
         self.public_key, self.public_key_id = new_key(), "PUB_KEY_ID_0114232134912410000000000000"
         self.certs = [platform_certificate()]
-        self.services = {DEPOSIT_SERVICE: {"mode": "deposit", "limit": risk_limit},
-                         PAY_LATER_SERVICE: {"mode": "paylater", "limit": risk_limit}}
+        self.services = {
+            DEPOSIT_SERVICE: {"mode": "deposit", "limit": risk_limit},
+            PAY_LATER_SERVICE: {"mode": "paylater", "limit": risk_limit},
+        }
         self.orders: dict[str, dict] = {}
         self.packages: dict[str, dict] = {}
         self.consents: dict[str, dict] = {}
@@ -93,18 +107,29 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         super().__init__()
 
     def env(self) -> dict[str, str]:
-        keys = ({"CREDITFIRST_WECHAT_PUBLIC_KEY": public_pem(self.public_key),
-                 "CREDITFIRST_WECHAT_PUBLIC_KEY_ID": self.public_key_id} if self.mode == "public_key"
-                else {"CREDITFIRST_WECHAT_PLATFORM_CERTS": self.certs[0]["pem"]})
-        return {"CREDITFIRST_WECHAT_MCH_ID": self.mch_id, "CREDITFIRST_WECHAT_APPID": self.appid,
-                "CREDITFIRST_WECHAT_APP_SECRET": self.app_secret,
-                "CREDITFIRST_WECHAT_PRIVATE_KEY": private_pem(self.merchant_key),
-                "CREDITFIRST_WECHAT_CERT_SERIAL": self.merchant_serial, "CREDITFIRST_WECHAT_APIV3_KEY": self.apiv3_key,
-                "CREDITFIRST_WECHAT_APIV2_KEY": self.apiv2_key,
-                "CREDITFIRST_WECHAT_SERVICE_ID_DEPOSIT": DEPOSIT_SERVICE,
-                "CREDITFIRST_WECHAT_SERVICE_ID_PAY_LATER": PAY_LATER_SERVICE,
-                "CREDITFIRST_WECHAT_GATEWAY": self.url, "CREDITFIRST_WECHAT_LOGIN_GATEWAY": self.url,
-                "CREDITFIRST_WECHAT_NOTIFY_URL": "https://example.test/v1/callbacks/wechat", **keys}
+        keys = (
+            {
+                "CREDITFIRST_WECHAT_PUBLIC_KEY": public_pem(self.public_key),
+                "CREDITFIRST_WECHAT_PUBLIC_KEY_ID": self.public_key_id,
+            }
+            if self.mode == "public_key"
+            else {"CREDITFIRST_WECHAT_PLATFORM_CERTS": self.certs[0]["pem"]}
+        )
+        return {
+            "CREDITFIRST_WECHAT_MCH_ID": self.mch_id,
+            "CREDITFIRST_WECHAT_APPID": self.appid,
+            "CREDITFIRST_WECHAT_APP_SECRET": self.app_secret,
+            "CREDITFIRST_WECHAT_PRIVATE_KEY": private_pem(self.merchant_key),
+            "CREDITFIRST_WECHAT_CERT_SERIAL": self.merchant_serial,
+            "CREDITFIRST_WECHAT_APIV3_KEY": self.apiv3_key,
+            "CREDITFIRST_WECHAT_APIV2_KEY": self.apiv2_key,
+            "CREDITFIRST_WECHAT_SERVICE_ID_DEPOSIT": DEPOSIT_SERVICE,
+            "CREDITFIRST_WECHAT_SERVICE_ID_PAY_LATER": PAY_LATER_SERVICE,
+            "CREDITFIRST_WECHAT_GATEWAY": self.url,
+            "CREDITFIRST_WECHAT_LOGIN_GATEWAY": self.url,
+            "CREDITFIRST_WECHAT_NOTIFY_URL": "https://example.test/v1/callbacks/wechat",
+            **keys,
+        }
 
     def violate(self, rule: str, detail: str, path: str = "") -> None:
         self.violations.append({"rule": rule, "path": path, "detail": detail})
@@ -114,8 +139,9 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         with self._lock:
             split, lower = urlsplit(path), {k.lower(): v for k, v in headers.items()}
             query = dict(parse_qsl(split.query, keep_blank_values=True))
-            self.calls.append({"method": method, "path": split.path, "query": query, "headers": lower,
-                               "body": _json(body)})
+            self.calls.append(
+                {"method": method, "path": split.path, "query": query, "headers": lower, "body": _json(body)}
+            )
             if split.path == "/sns/jscode2session":
                 return self._login(query)
             if split.path in ("/cgi-bin/token", "/cgi-bin/message/subscribe/send"):
@@ -156,17 +182,26 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         return 200, {"Content-Type": "application/octet-stream"}, gzip.compress(self.bill_files.pop(token))
 
     def _check_request(self, method: str, path: str, lower: dict, body: bytes) -> None:
-        if "application/json" not in lower.get("accept", "") or not lower.get("user-agent") or \
-                body and "application/json" not in lower.get("content-type", ""):
+        if (
+            "application/json" not in lower.get("accept", "")
+            or not lower.get("user-agent")
+            or body
+            and "application/json" not in lower.get("content-type", "")
+        ):
             self.violate("HEADERS", f"Accept/User-Agent/Content-Type on {method}", path)
         fields = dict(re.findall(r'(\w+)="([^"]*)"', lower.get("authorization", "")))
         scheme = lower.get("authorization", "").split(" ", 1)[0]
         message = f"{method}\n{path}\n{fields.get('timestamp')}\n{fields.get('nonce_str')}\n{body.decode()}\n"
         try:
-            good = scheme == "WECHATPAY2-SHA256-RSA2048" and fields.get("mchid") == self.mch_id \
-                and fields.get("serial_no") == self.merchant_serial and self.merchant_key.public_key().verify(
-                    base64.b64decode(fields.get("signature", "")), message.encode(), padding.PKCS1v15(),
-                    hashes.SHA256()) is None
+            good = (
+                scheme == "WECHATPAY2-SHA256-RSA2048"
+                and fields.get("mchid") == self.mch_id
+                and fields.get("serial_no") == self.merchant_serial
+                and self.merchant_key.public_key().verify(
+                    base64.b64decode(fields.get("signature", "")), message.encode(), padding.PKCS1v15(), hashes.SHA256()
+                )
+                is None
+            )
         except Exception:  # noqa: BLE001 - any malformed header is simply unsigned
             good = False
         if not good:
@@ -191,9 +226,13 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
     def signed_headers(self, raw: bytes, serial: str | None = None, ts: int | None = None) -> dict[str, str]:
         name, key = self._signer(serial)
         ts, nonce = self.now() if ts is None else ts, f"n{self._events}{len(self.calls)}x"
-        return {"Wechatpay-Timestamp": str(ts), "Wechatpay-Nonce": nonce, "Wechatpay-Serial": name,
-                "Wechatpay-Signature": _sign(key, f"{ts}\n{nonce}\n".encode() + raw + b"\n"),
-                "Request-ID": f"req-{len(self.calls)}"}
+        return {
+            "Wechatpay-Timestamp": str(ts),
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Serial": name,
+            "Wechatpay-Signature": _sign(key, f"{ts}\n{nonce}\n".encode() + raw + b"\n"),
+            "Request-ID": f"req-{len(self.calls)}",
+        }
 
     def _signed(self, status: int, out: dict, serial: str | None) -> tuple[int, dict, bytes]:
         raw = json.dumps(out, ensure_ascii=False).encode()
@@ -206,26 +245,33 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         action = ORDER_ACTION.match(path)
         if method == "POST" and action:
             return getattr(self, f"{action.group(2)}_order")(action.group(1), body)
-        routes = {("POST", "/v3/payscore/serviceorder"): self.create_order,
-                  ("GET", "/v3/payscore/serviceorder"): self.query_order,
-                  ("POST", "/v3/payscore/permissions"): self.create_permission,
-                  ("POST", "/v3/refund/domestic/refunds"): self.create_refund,
-                  ("POST", "/v3/pay/transactions/jsapi"): self.create_jsapi,
-                  ("GET", "/v3/bill/tradebill"): self.trade_bill,
-                  ("GET", "/v3/certificates"): self.certificates}
+        routes = {
+            ("POST", "/v3/payscore/serviceorder"): self.create_order,
+            ("GET", "/v3/payscore/serviceorder"): self.query_order,
+            ("POST", "/v3/payscore/permissions"): self.create_permission,
+            ("POST", "/v3/refund/domestic/refunds"): self.create_refund,
+            ("POST", "/v3/pay/transactions/jsapi"): self.create_jsapi,
+            ("GET", "/v3/bill/tradebill"): self.trade_bill,
+            ("GET", "/v3/certificates"): self.certificates,
+        }
         if (method, path) in routes:
             return routes[(method, path)](query, body)
-        for prefix, handler in (("/v3/payscore/permissions/authorization-code/", self.query_permission),
-                                ("/v3/refund/domestic/refunds/", self.query_refund),
-                                ("/v3/pay/transactions/out-trade-no/", self.query_trade)):
-            if method == "GET" and path.startswith(prefix) and "/" not in path[len(prefix):]:
-                return handler(path[len(prefix):], query)
+        for prefix, handler in (
+            ("/v3/payscore/permissions/authorization-code/", self.query_permission),
+            ("/v3/refund/domestic/refunds/", self.query_refund),
+            ("/v3/pay/transactions/out-trade-no/", self.query_trade),
+        ):
+            if method == "GET" and path.startswith(prefix) and "/" not in path[len(prefix) :]:
+                return handler(path[len(prefix) :], query)
         raise Refusal(404, "NOT_FOUND", f"no such API: {method} {path}", "ENDPOINT")
 
     def _login(self, query: dict) -> tuple[int, dict, bytes]:
         """code2Session (developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html)."""
-        if (query.get("appid"), query.get("secret"), query.get("grant_type")) != \
-                (self.appid, self.app_secret, "authorization_code") or not query.get("js_code"):
+        if (query.get("appid"), query.get("secret"), query.get("grant_type")) != (
+            self.appid,
+            self.app_secret,
+            "authorization_code",
+        ) or not query.get("js_code"):
             self.violate("FIELDS", "code2Session needs appid, secret, js_code, grant_type", "/sns/jscode2session")
             out: dict = {"errcode": 40013, "errmsg": "invalid appid"}
         elif query["js_code"] == "bad":
@@ -260,13 +306,21 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
             return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
         unknown = set(msg) - {"touser", "template_id", "page", "data", "miniprogram_state", "lang"}
         data = msg.get("data")
-        if unknown or not msg.get("touser") or not msg.get("template_id") or not isinstance(data, dict) or not data \
-                or not all(isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str)
-                           for v in data.values()):
+        if (
+            unknown
+            or not msg.get("touser")
+            or not msg.get("template_id")
+            or not isinstance(data, dict)
+            or not data
+            or not all(
+                isinstance(v, dict) and set(v) == {"value"} and isinstance(v["value"], str) for v in data.values()
+            )
+        ):
             self.violate("FIELDS", f"subscribeMessage.send fields: {sorted(msg)}", path)
             return {"errcode": 47003, "errmsg": "argument invalid! data.thing1.value invalid"}
-        if msg.get("miniprogram_state", "formal") not in ("developer", "trial", "formal") or \
-                msg.get("lang", "zh_CN") not in ("zh_CN", "en_US", "zh_HK", "zh_TW"):
+        if msg.get("miniprogram_state", "formal") not in ("developer", "trial", "formal") or msg.get(
+            "lang", "zh_CN"
+        ) not in ("zh_CN", "en_US", "zh_HK", "zh_TW"):
             self.violate("FIELDS", "miniprogram_state or lang out of range", path)
             return {"errcode": 47003, "errmsg": "argument invalid"}
         for key, value in data.items():
@@ -288,10 +342,19 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         for cert in self.certs:
             nonce = f"c{cert['serial'][:11]}"
             sealed = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), cert["pem"].encode(), b"certificate")
-            data.append({"serial_no": cert["serial"], "effective_time": cert["from"].isoformat(),
-                         "expire_time": VALID_TO.isoformat(), "encrypt_certificate": {
-                             "algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate",
-                             "ciphertext": base64.b64encode(sealed).decode()}})
+            data.append(
+                {
+                    "serial_no": cert["serial"],
+                    "effective_time": cert["from"].isoformat(),
+                    "expire_time": VALID_TO.isoformat(),
+                    "encrypt_certificate": {
+                        "algorithm": "AEAD_AES_256_GCM",
+                        "nonce": nonce,
+                        "associated_data": "certificate",
+                        "ciphertext": base64.b64encode(sealed).decode(),
+                    },
+                }
+            )
         return 200, {"data": data}
 
     def rotate(self) -> dict:
@@ -304,14 +367,26 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         """An AEAD_AES_256_GCM notification signed like WeChat's; kept in `outbox` until delivered."""
         self._events += 1
         nonce, associated = f"nonce{self._events:07d}", original_type
-        sealed = AESGCM(self.apiv3_key.encode()).encrypt(nonce.encode(), json.dumps(resource).encode(),
-                                                         associated.encode())
-        body = json.dumps({"id": f"EV-{self._events:06d}-{event_type}", "create_time": rfc3339(self.now()),
-                           "resource_type": "encrypt-resource", "event_type": event_type, "summary": summary,
-                           "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
-                                        "ciphertext": base64.b64encode(sealed).decode(),
-                                        "associated_data": associated, "nonce": nonce}},
-                          ensure_ascii=False).encode()
+        sealed = AESGCM(self.apiv3_key.encode()).encrypt(
+            nonce.encode(), json.dumps(resource).encode(), associated.encode()
+        )
+        body = json.dumps(
+            {
+                "id": f"EV-{self._events:06d}-{event_type}",
+                "create_time": rfc3339(self.now()),
+                "resource_type": "encrypt-resource",
+                "event_type": event_type,
+                "summary": summary,
+                "resource": {
+                    "original_type": original_type,
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "ciphertext": base64.b64encode(sealed).decode(),
+                    "associated_data": associated,
+                    "nonce": nonce,
+                },
+            },
+            ensure_ascii=False,
+        ).encode()
         signed = (self.signed_headers(body), body)
         self.outbox.append(signed)
         return signed
@@ -319,36 +394,57 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
     def deliver(self, client: Any) -> list[int]:
         """POST every pending notification to our callback route, as WeChat would; returns the statuses."""
         pending, self.outbox = self.outbox, []
-        return [client.http.post("/v1/callbacks/wechat", headers={"Content-Type": "application/json", **h},
-                                 body=b).status_code for h, b in pending]
+        return [
+            client.http.post(
+                "/v1/callbacks/wechat", headers={"Content-Type": "application/json", **h}, body=b
+            ).status_code
+            for h, b in pending
+        ]
 
     # -- the user, in the mini-program ---------------------------------------------------------------
     def user_opens_service(self, params: dict, openid: str) -> tuple[dict, bytes] | None:
         """wx.openBusinessView wxpayScoreEnable with the apply_permissions_token (valid one hour)."""
         extra = params.get("extraData") or {}
         code = self.tokens.get(extra.get("apply_permissions_token", ""))
-        if params.get("businessType") != "wxpayScoreEnable" or code is None or set(extra) != {"apply_permissions_token"}:
+        if (
+            params.get("businessType") != "wxpayScoreEnable"
+            or code is None
+            or set(extra) != {"apply_permissions_token"}
+        ):
             self.violate("PERMISSION", f"the client cannot open {params!r}")
             return None
         consent = self.consents[code]
         consent.update(state="AVAILABLE", openid=openid)
-        return self.notify("PAYSCORE.USER_OPEN_SERVICE", self._service_resource(code, "USER_OPEN_SERVICE"),
-                           "payscore", summary="签约成功")
+        return self.notify(
+            "PAYSCORE.USER_OPEN_SERVICE",
+            self._service_resource(code, "USER_OPEN_SERVICE"),
+            "payscore",
+            summary="签约成功",
+        )
 
     def user_closes_service(self, openid: str) -> tuple[dict, bytes]:
         """The user closes the merchant's Pay Score service in WeChat."""
         code = next(c for c, v in self.consents.items() if v["openid"] == openid and v["state"] == "AVAILABLE")
         self.consents[code]["state"] = "UNAVAILABLE"
-        return self.notify("PAYSCORE.USER_CLOSE_SERVICE", self._service_resource(code, "USER_CLOSE_SERVICE"),
-                           "payscore", summary="解约成功")
+        return self.notify(
+            "PAYSCORE.USER_CLOSE_SERVICE",
+            self._service_resource(code, "USER_CLOSE_SERVICE"),
+            "payscore",
+            summary="解约成功",
+        )
 
     def _service_resource(self, code: str, status: str) -> dict:
         """PL Notify/WeChatPayScoreUserOpenOrCloseNotify.cs."""
         consent = self.consents[code]
-        return {"appid": self.appid, "mchid": self.mch_id, "service_id": consent["service_id"],
-                "openid": consent["openid"], "user_service_status": status,
-                "openorclose_time": beijing(self.now()),
-                "authorization_code": code}
+        return {
+            "appid": self.appid,
+            "mchid": self.mch_id,
+            "service_id": consent["service_id"],
+            "openid": consent["openid"],
+            "user_service_status": status,
+            "openorclose_time": beijing(self.now()),
+            "authorization_code": code,
+        }
 
     def check_use_params(self, params: dict) -> dict | None:
         """What the WeChat client checks before it shows the order: shape, HMAC-SHA256 sign, package age."""
@@ -358,10 +454,17 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
             self.violate("PACKAGE", f"wxpayScoreUse params malformed: {params!r}")
             return None
         text = "&".join(f"{k}={extra[k]}" for k in sorted(want - {"sign"}))
-        sign = hmac.new(self.apiv2_key.encode(), f"{text}&key={self.apiv2_key}".encode(),
-                        hashlib.sha256).hexdigest().upper()
-        if extra["sign_type"] != "HMAC-SHA256" or not hmac.compare_digest(sign, str(extra["sign"])) or \
-                extra["mch_id"] != self.mch_id or not re.fullmatch(r"[0-9A-Za-z]{1,32}", str(extra["nonce_str"])):
+        sign = (
+            hmac.new(self.apiv2_key.encode(), f"{text}&key={self.apiv2_key}".encode(), hashlib.sha256)
+            .hexdigest()
+            .upper()
+        )
+        if (
+            extra["sign_type"] != "HMAC-SHA256"
+            or not hmac.compare_digest(sign, str(extra["sign"]))
+            or extra["mch_id"] != self.mch_id
+            or not re.fullmatch(r"[0-9A-Za-z]{1,32}", str(extra["nonce_str"]))
+        ):
             self.violate("PACKAGE", "wxpayScoreUse sign, mch_id or nonce_str wrong")
             return None
         issued = self.packages.get(extra["package"])
@@ -376,11 +479,16 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         if order is None or order["state"] != "CREATED":
             return None
         started = order["time_range"]["start_time"]
-        order.update(state="DOING", state_description="USER_CONFIRM", openid=openid,
-                     query_id=f"Q{order['order_id']}", started_at=self.now() if started == "OnAccept" else
-                     epoch(started))
-        return self.notify("PAYSCORE.USER_CONFIRM", {**self.view(order), "openid": openid}, "payscore",
-                           summary="用户确认订单")
+        order.update(
+            state="DOING",
+            state_description="USER_CONFIRM",
+            openid=openid,
+            query_id=f"Q{order['order_id']}",
+            started_at=self.now() if started == "OnAccept" else epoch(started),
+        )
+        return self.notify(
+            "PAYSCORE.USER_CONFIRM", {**self.view(order), "openid": openid}, "payscore", summary="用户确认订单"
+        )
 
 
 def _json(raw: bytes) -> Any:

@@ -5,6 +5,7 @@ CREATED -> DOING/USER_CONFIRM (the user confirms) -> DOING/MCH_COMPLETE with col
 (complete, total > 0) -> DONE with USER_PAID (Pay Score collects, or /sync records an offline payment);
 CREATED/DOING -> REVOKED (cancel); a 0 completion is DONE at once; CREATED untouched 30 days -> EXPIRED.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -54,16 +55,38 @@ class PayScoreEndpoints:
         return order
 
     def view(self, order: dict) -> dict:
-        keys = ("appid", "service_id", "out_order_no", "service_introduction", "state", "state_description",
-                "total_amount", "post_payments", "post_discounts", "risk_fund", "time_range", "notify_url",
-                "order_id", "need_collection", "collection", "openid")
+        keys = (
+            "appid",
+            "service_id",
+            "out_order_no",
+            "service_introduction",
+            "state",
+            "state_description",
+            "total_amount",
+            "post_payments",
+            "post_discounts",
+            "risk_fund",
+            "time_range",
+            "notify_url",
+            "order_id",
+            "need_collection",
+            "collection",
+            "openid",
+        )
         return {"mchid": self.mch_id, **{k: order[k] for k in keys if order.get(k) is not None}}
 
     # -- create / re-create (fresh package) ------------------------------------------------------
     def create_order(self, query: dict, body: dict) -> tuple[int, dict]:
         r.only_fields(body, r.CREATE_FIELDS)
-        for name in ("out_order_no", "appid", "service_id", "service_introduction", "time_range", "risk_fund",
-                     "notify_url"):
+        for name in (
+            "out_order_no",
+            "appid",
+            "service_id",
+            "service_introduction",
+            "time_range",
+            "risk_fund",
+            "notify_url",
+        ):
             if body.get(name) in (None, ""):
                 raise param_error("CREATE_REQUIRED", f"{name} is required")
         number = body["out_order_no"]
@@ -92,20 +115,34 @@ class PayScoreEndpoints:
                 raise Refusal(400, "INVALID_ORDER_STATE", "order is no longer CREATED", "REENTRY")
         else:
             order = self.orders[number] = {
-                "body": body, "out_order_no": number, "appid": body["appid"], "service_id": body["service_id"],
-                "mode": self.services[body["service_id"]]["mode"], "state": "CREATED", "created_at": self.now(),
-                "service_introduction": body["service_introduction"], "risk_fund": body["risk_fund"],
-                "time_range": dict(body["time_range"]), "post_payments": body.get("post_payments"),
-                "post_discounts": body.get("post_discounts"), "notify_url": body["notify_url"],
-                "order_id": f"1000000000{len(self.orders):010d}", "actions": []}
+                "body": body,
+                "out_order_no": number,
+                "appid": body["appid"],
+                "service_id": body["service_id"],
+                "mode": self.services[body["service_id"]]["mode"],
+                "state": "CREATED",
+                "created_at": self.now(),
+                "service_introduction": body["service_introduction"],
+                "risk_fund": body["risk_fund"],
+                "time_range": dict(body["time_range"]),
+                "post_payments": body.get("post_payments"),
+                "post_discounts": body.get("post_discounts"),
+                "notify_url": body["notify_url"],
+                "order_id": f"1000000000{len(self.orders):010d}",
+                "actions": [],
+            }
         package = f"PKG{len(self.packages):06d}{number}"
         self.packages[package] = {"out_order_no": number, "issued_at": self.now()}
         return 200, {**self.view(order), "package": package}
 
     @staticmethod
     def _time_range(value: Any) -> None:
-        if not isinstance(value, dict) or set(value) - {"start_time", "start_time_remark", "end_time",
-                                                        "end_time_remark"}:
+        if not isinstance(value, dict) or set(value) - {
+            "start_time",
+            "start_time_remark",
+            "end_time",
+            "end_time_remark",
+        }:
             raise param_error("START_TIME", "time_range: start_time, end_time and their remarks only")
         r.wechat_time(value.get("start_time"), "START_TIME", "time_range.start_time", on_accept=True)
         if "end_time" in value:
@@ -149,8 +186,12 @@ class PayScoreEndpoints:
             if body != order.get("complete_body"):
                 raise param_error("REENTRY", "订单重入参数校验失败")
             return 200, self.view(order)
-        refusal = {"CREATED": "INVALID_ORDER_STATE", "REVOKED": "ORDER_CANCELED", "EXPIRED": "INVALID_ORDER_STATE",
-                   "DONE": "ORDER_DONE"}.get(order["state"])
+        refusal = {
+            "CREATED": "INVALID_ORDER_STATE",
+            "REVOKED": "ORDER_CANCELED",
+            "EXPIRED": "INVALID_ORDER_STATE",
+            "DONE": "ORDER_DONE",
+        }.get(order["state"])
         if refusal:
             raise Refusal(400, refusal, f"order is {order['state']}", "COMPLETE_STATE")
         self._end_time(order, body.get("time_range"))
@@ -158,16 +199,30 @@ class PayScoreEndpoints:
             raise param_error("DEPOSIT_CAP", "total_amount above the order's risk fund")
         if total > self.services[order["service_id"]]["limit"]:
             raise param_error("RISK_FUND", "total_amount above the service id's limit")
-        order.update(complete_body=body, total_amount=total, post_payments=body["post_payments"],
-                     post_discounts=body.get("post_discounts"), completed_at=self.now())
+        order.update(
+            complete_body=body,
+            total_amount=total,
+            post_payments=body["post_payments"],
+            post_discounts=body.get("post_discounts"),
+            completed_at=self.now(),
+        )
         order["time_range"].update(body.get("time_range") or {})
         order["actions"].append(("complete", body))
         if total == 0:  # nothing to collect: the order is done (need_collection false)
             order.update(state="DONE", state_description=None, need_collection=False)
         else:
-            order.update(state="DOING", state_description="MCH_COMPLETE", need_collection=True,
-                         collection={"state": "USER_PAYING", "total_amount": total, "paying_amount": total,
-                                     "paid_amount": 0, "details": []})
+            order.update(
+                state="DOING",
+                state_description="MCH_COMPLETE",
+                need_collection=True,
+                collection={
+                    "state": "USER_PAYING",
+                    "total_amount": total,
+                    "paying_amount": total,
+                    "paid_amount": 0,
+                    "details": [],
+                },
+            )
         return 200, self.view(order)
 
     def _end_time(self, order: dict, time_range: Any) -> None:
@@ -187,7 +242,8 @@ class PayScoreEndpoints:
         if order["state"] == "DOING" and order.get("state_description") == "MCH_COMPLETE":
             return
         code, rule_of = {"DONE": ("ORDER_DONE", None), "REVOKED": ("ORDER_CANCELED", None)}.get(
-            order["state"], ("INVALID_ORDER_STATE", rule))
+            order["state"], ("INVALID_ORDER_STATE", rule)
+        )
         raise Refusal(400, code, f"order is {order['state']}/{order.get('state_description')}", rule_of)
 
     def modify_order(self, number: str, body: dict) -> tuple[int, dict]:
@@ -214,8 +270,9 @@ class PayScoreEndpoints:
                 raise Refusal(400, "ORDER_CANCELED", "order already cancelled", "REENTRY")
             return 200, self.view(order)
         if order["state"] in ("DONE", "EXPIRED"):
-            raise Refusal(400, "ORDER_DONE" if order["state"] == "DONE" else "INVALID_ORDER_STATE",
-                          f"order is {order['state']}")
+            raise Refusal(
+                400, "ORDER_DONE" if order["state"] == "DONE" else "INVALID_ORDER_STATE", f"order is {order['state']}"
+            )
         order.update(state="REVOKED", state_description=None, cancel_reason=reason, total_amount=0)
         order["actions"].append(("cancel", body))
         return 200, self.view(order)
@@ -229,8 +286,12 @@ class PayScoreEndpoints:
         self.collection_requests.append(number)
         if self.pays_on_request:
             self.collect(number)
-        return 200, {"appid": order["appid"], "out_order_no": number, "service_id": order["service_id"],
-                     "order_id": order["order_id"]}
+        return 200, {
+            "appid": order["appid"],
+            "out_order_no": number,
+            "service_id": order["service_id"],
+            "order_id": order["order_id"],
+        }
 
     def sync_order(self, number: str, body: dict) -> tuple[int, dict]:
         r.only_fields(body, r.SYNC_FIELDS)
@@ -243,8 +304,12 @@ class PayScoreEndpoints:
         self._collecting(order, "SYNC")
         total = order["collection"]["total_amount"]
         order.update(state="DONE", state_description=None)
-        order["collection"].update(state="USER_PAID", paying_amount=0, paid_amount=total, details=[
-            {"seq": 1, "amount": total, "paid_type": "MCH", "paid_time": paid_time}])
+        order["collection"].update(
+            state="USER_PAID",
+            paying_amount=0,
+            paid_amount=total,
+            details=[{"seq": 1, "amount": total, "paid_type": "MCH", "paid_time": paid_time}],
+        )
         order["actions"].append(("sync", body))
         return 200, self.view(order)
 
@@ -257,11 +322,23 @@ class PayScoreEndpoints:
         tx = f"4200{len(self.transactions) + 1:024d}"
         self.transactions[tx] = {"total": total, "out_order_no": number, "refunded": 0, "at": self.now()}
         order.update(state="DONE", state_description=None)
-        order["collection"].update(state="USER_PAID", paying_amount=0, paid_amount=total, details=[
-            {"seq": 1, "amount": total, "paid_type": "NEWTON", "paid_time": beijing(self.now()),
-             "transaction_id": tx}])
-        return self.notify("PAYSCORE.USER_PAID", {**self.view(order), "openid": order.get("openid")},
-                           "payscore", summary="支付成功")
+        order["collection"].update(
+            state="USER_PAID",
+            paying_amount=0,
+            paid_amount=total,
+            details=[
+                {
+                    "seq": 1,
+                    "amount": total,
+                    "paid_type": "NEWTON",
+                    "paid_time": beijing(self.now()),
+                    "transaction_id": tx,
+                }
+            ],
+        )
+        return self.notify(
+            "PAYSCORE.USER_PAID", {**self.view(order), "openid": order.get("openid")}, "payscore", summary="支付成功"
+        )
 
     def expire(self, number: str) -> None:
         """A CREATED order untouched for 30 days (PL QueryResponse state EXPIRED)."""

@@ -20,6 +20,7 @@ Written from the references, never from our adapter. Each rule has an id the str
          parameters; package valid 1 h, refreshed by re-entering the create call with identical parameters;
          "实际结束时间不能晚于使用完结接口的时间"; 429 = FREQUENCY_LIMITED, nothing done)
 """
+
 from __future__ import annotations
 
 import re
@@ -27,84 +28,146 @@ from typing import Any
 
 RULES: dict[str, tuple[str, str]] = {
     # -- every v3 request --------------------------------------------------------------------
-    "AUTH": ("Authorization: WECHATPAY2-SHA256-RSA2048 mchid,nonce_str,timestamp,serial_no,signature over "
-             "METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n with the merchant key; else 401 SIGN_ERROR",
-             "GO core/consts/const.go SignatureMessageFormat, HeaderAuthorizationFormat; DOC error table"),
-    "AUTH_TIME": ("the Authorization timestamp is within 5 minutes of WeChat's clock; else 401 SIGN_ERROR",
-                  "GO core/consts/const.go FiveMinute"),
-    "SERIAL": ("requests carry Wechatpay-Serial naming a platform certificate or public key the merchant can "
-               "verify; WeChat signs its answer with that key", "GO core/client.go doRequest (GetAcceptSerial)"),
-    "HEADERS": ("Accept: application/json; POST bodies Content-Type: application/json; a User-Agent",
-                "GO core/client.go doRequest (Accept, Content-Type, User-Agent set on every request)"),
+    "AUTH": (
+        "Authorization: WECHATPAY2-SHA256-RSA2048 mchid,nonce_str,timestamp,serial_no,signature over "
+        "METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n with the merchant key; else 401 SIGN_ERROR",
+        "GO core/consts/const.go SignatureMessageFormat, HeaderAuthorizationFormat; DOC error table",
+    ),
+    "AUTH_TIME": (
+        "the Authorization timestamp is within 5 minutes of WeChat's clock; else 401 SIGN_ERROR",
+        "GO core/consts/const.go FiveMinute",
+    ),
+    "SERIAL": (
+        "requests carry Wechatpay-Serial naming a platform certificate or public key the merchant can "
+        "verify; WeChat signs its answer with that key",
+        "GO core/client.go doRequest (GetAcceptSerial)",
+    ),
+    "HEADERS": (
+        "Accept: application/json; POST bodies Content-Type: application/json; a User-Agent",
+        "GO core/client.go doRequest (Accept, Content-Type, User-Agent set on every request)",
+    ),
     "ENDPOINT": ("only documented methods and paths; else 404 NOT_FOUND", "DOC"),
     "FIELDS": ("no unknown (misnamed) body or query fields; else 400 PARAM_ERROR", "PL models, PY payscore.py"),
-    "THROTTLE": ("over the frequency limit: 429 FREQUENCY_LIMITED and nothing done; retry later, same number",
-                 "GO services/refunddomestic/api_refunds.go error table; COMM"),
+    "THROTTLE": (
+        "over the frequency limit: 429 FREQUENCY_LIMITED and nothing done; retry later, same number",
+        "GO services/refunddomestic/api_refunds.go error table; COMM",
+    ),
     # -- Pay Score service orders --------------------------------------------------------------
     "ORDER_NO": ("out_order_no: 6-32 of [0-9A-Za-z_-|*], unique per merchant", "PL ServiceOrderBodyModel; DOC"),
-    "CREATE_REQUIRED": ("create needs out_order_no, appid, service_id, service_introduction, time_range, "
-                        "risk_fund, notify_url", "PY payscore_create; PL ServiceOrderBodyModel"),
+    "CREATE_REQUIRED": (
+        "create needs out_order_no, appid, service_id, service_introduction, time_range, risk_fund, notify_url",
+        "PY payscore_create; PL ServiceOrderBodyModel",
+    ),
     "INTRO_20": ("service_introduction at most 20 characters", "PL ServiceOrderBodyModel"),
     "START_TIME": ("time_range.start_time: yyyyMMddHHmmss, yyyyMMdd or OnAccept", "PL TimeRange.cs"),
-    "RISK_FUND": ("risk_fund.name DEPOSIT|ADVANCE|CASH_DEPOSIT (先免) or ESTIMATE_ORDER_COST (先享) as the service "
-                  "id's mode allows; amount > 0 and <= the service id's limit; description <= 30",
-                  "PL RiskFund.cs"),
-    "OPENID": ("need_user_confirm true (需确认): openid must NOT be sent; false (免确认): openid required",
-               "PL ServiceOrderBodyModel openid; PY payscore_create"),
-    "REENTRY": ("a repeated create/complete/cancel must carry identical parameters; else 400 INVALID_REQUEST / "
-                "PARAM_ERROR 订单重入参数校验失败", "DOC error table (INVALID_REQUEST); COMM"),
-    "PAYMENTS": ("post_payments <= 100, names <= 20 chars and unique in the order, description <= 30, "
-                 "amount >= 0 integer, count <= 100", "PL PostPayment.cs; PY payscore_complete"),
-    "DISCOUNTS": ("post_discounts <= 30, names <= 20 chars and unique, description <= 30, amount >= 0",
-                  "PL PostDiscount.cs"),
-    "TOTAL": ("total_amount = sum(post_payments) - sum(post_discounts), integer >= 0",
-              "PL CompleteBodyModel total_amount"),
-    "DEPOSIT_CAP": ("先免 (DEPOSIT...): a completed total <= the order's risk fund amount",
-                    "PL CompleteBodyModel total_amount 3.1"),
-    "END_TIME": ("complete carries time_range.end_time when the order was created without one; "
-                 "yyyyMMddHHmmss after an OnAccept start; end > start and not later than the complete call",
-                 "PL TimeRange.cs end_time; PL CompleteBodyModel time_range; COMM"),
-    "COMPLETE_STATE": ("complete only DOING/USER_CONFIRM (CREATED: INVALID_ORDER_STATE; REVOKED: "
-                       "ORDER_CANCELED; DONE: ORDER_DONE); a repeat with identical parameters succeeds",
-                       "DOC error table; PL QueryResponse state/state_description"),
-    "MODIFY": ("modify only a completed order still USER_PAYING, lowering total_amount (never above the "
-               "completed total); reason required", "PL ModifyBodyModel total_amount; PY payscore_modify"),
-    "CANCEL": ("cancel needs appid, service_id, reason <= 30 characters (the user reads it); allowed in CREATED, "
-               "DOING/USER_CONFIRM and DOING/MCH_COMPLETE while USER_PAYING; REVOKED: ORDER_CANCELED (a repeat "
-               "with the same reason succeeds); DONE: ORDER_DONE", "PL CancelBodyModel; PY payscore_cancel; DOC "
-               "cancel-service-order.html (原参重入)"),
-    "QUERY": ("query names exactly one of out_order_no / query_id, plus service_id and appid; unknown: 404 "
-              "ORDER_NOT_EXIST", "PL ServiceOrderQueryModel; PY payscore_query"),
-    "PAY": ("/pay needs appid, service_id; only a completed order still USER_PAYING", "PL PayBodyModel; DOC "
-            "collect-service-order.html"),
-    "SYNC": ("/sync needs appid, service_id, type Order_Paid and detail.paid_time (yyyyMMddHHmmss|yyyyMMdd); only "
-             "a completed order still USER_PAYING", "PL SyncBodyModel; PY payscore_sync; DOC sync-partner-service-order"),
-    "SERVICE": ("service_id and appid of a later call equal the ones the order was created with",
-                "PL ModifyBodyModel service_id (需要与创建订单时保持一致); DOC cancel appid"),
-    "PACKAGE": ("the mini-program opens wxpayScoreUse with extraData mch_id, package, timestamp, nonce_str, "
-                "sign_type HMAC-SHA256 and sign (APIv2 key); the package is valid one hour",
-                "DOC applets-confirm.html; SIGN; PL ServiceOrderResponse package"),
+    "RISK_FUND": (
+        "risk_fund.name DEPOSIT|ADVANCE|CASH_DEPOSIT (先免) or ESTIMATE_ORDER_COST (先享) as the service "
+        "id's mode allows; amount > 0 and <= the service id's limit; description <= 30",
+        "PL RiskFund.cs",
+    ),
+    "OPENID": (
+        "need_user_confirm true (需确认): openid must NOT be sent; false (免确认): openid required",
+        "PL ServiceOrderBodyModel openid; PY payscore_create",
+    ),
+    "REENTRY": (
+        "a repeated create/complete/cancel must carry identical parameters; else 400 INVALID_REQUEST / "
+        "PARAM_ERROR 订单重入参数校验失败",
+        "DOC error table (INVALID_REQUEST); COMM",
+    ),
+    "PAYMENTS": (
+        "post_payments <= 100, names <= 20 chars and unique in the order, description <= 30, "
+        "amount >= 0 integer, count <= 100",
+        "PL PostPayment.cs; PY payscore_complete",
+    ),
+    "DISCOUNTS": (
+        "post_discounts <= 30, names <= 20 chars and unique, description <= 30, amount >= 0",
+        "PL PostDiscount.cs",
+    ),
+    "TOTAL": (
+        "total_amount = sum(post_payments) - sum(post_discounts), integer >= 0",
+        "PL CompleteBodyModel total_amount",
+    ),
+    "DEPOSIT_CAP": (
+        "先免 (DEPOSIT...): a completed total <= the order's risk fund amount",
+        "PL CompleteBodyModel total_amount 3.1",
+    ),
+    "END_TIME": (
+        "complete carries time_range.end_time when the order was created without one; "
+        "yyyyMMddHHmmss after an OnAccept start; end > start and not later than the complete call",
+        "PL TimeRange.cs end_time; PL CompleteBodyModel time_range; COMM",
+    ),
+    "COMPLETE_STATE": (
+        "complete only DOING/USER_CONFIRM (CREATED: INVALID_ORDER_STATE; REVOKED: "
+        "ORDER_CANCELED; DONE: ORDER_DONE); a repeat with identical parameters succeeds",
+        "DOC error table; PL QueryResponse state/state_description",
+    ),
+    "MODIFY": (
+        "modify only a completed order still USER_PAYING, lowering total_amount (never above the "
+        "completed total); reason required",
+        "PL ModifyBodyModel total_amount; PY payscore_modify",
+    ),
+    "CANCEL": (
+        "cancel needs appid, service_id, reason <= 30 characters (the user reads it); allowed in CREATED, "
+        "DOING/USER_CONFIRM and DOING/MCH_COMPLETE while USER_PAYING; REVOKED: ORDER_CANCELED (a repeat "
+        "with the same reason succeeds); DONE: ORDER_DONE",
+        "PL CancelBodyModel; PY payscore_cancel; DOC cancel-service-order.html (原参重入)",
+    ),
+    "QUERY": (
+        "query names exactly one of out_order_no / query_id, plus service_id and appid; unknown: 404 ORDER_NOT_EXIST",
+        "PL ServiceOrderQueryModel; PY payscore_query",
+    ),
+    "PAY": (
+        "/pay needs appid, service_id; only a completed order still USER_PAYING",
+        "PL PayBodyModel; DOC collect-service-order.html",
+    ),
+    "SYNC": (
+        "/sync needs appid, service_id, type Order_Paid and detail.paid_time (yyyyMMddHHmmss|yyyyMMdd); only "
+        "a completed order still USER_PAYING",
+        "PL SyncBodyModel; PY payscore_sync; DOC sync-partner-service-order",
+    ),
+    "SERVICE": (
+        "service_id and appid of a later call equal the ones the order was created with",
+        "PL ModifyBodyModel service_id (需要与创建订单时保持一致); DOC cancel appid",
+    ),
+    "PACKAGE": (
+        "the mini-program opens wxpayScoreUse with extraData mch_id, package, timestamp, nonce_str, "
+        "sign_type HMAC-SHA256 and sign (APIv2 key); the package is valid one hour",
+        "DOC applets-confirm.html; SIGN; PL ServiceOrderResponse package",
+    ),
     # -- permissions (consent) ------------------------------------------------------------------
-    "PERMISSION": ("permissions need service_id, appid, authorization_code ([0-9A-Za-z_*-], <= 32); notify_url "
-                   "optional", "PY payscore_permission; PL PermissionsBodyModel"),
+    "PERMISSION": (
+        "permissions need service_id, appid, authorization_code ([0-9A-Za-z_*-], <= 32); notify_url optional",
+        "PY payscore_permission; PL PermissionsBodyModel",
+    ),
     # -- refunds ------------------------------------------------------------------------------
-    "REFUND": ("refund needs out_refund_no and one of transaction_id/out_trade_no, amount.refund > 0, "
-               "amount.total == the transaction's total, currency CNY; refunds never exceed the total; the same "
-               "out_refund_no is the same refund", "GO services/refunddomestic/models.go CreateRequest, AmountReq; "
-               "api_refunds.go notes 2"),
-    "REFUND_QUERY": ("GET /v3/refund/domestic/refunds/{out_refund_no}; unknown: 404 RESOURCE_NOT_EXISTS",
-                     "GO services/refunddomestic/api_refunds.go QueryByOutRefundNo"),
+    "REFUND": (
+        "refund needs out_refund_no and one of transaction_id/out_trade_no, amount.refund > 0, "
+        "amount.total == the transaction's total, currency CNY; refunds never exceed the total; the same "
+        "out_refund_no is the same refund",
+        "GO services/refunddomestic/models.go CreateRequest, AmountReq; api_refunds.go notes 2",
+    ),
+    "REFUND_QUERY": (
+        "GET /v3/refund/domestic/refunds/{out_refund_no}; unknown: 404 RESOURCE_NOT_EXISTS",
+        "GO services/refunddomestic/api_refunds.go QueryByOutRefundNo",
+    ),
     # -- cash deposit (JSAPI) -----------------------------------------------------------------
-    "JSAPI": ("jsapi needs appid, mchid, description <= 127, out_trade_no 6-32, notify_url, amount.total > 0, "
-              "payer.openid", "GO services/payments/jsapi/models.go PrepayRequest"),
+    "JSAPI": (
+        "jsapi needs appid, mchid, description <= 127, out_trade_no 6-32, notify_url, amount.total > 0, payer.openid",
+        "GO services/payments/jsapi/models.go PrepayRequest",
+    ),
     # -- bills ----------------------------------------------------------------------------------
-    "BILL": ("GET /v3/bill/tradebill: bill_date YYYY-MM-DD (required, a past day: STATEMENT_CREATING until T+1, "
-             "NO_STATEMENT_EXIST for a day without trades or refunds), bill_type ALL|SUCCESS|REFUND, tar_type "
-             "GZIP; answer download_url, hash_type SHA1, hash_value of the uncompressed file",
-             "PY transaction.py trade_bill; PL V3/Response/WeChatPayBillTradeBillResponse.cs; "
-             "gabinlin/wx-pay-profits-sharing BillOfTradeResponse.java error table"),
-    "BILL_DOWNLOAD": ("the download_url is fetched with a signed GET (Authorization like any v3 request); the "
-                      "answer is the file, unsigned", "PY transaction.py download_bill (skip_verify=True)"),
+    "BILL": (
+        "GET /v3/bill/tradebill: bill_date YYYY-MM-DD (required, a past day: STATEMENT_CREATING until T+1, "
+        "NO_STATEMENT_EXIST for a day without trades or refunds), bill_type ALL|SUCCESS|REFUND, tar_type "
+        "GZIP; answer download_url, hash_type SHA1, hash_value of the uncompressed file",
+        "PY transaction.py trade_bill; PL V3/Response/WeChatPayBillTradeBillResponse.cs; "
+        "gabinlin/wx-pay-profits-sharing BillOfTradeResponse.java error table",
+    ),
+    "BILL_DOWNLOAD": (
+        "the download_url is fetched with a signed GET (Authorization like any v3 request); the "
+        "answer is the file, unsigned",
+        "PY transaction.py download_bill (skip_verify=True)",
+    ),
 }
 
 ORDER_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
@@ -116,20 +179,65 @@ DEPOSIT_NAMES = ("DEPOSIT", "ADVANCE", "CASH_DEPOSIT")
 PAY_LATER_NAMES = ("ESTIMATE_ORDER_COST",)
 
 # Fields each body may carry (anything else is misnamed: FIELDS).
-CREATE_FIELDS = {"out_order_no", "appid", "service_id", "service_introduction", "post_payments", "post_discounts",
-                 "time_range", "location", "risk_fund", "attach", "notify_url", "openid", "need_user_confirm"}
-COMPLETE_FIELDS = {"appid", "service_id", "post_payments", "post_discounts", "total_amount", "time_range",
-                   "location", "profit_sharing", "goods_tag"}
+CREATE_FIELDS = {
+    "out_order_no",
+    "appid",
+    "service_id",
+    "service_introduction",
+    "post_payments",
+    "post_discounts",
+    "time_range",
+    "location",
+    "risk_fund",
+    "attach",
+    "notify_url",
+    "openid",
+    "need_user_confirm",
+}
+COMPLETE_FIELDS = {
+    "appid",
+    "service_id",
+    "post_payments",
+    "post_discounts",
+    "total_amount",
+    "time_range",
+    "location",
+    "profit_sharing",
+    "goods_tag",
+}
 MODIFY_FIELDS = {"appid", "service_id", "post_payments", "post_discounts", "total_amount", "reason"}
 CANCEL_FIELDS = {"appid", "service_id", "reason"}
 PAY_FIELDS = {"appid", "service_id"}
 SYNC_FIELDS = {"appid", "service_id", "type", "detail"}
 PERMISSION_FIELDS = {"service_id", "appid", "authorization_code", "notify_url"}
-REFUND_FIELDS = {"transaction_id", "out_trade_no", "out_refund_no", "reason", "notify_url", "funds_account",
-                 "amount", "goods_detail"}
+REFUND_FIELDS = {
+    "transaction_id",
+    "out_trade_no",
+    "out_refund_no",
+    "reason",
+    "notify_url",
+    "funds_account",
+    "amount",
+    "goods_detail",
+}
 BILL_FIELDS = {"bill_date", "bill_type", "tar_type", "sub_mchid"}
-JSAPI_FIELDS = {"appid", "mchid", "description", "out_trade_no", "time_expire", "attach", "notify_url",
-                "goods_tag", "limit_pay", "support_fapiao", "amount", "payer", "detail", "scene_info", "settle_info"}
+JSAPI_FIELDS = {
+    "appid",
+    "mchid",
+    "description",
+    "out_trade_no",
+    "time_expire",
+    "attach",
+    "notify_url",
+    "goods_tag",
+    "limit_pay",
+    "support_fapiao",
+    "amount",
+    "payer",
+    "detail",
+    "scene_info",
+    "settle_info",
+}
 
 
 class Refusal(Exception):

@@ -1,5 +1,6 @@
 """What the strict fake gateways share: a loopback HTTP server and fresh test keys in each provider's
 format (fake_alipay.py and fake_wechat.py are the gateways, each written from its provider's reference)."""
+
 from __future__ import annotations
 
 import base64
@@ -16,20 +17,23 @@ def new_key() -> Any:
 
 
 def private_pem(key: Any) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def public_b64(key: Any) -> str:
     """Alipay's form: the bare base64 DER of the public key."""
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(der).decode()
 
 
 def public_pem(key: Any) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 class FakeGateway:

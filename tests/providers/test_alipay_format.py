@@ -1,5 +1,6 @@
 """Alipay wire details: certificate serial numbers (checked against Alipay's own published values), request
 numbers, text limits, and the notification sign content (empty values skipped, as AlipaySignature does)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -20,23 +21,37 @@ ANT = "Ant Financial Certification Authority"
 def _cert(issuer_cn: str, serial: int) -> str:
     """A certificate with Alipay's issuer name and a given serial (only those two enter the SN)."""
     key = new_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
-                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ant Financial"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
+            x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn),
+        ]
+    )
     now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(serial).not_valid_before(now).not_valid_after(now + timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     return pem(cert)
 
 
 # alipay-sdk-nodejs-all test/antcertutil.test.ts: its fixture certificates (issuer, serial) and their SNs.
-@pytest.mark.parametrize("issuer_cn, serial, expected", [
-    (f"{ANT} Class 1 R1", 42701552708448241360226107228231049510, "866efef280dec9137a87d047ac446315"),
-    (f"{ANT} Class 2 R1", 42701552432456004857627230056898180491, "7513daaaa48aa3ba2e4018d84402479c"),
-    (f"{ANT} R1", 2292228364100439313, "687b59193f3f462dd5336e5abf83c5d8"),
-])
+@pytest.mark.parametrize(
+    "issuer_cn, serial, expected",
+    [
+        (f"{ANT} Class 1 R1", 42701552708448241360226107228231049510, "866efef280dec9137a87d047ac446315"),
+        (f"{ANT} Class 2 R1", 42701552432456004857627230056898180491, "7513daaaa48aa3ba2e4018d84402479c"),
+        (f"{ANT} R1", 2292228364100439313, "687b59193f3f462dd5336e5abf83c5d8"),
+    ],
+)
 def test_certificate_serial_numbers_match_alipays_published_ones(issuer_cn: str, serial: int, expected: str) -> None:
     assert alipay_cert.cert_sn(_cert(issuer_cn, serial)) == expected
 
@@ -69,7 +84,13 @@ def test_text_limits_and_subjects() -> None:
 
 def test_a_notification_with_an_empty_value_verifies_as_alipay_signs_it() -> None:
     key = new_key()
-    params = {"notify_id": "n1", "app_id": "2021", "charset": "utf-8", "out_biz_no": "", "trade_status": "TRADE_SUCCESS"}
+    params = {
+        "notify_id": "n1",
+        "app_id": "2021",
+        "charset": "utf-8",
+        "out_biz_no": "",
+        "trade_status": "TRADE_SUCCESS",
+    }
     signed = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if v)  # getSignCheckContentV1
     params.update(sign_type="RSA2", sign=keys.sign(key, signed.encode()))
     alipay_format.verify_notification(params, key.public_key())

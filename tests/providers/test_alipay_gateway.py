@@ -1,6 +1,7 @@
 """The Alipay adapter against the strict fake gateway, in key mode and in certificate mode: every request
 signed and accepted with zero rule violations, and each of issue 13's defects fixed (the old request shapes are
 refused by the fake: tests/providers/test_alipay_fake.py)."""
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,10 @@ def test_requests_are_signed_and_in_cert_mode_name_the_configured_certificates(p
         assert gw.signed_by_merchant(call) and call["sign_type"] == "RSA2"
         assert ("app_cert_sn" in call) == gw.cert_mode  # defect 8
         if gw.cert_mode:
-            assert (call["app_cert_sn"], call["alipay_root_cert_sn"]) == \
-                (gw.certs.app_cert_sn, gw.certs.alipay_root_cert_sn)
+            assert (call["app_cert_sn"], call["alipay_root_cert_sn"]) == (
+                gw.certs.app_cert_sn,
+                gw.certs.alipay_root_cert_sn,
+            )
 
 
 def test_an_answer_not_signed_by_alipay_is_refused(provider, gw, monkeypatch) -> None:
@@ -127,8 +130,12 @@ def test_freeze_order_string_and_query(provider, gw) -> None:
     result = provider.freeze("rt_9", "rt_9_freeze", USER, 123_45, "Camera", EXPIRES)
     params = dict(parse_qsl(result.provider_params["order_str"]))
     biz = json.loads(params["biz_content"])
-    assert (biz["amount"], biz["out_order_no"], biz["out_request_no"], biz["product_code"]) == \
-        ("123.45", "rt_9", "rt_9_freeze", "PREAUTH_PAY")
+    assert (biz["amount"], biz["out_order_no"], biz["out_request_no"], biz["product_code"]) == (
+        "123.45",
+        "rt_9",
+        "rt_9_freeze",
+        "PREAUTH_PAY",
+    )
     assert json.loads(biz["extra_param"])["serviceId"] == gw.service_id
     gw.open_freeze(result.provider_params["order_str"])
     answer = provider.query("rt_9_freeze")
@@ -191,7 +198,8 @@ def test_hyphenated_numbers_are_aliased_never_sent(provider, gw) -> None:  # def
 def test_a_query_that_cannot_answer_never_settles_an_operation_as_failed(provider, gw) -> None:
     provider.freeze("rt_1", "rt_1_freeze", USER, 100, "Book", EXPIRES)
     gw.forced["alipay.fund.auth.operation.detail.query"] = [
-        {"code": "40004", "msg": "Business Failed", "sub_code": "SYSTEM_ERROR"}]
+        {"code": "40004", "msg": "Business Failed", "sub_code": "SYSTEM_ERROR"}
+    ]
     assert provider.query("rt_1_freeze").status == "pending"
     assert provider.query("rt_1_freeze") is None  # the user never opened it: no such authorization
 

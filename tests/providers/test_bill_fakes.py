@@ -1,5 +1,6 @@
 """The strict fakes serve bills as the references describe and refuse what the providers refuse: the Alipay
 bill query's fields and T+1 rule, WeChat's tradebill query fields, T+1, an unsigned download, a used link."""
+
 from __future__ import annotations
 
 import gzip
@@ -56,8 +57,12 @@ def test_wechat_refuses_a_misnamed_query_and_a_bill_not_generated_yet(provider, 
 
 
 def test_wechat_serves_the_file_once_to_a_signed_request_with_its_sha1(provider, gw) -> None:  # noqa: F811
-    gw.transactions["4200000000000000000000000001"] = {"total": 1_234, "out_trade_no": "ord_ab_charge1",
-                                                       "refunded": 0, "at": gw.now() - 86_400}
+    gw.transactions["4200000000000000000000000001"] = {
+        "total": 1_234,
+        "out_trade_no": "ord_ab_charge1",
+        "refunded": 0,
+        "at": gw.now() - 86_400,
+    }
     status, out = provider.client.call("GET", "/v3/bill/tradebill?bill_date=2026-11-22&bill_type=ALL&tar_type=GZIP")
     assert status == 200 and out["hash_type"] == "SHA1"
     path = "/" + out["download_url"].split("/", 3)[3]

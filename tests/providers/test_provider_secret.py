@@ -1,4 +1,5 @@
 """Provider keys from one Secrets Manager secret (production), read once on a real provider's first use."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,9 @@ def _count_secret_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def counting(service, settings):  # type: ignore[no-untyped-def]
         client = real(service, settings)
         if service == "secretsmanager":
-            client.meta.events.register("before-call.secrets-manager.GetSecretValue",
-                                        lambda **_: reads.append("GetSecretValue"))
+            client.meta.events.register(
+                "before-call.secrets-manager.GetSecretValue", lambda **_: reads.append("GetSecretValue")
+            )
         return client
 
     monkeypatch.setattr(bootstrap, "_client", counting)
@@ -69,8 +71,12 @@ def test_a_missing_secret_means_the_provider_is_not_offered(client, aws) -> None
     aws.settings = replace(aws.settings, provider_secret="creditfirst/none-such")
     status, out = Api(client).post("/v1/sessions", {"provider": "alipay", "code": "x"})
     assert status == 400 and out["error"]["field"] == "provider"
-    assert client.http.post("/v1/callbacks/alipay", headers={"Content-Type": "application/x-www-form-urlencoded"},
-                            body=b"a=b").status_code == 404
+    assert (
+        client.http.post(
+            "/v1/callbacks/alipay", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"a=b"
+        ).status_code
+        == 404
+    )
     assert _client("secretsmanager", aws.settings)  # the sandbox keeps working without any secret
     assert Api(client).post("/v1/sessions", {"provider": "sandbox", "code": "sam:700"})[0] == 201
 

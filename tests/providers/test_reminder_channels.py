@@ -1,6 +1,7 @@
 """The member-day reminder through each provider's own channel, against the strict fakes: WeChat's
 subscribe message (access_token kept, renewed once when refused) and Alipay's mini-program template
 message; every test ends with no recorded rule violation."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,11 @@ def test_a_wechat_reminder_is_a_subscribe_message_to_the_openid_with_a_kept_toke
     assert len(tokens) == 1  # a new token would invalidate the one in use: it is kept and reused
     msg = gw.messages[0]
     assert (msg["touser"], msg["template_id"], msg["page"], msg["miniprogram_state"]) == (
-        "o-ann", TEMPLATE, "pages/credit-day/index", "formal")
+        "o-ann",
+        TEMPLATE,
+        "pages/credit-day/index",
+        "formal",
+    )
     assert msg["data"]["date2"] == {"value": "2026-12-08"}
 
 

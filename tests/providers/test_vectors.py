@@ -1,4 +1,5 @@
 """The official signed notifications (Alipay's and WeChat Pay's own SDK tests) verify; any change fails."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,11 @@ VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ALIPAY = json.loads((VECTORS / "alipay_trade_status_sync.json").read_text())
 WECHAT = json.loads((VECTORS / "wechatpay_payscore_notify.json").read_text())
 ALIPAY_KEY = keys.load_public_key(ALIPAY["alipay_public_key_base64_der"])
-WECHAT_KEYS = {keys.certificate_serial(WECHAT["platform_certificate_pem"]):
-               keys.load_public_key(WECHAT["platform_certificate_pem"])}
+WECHAT_KEYS = {
+    keys.certificate_serial(WECHAT["platform_certificate_pem"]): keys.load_public_key(
+        WECHAT["platform_certificate_pem"]
+    )
+}
 WECHAT_AT = datetime.fromtimestamp(int(WECHAT["headers"]["Wechatpay-Timestamp"]), tz=timezone.utc)
 
 
@@ -63,8 +67,14 @@ def test_a_form_repeating_a_parameter_is_refused() -> None:
 
 
 def test_fen_and_yuan_convert_exactly() -> None:
-    assert [alipay_format.yuan(v) for v in (0, 1, 10, 100, 12345, 10**12 + 7)] == \
-        ["0.00", "0.01", "0.10", "1.00", "123.45", "10000000000.07"]
+    assert [alipay_format.yuan(v) for v in (0, 1, 10, 100, 12345, 10**12 + 7)] == [
+        "0.00",
+        "0.01",
+        "0.10",
+        "1.00",
+        "123.45",
+        "10000000000.07",
+    ]
     assert [alipay_format.fen(v) for v in ("0.10", "123.45", "1", "0.01")] == [10, 12345, 100, 1]
     with pytest.raises(ValueError):
         alipay_format.fen("0.001")

@@ -1,5 +1,6 @@
 """The WeChat Pay Score adapter against the strict fake (tests/providers/fake_wechat.py): every test ends with
 no recorded rule violation. Each issue-14 defect has a test here that fails on the old adapter."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -61,8 +62,14 @@ def _lines(rid: str, *amounts: tuple[str, int]) -> list:
 
 # -- 1, 4, 5: a need-confirm deposit order the user can confirm --------------------------------------------
 def test_a_freeze_is_a_deposit_service_order_the_user_confirms_with_signed_params(provider, gw, aws) -> None:
-    result = provider.freeze("rt_00000000000000000001", "rt_00000000000000000001_freeze", "o-user", 50_000,
-                             "A very long camera rental title for the user", NOW + timedelta(days=90))
+    result = provider.freeze(
+        "rt_00000000000000000001",
+        "rt_00000000000000000001_freeze",
+        "o-user",
+        50_000,
+        "A very long camera rental title for the user",
+        NOW + timedelta(days=90),
+    )
     order = gw.orders["rt_00000000000000000001_freeze"]
     body = order["body"]
     assert body["service_id"] == DEPOSIT_SERVICE and body["risk_fund"]["name"] == "DEPOSIT"
@@ -106,7 +113,7 @@ def test_settling_completes_once_with_every_line_an_end_time_and_their_sum(provi
     again = provider.settle_freeze(f"{rid}_release", f"{rid}_freeze", "o-user", lines, 45_000, fulfilled=True)
     assert all(r.ok for r in again)
     order = gw.orders[f"{rid}_freeze"]
-    (action, body), = order["actions"]  # one /complete, never /modify
+    ((action, body),) = order["actions"]  # one /complete, never /modify
     assert action == "complete" and body["total_amount"] == 5_000
     assert [p["name"] for p in body["post_payments"]] == ["rent", "deduction", "deduction 2"]
     assert body["time_range"]["end_time"] and order["collection"]["state"] == "USER_PAYING"
@@ -120,12 +127,17 @@ def test_a_completion_whose_answer_was_lost_is_resent_identically(provider, gw, 
     _rental(provider, gw, aws, rid)
     gw.down.add("/complete")
     with pytest.raises(ProviderError):
-        provider.settle_freeze(f"{rid}_release", f"{rid}_freeze", "o-user", _lines(rid, ("rent", 700)), 0,
-                               fulfilled=True)
+        provider.settle_freeze(
+            f"{rid}_release", f"{rid}_freeze", "o-user", _lines(rid, ("rent", 700)), 0, fulfilled=True
+        )
     gw.down.clear()
     aws.clock.advance(600)  # a later end_time would be refused as a changed re-entry
-    assert all(r.ok for r in provider.settle_freeze(f"{rid}_release", f"{rid}_freeze", "o-user",
-                                                    _lines(rid, ("rent", 700)), 0, fulfilled=True))
+    assert all(
+        r.ok
+        for r in provider.settle_freeze(
+            f"{rid}_release", f"{rid}_freeze", "o-user", _lines(rid, ("rent", 700)), 0, fulfilled=True
+        )
+    )
     assert gw.orders[f"{rid}_freeze"]["total_amount"] == 700
 
 
@@ -133,13 +145,15 @@ def test_a_defaulted_rental_is_completed_for_rent_and_overdue_within_its_risk_fu
     rid = "rt_00000000000000000006"
     _rental(provider, gw, aws, rid, amount=10_000)
     lines = _lines(rid, ("rent", 3_500), ("overdue", 6_500))
-    assert all(r.ok for r in provider.settle_freeze(f"{rid}_release", f"{rid}_freeze", "o-user", lines, 0,
-                                                    fulfilled=False))
+    assert all(
+        r.ok for r in provider.settle_freeze(f"{rid}_release", f"{rid}_freeze", "o-user", lines, 0, fulfilled=False)
+    )
     assert gw.orders[f"{rid}_freeze"]["total_amount"] == 10_000
 
 
-def test_nothing_owed_completes_at_zero_when_returned_and_cancels_with_a_short_reason_otherwise(provider, gw,
-                                                                                             aws) -> None:
+def test_nothing_owed_completes_at_zero_when_returned_and_cancels_with_a_short_reason_otherwise(
+    provider, gw, aws
+) -> None:
     rid = "rt_00000000000000000007"
     _rental(provider, gw, aws, rid)
     assert provider.release(f"{rid}_release", f"{rid}_freeze", "o-user", 50_000, fulfilled=True).ok
@@ -203,8 +217,9 @@ def test_a_refund_names_the_transaction_total_and_is_settled_by_query(provider, 
     tx = provider.query("ord_00000000000000000004_charge1").provider_ref
     refund = provider.refund("ord_00000000000000000004_rfd1", tx, "o-user", 2_000, charged_total=9_900)
     assert refund.status == "pending"
-    assert provider.refund("ord_00000000000000000004_rfd1", tx, "o-user", 2_000, charged_total=9_900).status \
-        == "pending"  # the same refund
+    assert (
+        provider.refund("ord_00000000000000000004_rfd1", tx, "o-user", 2_000, charged_total=9_900).status == "pending"
+    )  # the same refund
     assert gw.transactions[tx]["refunded"] == 2_000
     gw.finish_refund("ord_00000000000000000004_rfd1", "SUCCESS")
     assert provider.query("ord_00000000000000000004_rfd1").ok

@@ -1,5 +1,6 @@
 """Signing and field limits of what we send WeChat Pay, without a network: the APIv2 HMAC-SHA256 sign of the
 mini-program's Pay Score parameters, Beijing times, itemised completions, clipped texts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,10 +19,17 @@ KEY = "a" * 16 + "APIv2key" + "b" * 8
 
 def test_the_apiv2_sign_is_the_documented_example() -> None:
     # pay.weixin.qq.com/wiki/doc/api/...chapter=4_3: the HMAC-SHA256 value of the documented example
-    params = {"appid": "wxd930ea5d5a258f4f", "mch_id": "10000100", "device_info": "1000", "body": "test",
-              "nonce_str": "ibuaiVcKdpRxkhJA"}
-    assert wechat_format.apiv2_sign(params, "192006250b4c09247ec02edce69f6a2d") == \
-        "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+    params = {
+        "appid": "wxd930ea5d5a258f4f",
+        "mch_id": "10000100",
+        "device_info": "1000",
+        "body": "test",
+        "nonce_str": "ibuaiVcKdpRxkhJA",
+    }
+    assert (
+        wechat_format.apiv2_sign(params, "192006250b4c09247ec02edce69f6a2d")
+        == "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+    )
 
 
 def test_use_params_carry_every_field_the_client_needs_and_a_verifiable_sign() -> None:
@@ -47,15 +55,23 @@ def test_pay_score_times_are_beijing_time() -> None:
 
 
 def test_a_completion_names_each_line_once_and_sums_to_its_total() -> None:
-    body = wechat_params.completion([Item("rent", 3_500, "rent 7 days"), Item("deduction", 1_000, "scratch"),
-                                     Item("deduction", 500, "lost cable")], [Item("coupon", 300, "first order")])
+    body = wechat_params.completion(
+        [Item("rent", 3_500, "rent 7 days"), Item("deduction", 1_000, "scratch"), Item("deduction", 500, "lost cable")],
+        [Item("coupon", 300, "first order")],
+    )
     assert [p["name"] for p in body["post_payments"]] == ["rent", "deduction", "deduction 2"]
     assert body["total_amount"] == 4_700 and body["post_discounts"] == [
-        {"name": "coupon", "amount": 300, "description": "first order"}]
+        {"name": "coupon", "amount": 300, "description": "first order"}
+    ]
 
 
-@given(st.lists(st.tuples(st.text(min_size=0, max_size=40), st.integers(0, 10**7), st.text(max_size=60)),
-                min_size=1, max_size=140))
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=0, max_size=40), st.integers(0, 10**7), st.text(max_size=60)),
+        min_size=1,
+        max_size=140,
+    )
+)
 def test_any_lines_fit_the_limits_and_keep_their_sum(raw: list) -> None:
     body = wechat_params.completion([Item(n, a, d) for n, a, d in raw])
     lines = body["post_payments"]
@@ -68,7 +84,10 @@ def test_reasons_the_user_reads_are_at_most_30_characters_and_never_empty() -> N
     assert len(wechat_params.reason("x" * 80)) == 30
     assert wechat_params.reason("  ") == wechat_params.REASON_CANCELLED
     assert len(wechat_params.REASON_NOTHING_OWED) <= 30 and len(wechat_params.REASON_CANCELLED) <= 30
-    assert wechat_params.clip("租赁服务：高端相机七天租用含配件和保险服务", 20) == "租赁服务：高端相机七天租用含配件和保险服"
+    assert (
+        wechat_params.clip("租赁服务：高端相机七天租用含配件和保险服务", 20)
+        == "租赁服务：高端相机七天租用含配件和保险服"
+    )
 
 
 def test_numbered_names_never_collide_with_given_ones() -> None:

@@ -4,6 +4,7 @@ Runs only when CREDITFIRST_REMOTE_URL names a deployed stage (and AWS credential
 that stage's provider-side setup); skipped otherwise. Sandbox-login checks need that stage to be
 `sandbox` (CREDITFIRST_REMOTE_STAGE=sandbox).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.skipif(not BASE, reason="no deployed stage named (CREDI
 
 
 def _call(method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        BASE + path, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")

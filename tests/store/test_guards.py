@@ -1,4 +1,5 @@
 """The one status guard: a write lands only while the item is in the state the caller read."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,13 +31,18 @@ def test_a_moved_item_raises_the_guards_error_and_is_left_alone(aws):
     assert aws.table.get("G#2", "G")["status"] == "closed"
 
 
-@pytest.mark.parametrize("stored,lands", [({}, True), ({"charge_state": "pending"}, True),
-                                          ({"charge_state": "charging"}, False)])
+@pytest.mark.parametrize(
+    "stored,lands", [({}, True), ({"charge_state": "pending"}, True), ({"charge_state": "charging"}, False)]
+)
 def test_absent_among_the_expected_values_also_accepts_a_missing_attribute(aws, stored, lands):
     aws.table.put({"pk": "G#3", "sk": "G", "status": "pending_charge", **stored})
     uow = _uow(aws)
-    uow.update("G#3", "G", set={"status": "cancelled"},
-               **expect({"status": "pending_charge", "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=Retry))
+    uow.update(
+        "G#3",
+        "G",
+        set={"status": "cancelled"},
+        **expect({"status": "pending_charge", "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=Retry),
+    )
     if lands:
         uow.commit()
         assert aws.table.get("G#3", "G")["status"] == "cancelled"
@@ -49,9 +55,16 @@ def test_several_attributes_and_a_further_condition_all_hold(aws):
     aws.table.put({"pk": "G#4", "sk": "G", "charge_state": "charging", "charge_attempts": 2, "settled": 1})
     for attempts, lands in ((1, False), (2, True)):
         uow = _uow(aws)
-        uow.update("G#4", "G", set={"charge_state": "done"},
-                   **expect({"charge_state": "charging", "charge_attempts": attempts},
-                            also="attribute_not_exists(paused)", on_fail=Retry))
+        uow.update(
+            "G#4",
+            "G",
+            set={"charge_state": "done"},
+            **expect(
+                {"charge_state": "charging", "charge_attempts": attempts},
+                also="attribute_not_exists(paused)",
+                on_fail=Retry,
+            ),
+        )
         if lands:
             uow.commit()
         else:
@@ -62,8 +75,11 @@ def test_several_attributes_and_a_further_condition_all_hold(aws):
 
 def test_the_guard_placeholders_never_collide_with_the_updates_own():
     guard = expect({"status": "active"}, values={":n": 1}, also="n = :n")
-    assert guard == {"condition": "#x_status = :x_status0 AND n = :n", "names": {"#x_status": "status"},
-                     "values": {":x_status0": "active", ":n": 1}}
+    assert guard == {
+        "condition": "#x_status = :x_status0 AND n = :n",
+        "names": {"#x_status": "status"},
+        "values": {":x_status0": "active", ":n": 1},
+    }
 
 
 def test_a_guard_must_expect_something():
@@ -76,9 +92,19 @@ def test_a_further_condition_may_name_a_reserved_word_shared_with_the_updates_ow
     aws.table.put({"pk": "G#5", "sk": "G", "status": "open", "seats": 1, "size": 2, "seat_orders": {}})
     for lands in (True, False):  # the second seat would go beyond the size
         uow = _uow(aws)
-        uow.update("G#5", "G", set_raw=["seat_orders.#mid = :seat"], add={"seats": 1},
-                   **expect({"status": "open"}, also="seats < #size", values={":seat": "o1"},
-                            names={"#mid": "m1", "#size": "size"}, on_fail=Retry))
+        uow.update(
+            "G#5",
+            "G",
+            set_raw=["seat_orders.#mid = :seat"],
+            add={"seats": 1},
+            **expect(
+                {"status": "open"},
+                also="seats < #size",
+                values={":seat": "o1"},
+                names={"#mid": "m1", "#size": "size"},
+                on_fail=Retry,
+            ),
+        )
         if lands:
             uow.commit()
         else:

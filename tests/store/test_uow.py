@@ -1,4 +1,5 @@
 """The unit of work: one transaction, precise failures, nothing half-written."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,15 @@ def test_a_refused_guard_raises_its_own_error_and_writes_nothing(aws):
     aws.table.put({"pk": "T#3", "sk": "T", "status": "closed"})
     uow = _uow(aws)
     uow.put({"pk": "T#4", "sk": "T", "n": 4})
-    uow.update("T#3", "T", set={"status": "open"}, condition="#s = :e", names={"#s": "status"},
-               values={":e": "active"}, on_fail=InvalidState("not active"))
+    uow.update(
+        "T#3",
+        "T",
+        set={"status": "open"},
+        condition="#s = :e",
+        names={"#s": "status"},
+        values={":e": "active"},
+        on_fail=InvalidState("not active"),
+    )
     with pytest.raises(InvalidState, match="not active"):
         uow.commit()
     assert aws.table.get("T#4", "T") is None  # nothing half-written

@@ -1,4 +1,5 @@
 """Admin risk control: blacklist, review queue, scenarios."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,5 @@
 """Coupons and operator campaigns."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal

@@ -1,4 +1,5 @@
 """Sessions, credit authorization, the member's own view."""
+
 from __future__ import annotations
 
 from typing import Literal

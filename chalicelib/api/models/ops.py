@@ -1,4 +1,5 @@
 """Request and response models of chalicelib/api/ops.py."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,11 +13,24 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class MetricsQuery(Query):
-    from_: str | None = Field(default=None, alias="from", description="First day, YYYY-MM-DD (default: to - 29 days)",
-                              json_schema_extra={"format": "date"})
-    to: str | None = Field(default=None, description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)",
-                           json_schema_extra={"format": "date"})
+class DateRangeQuery(Query):
+    """A range of days (the metrics report, the CSV exports)."""
+
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="First day, YYYY-MM-DD (default: to - 29 days)",
+        json_schema_extra={"format": "date"},
+    )
+    to: str | None = Field(
+        default=None,
+        description="Last day, YYYY-MM-DD, inclusive (default: today, UTC)",
+        json_schema_extra={"format": "date"},
+    )
+
+
+class MetricsQuery(DateRangeQuery):
+    """GET /v1/admin/metrics."""
 
 
 class Counters(Out):
@@ -125,8 +139,10 @@ class AmountMismatch(Out):
 
 class ProviderReconciliation(Out):
     provider: str
-    status: str = Field(description="matched | mismatched | unavailable", json_schema_extra={
-        "enum": ["matched", "mismatched", "unavailable"]})
+    status: str = Field(
+        description="matched | mismatched | unavailable",
+        json_schema_extra={"enum": ["matched", "mismatched", "unavailable"]},
+    )
     matched: int = Field(description="request numbers on both sides with the same amount")
     only_provider: list[BillSide]
     only_ours: list[BillSide]

@@ -1,4 +1,5 @@
 """Request and response models of chalicelib/api/orders.py."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,5 @@
 """Request and response models of chalicelib/api/rentals.py."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -26,8 +27,17 @@ class RentalOut(Out):
     id: str
     decision: Literal["deposit_free", "deposit_required", "review", "rejected"]
     reason: str | None
-    status: Literal["pending_freeze", "awaiting_deposit", "review", "active", "returned", "inspecting", "closing",
-                    "closed", "rejected"]
+    status: Literal[
+        "pending_freeze",
+        "awaiting_deposit",
+        "review",
+        "active",
+        "returned",
+        "inspecting",
+        "closing",
+        "closed",
+        "rejected",
+    ]
     frozen_amount: int
     deposit_amount: int
     due_at: str
@@ -35,8 +45,10 @@ class RentalOut(Out):
     rent_charged: int | None = None
     deducted_amount: int = 0
     released_amount: int | None = None
-    lines: list[NamedAmount] | None = Field(None, description="closed: what was taken, by name (rent, overdue_fee, "
-                                            "damage, lost_accessory, cleaning, buyout)")
+    lines: list[NamedAmount] | None = Field(
+        None,
+        description="closed: what was taken, by name (rent, overdue_fee, damage, lost_accessory, cleaning, buyout)",
+    )
     discounts: list[NamedAmount] | None = Field(None, description="closed: lines - discounts = the amount taken")
 
 
@@ -74,7 +86,8 @@ class DamageLineIn(Body):
 class DamageIn(Body):
     lines: list[DamageLineIn] = Field(min_length=1, max_length=10)
     evidence: list[Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2048)]] = Field(
-        default_factory=list, max_length=20, description="links to photos or reports of the damage")
+        default_factory=list, max_length=20, description="links to photos or reports of the damage"
+    )
 
 
 class DamageOut(Out):

@@ -1,4 +1,5 @@
 """The sandbox clock and run-everything-now."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -1,4 +1,5 @@
 """Request and response models of chalicelib/api/trials.py."""
+
 from __future__ import annotations
 
 from pydantic import Field

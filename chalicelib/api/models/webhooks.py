@@ -1,4 +1,5 @@
 """Request and response models of chalicelib/api/webhooks.py."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -12,8 +13,9 @@ Pattern = Annotated[str, Field(min_length=1, max_length=128)]
 
 class WebhookIn(Body):
     url: str = Field(min_length=1, max_length=2048, description="https URL (http and loopback only in stage local)")
-    events: list[Pattern] = Field(min_length=1, max_length=50,
-                                  description="event types; `prefix.*` matches every type under prefix, `*` all")
+    events: list[Pattern] = Field(
+        min_length=1, max_length=50, description="event types; `prefix.*` matches every type under prefix, `*` all"
+    )
 
 
 class WebhookCreated(Out):
@@ -47,7 +49,8 @@ class EventsQuery(BaseModel):
 
     type: str | None = Field(default=None, min_length=1, max_length=128, description="event type, or `prefix.*`")
     delivery: Literal["pending", "delivered", "failed"] | None = Field(
-        default=None, description="only events with a delivery in this status")
+        default=None, description="only events with a delivery in this status"
+    )
     limit: int = Field(default=50, ge=1, le=200)
 
 

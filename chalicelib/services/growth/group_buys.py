@@ -1,5 +1,6 @@
 """Group-buys: an operator's offer (product, price, group price, team size, window). Members list the
 open ones (one Query on the list index, ending after now) and open teams on them (teams.py)."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,8 +22,23 @@ def group_buy_key(gb_id: str) -> tuple[str, str]:
     return f"GROUPBUY#{gb_id}", "GROUPBUY"
 
 
-FIELDS = ("id", "product_id", "title", "price", "group_price", "team_size", "per_member_limit", "team_hours",
-          "starts_at", "ends_at", "scenario", "trial_days", "virtual_fill", "new_members_only", "created_at")
+FIELDS = (
+    "id",
+    "product_id",
+    "title",
+    "price",
+    "group_price",
+    "team_size",
+    "per_member_limit",
+    "team_hours",
+    "starts_at",
+    "ends_at",
+    "scenario",
+    "trial_days",
+    "virtual_fill",
+    "new_members_only",
+    "created_at",
+)
 
 
 def view(item: dict) -> dict:
@@ -32,20 +48,40 @@ def view(item: dict) -> dict:
 def create(deps: Deps, uow: UnitOfWork, body: Any) -> dict:
     """Validate the terms (400 naming the field) and write the group-buy."""
     starts, ends = body.starts_at, body.ends_at
-    rules.check_terms(body.price, body.group_price, body.team_size, body.per_member_limit, body.team_hours,
-                      starts, ends)
+    rules.check_terms(
+        body.price, body.group_price, body.team_size, body.per_member_limit, body.team_hours, starts, ends
+    )
     scenarios.require(deps.table.get(*scenario_key(body.scenario)), body.scenario)
     gb_id = f"gb_{secrets.token_hex(8)}"
-    item = {"pk": group_buy_key(gb_id)[0], "sk": "GROUPBUY", "type": "group_buy", "id": gb_id,
-            "product_id": body.product_id, "title": body.title, "price": body.price, "group_price": body.group_price,
-            "team_size": body.team_size, "per_member_limit": body.per_member_limit, "team_hours": body.team_hours,
-            "starts_at": iso(starts), "ends_at": iso(ends), "scenario": body.scenario,
-            "trial_days": body.trial_days, "virtual_fill": body.virtual_fill,
-            "new_members_only": body.new_members_only, "created_at": iso(uow.now),
-            "list_pk": LIST_PK, "list_sk": f"{iso(ends)}#{gb_id}"}
+    item = {
+        "pk": group_buy_key(gb_id)[0],
+        "sk": "GROUPBUY",
+        "type": "group_buy",
+        "id": gb_id,
+        "product_id": body.product_id,
+        "title": body.title,
+        "price": body.price,
+        "group_price": body.group_price,
+        "team_size": body.team_size,
+        "per_member_limit": body.per_member_limit,
+        "team_hours": body.team_hours,
+        "starts_at": iso(starts),
+        "ends_at": iso(ends),
+        "scenario": body.scenario,
+        "trial_days": body.trial_days,
+        "virtual_fill": body.virtual_fill,
+        "new_members_only": body.new_members_only,
+        "created_at": iso(uow.now),
+        "list_pk": LIST_PK,
+        "list_sk": f"{iso(ends)}#{gb_id}",
+    }
     uow.put(item, condition="attribute_not_exists(pk)")
-    uow.audit(f"group_buy#{gb_id}", "created", after={"team_size": body.team_size, "group_price": body.group_price},
-              event="group_buy.created")
+    uow.audit(
+        f"group_buy#{gb_id}",
+        "created",
+        after={"team_size": body.team_size, "group_price": body.group_price},
+        event="group_buy.created",
+    )
     return view(item)
 
 

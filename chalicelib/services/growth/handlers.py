@@ -1,4 +1,5 @@
 """Growth's resolver table: what an operator's answer on a self-referral review does."""
+
 from __future__ import annotations
 
 from . import referrals

@@ -9,6 +9,7 @@ send through the provider port, then record `sent` and count it (CREDITDAY#<mont
 transaction. A send the provider refused is `failed` and may be claimed again by a later run; a crash
 between the send and its record leaves `sending`, never resent (at most one per member per month).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -47,6 +48,7 @@ def reminder_of(deps: Deps, month: str) -> rules.Reminder:
 
 # -- the member's side --------------------------------------------------------------------------------
 
+
 def set_choices(deps: Deps, uow: UnitOfWork, member_id: str, credit_day: bool) -> dict:
     uow.update(*member_key(member_id), set={"remind_credit_day": credit_day}, condition="attribute_exists(pk)")
     uow.audit(f"member#{member_id}", "reminders_set", after={"credit_day": credit_day})
@@ -57,20 +59,32 @@ def confirm(deps: Deps, uow: UnitOfWork, member_id: str) -> dict:
     """Once per month, only after that month's reminder was sent (409 invalid_state otherwise)."""
     months = rules.confirmable_months(uow.now)
     found = deps.table.batch_get([reminder_key(member_id, m) for m in months])
-    sent = next((found[reminder_key(member_id, m)] for m in months
-                 if found.get(reminder_key(member_id, m), {}).get("status") == RS.SENT), None)
+    sent = next(
+        (
+            found[reminder_key(member_id, m)]
+            for m in months
+            if found.get(reminder_key(member_id, m), {}).get("status") == RS.SENT
+        ),
+        None,
+    )
     if not sent:
         raise InvalidState("there is no credit-day reminder to confirm")
     if sent.get("confirmed_at"):
         raise InvalidState("already confirmed for this month")
     month = sent["sk"]
-    uow.update(*reminder_key(member_id, month), set={"confirmed_at": iso(uow.now)},
-               **expect({"status": RS.SENT, "confirmed_at": ABSENT},
-                        on_fail=InvalidState("already confirmed for this month")))
+    uow.update(
+        *reminder_key(member_id, month),
+        set={"confirmed_at": iso(uow.now)},
+        **expect({"status": RS.SENT, "confirmed_at": ABSENT}, on_fail=InvalidState("already confirmed for this month")),
+    )
     metrics.stage_credit_day(uow, month, {"confirmed": 1})
     uow.audit(f"member#{member_id}", "credit_day_confirmed", data={"month": month}, event="credit_day.confirmed")
-    return {"month": month, "credit_day": rules.credit_date(month, deps.settings.policy.credit_day).isoformat(),
-            "confirmed": True, "confirmed_at": iso(uow.now)}
+    return {
+        "month": month,
+        "credit_day": rules.credit_date(month, deps.settings.policy.credit_day).isoformat(),
+        "confirmed": True,
+        "confirmed_at": iso(uow.now),
+    }
 
 
 def report(deps: Deps, month: str) -> dict:
@@ -78,6 +92,7 @@ def report(deps: Deps, month: str) -> dict:
 
 
 # -- the sweep and the worker ------------------------------------------------------------------------
+
 
 def fan_out(deps: Deps, now: datetime) -> int:
     month = rules.reminder_month(now, deps.settings.policy.credit_day)
@@ -121,8 +136,15 @@ def _send_one(deps: Deps, member: dict, record: dict | None, reminder: rules.Rem
     member_id, now = member["member_id"], deps.clock.now()
     pk, sk = reminder_key(member_id, reminder.month)
     status = rules.transition(record["status"], RS.SENDING) if record else RS.SENDING  # new: claimed straight
-    claim = {"pk": pk, "sk": sk, "type": "reminder", "status": str(status), "provider": member["provider"],
-             "claimed_at": iso(now), "attempts": int((record or {}).get("attempts", 0)) + 1}
+    claim = {
+        "pk": pk,
+        "sk": sk,
+        "type": "reminder",
+        "status": str(status),
+        "provider": member["provider"],
+        "claimed_at": iso(now),
+        "attempts": int((record or {}).get("attempts", 0)) + 1,
+    }
     try:
         deps.table.put(claim, **expect({"status": (ABSENT, RS.FAILED)}))
     except ConditionFailed:
@@ -134,18 +156,26 @@ def _send_one(deps: Deps, member: dict, record: dict | None, reminder: rules.Rem
         result = None
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
     ok = bool(result and result.ok)
-    uow.update(pk, sk, **set_or_remove({"status": str(rules.transition(RS.SENDING, RS.SENT if ok else RS.FAILED)),
-                                        "provider_ref": result.provider_ref if result else None,
-                                        "reason": None if ok else (result.reason if result else "provider_error"),
-                                        "done_at": iso(uow.now)}),
-               **expect({"status": RS.SENDING, "claimed_at": claim["claimed_at"]}, on_fail=Retry))
+    uow.update(
+        pk,
+        sk,
+        **set_or_remove(
+            {
+                "status": str(rules.transition(RS.SENDING, RS.SENT if ok else RS.FAILED)),
+                "provider_ref": result.provider_ref if result else None,
+                "reason": None if ok else (result.reason if result else "provider_error"),
+                "done_at": iso(uow.now),
+            }
+        ),
+        **expect({"status": RS.SENDING, "claimed_at": claim["claimed_at"]}, on_fail=Retry),
+    )
     if ok:
         metrics.stage_credit_day(uow, reminder.month, {"reminded": 1})
-        uow.audit(f"member#{member_id}", "credit_day_reminded", data={"month": reminder.month},
-                  event="credit_day.reminded")
+        uow.audit(
+            f"member#{member_id}", "credit_day_reminded", data={"month": reminder.month}, event="credit_day.reminded"
+        )
     try:
         uow.commit()
     except Retry:
         return 0
     return int(ok)
-

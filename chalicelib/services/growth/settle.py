@@ -7,6 +7,7 @@ the timer, so the sweep finishes the job; a repeated or stale message changes no
 Full: each held order gets its charge timer (charged at its charge_at, as any pay-later order).
 Failed: each order is cancelled with reason `team_failed`, nothing charged, exposure and coupon back.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -64,12 +65,17 @@ def _close(deps: Deps, team: dict, target: rules.TeamStatus, now: datetime) -> d
     rules.transition(team["status"], target)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     changes = {"status": str(target), "closed_at": iso(now), "due_at": iso(now)}
-    uow.update(team["pk"], team["sk"], set=changes,
-               **expect({"status": T.OPEN, "seats": int(team["seats"])}, on_fail=Retry))
-    uow.audit(f"team#{team['id']}", str(target), before={"status": "open"},
-              after={"status": str(target), "seats": int(team["seats"])},
-              data={"share_code": team["share_code"], "group_buy_id": team["group_buy_id"]},
-              event=f"team.{target}")
+    uow.update(
+        team["pk"], team["sk"], set=changes, **expect({"status": T.OPEN, "seats": int(team["seats"])}, on_fail=Retry)
+    )
+    uow.audit(
+        f"team#{team['id']}",
+        str(target),
+        before={"status": "open"},
+        after={"status": str(target), "seats": int(team["seats"])},
+        data={"share_code": team["share_code"], "group_buy_id": team["group_buy_id"]},
+        event=f"team.{target}",
+    )
     stats.stage_team(uow, now.strftime("%Y-%m-%d"), str(target), team.get("band"), team["group_buy_id"])
     uow.commit()
     return {**team, **changes}
@@ -106,9 +112,15 @@ def _settle_seat(deps: Deps, team: dict, member_id: str, order: dict | None) -> 
         else:
             _stage_proceed(deps, uow, order, team["status"])
     lock_cond = "team_code = :c AND #o = :t"
-    uow.update(lock_pk, lock_sk, set={"open": False, "closed_at": iso(now)}, condition=lock_cond,
-               names={"#o": "open"}, values={":c": code, ":t": True},
-               on_fail=Retry)
+    uow.update(
+        lock_pk,
+        lock_sk,
+        set={"open": False, "closed_at": iso(now)},
+        condition=lock_cond,
+        names={"#o": "open"},
+        values={":c": code, ":t": True},
+        on_fail=Retry,
+    )
     try:
         uow.commit()
     except Retry:
@@ -135,14 +147,31 @@ def _stage_cancel(deps: Deps, uow: UnitOfWork, order: dict) -> None:
     status = order["status"]
     seat = str(rules.seat_transition(order["team_state"], SEAT.FAILED))
     if status not in (OrderStatus.PENDING_CHARGE, OrderStatus.IN_REVIEW):
-        uow.update(order["pk"], order["sk"], set={"team_state": seat},
-                   **expect({"team_state": SEAT.OPEN}, on_fail=Retry))
+        uow.update(
+            order["pk"], order["sk"], set={"team_state": seat}, **expect({"team_state": SEAT.OPEN}, on_fail=Retry)
+        )
         return
-    fields = {"status": str(order_rules.transition(status, OrderStatus.CANCELLED)), "charge_state": "cancelled",
-              "reason": FAILED_REASON, "team_state": seat, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now),
-              **pay_later.stage_close(deps, uow, order, FAILED_REASON)}
-    uow.update(order["pk"], order["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               **expect({"status": status, "team_state": SEAT.OPEN}, on_fail=Retry))
+    fields = {
+        "status": str(order_rules.transition(status, OrderStatus.CANCELLED)),
+        "charge_state": "cancelled",
+        "reason": FAILED_REASON,
+        "team_state": seat,
+        "cancelled_at": iso(uow.now),
+        "updated_at": iso(uow.now),
+        **pay_later.stage_close(deps, uow, order, FAILED_REASON),
+    }
+    uow.update(
+        order["pk"],
+        order["sk"],
+        set=fields,
+        remove=pay_later.without(["due_pk", "due_at"], fields),
+        **expect({"status": status, "team_state": SEAT.OPEN}, on_fail=Retry),
+    )
     closing.stage_released(uow, order, int(order["payable"]))
-    uow.audit(f"order#{order['id']}", "cancelled", before={"status": status},
-              after={"status": "cancelled", "reason": FAILED_REASON}, event="order.cancelled")
+    uow.audit(
+        f"order#{order['id']}",
+        "cancelled",
+        before={"status": status},
+        after={"status": "cancelled", "reason": FAILED_REASON},
+        event="order.cancelled",
+    )

@@ -11,6 +11,7 @@ Items: the team (TEAM#<share code>; sparse `due` timer at its deadline), one loc
 (GBDEVICE#<device>: 3+ joins within an hour go to review). Round trips of a join: GetItem (team),
 BatchGetItem (member, scenario, device, device joins, group-buy, lock), TransactWriteItems.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -88,10 +89,19 @@ def seats_of(team: dict) -> list[dict]:
 
 
 def view(team: dict) -> dict:
-    return {"id": team["id"], "share_code": team["share_code"], "group_buy_id": team["group_buy_id"],
-            "status": status_of(team), "size": int(team["size"]), "seats": seats_of(team),
-            "expires_at": team["expires_at"], "leader_id": team["leader_id"], "group_price": int(team["group_price"]),
-            "created_at": team["created_at"], "closed_at": team.get("closed_at")}
+    return {
+        "id": team["id"],
+        "share_code": team["share_code"],
+        "group_buy_id": team["group_buy_id"],
+        "status": status_of(team),
+        "size": int(team["size"]),
+        "seats": seats_of(team),
+        "expires_at": team["expires_at"],
+        "leader_id": team["leader_id"],
+        "group_price": int(team["group_price"]),
+        "created_at": team["created_at"],
+        "closed_at": team.get("closed_at"),
+    }
 
 
 def load(deps: Deps, raw_code: str) -> dict:
@@ -151,28 +161,50 @@ def _require_no_open_team(read: _Read) -> None:
         raise InvalidState("you already have an open team in this group-buy", code="already_in_team")
 
 
-def _stage_seat(deps: Deps, uow: UnitOfWork, read: _Read, member_id: str, device_id: str | None, code: str,
-                quantity: int, oid: str, overrule: Any = None) -> dict:
+def _stage_seat(
+    deps: Deps,
+    uow: UnitOfWork,
+    read: _Read,
+    member_id: str,
+    device_id: str | None,
+    code: str,
+    quantity: int,
+    oid: str,
+    overrule: Any = None,
+) -> dict:
     """The seat's order through the shared pipeline; a rejection writes nothing (409 rejected)."""
     gb = read.group_buy
     rules.check_quantity(quantity, int(gb["per_member_limit"]))
-    body = SeatOrder(gb["scenario"], int(gb["group_price"]) * quantity,
-                     int(gb["trial_days"]) if gb.get("trial_days") is not None else None)
+    body = SeatOrder(
+        gb["scenario"],
+        int(gb["group_price"]) * quantity,
+        int(gb["trial_days"]) if gb.get("trial_days") is not None else None,
+    )
     seat = {"team_code": code, "team_state": str(rules.SeatState.OPEN), "group_buy_id": gb["id"], "quantity": quantity}
-    order = orders.create(deps, uow, member_id, device_id, body, oid, inputs=read.inputs, seat=seat,
-                          overrule=overrule)
+    order = orders.create(deps, uow, member_id, device_id, body, oid, inputs=read.inputs, seat=seat, overrule=overrule)
     if order["decision"] == Outcome.REJECTED:
         raise Rejected(f"the seat's order was rejected: {order['reason']}", code="rejected")
     # one open team per member per group-buy: the lock is free (never taken, or its team has closed)
-    uow.put({"pk": lock_key(gb["id"], member_id)[0], "sk": lock_key(gb["id"], member_id)[1], "type": "team_lock",
-             "team_code": code, "open": True, "at": iso(uow.now)},
-            condition="attribute_not_exists(pk) OR #o = :f", names={"#o": "open"}, values={":f": False},
-            on_fail=RETRY)
+    uow.put(
+        {
+            "pk": lock_key(gb["id"], member_id)[0],
+            "sk": lock_key(gb["id"], member_id)[1],
+            "type": "team_lock",
+            "team_code": code,
+            "open": True,
+            "at": iso(uow.now),
+        },
+        condition="attribute_not_exists(pk) OR #o = :f",
+        names={"#o": "open"},
+        values={":f": False},
+        on_fail=RETRY,
+    )
     return order
 
 
-def open_team(deps: Deps, uow: UnitOfWork, member_id: str, gb_id: str, device_id: str | None, quantity: int,
-              oid: str) -> dict:
+def open_team(
+    deps: Deps, uow: UnitOfWork, member_id: str, gb_id: str, device_id: str | None, quantity: int, oid: str
+) -> dict:
     """The caller leads a new team and holds its first seat."""
     now = uow.now
     gb = group_buys.get(deps, gb_id)
@@ -185,22 +217,49 @@ def open_team(deps: Deps, uow: UnitOfWork, member_id: str, gb_id: str, device_id
     order = _stage_seat(deps, uow, read, member_id, device_id, code, quantity, oid)
     expires = rules.team_deadline(now, int(gb["team_hours"]), parse_iso(gb["ends_at"]))
     member = read.inputs.member
-    team = {"pk": team_key(code)[0], "sk": "TEAM", "type": "team", "id": f"tm_{secrets.token_hex(8)}",
-            "share_code": code, "group_buy_id": gb_id, "leader_id": member_id, "size": int(gb["team_size"]),
-            "group_price": int(gb["group_price"]), "scenario": gb["scenario"], "virtual_fill": bool(gb.get("virtual_fill")),
-            "status": str(rules.TeamStatus.OPEN), "seats": 1, "members": {member_id},
-            "accounts": {_account(member)},
-            "seat_orders": {member_id: {"order_id": order["id"], "at": iso(now), "quantity": quantity,
-                                        "device": device_id, "account": _account(member)}},
-            "expires_at": iso(expires), "created_at": iso(now), "band": members.band(member, now),
-            "due_pk": due_pk(code), "due_at": iso(expires),
-            "list_pk": f"group_buy#{gb_id}#team", "list_sk": f"{iso(now)}#{code}"}
+    team = {
+        "pk": team_key(code)[0],
+        "sk": "TEAM",
+        "type": "team",
+        "id": f"tm_{secrets.token_hex(8)}",
+        "share_code": code,
+        "group_buy_id": gb_id,
+        "leader_id": member_id,
+        "size": int(gb["team_size"]),
+        "group_price": int(gb["group_price"]),
+        "scenario": gb["scenario"],
+        "virtual_fill": bool(gb.get("virtual_fill")),
+        "status": str(rules.TeamStatus.OPEN),
+        "seats": 1,
+        "members": {member_id},
+        "accounts": {_account(member)},
+        "seat_orders": {
+            member_id: {
+                "order_id": order["id"],
+                "at": iso(now),
+                "quantity": quantity,
+                "device": device_id,
+                "account": _account(member),
+            }
+        },
+        "expires_at": iso(expires),
+        "created_at": iso(now),
+        "band": members.band(member, now),
+        "due_pk": due_pk(code),
+        "due_at": iso(expires),
+        "list_pk": f"group_buy#{gb_id}#team",
+        "list_sk": f"{iso(now)}#{code}",
+    }
     if device_id:
         team["devices"] = {device_id}
     uow.put(team, condition="attribute_not_exists(pk)", on_fail=RETRY)  # a code collision: draw again
-    uow.audit(f"team#{team['id']}", "opened", after={"status": "open", "size": team["size"]},
-              data={"share_code": code, "group_buy_id": gb_id, "member_id": member_id, "order_id": order["id"]},
-              event="team.opened")
+    uow.audit(
+        f"team#{team['id']}",
+        "opened",
+        after={"status": "open", "size": team["size"]},
+        data={"share_code": code, "group_buy_id": gb_id, "member_id": member_id, "order_id": order["id"]},
+        event="team.opened",
+    )
     stats.stage_team(uow, now.strftime("%Y-%m-%d"), "opened", team["band"], gb_id)
     return view(team)
 
@@ -209,8 +268,9 @@ def _account(member: dict) -> str:
     return f"{member['provider']}:{member['provider_user_id']}"
 
 
-def join(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: str | None, quantity: int,
-         oid: str) -> dict:
+def join(
+    deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: str | None, quantity: int, oid: str
+) -> dict:
     """Take a seat in someone's team (409 team_full, team_closed, already_in_team, own_team,
     device_in_team; 403 blacklisted or younger than 24 h)."""
     now = uow.now
@@ -249,27 +309,54 @@ def join(deps: Deps, uow: UnitOfWork, member_id: str, raw_code: str, device_id: 
         cond += " AND NOT contains(devices, :d)"
         values[":d"] = device_id
         adds["devices"] = {device_id}
-    uow.update(team["pk"], team["sk"], set_raw=["seat_orders.#mid = :seat"], add=adds,
-               **expect({"status": rules.TeamStatus.OPEN}, also=cond, values=values,
-                        names={"#mid": member_id, "#size": "size"}, on_fail=RETRY))
+    uow.update(
+        team["pk"],
+        team["sk"],
+        set_raw=["seat_orders.#mid = :seat"],
+        add=adds,
+        **expect(
+            {"status": rules.TeamStatus.OPEN},
+            also=cond,
+            values=values,
+            names={"#mid": member_id, "#size": "size"},
+            on_fail=RETRY,
+        ),
+    )
     if device_id:
         _stage_device_join(uow, device_id, read.device_item, recent, now)
-    uow.audit(f"team#{team['id']}", "joined", data={"share_code": code, "member_id": member_id,
-                                                    "order_id": order["id"], "seats": int(team["seats"]) + 1},
-              event="team.joined")
+    uow.audit(
+        f"team#{team['id']}",
+        "joined",
+        data={"share_code": code, "member_id": member_id, "order_id": order["id"], "seats": int(team["seats"]) + 1},
+        event="team.joined",
+    )
     uow.send(QUEUE, {"pk": team["pk"], "sk": team["sk"]})  # the worker completes a team whose seats are all taken
-    fresh = {**team, "seats": int(team["seats"]) + 1, "members": {*team.get("members", set()), member_id},
-             "seat_orders": {**(team.get("seat_orders") or {}), member_id: seat}}
+    fresh = {
+        **team,
+        "seats": int(team["seats"]) + 1,
+        "members": {*team.get("members", set()), member_id},
+        "seat_orders": {**(team.get("seat_orders") or {}), member_id: seat},
+    }
     return view(fresh)
 
 
-def _stage_device_join(uow: UnitOfWork, device_id: str, item: dict | None, recent: list[datetime],
-                       now: datetime) -> None:
+def _stage_device_join(
+    uow: UnitOfWork, device_id: str, item: dict | None, recent: list[datetime], now: datetime
+) -> None:
     """Record the join on the device (the window's joins only); a concurrent join from it retries."""
     version = int((item or {}).get("v", 0))
-    uow.put({"pk": device_key(device_id)[0], "sk": "GBDEVICE", "type": "team_device",
-             "joins": [iso(t) for t in [*recent, now]], "v": version + 1},
-            condition="attribute_not_exists(pk) OR v = :v", values={":v": version}, on_fail=RETRY)
+    uow.put(
+        {
+            "pk": device_key(device_id)[0],
+            "sk": "GBDEVICE",
+            "type": "team_device",
+            "joins": [iso(t) for t in [*recent, now]],
+            "v": version + 1,
+        },
+        condition="attribute_not_exists(pk) OR v = :v",
+        values={":v": version},
+        on_fail=RETRY,
+    )
 
 
 # -- leaving: a seat's order cancelled while its team is open ---------------------------------------
@@ -292,25 +379,63 @@ def cancel_order(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> 
         raise InvalidState("this order no longer holds a seat")
     status = order["status"]
     left = rules.seat_transition(order["team_state"], rules.SeatState.LEFT)
-    fields = {"status": str(order_rules.transition(status, "cancelled")), "charge_state": "cancelled",
-              "reason": LEFT_REASON, "team_state": str(left),
-              "cancelled_at": iso(uow.now), **pay_later.stage_close(deps, uow, order, LEFT_REASON)}
-    uow.update(order["pk"], order["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               **expect({"status": status, "team_state": rules.SeatState.OPEN}, on_fail=RETRY))
+    fields = {
+        "status": str(order_rules.transition(status, "cancelled")),
+        "charge_state": "cancelled",
+        "reason": LEFT_REASON,
+        "team_state": str(left),
+        "cancelled_at": iso(uow.now),
+        **pay_later.stage_close(deps, uow, order, LEFT_REASON),
+    }
+    uow.update(
+        order["pk"],
+        order["sk"],
+        set=fields,
+        remove=pay_later.without(["due_pk", "due_at"], fields),
+        **expect({"status": status, "team_state": rules.SeatState.OPEN}, on_fail=RETRY),
+    )
     closing.stage_released(uow, order, int(order["payable"]))
     # the team without the seat, under its exact seat count: a concurrent join or leave re-reads
     rest = list(seats.values())
-    uow.update(team["pk"], team["sk"], **set_or_remove({  # an empty set cannot be stored: removed instead
-                   "seats": len(rest), "seat_orders": seats, "members": set(seats) or None,
-                   "accounts": {s["account"] for s in rest if s.get("account")} or None,
-                   "devices": {s["device"] for s in rest if s.get("device")} or None}),
-               **expect({"status": rules.TeamStatus.OPEN, "seats": int(team["seats"])}, also="seats < #size",
-                        names={"#size": "size"}, on_fail=RETRY))
+    uow.update(
+        team["pk"],
+        team["sk"],
+        **set_or_remove(
+            {  # an empty set cannot be stored: removed instead
+                "seats": len(rest),
+                "seat_orders": seats,
+                "members": set(seats) or None,
+                "accounts": {s["account"] for s in rest if s.get("account")} or None,
+                "devices": {s["device"] for s in rest if s.get("device")} or None,
+            }
+        ),
+        **expect(
+            {"status": rules.TeamStatus.OPEN, "seats": int(team["seats"])},
+            also="seats < #size",
+            names={"#size": "size"},
+            on_fail=RETRY,
+        ),
+    )
     lock_pk, lock_sk = lock_key(team["group_buy_id"], member_id)
-    uow.update(lock_pk, lock_sk, set={"open": False, "closed_at": iso(uow.now)},
-               condition="team_code = :c", values={":c": team["share_code"]}, on_fail=RETRY)
-    uow.audit(f"order#{order_id}", "cancelled", before={"status": status},
-              after={"status": "cancelled", "reason": LEFT_REASON}, event="order.cancelled")
-    uow.audit(f"team#{team['id']}", "left", data={"share_code": team["share_code"], "member_id": member_id,
-                                                  "order_id": order_id, "seats": len(rest)}, event="team.left")
+    uow.update(
+        lock_pk,
+        lock_sk,
+        set={"open": False, "closed_at": iso(uow.now)},
+        condition="team_code = :c",
+        values={":c": team["share_code"]},
+        on_fail=RETRY,
+    )
+    uow.audit(
+        f"order#{order_id}",
+        "cancelled",
+        before={"status": status},
+        after={"status": "cancelled", "reason": LEFT_REASON},
+        event="order.cancelled",
+    )
+    uow.audit(
+        f"team#{team['id']}",
+        "left",
+        data={"share_code": team["share_code"], "member_id": member_id, "order_id": order_id, "seats": len(rest)},
+        event="team.left",
+    )
     return orders.view({**order, **fields})

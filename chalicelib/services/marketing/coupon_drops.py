@@ -8,6 +8,7 @@ entry (the batch's outbox event) and, for a campaign, the budget counter. Coupon
 deterministic, so a job run twice or a batch delivered twice issues nothing new, and a coupon already
 reserved or used is never rewritten (a blind BatchWriteItem could reset it to available).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from ..ops import metrics
 from .coupons import coupon_id, coupon_item, coupon_key
 
 QUEUE = "coupon-drops"
-PAGE = 96               # members per page message (a multiple of PER_TRANSACTION)
-PER_TRANSACTION = 24    # coupons per TransactWriteItems: 25 items with the audit (moto's cap; DynamoDB allows 100)
+PAGE = 96  # members per page message (a multiple of PER_TRANSACTION)
+PER_TRANSACTION = 24  # coupons per TransactWriteItems: 25 items with the audit (moto's cap; DynamoDB allows 100)
 MAX_ATTEMPTS = 8
 
 
@@ -47,11 +48,21 @@ class Grant:
 
     def item(self, member_id: str) -> dict:
         extra = {k: v for k, v in (("campaign_id", self.campaign_id), ("percent_off", self.percent_off)) if v}
-        return coupon_item(self.coupon_id(member_id), member_id, self.kind, self.amount, self.min_spend,
-                           self.valid_from, self.valid_until, drop=f"{self.kind}#{self.ref}", **extra)
+        return coupon_item(
+            self.coupon_id(member_id),
+            member_id,
+            self.kind,
+            self.amount,
+            self.min_spend,
+            self.valid_from,
+            self.valid_until,
+            drop=f"{self.kind}#{self.ref}",
+            **extra,
+        )
 
 
 # -- finding members: independent pages --------------------------------------------------------
+
 
 def page_messages(base: dict, tier: str) -> list[dict]:
     """The first page of every shard of a tier's part of the `group` index: one message each, so
@@ -66,9 +77,13 @@ def tier_page(deps: Deps, tier: str, shard: int, after: str | None, now: datetim
     if after:
         cond, values = cond + " AND group_sk > :a", {**values, ":a": after}
     rows = list(deps.table.query(cond, values, index="group", limit=PAGE))
-    live = [m["member_id"] for m in rows
-            if m.get("authorization_expires_at") and parse_iso(m["authorization_expires_at"]) > now
-            and not m.get("blacklisted")]
+    live = [
+        m["member_id"]
+        for m in rows
+        if m.get("authorization_expires_at")
+        and parse_iso(m["authorization_expires_at"]) > now
+        and not m.get("blacklisted")
+    ]
     return live, (rows[-1]["group_sk"] if len(rows) == PAGE else None)
 
 
@@ -84,6 +99,7 @@ def handle_page(deps: Deps, body: dict, grant: Grant | None) -> int:
 
 # -- the credit day -------------------------------------------------------------------------
 
+
 def drop_key(month: str) -> tuple[str, str]:
     return f"DROP#credit_day#{month}", "DROP"
 
@@ -98,12 +114,22 @@ def drop_credit_day(deps: Deps, now: datetime, force: bool = False) -> int:
     month = rules.credit_day_month(now, deps.settings.policy.credit_day)
     if month is None or (not force and deps.table.get(*drop_key(month))):
         return 0
-    pages = [m for tier in rules.CREDIT_DAY_TIERS
-             for m in page_messages({"type": "credit_day_page", "month": month}, tier)]
+    pages = [
+        m for tier in rules.CREDIT_DAY_TIERS for m in page_messages({"type": "credit_day_page", "month": month}, tier)
+    ]
     deps.queues.send_many(QUEUE, pages)
     uow = UnitOfWork(deps.table, now, "system")
-    uow.put({"pk": drop_key(month)[0], "sk": "DROP", "type": "drop", "kind": "credit_day", "month": month,
-             "pages": len(pages), "at": iso(now)})
+    uow.put(
+        {
+            "pk": drop_key(month)[0],
+            "sk": "DROP",
+            "type": "drop",
+            "kind": "credit_day",
+            "month": month,
+            "pages": len(pages),
+            "at": iso(now),
+        }
+    )
     uow.audit(f"drop#credit_day#{month}", "credit_day_dropped", data={"pages": len(pages)})
     uow.commit()
     return len(pages)
@@ -119,16 +145,17 @@ def credit_day_grant(deps: Deps, month: str, tier: str) -> Grant | None:
 
 # -- the worker -----------------------------------------------------------------------------
 
+
 def issue(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
     """Issue `grant` to each member that does not have it yet; returns how many were issued now."""
     member_ids = list(dict.fromkeys(member_ids))
     issued = 0
     for start in range(0, len(member_ids), 100):
-        ids = member_ids[start:start + 100]
+        ids = member_ids[start : start + 100]
         have = deps.table.batch_get([coupon_key(grant.coupon_id(m)) for m in ids])
         todo = [m for m in ids if coupon_key(grant.coupon_id(m)) not in have]
         for part in range(0, len(todo), PER_TRANSACTION):
-            issued += _issue_chunk(deps, grant, todo[part:part + PER_TRANSACTION])
+            issued += _issue_chunk(deps, grant, todo[part : part + PER_TRANSACTION])
     return issued
 
 
@@ -136,7 +163,7 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
     """One transaction: conditional puts, the budget counter, one audit/event. Losers are dropped and retried."""
     for _ in range(MAX_ATTEMPTS):
         if grant.campaign_id:
-            member_ids = member_ids[:_budget_room(deps, grant, len(member_ids))]
+            member_ids = member_ids[: _budget_room(deps, grant, len(member_ids))]
         if not member_ids:
             return 0
         uow = UnitOfWork(deps.table, deps.clock.now(), "system")
@@ -147,11 +174,23 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
         if grant.campaign_id:
             total = grant.amount * len(member_ids)
             cond = "attribute_exists(pk)" if grant.budget is None else "given <= :maxb"
-            uow.update(*campaign_key(grant.campaign_id), add={"given": total, "issued": len(member_ids)},
-                       condition=cond, values={":maxb": grant.budget - total} if grant.budget is not None else None)
-        uow.audit(f"drop#{grant.kind}#{grant.ref}", "coupons_issued", event="coupons.issued",
-                  data={"kind": grant.kind, "amount": grant.amount, "count": len(member_ids),
-                        "coupons": [{"id": grant.coupon_id(m), "member_id": m} for m in member_ids]})
+            uow.update(
+                *campaign_key(grant.campaign_id),
+                add={"given": total, "issued": len(member_ids)},
+                condition=cond,
+                values={":maxb": grant.budget - total} if grant.budget is not None else None,
+            )
+        uow.audit(
+            f"drop#{grant.kind}#{grant.ref}",
+            "coupons_issued",
+            event="coupons.issued",
+            data={
+                "kind": grant.kind,
+                "amount": grant.amount,
+                "count": len(member_ids),
+                "coupons": [{"id": grant.coupon_id(m), "member_id": m} for m in member_ids],
+            },
+        )
         try:
             uow.commit()
             return len(member_ids)
@@ -168,16 +207,23 @@ def _without_existing(member_ids: list[str], exc: Exception) -> list[str]:
 
 # -- campaigns ------------------------------------------------------------------------------
 
+
 def campaign_key(campaign_id: str) -> tuple[str, str]:
     return f"CAMPAIGN#{campaign_id}", "CAMPAIGN"
 
 
 def campaign_grant(campaign: dict) -> Grant:
-    return Grant("campaign", campaign["campaign_id"], int(campaign["amount"]), int(campaign["min_spend"]),
-                 parse_iso(campaign["valid_from"]), parse_iso(campaign["valid_until"]),
-                 campaign_id=campaign["campaign_id"],
-                 budget=int(campaign["budget"]) if campaign.get("budget") is not None else None,
-                 percent_off=int(campaign["percent_off"]) if campaign.get("percent_off") else None)
+    return Grant(
+        "campaign",
+        campaign["campaign_id"],
+        int(campaign["amount"]),
+        int(campaign["min_spend"]),
+        parse_iso(campaign["valid_from"]),
+        parse_iso(campaign["valid_until"]),
+        campaign_id=campaign["campaign_id"],
+        budget=int(campaign["budget"]) if campaign.get("budget") is not None else None,
+        percent_off=int(campaign["percent_off"]) if campaign.get("percent_off") else None,
+    )
 
 
 def _budget_room(deps: Deps, grant: Grant, wanted: int) -> int:

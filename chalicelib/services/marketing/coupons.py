@@ -2,6 +2,7 @@
 
 Ids are deterministic, so issuing twice is refused by `attribute_not_exists` and never gives twice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,20 +28,42 @@ def coupon_id(*parts: str) -> str:
     return "cpn_" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def coupon_item(cid: str, member_id: str, kind: str, amount: int, min_spend: int, valid_from: datetime,
-                valid_until: datetime, **extra: object) -> dict:
-    return {"pk": f"COUPON#{cid}", "sk": "COUPON", "coupon_id": cid, "member_id": member_id, "kind": kind,
-            "amount": amount, "min_spend": min_spend, "valid_from": iso(valid_from), "valid_until": iso(valid_until),
-            "status": str(CouponStatus.AVAILABLE), "list_pk": f"member#{member_id}#coupon",
-            "list_sk": f"{iso(valid_from)}#{cid}", **extra}
+def coupon_item(
+    cid: str,
+    member_id: str,
+    kind: str,
+    amount: int,
+    min_spend: int,
+    valid_from: datetime,
+    valid_until: datetime,
+    **extra: object,
+) -> dict:
+    return {
+        "pk": f"COUPON#{cid}",
+        "sk": "COUPON",
+        "coupon_id": cid,
+        "member_id": member_id,
+        "kind": kind,
+        "amount": amount,
+        "min_spend": min_spend,
+        "valid_from": iso(valid_from),
+        "valid_until": iso(valid_until),
+        "status": str(CouponStatus.AVAILABLE),
+        "list_pk": f"member#{member_id}#coupon",
+        "list_sk": f"{iso(valid_from)}#{cid}",
+        **extra,
+    }
 
 
 def stage_issue(uow: UnitOfWork, item: dict, retry_on_exists: bool = True) -> None:
     """Issue a coupon exactly once (a second attempt fails the condition)."""
     uow.put(item, condition="attribute_not_exists(pk)", on_fail=RETRY if retry_on_exists else None)
-    uow.audit(f"coupon#{item['coupon_id']}", "issued", after={"kind": item["kind"], "amount": item["amount"],
-                                                               "member_id": item["member_id"]},
-              event="coupon.issued")
+    uow.audit(
+        f"coupon#{item['coupon_id']}",
+        "issued",
+        after={"kind": item["kind"], "amount": item["amount"], "member_id": item["member_id"]},
+        event="coupon.issued",
+    )
 
 
 @dataclass
@@ -52,8 +75,9 @@ class GrantRewards:
     values: dict = field(default_factory=dict)
 
 
-def stage_grant_rewards(table: Table, uow: UnitOfWork, member: dict, new_tier: str, band: str,
-                        policy: Policy) -> GrantRewards:
+def stage_grant_rewards(
+    table: Table, uow: UnitOfWork, member: dict, new_tier: str, band: str, policy: Policy
+) -> GrantRewards:
     """First-order subsidy on the first grant; upgrade reward when the tier rises above its peak."""
     out = GrantRewards()
     first_grant = not member.get("ever_granted")
@@ -62,16 +86,29 @@ def stage_grant_rewards(table: Table, uow: UnitOfWork, member: dict, new_tier: s
         amount = rules.first_order_amount(band, policy)
         cid = first_order_id(member)
         if amount and not table.get(*coupon_key(cid)):  # one per provider user, ever
-            stage_issue(uow, coupon_item(cid, member["member_id"], "first_order", amount, 0, uow.now,
-                                         uow.now + timedelta(days=policy.coupon_valid_days)))
+            stage_issue(
+                uow,
+                coupon_item(
+                    cid,
+                    member["member_id"],
+                    "first_order",
+                    amount,
+                    0,
+                    uow.now,
+                    uow.now + timedelta(days=policy.coupon_valid_days),
+                ),
+            )
             out.writes["first_subsidy_at"] = iso(uow.now)
     peak = rules.peak_tier(_reached(member))
     for reached, amount in rules.upgrade_rewards(peak, new_tier, first_grant, policy):
         stage_upgrade(uow, member, reached, amount, uow.now, policy.coupon_valid_days)
     if tier_rank(new_tier) > tier_rank(peak):
         out.writes["peak_tier"] = str(new_tier)
-        out.conditions.append("(attribute_not_exists(peak_tier) OR peak_tier = :old_peak)"
-                              if member.get("peak_tier") else "attribute_not_exists(peak_tier)")
+        out.conditions.append(
+            "(attribute_not_exists(peak_tier) OR peak_tier = :old_peak)"
+            if member.get("peak_tier")
+            else "attribute_not_exists(peak_tier)"
+        )
         if member.get("peak_tier"):
             out.values[":old_peak"] = member["peak_tier"]
     return out
@@ -93,8 +130,10 @@ def first_order_id(member: dict) -> str:
 
 def stage_upgrade(uow: UnitOfWork, member: dict, tier: str, amount: int, now: datetime, valid_days: int) -> str:
     cid = coupon_id("upgrade", member["provider"], member["provider_user_id"], tier)
-    stage_issue(uow, coupon_item(cid, member["member_id"], "upgrade", amount, 0, now,
-                                 now + timedelta(days=valid_days), tier=tier))
+    stage_issue(
+        uow,
+        coupon_item(cid, member["member_id"], "upgrade", amount, 0, now, now + timedelta(days=valid_days), tier=tier),
+    )
     return cid
 
 
@@ -105,8 +144,15 @@ def list_for_member(table: Table, member_id: str, now: datetime) -> list[dict]:
 
 
 def _view(c: dict, now: datetime) -> dict:
-    out = {"id": c["coupon_id"], "kind": c["kind"], "amount": int(c["amount"]), "min_spend": int(c["min_spend"]),
-           "valid_from": c["valid_from"], "valid_until": c["valid_until"], "status": rules.public_status(c, now)}
+    out = {
+        "id": c["coupon_id"],
+        "kind": c["kind"],
+        "amount": int(c["amount"]),
+        "min_spend": int(c["min_spend"]),
+        "valid_from": c["valid_from"],
+        "valid_until": c["valid_until"],
+        "status": rules.public_status(c, now),
+    }
     if c.get("percent_off"):
         out["percent_off"] = int(c["percent_off"])  # `amount` is then the cap
     return out
@@ -114,21 +160,33 @@ def _view(c: dict, now: datetime) -> dict:
 
 def stage_reserve(uow: UnitOfWork, cid: str, ref: str) -> None:
     """Hold the coupon for an order/rental: only one of many concurrent orders can."""
-    uow.update(*coupon_key(cid), set={"status": str(CouponStatus.RESERVED), "reserved_for": ref},
-               **expect({"status": CouponStatus.AVAILABLE},
-                        on_fail=InvalidState("coupon already used", "coupon_id", code="coupon_unavailable")))
+    uow.update(
+        *coupon_key(cid),
+        set={"status": str(CouponStatus.RESERVED), "reserved_for": ref},
+        **expect(
+            {"status": CouponStatus.AVAILABLE},
+            on_fail=InvalidState("coupon already used", "coupon_id", code="coupon_unavailable"),
+        ),
+    )
     uow.audit(f"coupon#{cid}", "reserved", before={"status": "available"}, after={"status": "reserved", "for": ref})
 
 
 def stage_consume(uow: UnitOfWork, cid: str, ref: str) -> None:
     """The order was charged: the reserved coupon is used for good."""
-    uow.update(*coupon_key(cid), set={"status": str(CouponStatus.USED), "used_at": iso(uow.now)},
-               **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}))
+    uow.update(
+        *coupon_key(cid),
+        set={"status": str(CouponStatus.USED), "used_at": iso(uow.now)},
+        **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}),
+    )
     uow.audit(f"coupon#{cid}", "used", before={"status": "reserved"}, after={"status": "used", "for": ref})
 
 
 def stage_return(uow: UnitOfWork, cid: str, ref: str) -> None:
     """The order was cancelled or rejected: the coupon is available again."""
-    uow.update(*coupon_key(cid), set={"status": str(CouponStatus.AVAILABLE)}, remove=["reserved_for"],
-               **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}))
+    uow.update(
+        *coupon_key(cid),
+        set={"status": str(CouponStatus.AVAILABLE)},
+        remove=["reserved_for"],
+        **expect({"status": CouponStatus.RESERVED, "reserved_for": ref}),
+    )
     uow.audit(f"coupon#{cid}", "returned", before={"status": "reserved"}, after={"status": "available"})

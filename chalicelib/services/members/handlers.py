@@ -1,4 +1,5 @@
 """What the members area answers: the provider's credit notifications."""
+
 from __future__ import annotations
 
 from . import provider_credit

@@ -1,5 +1,6 @@
 """Members: identity, credit snapshot, limits, exposure, blacklist. The member item is the one
 place a request reads to know who it is dealing with (GET /v1/me is one GetItem)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,16 +47,26 @@ def tier(member: dict, now: datetime) -> str:
 
 
 def limit(member: dict, now: datetime, policy: Policy) -> int:
-    return credit.credit_limit(tier(member, now), int(member.get("on_time_count", 0)), policy.tier_limits,
-                               policy.limit_raise_pct_per_on_time, policy.limit_max_multiplier)
+    return credit.credit_limit(
+        tier(member, now),
+        int(member.get("on_time_count", 0)),
+        policy.tier_limits,
+        policy.limit_raise_pct_per_on_time,
+        policy.limit_max_multiplier,
+    )
 
 
 def facts(member: dict, now: datetime, policy: Policy, device_members: int = 0) -> MemberFacts:
     return MemberFacts(
-        band=band(member, now), tier=tier(member, now), blacklisted=bool(member.get("blacklisted")),
-        exposure=int(member.get("exposure", 0)), limit=limit(member, now, policy),
-        order_count=int(member.get("order_count", 0)), order_total=int(member.get("order_total", 0)),
-        recent_at=tuple(parse_iso(t) for t in member.get("recent_at", [])), device_members=device_members,
+        band=band(member, now),
+        tier=tier(member, now),
+        blacklisted=bool(member.get("blacklisted")),
+        exposure=int(member.get("exposure", 0)),
+        limit=limit(member, now, policy),
+        order_count=int(member.get("order_count", 0)),
+        order_total=int(member.get("order_total", 0)),
+        recent_at=tuple(parse_iso(t) for t in member.get("recent_at", [])),
+        device_members=device_members,
     )
 
 
@@ -72,30 +83,44 @@ def view(member: dict, now: datetime, policy: Policy) -> dict:
     exposure = int(member.get("exposure", 0))
     live = snapshot_live(member, now)
     return {
-        "member_id": member["member_id"], "provider": member["provider"], "score_band": band(member, now),
-        "tier": t, "benefits": credit.benefits_of(t), "credit_limit": lim, "exposure": exposure,
+        "member_id": member["member_id"],
+        "provider": member["provider"],
+        "score_band": band(member, now),
+        "tier": t,
+        "benefits": credit.benefits_of(t),
+        "credit_limit": lim,
+        "exposure": exposure,
         "available_credit": max(lim - exposure, 0),
         "authorization_expires_at": member.get("authorization_expires_at") if live else None,
-        "blacklisted": bool(member.get("blacklisted")), "on_time_count": int(member.get("on_time_count", 0)),
+        "blacklisted": bool(member.get("blacklisted")),
+        "on_time_count": int(member.get("on_time_count", 0)),
         "default_count": int(member.get("default_count", 0)),
     }
 
 
 # -- staged writes other services compose into their transactions ----------------------------
 
-def stage_exposure(uow: UnitOfWork, member_id: str, amount: int, max_before: int | None = None,
-                   stats: tuple[dict, dict] | None = None) -> None:
+
+def stage_exposure(
+    uow: UnitOfWork, member_id: str, amount: int, max_before: int | None = None, stats: tuple[dict, dict] | None = None
+) -> None:
     """Add to exposure. With `max_before`, only if exposure <= max_before (limit - amount): exact
     under concurrency without read-then-write; a lost race is retried with a fresh decision.
     `stats` (add, set) from `order_stats` ride in the same update: a transaction touches an item once."""
     add, set_ = stats or ({}, {})
     if max_before is None:
-        uow.update(*member_key(member_id), add={"exposure": amount, **add}, set=set_ or None,
-                   condition="attribute_exists(pk)")
+        uow.update(
+            *member_key(member_id), add={"exposure": amount, **add}, set=set_ or None, condition="attribute_exists(pk)"
+        )
         return
-    uow.update(*member_key(member_id), add={"exposure": amount, **add}, set=set_ or None,
-               condition="attribute_exists(pk) AND (attribute_not_exists(exposure) OR exposure <= :maxb)",
-               values={":maxb": max_before}, on_fail=RETRY)
+    uow.update(
+        *member_key(member_id),
+        add={"exposure": amount, **add},
+        set=set_ or None,
+        condition="attribute_exists(pk) AND (attribute_not_exists(exposure) OR exposure <= :maxb)",
+        values={":maxb": max_before},
+        on_fail=RETRY,
+    )
 
 
 def stage_release_exposure(uow: UnitOfWork, member_id: str, amount: int, **add: int) -> None:
@@ -103,8 +128,13 @@ def stage_release_exposure(uow: UnitOfWork, member_id: str, amount: int, **add: 
     if amount <= 0 and not add:
         return
     values = {":amt": amount}
-    uow.update(*member_key(member_id), add={"exposure": -amount, **add},
-               condition="exposure >= :amt", values=values, on_fail=RETRY)
+    uow.update(
+        *member_key(member_id),
+        add={"exposure": -amount, **add},
+        condition="exposure >= :amt",
+        values=values,
+        on_fail=RETRY,
+    )
 
 
 def order_stats(member: dict, amount: int, now: datetime, policy: Policy) -> tuple[dict, dict]:
@@ -125,11 +155,21 @@ def stage_blacklist(uow: UnitOfWork, member_id: str, reason: str, by: str, now: 
     """Blacklist a member (idempotent: re-adding keeps the first entry's time); `add`: counters
     to bump in the same update (e.g. default_count), since a transaction touches an item once."""
     at = iso(now)
-    uow.update(*member_key(member_id), add=add or None,
-               set={"blacklisted": True, "blacklist_reason": reason, "blacklisted_by": by,
-                    "list_pk": "blacklist", "list_sk": f"{at}#{member_id}"},
-               set_raw=["blacklisted_at = if_not_exists(blacklisted_at, :bat)"], values={":bat": at},
-               condition="attribute_exists(pk)", on_fail=NotFound("member not found"))
+    uow.update(
+        *member_key(member_id),
+        add=add or None,
+        set={
+            "blacklisted": True,
+            "blacklist_reason": reason,
+            "blacklisted_by": by,
+            "list_pk": "blacklist",
+            "list_sk": f"{at}#{member_id}",
+        },
+        set_raw=["blacklisted_at = if_not_exists(blacklisted_at, :bat)"],
+        values={":bat": at},
+        condition="attribute_exists(pk)",
+        on_fail=NotFound("member not found"),
+    )
     uow.audit(f"member#{member_id}", "blacklisted", after={"reason": reason, "by": by}, event="member.blacklisted")
 
 
@@ -137,10 +177,26 @@ def snapshot_writes(band_label: str, now: datetime, policy: Policy, member_id: s
     """Member attributes for a granted snapshot (band only, never the score) with its expiry timer."""
     expires = now + timedelta(days=policy.authorization_days)
     t = str(credit.tier_of(band_label))
-    return {"band": band_label, "tier": t, "authorization_status": "granted", "authorized_at": iso(now),
-            "authorization_expires_at": iso(expires), "due_pk": f"timer#member#{shard_of(member_id)}",
-            "due_at": iso(expires), "group_pk": f"tier#{t}#{shard_of(member_id)}", "group_sk": member_id}
+    return {
+        "band": band_label,
+        "tier": t,
+        "authorization_status": "granted",
+        "authorized_at": iso(now),
+        "authorization_expires_at": iso(expires),
+        "due_pk": f"timer#member#{shard_of(member_id)}",
+        "due_at": iso(expires),
+        "group_pk": f"tier#{t}#{shard_of(member_id)}",
+        "group_sk": member_id,
+    }
 
 
-SNAPSHOT_ATTRS = ["band", "tier", "authorized_at", "authorization_expires_at",
-                  "due_pk", "due_at", "group_pk", "group_sk"]
+SNAPSHOT_ATTRS = [
+    "band",
+    "tier",
+    "authorized_at",
+    "authorization_expires_at",
+    "due_pk",
+    "due_at",
+    "group_pk",
+    "group_sk",
+]

@@ -1,5 +1,6 @@
 """Credit consent that a provider answers later (WeChat Pay Score): granted, declined or withdrawn by
 notification. Alipay answers at once, so these only ever see asynchronous providers."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -43,6 +44,5 @@ def on_credit_declined(deps: Deps, note: Notification, uow: UnitOfWork, provider
     if note.data.get("withdrawn"):
         credit.withdraw(deps, uow, member["member_id"])  # the user closed the service: snapshot deleted
     else:
-        uow.update(*member_key(member["member_id"]), set={"authorization_status": "declined"},
-                   remove=SNAPSHOT_ATTRS)
+        uow.update(*member_key(member["member_id"]), set={"authorization_status": "declined"}, remove=SNAPSHOT_ATTRS)
         uow.audit(f"member#{member['member_id']}", "credit_declined", event="credit.declined")

@@ -4,6 +4,7 @@ Per day: one paged Query on the export index (the audit entries of the indexing 
 order); orders and rentals then read their current item by key, 100 per BatchGetItem. Rows are
 produced one page at a time; nothing holds the whole range.
 """
+
 from __future__ import annotations
 
 import csv

@@ -6,6 +6,7 @@ deposit collected or refunded) stages one small item in the same transaction tha
 `ledger#<provider>#<YYYY-MM-DD>#<shard>` (the day of the record, UTC). A day's ledger is one paged Query a shard; never
 a Scan. The item is keyed by the request number, so a rewrite carries the same facts.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -27,9 +28,20 @@ def stage_movement(uow: UnitOfWork, provider: str, out_request_no: str, kind: st
     if amount <= 0:
         return
     at = iso(uow.now)
-    uow.put({"pk": f"LEDGER#{provider}#{out_request_no}", "sk": "LEDGER", "type": "ledger",
-             "provider": provider, "out_request_no": out_request_no, "kind": kind, "amount": int(amount),
-             "at": at, "list_pk": day_pk(index_prefix(provider), at[:10], out_request_no), "list_sk": f"{at}#{out_request_no}"})
+    uow.put(
+        {
+            "pk": f"LEDGER#{provider}#{out_request_no}",
+            "sk": "LEDGER",
+            "type": "ledger",
+            "provider": provider,
+            "out_request_no": out_request_no,
+            "kind": kind,
+            "amount": int(amount),
+            "at": at,
+            "list_pk": day_pk(index_prefix(provider), at[:10], out_request_no),
+            "list_sk": f"{at}#{out_request_no}",
+        }
+    )
 
 
 def movements(table: Any, provider: str, day: str) -> Iterator[BillLine]:

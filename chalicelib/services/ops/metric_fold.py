@@ -13,6 +13,7 @@ updates. A delta already folded (a stream batch delivered twice, the sweep and t
 worker that died after some chunks committed) is refused by its condition and left out on the retry.
 A batch's deltas are summed first, so each counter item gets one update per transaction.
 """
+
 from __future__ import annotations
 
 import random
@@ -28,19 +29,26 @@ from ...store.uow import Retry, UnitOfWork
 
 DELTA_TYPE = "metric_delta"
 TIMER_KIND = "metric"
-COUNTER_SHARDS = 4          # each counter spread over this many items: concurrent folds rarely meet
-MAX_ITEMS = 25              # items per fold transaction (moto's cap; DynamoDB allows 100)
+COUNTER_SHARDS = 4  # each counter spread over this many items: concurrent folds rarely meet
+MAX_ITEMS = 25  # items per fold transaction (moto's cap; DynamoDB allows 100)
 MAX_ATTEMPTS = 8
-KEEP_DAYS = 7               # a folded delta lingers this long (TTL), for audit and redelivery checks
+KEEP_DAYS = 7  # a folded delta lingers this long (TTL), for audit and redelivery checks
 
 
 def delta_item(now: datetime, deltas: list[dict]) -> dict:
     """The delta item a state change puts in its own transaction: [{"pk", "sk", "add", "set"}], where sk
     is the counter's sort key without its shard ("<day>" or "TOTAL")."""
     token = secrets.token_hex(8)
-    return {"pk": f"MDELTA#{token}", "sk": "MDELTA", "type": DELTA_TYPE, "deltas": deltas, "at": iso(now),
-            "due_pk": f"timer#{TIMER_KIND}#{shard_of(token)}", "due_at": iso(now),
-            "ttl": int((now + timedelta(days=KEEP_DAYS)).timestamp())}
+    return {
+        "pk": f"MDELTA#{token}",
+        "sk": "MDELTA",
+        "type": DELTA_TYPE,
+        "deltas": deltas,
+        "at": iso(now),
+        "due_pk": f"timer#{TIMER_KIND}#{shard_of(token)}",
+        "due_at": iso(now),
+        "ttl": int((now + timedelta(days=KEEP_DAYS)).timestamp()),
+    }
 
 
 def fold(deps: Deps, deltas: Iterable[dict], now: datetime) -> int:
@@ -89,8 +97,13 @@ def _fold_chunk(deps: Deps, chunk: list[dict], now: datetime) -> int:
             return 0
         uow = UnitOfWork(deps.table, now, "system")
         for delta in chunk:  # first, so a refusal's position names the delta
-            uow.update(delta["pk"], delta["sk"], set={"folded_at": iso(now)}, remove=["due_pk", "due_at"],
-                       condition="attribute_exists(pk) AND attribute_not_exists(folded_at)")
+            uow.update(
+                delta["pk"],
+                delta["sk"],
+                set={"folded_at": iso(now)},
+                remove=["due_pk", "due_at"],
+                condition="attribute_exists(pk) AND attribute_not_exists(folded_at)",
+            )
         for (pk, sk), (add, labels) in _sums(chunk).items():
             add = {k: v for k, v in add.items() if v}
             if add:  # a random shard: concurrent folds (stream shards, the sweep) rarely touch one item

@@ -19,6 +19,7 @@ Counter attributes: auth_asked, auth_granted, decisions, rejected, reviews, orde
 first_orders, second_orders, closed, defaulted; growth: teams_opened, teams_full, teams_virtual,
 teams_failed, referrals_bound, referrals_earned, referral_rewards_paid (fen).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -31,11 +32,27 @@ from .metric_fold import COUNTER_SHARDS
 NO_BAND = "none"
 BAND_LABELS: tuple[str, ...] = tuple(f"{low}-{high}" for low, high in BANDS)
 ALL_BANDS: tuple[str, ...] = (*BAND_LABELS, NO_BAND)
-COUNTERS: tuple[str, ...] = ("auth_asked", "auth_granted", "decisions", "rejected", "reviews", "orders",
-                             "order_amount", "first_orders", "second_orders", "closed", "defaulted",
-                             # growth (services/growth/stats.py): group-buy teams and referrals
-                             "teams_opened", "teams_full", "teams_virtual", "teams_failed",
-                             "referrals_bound", "referrals_earned", "referral_rewards_paid")
+COUNTERS: tuple[str, ...] = (
+    "auth_asked",
+    "auth_granted",
+    "decisions",
+    "rejected",
+    "reviews",
+    "orders",
+    "order_amount",
+    "first_orders",
+    "second_orders",
+    "closed",
+    "defaulted",
+    # growth (services/growth/stats.py): group-buy teams and referrals
+    "teams_opened",
+    "teams_full",
+    "teams_virtual",
+    "teams_failed",
+    "referrals_bound",
+    "referrals_earned",
+    "referral_rewards_paid",
+)
 TOTALS: tuple[str, ...] = ("members", "buyers", "repeat_buyers")
 REJECTED = "rejected"
 REVIEW = "review"
@@ -58,8 +75,11 @@ def _daily(pk: str, day: str, add: dict[str, int], **labels: str) -> dict | None
 def _total(band: str | None, add: dict[str, int]) -> dict | None:
     """A running-total delta of one band (None when nothing moves)."""
     add = {k: v for k, v in add.items() if v}
-    return {"pk": band_pk(band), "sk": "TOTAL", "add": add,
-            "set": {"type": "metric_total", "band": band or NO_BAND}} if add else None
+    return (
+        {"pk": band_pk(band), "sk": "TOTAL", "add": add, "set": {"type": "metric_total", "band": band or NO_BAND}}
+        if add
+        else None
+    )
 
 
 def _stage(uow: UnitOfWork, *deltas: dict | None) -> None:
@@ -72,13 +92,17 @@ def _stage(uow: UnitOfWork, *deltas: dict | None) -> None:
 
 # -- write side: call these inside the transaction of the state change they count ------------------
 
+
 def stage_authorization(uow: UnitOfWork, day: str, band: str | None, previous_band: str | None = None) -> None:
     """A credit authorization answered: granted with `band`, or declined (band None).
     `previous_band` is the band the member held before (moves the members-by-band gauge)."""
     moved = band and band != previous_band
-    _stage(uow, _daily(band_pk(band), day, {"auth_asked": 1, "auth_granted": 1 if band else 0}, band=band or NO_BAND),
-           _total(band, {"members": 1}) if moved else None,
-           _total(previous_band, {"members": -1}) if moved and previous_band else None)
+    _stage(
+        uow,
+        _daily(band_pk(band), day, {"auth_asked": 1, "auth_granted": 1 if band else 0}, band=band or NO_BAND),
+        _total(band, {"members": 1}) if moved else None,
+        _total(previous_band, {"members": -1}) if moved and previous_band else None,
+    )
 
 
 def stage_band_left(uow: UnitOfWork, band: str | None) -> None:
@@ -87,8 +111,16 @@ def stage_band_left(uow: UnitOfWork, band: str | None) -> None:
         _stage(uow, _total(band, {"members": -1}))
 
 
-def stage_decision(uow: UnitOfWork, day: str, band: str | None, scenario: str, outcome: str, amount: int,
-                   first_order: bool = False, second_order: bool = False) -> None:
+def stage_decision(
+    uow: UnitOfWork,
+    day: str,
+    band: str | None,
+    scenario: str,
+    outcome: str,
+    amount: int,
+    first_order: bool = False,
+    second_order: bool = False,
+) -> None:
     """A final decision on a rental, order or booking, counted once.
 
     outcome: "rejected", or any accepted outcome ("approved", "deposit_free", "deposit_required", ...).
@@ -98,30 +130,49 @@ def stage_decision(uow: UnitOfWork, day: str, band: str | None, scenario: str, o
     """
     labels = {"band": band or NO_BAND}
     if outcome == REVIEW:
-        _stage(uow, _daily(band_pk(band), day, {"reviews": 1}, **labels),
-               _daily(scenario_pk(scenario), day, {"reviews": 1}, scenario=scenario))
+        _stage(
+            uow,
+            _daily(band_pk(band), day, {"reviews": 1}, **labels),
+            _daily(scenario_pk(scenario), day, {"reviews": 1}, scenario=scenario),
+        )
         return
     accepted = outcome != REJECTED
-    add = {"decisions": 1, "rejected": 0 if accepted else 1, "orders": int(accepted),
-           "order_amount": amount if accepted else 0, "first_orders": int(accepted and first_order),
-           "second_orders": int(accepted and second_order)}
-    _stage(uow, _daily(band_pk(band), day, add, **labels), _daily(scenario_pk(scenario), day, add, scenario=scenario),
-           _total(band, {"buyers": int(first_order), "repeat_buyers": int(second_order)}) if accepted else None)
+    add = {
+        "decisions": 1,
+        "rejected": 0 if accepted else 1,
+        "orders": int(accepted),
+        "order_amount": amount if accepted else 0,
+        "first_orders": int(accepted and first_order),
+        "second_orders": int(accepted and second_order),
+    }
+    _stage(
+        uow,
+        _daily(band_pk(band), day, add, **labels),
+        _daily(scenario_pk(scenario), day, add, scenario=scenario),
+        _total(band, {"buyers": int(first_order), "repeat_buyers": int(second_order)}) if accepted else None,
+    )
 
 
 def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str, defaulted: bool) -> None:
     """A rental/order/booking reached its end: closed normally, or defaulted (bad debt)."""
     add = {"closed": 1, "defaulted": int(defaulted)}
-    _stage(uow, _daily(band_pk(band), day, add, band=band or NO_BAND),
-           _daily(scenario_pk(scenario), day, add, scenario=scenario))
+    _stage(
+        uow,
+        _daily(band_pk(band), day, add, band=band or NO_BAND),
+        _daily(scenario_pk(scenario), day, add, scenario=scenario),
+    )
 
 
-def stage_counts(uow: UnitOfWork, day: str, band: str | None, add: dict[str, int], partition: str | None = None,
-                 **labels: str) -> None:
+def stage_counts(
+    uow: UnitOfWork, day: str, band: str | None, add: dict[str, int], partition: str | None = None, **labels: str
+) -> None:
     """Other areas' daily counters (e.g. group-buy teams): in the band's partition and, when given, in
     METRIC#<partition> (e.g. "groupbuy#<id>") too."""
-    _stage(uow, _daily(band_pk(band), day, add, band=band or NO_BAND),
-           _daily(f"METRIC#{partition}", day, add, **labels) if partition else None)
+    _stage(
+        uow,
+        _daily(band_pk(band), day, add, band=band or NO_BAND),
+        _daily(f"METRIC#{partition}", day, add, **labels) if partition else None,
+    )
 
 
 def credit_day_pk(month: str) -> str:
@@ -130,10 +181,13 @@ def credit_day_pk(month: str) -> str:
 
 def stage_credit_day(uow: UnitOfWork, month: str, add: dict[str, int]) -> None:
     """The month's credit-day counts for operators: reminded, confirmed, coupons_dropped."""
-    _stage(uow, {"pk": credit_day_pk(month), "sk": "TOTAL", "add": add, "set": {"type": "metric_total", "month": month}})
+    _stage(
+        uow, {"pk": credit_day_pk(month), "sk": "TOTAL", "add": add, "set": {"type": "metric_total", "month": month}}
+    )
 
 
 # -- read side ---------------------------------------------------------------------------------------
+
 
 class ReadCounter:
     """Counts DynamoDB requests made by a read (the bounded-cost figure)."""
@@ -181,5 +235,7 @@ def closed_and_defaults(table: Any, scenario: str, from_day: str, to_day: str) -
 def credit_day(table: Any, month: str) -> dict[str, int]:
     """The month's credit-day counts (summed over the counter's shards): one BatchGet."""
     found = table.batch_get([(credit_day_pk(month), f"TOTAL#{s}") for s in range(COUNTER_SHARDS)])
-    return {name: sum(int(item.get(name, 0)) for item in found.values())
-            for name in ("reminded", "confirmed", "coupons_dropped")}
+    return {
+        name: sum(int(item.get(name, 0)) for item in found.values())
+        for name in ("reminded", "confirmed", "coupons_dropped")
+    }

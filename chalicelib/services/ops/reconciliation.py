@@ -7,6 +7,7 @@ A bill that cannot be had is recorded `unavailable`, but never replaces a report
 Round trips per provider and day: the bill (the sandbox: one Query), our ledger (one Query per UTC day the
 bill's day overlaps, per page: one for the sandbox, two for Beijing-day bills), one conditional write.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,9 @@ def reconcile(deps: Deps, provider: str, day: str) -> dict:
     try:
         adapter = deps.provider(provider)
         theirs = adapter.bill(date.fromisoformat(day))
-        start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) - timedelta(hours=adapter.bill_utc_offset_hours)
+        start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) - timedelta(
+            hours=adapter.bill_utc_offset_hours
+        )
         report = rules.match(provider, theirs, ledger.between(deps.table, provider, start, start + timedelta(days=1)))
     except ProviderNotConfigured:
         raise  # not offered here: no report at all (the job skips it)
@@ -49,18 +52,37 @@ def reconcile(deps: Deps, provider: str, day: str) -> dict:
         report = rules.unavailable(provider, str(exc)[:200] or type(exc).__name__)
     digest = _digest(report)
     uow = UnitOfWork(deps.table, deps.clock.now(), "system")
-    condition = ("attribute_not_exists(pk)" if report["status"] == "unavailable"
-                 else "attribute_not_exists(pk) OR digest <> :d")
-    uow.put({"pk": f"RECON#{day}", "sk": provider, "type": "reconciliation", "date": day, **report,
-             "digest": digest, "checked_at": iso(uow.now)},
-            condition=condition, values=None if report["status"] == "unavailable" else {":d": digest},
-            on_fail=_Unchanged())
+    condition = (
+        "attribute_not_exists(pk)" if report["status"] == "unavailable" else "attribute_not_exists(pk) OR digest <> :d"
+    )
+    uow.put(
+        {
+            "pk": f"RECON#{day}",
+            "sk": provider,
+            "type": "reconciliation",
+            "date": day,
+            **report,
+            "digest": digest,
+            "checked_at": iso(uow.now),
+        },
+        condition=condition,
+        values=None if report["status"] == "unavailable" else {":d": digest},
+        on_fail=_Unchanged(),
+    )
     if report["status"] == "mismatched":
-        uow.audit(f"reconciliation#{provider}_{day}", "mismatched",
-                  after={"status": "mismatched", "matched": report["matched"],
-                         "only_provider": len(report["only_provider"]), "only_ours": len(report["only_ours"]),
-                         "amount_mismatch": len(report["amount_mismatch"])},
-                  data={"date": day, "provider": provider}, event="reconciliation.mismatched")
+        uow.audit(
+            f"reconciliation#{provider}_{day}",
+            "mismatched",
+            after={
+                "status": "mismatched",
+                "matched": report["matched"],
+                "only_provider": len(report["only_provider"]),
+                "only_ours": len(report["only_ours"]),
+                "amount_mismatch": len(report["amount_mismatch"]),
+            },
+            data={"date": day, "provider": provider},
+            event="reconciliation.mismatched",
+        )
     try:
         uow.commit()
     except (_Unchanged, ConditionFailed):

@@ -2,6 +2,7 @@
 handed to its agreement (pay_later: confirm or close it first), its in-app installment (installments: ask,
 never pay) or the charge engine (charges: claim -> charge -> record). It sits above the three, so the
 engine never reaches back into the agreement or the installment."""
+
 from __future__ import annotations
 
 from ...log import logger
@@ -40,8 +41,13 @@ def on_charge_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: 
     already recorded, another provider's number) changes nothing."""
     found = charges.attempt_of(note)
     item = deps.table.get(found[0], found[1]) if found else None
-    if not found or not item or item.get("charge_state") != "charging" or int(item["charge_attempts"]) != found[2] \
-            or item.get("provider") != provider:
+    if (
+        not found
+        or not item
+        or item.get("charge_state") != "charging"
+        or int(item["charge_attempts"]) != found[2]
+        or item.get("provider") != provider
+    ):
         return
     if note.amount is not None and note.amount != int(item["charge_amount"]):
         logger.warning("charge notification for another amount ignored", extra={"id": item["id"]})

@@ -12,6 +12,7 @@ mini-program opens to confirm it). Every charge of the booking goes under it. No
 start, the booking is cancelled (no fee: nothing could be charged); cancelled by the member before
 confirming it, no fee either.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,11 @@ from ..members import members
 from ..risk import decisions, reviews
 from . import billing, charges, closing, pay_later
 
-STATUS_OF = {Outcome.APPROVED: BookingStatus.CONFIRMED, Outcome.REVIEW: BookingStatus.IN_REVIEW,
-             Outcome.REJECTED: BookingStatus.REJECTED}
+STATUS_OF = {
+    Outcome.APPROVED: BookingStatus.CONFIRMED,
+    Outcome.REVIEW: BookingStatus.IN_REVIEW,
+    Outcome.REJECTED: BookingStatus.REJECTED,
+}
 
 
 def booking_key(booking_id: str) -> tuple[str, str]:
@@ -48,13 +52,25 @@ def load_own(deps: Deps, member_id: str, booking_id: str) -> dict:
 
 
 def view(item: dict) -> dict:
-    keys = ("id", "service_id", "starts_at", "price", "decision", "reason", "status", "cancellation_fee",
-            "created_at", "comment")
+    keys = (
+        "id",
+        "service_id",
+        "starts_at",
+        "price",
+        "decision",
+        "reason",
+        "status",
+        "cancellation_fee",
+        "created_at",
+        "comment",
+    )
     out = {k: item.get(k) for k in keys}
     out.update(charged=int(item.get("charged", 0)), fee_charged=bool(item.get("fee_charged", False)))
     charged = out["charged"]  # itemised (API.md): a late cancellation's fee, or the service itself
-    out.update(lines=[{"name": "cancellation_fee" if out["fee_charged"] else "service", "amount": charged}]
-               if charged else [], discounts=[])
+    out.update(
+        lines=[{"name": "cancellation_fee" if out["fee_charged"] else "service", "amount": charged}] if charged else [],
+        discounts=[],
+    )
     if item.get("provider_params") and item.get("agreement_state") == "pending":
         out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm
     return out
@@ -72,19 +88,32 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
     inputs = decisions.load(deps, member_id, None, device_id)
     members.require_authorized(inputs.member, now)
     decision = decisions.run(deps, inputs, "booking", body.price, now)
-    item = {"pk": booking_key(bid)[0], "sk": "BOOKING", "type": "booking", "id": bid, "member_id": member_id,
-            "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
-            "service_id": body.service_id, "starts_at": iso(starts_at), "price": body.price,
-            "decision": str(decision.outcome), "reason": decision.reason,
-            "status": str(STATUS_OF[decision.outcome]), "band": members.band(inputs.member, now),
-            "created_at": iso(now), "charged": 0}
+    item = {
+        "pk": booking_key(bid)[0],
+        "sk": "BOOKING",
+        "type": "booking",
+        "id": bid,
+        "member_id": member_id,
+        "provider": inputs.member["provider"],
+        "member_ref": inputs.member["provider_user_id"],
+        "service_id": body.service_id,
+        "starts_at": iso(starts_at),
+        "price": body.price,
+        "decision": str(decision.outcome),
+        "reason": decision.reason,
+        "status": str(STATUS_OF[decision.outcome]),
+        "band": members.band(inputs.member, now),
+        "created_at": iso(now),
+        "charged": 0,
+    }
     if item["status"] == BookingStatus.CONFIRMED:
         intents.record(deps, uow, booking_key(bid), pay_later.agreement_no(bid), item["provider"], now)
         item.update(pay_later.open_agreement(deps, item, now))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "booking", bid, body.price)
-    uow.audit(f"booking#{bid}", "created", after={"status": item["status"], "price": body.price},
-              event="booking.created")
+    uow.audit(
+        f"booking#{bid}", "created", after={"status": item["status"], "price": body.price}, event="booking.created"
+    )
     return view(item)
 
 
@@ -93,8 +122,7 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
     item = load_own(deps, member_id, booking_id)
     rules.transition(item["status"], BookingStatus.CANCELLED)
     tier = members.tier(members.load(deps.table, member_id), uow.now)
-    fee = rules.cancellation_fee(tier, int(item["price"]), parse_iso(item["starts_at"]), uow.now,
-                                 deps.settings.policy)
+    fee = rules.cancellation_fee(tier, int(item["price"]), parse_iso(item["starts_at"]), uow.now, deps.settings.policy)
     guard, remove = _guard(item), []
     fields: dict = {"status": str(BookingStatus.CANCELLED), "cancelled_at": iso(uow.now)}
     if item.get("agreement_state") == AgreementState.PENDING:  # never guaranteed: nothing to charge under
@@ -109,8 +137,13 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
         fields.update(pay_later.stage_close(deps, uow, item, "cancelled"))
     uow.update(item["pk"], item["sk"], set=fields, remove=pay_later.without(remove, fields), **guard)
     closing.stage_released(uow, item, int(item["price"]))
-    uow.audit(f"booking#{booking_id}", "cancelled", before={"status": item["status"]},
-              after={"status": "cancelled", "cancellation_fee": fee}, event="booking.cancelled")
+    uow.audit(
+        f"booking#{booking_id}",
+        "cancelled",
+        before={"status": item["status"]},
+        after={"status": "cancelled", "cancellation_fee": fee},
+        event="booking.cancelled",
+    )
     return view({**item, **fields})
 
 
@@ -131,11 +164,22 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
     if satisfied:
         fields.update(charges.pending_fields("booking", booking_id, int(item["price"]), now))
     else:
-        reviews.stage_open(uow, "dispute", f"dispute_{booking_id}", member_id, "not_satisfied",
-                           evidence={"booking_id": booking_id, "comment": comment or "", "price": item["price"]})
+        reviews.stage_open(
+            uow,
+            "dispute",
+            f"dispute_{booking_id}",
+            member_id,
+            "not_satisfied",
+            evidence={"booking_id": booking_id, "comment": comment or "", "price": item["price"]},
+        )
     uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
-    uow.audit(f"booking#{booking_id}", "completed", before={"status": item["status"]},
-              after={"status": str(target), "satisfied": satisfied}, event="booking.completed")
+    uow.audit(
+        f"booking#{booking_id}",
+        "completed",
+        before={"status": item["status"]},
+        after={"status": str(target), "satisfied": satisfied},
+        event="booking.completed",
+    )
     uow.commit()
     if satisfied:
         _charge_now(deps, item)
@@ -151,6 +195,7 @@ def _charge_now(deps: Deps, item: dict) -> None:
 
 # -- review resolvers -----------------------------------------------------------------------------
 
+
 def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """A risk review: approved -> confirmed (if still within the limit and not blacklisted); else rejected."""
     item = deps.table.get(*booking_key(review["ref_id"]))
@@ -158,8 +203,9 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         return
     if approved:
         inputs = decisions.load(deps, item["member_id"])
-        decision = decisions.run(deps, inputs, "booking", int(item["price"]), uow.now, exposure_amount=0,
-                                 skip_rules=True)
+        decision = decisions.run(
+            deps, inputs, "booking", int(item["price"]), uow.now, exposure_amount=0, skip_rules=True
+        )
         approved = decision.outcome != Outcome.REJECTED
     target = BookingStatus.CONFIRMED if approved else BookingStatus.REJECTED
     fields: dict = {"status": str(target)}
@@ -170,8 +216,13 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
     if not approved:
         closing.stage_released(uow, item, int(item["price"]))
-    uow.audit(f"booking#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(target)},
-              event="booking.reviewed")
+    uow.audit(
+        f"booking#{item['id']}",
+        "reviewed",
+        before={"status": item["status"]},
+        after={"status": str(target)},
+        event="booking.reviewed",
+    )
 
 
 def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
@@ -188,5 +239,10 @@ def resolve_dispute(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -
         fields.update(charges.pending_fields("booking", item["id"], int(item["price"]), uow.now))
         uow.send("order-charges", {"pk": item["pk"], "sk": item["sk"]})
     uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
-    uow.audit(f"booking#{item['id']}", "dispute_resolved", before={"status": "disputed"},
-              after={"status": str(target)}, event="booking.dispute_resolved")
+    uow.audit(
+        f"booking#{item['id']}",
+        "dispute_resolved",
+        before={"status": "disputed"},
+        after={"status": str(target)},
+        event="booking.dispute_resolved",
+    )

@@ -2,6 +2,7 @@
 
 A hook stages the kind's other writes and returns the fields to set on the object itself (one
 transaction may touch an item once, so the object's own update is the engine's, charges.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,13 @@ class Hooks:
 def order_charged(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
     order_rules.transition(item["status"], OrderStatus.CHARGED)
     closing.stage_paid(uow, item, int(item["payable"]), on_time=int(item["charge_attempts"]) == 1)
-    uow.audit(f"order#{item['id']}", "charged", before={"status": item["status"]},
-              after={"status": "charged", "amount": int(item["charge_amount"])}, event="order.charged")
+    uow.audit(
+        f"order#{item['id']}",
+        "charged",
+        before={"status": item["status"]},
+        after={"status": "charged", "amount": int(item["charge_amount"])},
+        event="order.charged",
+    )
     return {"status": str(OrderStatus.CHARGED)}
 
 
@@ -42,27 +48,45 @@ def order_failed(deps: Deps, uow: UnitOfWork, item: dict, exhausted: bool) -> di
         return {}
     order_rules.transition(item["status"], OrderStatus.PAST_DUE)
     closing.stage_default(uow, item)
-    uow.audit(f"order#{item['id']}", "past_due", before={"status": item["status"]}, after={"status": "past_due"},
-              event="order.past_due")
+    uow.audit(
+        f"order#{item['id']}",
+        "past_due",
+        before={"status": item["status"]},
+        after={"status": "past_due"},
+        event="order.past_due",
+    )
     return {"status": str(OrderStatus.PAST_DUE)}
 
 
 def booking_charged(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
     if item["status"] == BookingStatus.CANCELLED:
-        uow.audit(f"booking#{item['id']}", "fee_charged", after={"amount": int(item["charge_amount"])},
-                  event="booking.fee_charged")
+        uow.audit(
+            f"booking#{item['id']}",
+            "fee_charged",
+            after={"amount": int(item["charge_amount"])},
+            event="booking.fee_charged",
+        )
         return {"fee_charged": True}
     booking_rules.transition(item["status"], BookingStatus.CHARGED)
     closing.stage_paid(uow, item, int(item["price"]), on_time=int(item["charge_attempts"]) == 1)
-    uow.audit(f"booking#{item['id']}", "charged", before={"status": item["status"]},
-              after={"status": "charged", "amount": int(item["charge_amount"])}, event="booking.charged")
+    uow.audit(
+        f"booking#{item['id']}",
+        "charged",
+        before={"status": item["status"]},
+        after={"status": "charged", "amount": int(item["charge_amount"])},
+        event="booking.charged",
+    )
     return {"status": str(BookingStatus.CHARGED)}
 
 
 def booking_failed(deps: Deps, uow: UnitOfWork, item: dict, exhausted: bool) -> dict:
     if not exhausted:
-        uow.audit(f"booking#{item['id']}", "charge_failed", data={"attempt": int(item["charge_attempts"])},
-                  event="booking.charge_failed")
+        uow.audit(
+            f"booking#{item['id']}",
+            "charge_failed",
+            data={"attempt": int(item["charge_attempts"])},
+            event="booking.charge_failed",
+        )
         return {}
     closing.stage_default(uow, item)
     uow.audit(f"booking#{item['id']}", "past_due", before={"status": item["status"]}, event="booking.past_due")

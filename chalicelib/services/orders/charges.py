@@ -16,6 +16,7 @@ adapters ask rather than charge again). An object with a provider agreement not 
 user is not charged: services/orders/pay_later.py settles the agreement first. An installment the user pays
 in the app (`charge_mode` in_app) is never charged here: services/orders/installments.py asks about its trade.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -45,8 +46,13 @@ def due_pk(kind: str, object_id: str) -> str:
 
 def pending_fields(kind: str, object_id: str, amount: int, at: datetime) -> dict:
     """Attributes that make an object owe `amount` from `at` (merge into its item or update)."""
-    return {"charge_state": str(C.PENDING), "charge_amount": amount, "charge_attempts": 0,
-            "due_pk": due_pk(kind, object_id), "due_at": iso(at)}
+    return {
+        "charge_state": str(C.PENDING),
+        "charge_amount": amount,
+        "charge_attempts": 0,
+        "due_pk": due_pk(kind, object_id),
+        "due_at": iso(at),
+    }
 
 
 def charging_guard(item: dict, state: ChargeState = ChargeState.CHARGING, attempts: int | None = None) -> dict:
@@ -85,20 +91,37 @@ def _claim(deps: Deps, item: dict, now: datetime) -> dict:
     resume_at = now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     charge_state = str(transition(item["charge_state"], C.CHARGING))
-    uow.update(item["pk"], item["sk"], set={"charge_state": charge_state, "charge_attempts": n + 1,
-                                            "due_at": iso(resume_at), "charging_since": iso(now),
-                                            "updated_at": iso(now)},
-               **charging_guard(item, C.PENDING, n))
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "charge_state": charge_state,
+            "charge_attempts": n + 1,
+            "due_at": iso(resume_at),
+            "charging_since": iso(now),
+            "updated_at": iso(now),
+        },
+        **charging_guard(item, C.PENDING, n),
+    )
     uow.commit()
-    return {**item, "charge_state": "charging", "charge_attempts": n + 1, "due_at": iso(resume_at),
-            "charging_since": iso(now)}
+    return {
+        **item,
+        "charge_state": "charging",
+        "charge_attempts": n + 1,
+        "due_at": iso(resume_at),
+        "charging_since": iso(now),
+    }
 
 
 def _charge(deps: Deps, item: dict) -> OpResult:
     attempt = int(item["charge_attempts"])
-    return deps.provider(item["provider"]).charge(request_no(item, attempt), item["member_ref"],
-                                                  int(item["charge_amount"]), f"{item['type']} {item['id']}",
-                                                  agreement_ref=item.get("agreement_ref"))
+    return deps.provider(item["provider"]).charge(
+        request_no(item, attempt),
+        item["member_ref"],
+        int(item["charge_amount"]),
+        f"{item['type']} {item['id']}",
+        agreement_ref=item.get("agreement_ref"),
+    )
 
 
 def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
@@ -126,18 +149,23 @@ def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) ->
     fields: dict = {}
     last = item.get("collection_requested_at")
     if now - since >= timedelta(days=1) and (not last or now - parse_iso(last) >= timedelta(days=1)):
-        answer = deps.provider(item["provider"]).request_collection(request_no(item, int(item["charge_attempts"])),
-                                                                    item.get("agreement_ref") or "")
+        answer = deps.provider(item["provider"]).request_collection(
+            request_no(item, int(item["charge_attempts"])), item.get("agreement_ref") or ""
+        )
         fields["collection_requested_at"] = iso(now)
         logger.info("collection requested", extra={"id": item["id"], "answer": answer.status})
-    step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) \
-        else timedelta(hours=1)
-    uow.update(item["pk"], item["sk"], set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
-               **charging_guard(item))
+    step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) else timedelta(hours=1)
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
+        **charging_guard(item),
+    )
 
 
-def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime,
-                 exhausted: bool | None = None) -> None:
+def stage_record(
+    deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime, exhausted: bool | None = None
+) -> None:
     """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once).
     `exhausted`: no retry whatever the attempt count (the provider gave up collecting)."""
     attempt, policy = int(item["charge_attempts"]), deps.settings.policy
@@ -145,23 +173,49 @@ def stage_record(deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now:
     hook = HOOKS[item["type"]]
     if result.ok:
         fields = hook.charged(deps, uow, item)
-        uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.DONE)),
-                                                            "charged_at": iso(now), "charge_ref": result.provider_ref,
-                                                            "updated_at": iso(now)}, remove=["due_pk", "due_at"]),
-                   add={"charged": int(item["charge_amount"])}, **guard)
+        uow.update(
+            item["pk"],
+            item["sk"],
+            **set_or_remove(
+                {
+                    **fields,
+                    "charge_state": str(transition(C.CHARGING, C.DONE)),
+                    "charged_at": iso(now),
+                    "charge_ref": result.provider_ref,
+                    "updated_at": iso(now),
+                },
+                remove=["due_pk", "due_at"],
+            ),
+            add={"charged": int(item["charge_amount"])},
+            **guard,
+        )
         ledger.stage_movement(uow, item["provider"], request_no(item, attempt), "charge", int(item["charge_amount"]))
     else:
         exhausted = exhausted or attempt > policy.charge_retries
-        fields = {**hook.failed(deps, uow, item, exhausted), "updated_at": iso(now),
-                  "last_charge_error": result.reason or "charge_failed"}
+        fields = {
+            **hook.failed(deps, uow, item, exhausted),
+            "updated_at": iso(now),
+            "last_charge_error": result.reason or "charge_failed",
+        }
         if exhausted:
-            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))},
-                                                                remove=["due_pk", "due_at"]), **guard)
+            uow.update(
+                item["pk"],
+                item["sk"],
+                **set_or_remove(
+                    {**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))}, remove=["due_pk", "due_at"]
+                ),
+                **guard,
+            )
         else:
             retry_at = now + timedelta(hours=policy.charge_retry_hours)
-            uow.update(item["pk"], item["sk"], **set_or_remove({**fields, "due_at": iso(retry_at),
-                                                                "charge_state": str(transition(C.CHARGING, C.PENDING))}),
-                       **guard)
+            uow.update(
+                item["pk"],
+                item["sk"],
+                **set_or_remove(
+                    {**fields, "due_at": iso(retry_at), "charge_state": str(transition(C.CHARGING, C.PENDING))}
+                ),
+                **guard,
+            )
 
 
 def attempt_of(note: Notification) -> tuple[str, str, int] | None:

@@ -1,4 +1,5 @@
 """How an order or booking ends for the member: paid (exposure back, coupon used) or a default."""
+
 from __future__ import annotations
 
 from ...store.uow import UnitOfWork

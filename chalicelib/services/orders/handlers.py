@@ -1,5 +1,6 @@
 """What the orders area answers: provider notifications about charges, pay-later agreements and
 refunds, and the review resolvers of orders, bookings and booking disputes."""
+
 from __future__ import annotations
 
 from . import billing, bookings, orders, pay_later, refunds

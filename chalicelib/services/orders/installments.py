@@ -10,6 +10,7 @@ timer wakes every reconcile interval and `reconcile` asks alipay.trade.query (ne
 Alipay closed (unpaid within the pay window) cancels the order: nothing was charged, exposure and coupon
 go back; it is never a failed charge or a default.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -33,16 +34,24 @@ def open_trade(deps: Deps, item: dict, now: datetime) -> tuple[dict, bool]:
     provider = deps.provider(item["provider"])
     pending = charges.pending_fields("order", item["id"], int(item["payable"]), now)
     number = charges.request_no(item, 1)
-    result = provider.open_installments(number, item["member_ref"], int(item["payable"]),
-                                        int(item["installments"]), f"{item['scenario']} installments")
+    result = provider.open_installments(
+        number, item["member_ref"], int(item["payable"]), int(item["installments"]), f"{item['scenario']} installments"
+    )
     if result.ok:
         return pending, True
     if result.status == "failed":
         raise ProviderError(f"the provider refused the installment payment: {result.reason or 'refused'}")
     pay_by = now + timedelta(minutes=deps.settings.policy.installment_pay_minutes)
-    return {**pending, "charge_state": str(ChargeState.CHARGING), "charge_attempts": 1, "charge_mode": IN_APP,
-            "trade_ref": result.provider_ref, "provider_params": result.provider_params, "pay_by": iso(pay_by),
-            "due_at": iso(_next_look(deps, now))}, False
+    return {
+        **pending,
+        "charge_state": str(ChargeState.CHARGING),
+        "charge_attempts": 1,
+        "charge_mode": IN_APP,
+        "trade_ref": result.provider_ref,
+        "provider_params": result.provider_params,
+        "pay_by": iso(pay_by),
+        "due_at": iso(_next_look(deps, now)),
+    }, False
 
 
 def awaiting_payment(item: dict) -> bool:
@@ -60,15 +69,27 @@ def _guard(item: dict) -> dict:
 def stage_unpaid(uow: UnitOfWork, item: dict, reason: str) -> None:
     """The trade closed unpaid: the order is cancelled, nothing was charged, exposure and coupon back."""
     transition(item["status"], OrderStatus.CANCELLED)
-    uow.update(item["pk"], item["sk"], set={"status": str(OrderStatus.CANCELLED),
-                                            "charge_state": str(charge_transition(item["charge_state"],
-                                                                                  ChargeState.CANCELLED)),
-                                            "reason": reason, "cancelled_at": iso(uow.now),
-                                            "updated_at": iso(uow.now)},
-               remove=["due_pk", "due_at"], **_guard(item))
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "status": str(OrderStatus.CANCELLED),
+            "charge_state": str(charge_transition(item["charge_state"], ChargeState.CANCELLED)),
+            "reason": reason,
+            "cancelled_at": iso(uow.now),
+            "updated_at": iso(uow.now),
+        },
+        remove=["due_pk", "due_at"],
+        **_guard(item),
+    )
     closing.stage_released(uow, item, int(item["payable"]))
-    uow.audit(f"order#{item['id']}", "cancelled", before={"status": item["status"]},
-              after={"status": "cancelled", "reason": reason}, event="order.cancelled")
+    uow.audit(
+        f"order#{item['id']}",
+        "cancelled",
+        before={"status": item["status"]},
+        after={"status": "cancelled", "reason": reason},
+        event="order.cancelled",
+    )
 
 
 def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dict | None:

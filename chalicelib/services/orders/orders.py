@@ -9,6 +9,7 @@ hb_fq_seller_percent=100, kept on the order as provider_terms) in the mini-progr
 receives the whole amount and pays the fee; the member repays Huabei per period (the plan is kept
 for display). WeChat Pay has no installments: refused at creation (400 on `kind`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -30,8 +31,11 @@ from . import billing, charges, closing, installments, pay_later
 
 HELD = str(ChargeState.HELD)  # a group-buy seat's charge while its team is open: never due, never charged
 
-STATUS_OF = {Outcome.APPROVED: OrderStatus.PENDING_CHARGE, Outcome.REVIEW: OrderStatus.IN_REVIEW,
-             Outcome.REJECTED: OrderStatus.REJECTED}
+STATUS_OF = {
+    Outcome.APPROVED: OrderStatus.PENDING_CHARGE,
+    Outcome.REVIEW: OrderStatus.IN_REVIEW,
+    Outcome.REJECTED: OrderStatus.REJECTED,
+}
 
 
 def order_key(order_id: str) -> tuple[str, str]:
@@ -49,19 +53,40 @@ def load_own(deps: Deps, member_id: str, order_id: str) -> dict:
 def load_for_member(deps: Deps, member_id: str, order_id: str) -> dict:
     """The member's order, with fresh mini-program params if its agreement still waits on expired ones."""
     item = load_own(deps, member_id, order_id)
-    return confirm_params.refreshed(deps, item, "paylater", item.get("agreement_no") or "",
-                                    item.get("agreement_state") == "pending")
+    return confirm_params.refreshed(
+        deps, item, "paylater", item.get("agreement_no") or "", item.get("agreement_state") == "pending"
+    )
 
 
 def view(item: dict) -> dict:
-    keys = ("id", "kind", "decision", "reason", "status", "amount", "discount", "payable", "charge_at",
-            "trial_days", "installments", "plan", "scenario", "coupon_id", "created_at", "charged_at")
+    keys = (
+        "id",
+        "kind",
+        "decision",
+        "reason",
+        "status",
+        "amount",
+        "discount",
+        "payable",
+        "charge_at",
+        "trial_days",
+        "installments",
+        "plan",
+        "scenario",
+        "coupon_id",
+        "created_at",
+        "charged_at",
+    )
     out = {k: item.get(k) for k in keys}
-    out.update(charged=int(item.get("charged", 0)), refunded=int(item.get("refunded", 0)),
-               charge_attempts=int(item.get("charge_attempts", 0)))
+    out.update(
+        charged=int(item.get("charged", 0)),
+        refunded=int(item.get("refunded", 0)),
+        charge_attempts=int(item.get("charge_attempts", 0)),
+    )
     out.update(itemised(item))
-    if item.get("provider_params") and (item.get("agreement_state") == "pending"
-                                        or installments.awaiting_payment(item)):
+    if item.get("provider_params") and (
+        item.get("agreement_state") == "pending" or installments.awaiting_payment(item)
+    ):
         out["provider_params"] = item["provider_params"]  # what the mini-program opens to confirm or pay
     return out
 
@@ -74,7 +99,10 @@ def itemised(item: dict) -> dict:
         return {"lines": [], "discounts": []}
     name = str(item.get("kind") or "order")
     if charged == payable and amount > payable:
-        return {"lines": [{"name": name, "amount": amount}], "discounts": [{"name": "coupon", "amount": amount - payable}]}
+        return {
+            "lines": [{"name": name, "amount": amount}],
+            "discounts": [{"name": "coupon", "amount": amount - payable}],
+        }
     return {"lines": [{"name": name, "amount": charged}], "discounts": []}
 
 
@@ -91,16 +119,31 @@ def _terms(body: Any, inputs: decisions.Inputs, payable: int, tier: str, deps: D
     if body.installments is None:
         raise ValidationFailed("field required", "installments")
     if not deps.provider(inputs.member["provider"]).offers_installments:
-        raise ValidationFailed(f"{inputs.member['provider']} offers no interest-free installments; "
-                               "use kind pay_later", "kind", code="installments_not_offered")
+        raise ValidationFailed(
+            f"{inputs.member['provider']} offers no interest-free installments; use kind pay_later",
+            "kind",
+            code="installments_not_offered",
+        )
     plan = rules.require_plan(payable, body.installments, tier, policy)
-    return {"installments": plan.installments, "plan": plan.as_dict(),
-            "provider_terms": rules.provider_terms(plan), "charge_at": deps.clock.now()}
+    return {
+        "installments": plan.installments,
+        "plan": plan.as_dict(),
+        "provider_terms": rules.provider_terms(plan),
+        "charge_at": deps.clock.now(),
+    }
 
 
-def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, oid: str,
-           inputs: decisions.Inputs | None = None, seat: dict | None = None,
-           overrule: Callable[[Decision], Decision] | None = None) -> dict:
+def create(
+    deps: Deps,
+    uow: UnitOfWork,
+    member_id: str,
+    device_id: str | None,
+    body: Any,
+    oid: str,
+    inputs: decisions.Inputs | None = None,
+    seat: dict | None = None,
+    overrule: Callable[[Decision], Decision] | None = None,
+) -> dict:
     """Decide and write a new order (one transaction with exposure, stats, metrics, review, coupon).
     `oid`: chosen once per request, so a retried request reaches the same provider order.
     A group-buy seat (services/growth/teams.py) passes the `inputs` it already read, the `seat` fields
@@ -116,13 +159,32 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
     if overrule:
         decision = overrule(decision)
     status = STATUS_OF[decision.outcome]
-    item = {"pk": order_key(oid)[0], "sk": "ORDER", "type": "order", "id": oid, "member_id": member_id,
-            "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
-            "kind": str(body.kind), "scenario": body.scenario, "amount": body.amount, "discount": discount,
-            "payable": payable, "coupon_id": body.coupon_id, "decision": str(decision.outcome),
-            "reason": decision.reason, "status": str(status), "band": members.band(inputs.member, now),
-            "created_at": iso(now), "list_pk": f"member#{member_id}#order", "list_sk": f"{iso(now)}#{oid}",
-            **{**terms, "charge_at": iso(terms["charge_at"])}, "charged": 0, "refunded": 0, "refund_count": 0}
+    item = {
+        "pk": order_key(oid)[0],
+        "sk": "ORDER",
+        "type": "order",
+        "id": oid,
+        "member_id": member_id,
+        "provider": inputs.member["provider"],
+        "member_ref": inputs.member["provider_user_id"],
+        "kind": str(body.kind),
+        "scenario": body.scenario,
+        "amount": body.amount,
+        "discount": discount,
+        "payable": payable,
+        "coupon_id": body.coupon_id,
+        "decision": str(decision.outcome),
+        "reason": decision.reason,
+        "status": str(status),
+        "band": members.band(inputs.member, now),
+        "created_at": iso(now),
+        "list_pk": f"member#{member_id}#order",
+        "list_sk": f"{iso(now)}#{oid}",
+        **{**terms, "charge_at": iso(terms["charge_at"])},
+        "charged": 0,
+        "refunded": 0,
+        "refund_count": 0,
+    }
     if status == OrderStatus.PENDING_CHARGE:
         if body.kind == OrderKind.INSTALLMENT:
             intents.record(deps, uow, order_key(oid), charges.request_no(item, 1), item["provider"], now)
@@ -142,8 +204,12 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
             item.pop("due_at", None)
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "order", oid, payable, coupon_id=body.coupon_id)
-    uow.audit(f"order#{oid}", "created", after={"status": item["status"], "payable": payable, "kind": item["kind"]},
-              event="order.created")
+    uow.audit(
+        f"order#{oid}",
+        "created",
+        after={"status": item["status"], "payable": payable, "kind": item["kind"]},
+        event="order.created",
+    )
     return view(item)
 
 
@@ -156,13 +222,27 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
         raise InvalidState("a charge is in progress; it can no longer be cancelled")
     if item.get("charge_state"):
         charge_transition(item["charge_state"], ChargeState.CANCELLED)
-    fields = {"status": str(OrderStatus.CANCELLED), "charge_state": "cancelled", "cancelled_at": iso(uow.now),
-              **pay_later.stage_close(deps, uow, item, "cancelled")}
-    uow.update(item["pk"], item["sk"], set=fields, remove=pay_later.without(["due_pk", "due_at"], fields),
-               **expect({"status": item["status"], "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=RETRY))
+    fields = {
+        "status": str(OrderStatus.CANCELLED),
+        "charge_state": "cancelled",
+        "cancelled_at": iso(uow.now),
+        **pay_later.stage_close(deps, uow, item, "cancelled"),
+    }
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set=fields,
+        remove=pay_later.without(["due_pk", "due_at"], fields),
+        **expect({"status": item["status"], "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=RETRY),
+    )
     closing.stage_released(uow, item, int(item["payable"]))
-    uow.audit(f"order#{order_id}", "cancelled", before={"status": item["status"]}, after={"status": "cancelled"},
-              event="order.cancelled")
+    uow.audit(
+        f"order#{order_id}",
+        "cancelled",
+        before={"status": item["status"]},
+        after={"status": "cancelled"},
+        event="order.cancelled",
+    )
     return view({**item, "status": str(OrderStatus.CANCELLED)})
 
 
@@ -183,6 +263,7 @@ def _refuse_open_seat(item: dict) -> None:
 
 # -- review resolver ------------------------------------------------------------------------------
 
+
 def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     """Approved: continue as if freshly decided (without the risk rules); rejected: closed, credit back."""
     item = deps.table.get(*order_key(review["ref_id"]))
@@ -190,8 +271,9 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         return
     if approved:
         inputs = decisions.load(deps, item["member_id"], item.get("scenario"))
-        decision = decisions.run(deps, inputs, "order", int(item["payable"]), uow.now, exposure_amount=0,
-                                 skip_rules=True)
+        decision = decisions.run(
+            deps, inputs, "order", int(item["payable"]), uow.now, exposure_amount=0, skip_rules=True
+        )
         approved = decision.outcome != Outcome.REJECTED
     guard = expect({"status": item["status"]}, on_fail=RETRY)
     if approved:
@@ -214,12 +296,18 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
         uow.update(item["pk"], item["sk"], **set_or_remove(fields), **guard)
         closing.stage_released(uow, item, int(item["payable"]))
     after = OrderStatus.PENDING_CHARGE if approved else OrderStatus.REJECTED
-    uow.audit(f"order#{item['id']}", "reviewed", before={"status": item["status"]}, after={"status": str(after)},
-              event="order.reviewed")
+    uow.audit(
+        f"order#{item['id']}",
+        "reviewed",
+        before={"status": item["status"]},
+        after={"status": str(after)},
+        event="order.reviewed",
+    )
 
 
 def list_own(deps: Deps, member_id: str, limit: int = 50) -> list[dict]:
     """The member's orders, newest first (one Query on the list index)."""
-    items = deps.table.query("list_pk = :p", {":p": f"member#{member_id}#order"}, index="list", forward=False,
-                             limit=limit)
+    items = deps.table.query(
+        "list_pk = :p", {":p": f"member#{member_id}#order"}, index="list", forward=False, limit=limit
+    )
     return [view(i) for i in items]

@@ -18,6 +18,7 @@ stages `agreement_close` (the reason) and the object's timer, the close runs aft
 `agreement_closed_at` once (conditional write), dropping the timer. A provider that cannot answer leaves
 the timer: the charge sweep (charges.run) hands the object back here until the close is recorded.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,15 +47,17 @@ PURPOSE = "pl"  # the agreement's number: <object id>_pl
 class Terms:
     """What an agreement covers on one kind of object."""
 
-    deadline: str                          # the field by which the user must confirm
-    amount: str                            # the amount the agreement covers (released on refusal)
-    charge_waits: bool                     # after confirmation the timer runs on to the charge at `deadline`
-    cancel: Callable[[str, str], object]   # the kind's transition guard, to `cancelled`
-    extra: dict                            # fields set on refusal besides the status
+    deadline: str  # the field by which the user must confirm
+    amount: str  # the amount the agreement covers (released on refusal)
+    charge_waits: bool  # after confirmation the timer runs on to the charge at `deadline`
+    cancel: Callable[[str, str], object]  # the kind's transition guard, to `cancelled`
+    extra: dict  # fields set on refusal besides the status
 
 
-TERMS = {"order": Terms("charge_at", "payable", True, order_rules.transition, {"charge_state": "cancelled"}),
-         "booking": Terms("starts_at", "price", False, booking_rules.transition, {"cancellation_fee": 0})}
+TERMS = {
+    "order": Terms("charge_at", "payable", True, order_rules.transition, {"charge_state": "cancelled"}),
+    "booking": Terms("starts_at", "price", False, booking_rules.transition, {"cancellation_fee": 0}),
+}
 
 
 def agreement_no(order_id: str) -> str:
@@ -68,13 +71,19 @@ def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
     charge_at = parse_iso(order[terms.deadline])
     title = f"{order['scenario']} pay later" if order["type"] == "order" else f"booking {order['service_id']}"
     result = deps.provider(order["provider"]).open_pay_later(
-        agreement_no(order["id"]), order["member_ref"], int(order[terms.amount]), title, charge_at)
+        agreement_no(order["id"]), order["member_ref"], int(order[terms.amount]), title, charge_at
+    )
     if result.ok:
         return {}
     if result.status == "failed":
         raise ProviderError(f"the provider refused the pay-later order: {result.reason or 'refused'}")
-    fields = {"agreement_state": str(AgreementState.PENDING), "agreement_no": agreement_no(order["id"]),
-              "provider_params": result.provider_params, **confirm_params.stamp(now), "due_at": iso(_next_look(deps, now, charge_at))}
+    fields = {
+        "agreement_state": str(AgreementState.PENDING),
+        "agreement_no": agreement_no(order["id"]),
+        "provider_params": result.provider_params,
+        **confirm_params.stamp(now),
+        "due_at": iso(_next_look(deps, now, charge_at)),
+    }
     if not terms.charge_waits:  # nothing else keeps a timer on it: the agreement's own
         fields["due_pk"] = charges.due_pk(order["type"], order["id"])
     return fields
@@ -86,20 +95,29 @@ def _next_look(deps: Deps, now: datetime, charge_at: datetime) -> datetime:
 
 def _guard(item: dict) -> dict:
     """Still awaiting the member's confirmation, nothing charged yet, in the status the caller read."""
-    return expect({"status": item["status"], "agreement_state": AgreementState.PENDING,
-                   "charge_state": (ABSENT, ChargeState.PENDING)}, on_fail=Retry)
+    return expect(
+        {
+            "status": item["status"],
+            "agreement_state": AgreementState.PENDING,
+            "charge_state": (ABSENT, ChargeState.PENDING),
+        },
+        on_fail=Retry,
+    )
 
 
 def stage_confirmed(uow: UnitOfWork, item: dict, agreement_ref: str | None) -> dict:
     """The user confirmed: the agreement the charge goes under; the timer back on charge_at."""
     terms = TERMS[item["type"]]
-    changes = {"agreement_state": str(transition(item["agreement_state"], AgreementState.CONFIRMED)),
-               "agreement_ref": agreement_ref or item["agreement_no"],
-               "updated_at": iso(uow.now)}
+    changes = {
+        "agreement_state": str(transition(item["agreement_state"], AgreementState.CONFIRMED)),
+        "agreement_ref": agreement_ref or item["agreement_no"],
+        "updated_at": iso(uow.now),
+    }
     if terms.charge_waits:
         changes["due_at"] = item[terms.deadline]
-    uow.update(item["pk"], item["sk"], set=changes, remove=[] if terms.charge_waits else ["due_pk", "due_at"],
-               **_guard(item))
+    uow.update(
+        item["pk"], item["sk"], set=changes, remove=[] if terms.charge_waits else ["due_pk", "due_at"], **_guard(item)
+    )
     uow.audit(f"{item['type']}#{item['id']}", "agreement_confirmed", data={"agreement_ref": changes["agreement_ref"]})
     fresh = {**item, **changes}
     if not terms.charge_waits:
@@ -113,15 +131,25 @@ def stage_refused(uow: UnitOfWork, item: dict, reason: str, deps: Deps | None = 
     the provider's order too (never confirmed; a refusal was the provider's own close)."""
     terms = TERMS[item["type"]]
     terms.cancel(item["status"], "cancelled")
-    changes = {"status": "cancelled", **terms.extra,
-               "agreement_state": str(transition(item["agreement_state"], AgreementState.REFUSED)),
-               "reason": reason, "cancelled_at": iso(uow.now), "updated_at": iso(uow.now)}
+    changes = {
+        "status": "cancelled",
+        **terms.extra,
+        "agreement_state": str(transition(item["agreement_state"], AgreementState.REFUSED)),
+        "reason": reason,
+        "cancelled_at": iso(uow.now),
+        "updated_at": iso(uow.now),
+    }
     if deps is not None:
         changes.update(stage_close(deps, uow, item, reason))
     uow.update(item["pk"], item["sk"], set=changes, remove=without(["due_pk", "due_at"], changes), **_guard(item))
     closing.stage_released(uow, item, int(item[terms.amount]))
-    uow.audit(f"{item['type']}#{item['id']}", "cancelled", before={"status": item["status"]},
-              after={"status": "cancelled", "reason": reason}, event=f"{item['type']}.cancelled")
+    uow.audit(
+        f"{item['type']}#{item['id']}",
+        "cancelled",
+        before={"status": item["status"]},
+        after={"status": "cancelled", "reason": reason},
+        event=f"{item['type']}.cancelled",
+    )
     return {**item, **changes}
 
 
@@ -150,6 +178,7 @@ def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dic
 
 # -- closing an agreement that ends without a charge -----------------------------------------------
 
+
 def stage_close(deps: Deps, uow: UnitOfWork, item: dict, reason: str) -> dict:
     """The object ends uncharged in `uow`: the fields to merge into ITS update (the close reason and the
     timer that retries the close); the close itself runs once `uow` has committed. Nothing when no
@@ -158,8 +187,11 @@ def stage_close(deps: Deps, uow: UnitOfWork, item: dict, reason: str) -> dict:
         return {}
     if not deps.provider(item["provider"]).confirms_in_app:
         return {}
-    fields = {"agreement_close": reason, "due_pk": charges.due_pk(item["type"], item["id"]),
-              "due_at": iso(uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))}
+    fields = {
+        "agreement_close": reason,
+        "due_pk": charges.due_pk(item["type"], item["id"]),
+        "due_at": iso(uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)),
+    }
     uow.after_commit(lambda: close(deps, {**item, **fields}, uow.now))
     return fields
 
@@ -173,22 +205,34 @@ def close(deps: Deps, item: dict, now: datetime) -> dict | None:
     """Close the object's agreement at the provider and record it once. Never raises: a provider that
     cannot answer (ProviderError, or anything unexpected) leaves the timer for the sweep, a bit later."""
     try:
-        result = deps.provider(item["provider"]).close_pay_later(item["agreement_no"], item.get("agreement_ref"),
-                                                                  item["agreement_close"])
+        result = deps.provider(item["provider"]).close_pay_later(
+            item["agreement_no"], item.get("agreement_ref"), item["agreement_close"]
+        )
     except Exception as exc:  # noqa: BLE001 - never block the member's change; the timer retries
-        logger.warning("agreement close failed; the sweep retries it",
-                       extra={"id": item["id"], "error": str(exc), "provider_error": isinstance(exc, ProviderError)})
+        logger.warning(
+            "agreement close failed; the sweep retries it",
+            extra={"id": item["id"], "error": str(exc), "provider_error": isinstance(exc, ProviderError)},
+        )
         return _close_later(deps, item, now)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     changes = {"agreement_closed_at": iso(now), "updated_at": iso(now)}
     if not result.ok:  # refused at the provider (e.g. charged there meanwhile): retrying cannot help
         changes = {"agreement_close_error": result.reason or "refused", "updated_at": iso(now)}
         logger.warning("the provider refused to close the agreement", extra={"id": item["id"], "reason": result.reason})
-    uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"],
-               condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
-                         "AND attribute_not_exists(agreement_close_error)", on_fail=Retry)
-    uow.audit(f"{item['type']}#{item['id']}", "agreement_closed" if result.ok else "agreement_close_refused",
-              data={"reason": item["agreement_close"], "provider_ref": result.provider_ref, "error": result.reason})
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set=changes,
+        remove=["due_pk", "due_at"],
+        condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
+        "AND attribute_not_exists(agreement_close_error)",
+        on_fail=Retry,
+    )
+    uow.audit(
+        f"{item['type']}#{item['id']}",
+        "agreement_closed" if result.ok else "agreement_close_refused",
+        data={"reason": item["agreement_close"], "provider_ref": result.provider_ref, "error": result.reason},
+    )
     try:
         uow.commit()
     except Retry:
@@ -206,9 +250,14 @@ def close(deps: Deps, item: dict, now: datetime) -> dict | None:
 def _close_later(deps: Deps, item: dict, now: datetime) -> dict | None:
     wake = iso(now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"due_pk": charges.due_pk(item["type"], item["id"]), "due_at": wake},
-               condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
-                         "AND attribute_not_exists(agreement_close_error)", on_fail=Retry)
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={"due_pk": charges.due_pk(item["type"], item["id"]), "due_at": wake},
+        condition="attribute_exists(agreement_close) AND attribute_not_exists(agreement_closed_at) "
+        "AND attribute_not_exists(agreement_close_error)",
+        on_fail=Retry,
+    )
     try:
         uow.commit()
     except Exception:  # noqa: BLE001 - recorded meanwhile, or the store is down: the old timer stands
@@ -223,8 +272,12 @@ def _pending_order(deps: Deps, note: Notification) -> dict | None:
         return None
     number = note.out_request_no
     item = deps.table.get(key[0].format(found[0]), key[1])
-    if not item or item.get("agreement_no") != number or item.get("agreement_state") != "pending" \
-            or item.get("charge_state", "pending") != "pending":
+    if (
+        not item
+        or item.get("agreement_no") != number
+        or item.get("agreement_state") != "pending"
+        or item.get("charge_state", "pending") != "pending"
+    ):
         return None  # already settled (a repeat, or the sweep got there first): nothing to do
     return item
 

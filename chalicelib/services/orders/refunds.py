@@ -14,6 +14,7 @@ so its charge timer is gone and the index entry is the refund's alone; recording
 claim removes it. The record stays guarded on `refund_pending.n`, so the worker and a member's
 request finishing the same refund record it once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,10 +60,18 @@ def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, req
     pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount, **({"key": key} if key else {})}
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"refund_pending": pending, "due_pk": charges.due_pk("order", item["id"]),
-                                            "due_at": _reconcile_at(deps, now)},
-               condition="refund_count = :n AND attribute_not_exists(refund_pending) AND attribute_not_exists(due_pk)",
-               values={":n": pending["n"] - 1}, on_fail=Retry)
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "refund_pending": pending,
+            "due_pk": charges.due_pk("order", item["id"]),
+            "due_at": _reconcile_at(deps, now),
+        },
+        condition="refund_count = :n AND attribute_not_exists(refund_pending) AND attribute_not_exists(due_pk)",
+        values={":n": pending["n"] - 1},
+        on_fail=Retry,
+    )
     uow.commit()  # a lost race raises Retry: the route runs the request again on a fresh read
     _finish(deps, item, pending)
     return orders.view(deps.table.get(item["pk"], item["sk"]))
@@ -80,9 +89,14 @@ def resume(deps: Deps, item: dict) -> None:
     if not pending or not item.get("due_at") or parse_iso(item["due_at"]) > now:
         return  # finished already (by a request or an earlier delivery), or not due yet
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"due_at": _reconcile_at(deps, now)},
-               condition="refund_pending.n = :n AND due_at = :d",
-               values={":n": int(pending["n"]), ":d": item["due_at"]}, on_fail=Retry)
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={"due_at": _reconcile_at(deps, now)},
+        condition="refund_pending.n = :n AND due_at = :d",
+        values={":n": int(pending["n"]), ":d": item["due_at"]},
+        on_fail=Retry,
+    )
     try:
         uow.commit()
     except Retry:
@@ -92,8 +106,13 @@ def resume(deps: Deps, item: dict) -> None:
 
 def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True) -> None:
     n, amount = int(pending["n"]), int(pending["amount"])
-    result = deps.provider(item["provider"]).refund(numbers.number(item["id"], "rfd", n), item.get("charge_ref") or "",
-                                                    item["member_ref"], amount, charged_total=int(item["charged"]))
+    result = deps.provider(item["provider"]).refund(
+        numbers.number(item["id"], "rfd", n),
+        item.get("charge_ref") or "",
+        item["member_ref"],
+        amount,
+        charged_total=int(item["charged"]),
+    )
     if result.status == "pending":
         return  # still in flight at the provider: refund_pending stays, so the next request finishes it first
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
@@ -112,11 +131,21 @@ def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -
         uow.update(item["pk"], item["sk"], remove=["refund_pending", "due_pk", "due_at"], **guard)
         return
     status = rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount)
-    uow.update(item["pk"], item["sk"], set={"status": str(status), "refund_count": n, "refunded_at": iso(uow.now)},
-               add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
-               remove=["refund_pending", "due_pk", "due_at"], **guard)
-    uow.audit(f"order#{item['id']}", "refunded", before={"status": item["status"]},
-              after={"status": str(status), "amount": amount}, event="order.refunded")
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={"status": str(status), "refund_count": n, "refunded_at": iso(uow.now)},
+        add={"refunded": amount, **({"refund_keys": {pending["key"]}} if pending.get("key") else {})},
+        remove=["refund_pending", "due_pk", "due_at"],
+        **guard,
+    )
+    uow.audit(
+        f"order#{item['id']}",
+        "refunded",
+        before={"status": item["status"]},
+        after={"status": str(status), "amount": amount},
+        event="order.refunded",
+    )
     ledger.stage_movement(uow, item["provider"], numbers.number(item["id"], "rfd", n), "refund", amount)
 
 

@@ -7,6 +7,7 @@ offering a place decrements it under `available >= 1` in the same transaction as
 an expiry gives it back. Convert marks the place taken (`converted`); the purchase itself is then
 an ordinary POST /v1/orders (the reservation only guarantees the place).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -47,8 +48,9 @@ def position(deps: Deps, item: dict) -> int | None:
     """1 + waiting reservations ahead in allocation order (None once out of the queue)."""
     if item["status"] != ReservationStatus.WAITING:
         return None
-    ahead = deps.table.query("list_pk = :p AND list_sk < :s", {":p": queue_pk(item["product_id"]),
-                                                                ":s": item["list_sk"]}, index="list")
+    ahead = deps.table.query(
+        "list_pk = :p AND list_sk < :s", {":p": queue_pk(item["product_id"]), ":s": item["list_sk"]}, index="list"
+    )
     return 1 + sum(1 for _ in ahead)
 
 
@@ -65,15 +67,28 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, product_id: str) -> dict
     if tier not in rules.RESERVING_TIERS:
         raise Forbidden("reservations are for silver and gold members", code="tier_not_eligible")
     rid, at = "rsv_" + secrets.token_hex(10), iso(uow.now)
-    item = {"pk": reservation_key(rid)[0], "sk": "RESERVATION", "type": "reservation", "id": rid,
-            "member_id": member_id, "product_id": product_id, "tier": tier, "status": str(ReservationStatus.WAITING),
-            "created_at": at, "list_pk": queue_pk(product_id), "list_sk": rules.queue_sort_key(tier, at, rid)}
-    uow.put({"pk": f"PRODUCT#{product_id}", "sk": f"HOLDER#{member_id}", "reservation_id": rid},
-            condition="attribute_not_exists(pk)",
-            on_fail=InvalidState("you already reserved this product", "product_id", code="already_reserved"))
+    item = {
+        "pk": reservation_key(rid)[0],
+        "sk": "RESERVATION",
+        "type": "reservation",
+        "id": rid,
+        "member_id": member_id,
+        "product_id": product_id,
+        "tier": tier,
+        "status": str(ReservationStatus.WAITING),
+        "created_at": at,
+        "list_pk": queue_pk(product_id),
+        "list_sk": rules.queue_sort_key(tier, at, rid),
+    }
+    uow.put(
+        {"pk": f"PRODUCT#{product_id}", "sk": f"HOLDER#{member_id}", "reservation_id": rid},
+        condition="attribute_not_exists(pk)",
+        on_fail=InvalidState("you already reserved this product", "product_id", code="already_reserved"),
+    )
     uow.put(item, condition="attribute_not_exists(pk)")
-    uow.audit(f"reservation#{rid}", "created", after={"product_id": product_id, "tier": tier},
-              event="reservation.created")
+    uow.audit(
+        f"reservation#{rid}", "created", after={"product_id": product_id, "tier": tier}, event="reservation.created"
+    )
     return view(item, position(deps, item))
 
 
@@ -81,8 +96,11 @@ def add_stock(deps: Deps, product_id: str, quantity: int, actor: str) -> dict:
     """Operators add stock; the places are offered down the queue at once."""
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, actor, deps.queues.send)
-    uow.update(*stock_key(product_id), add={"available": quantity, "received": quantity},
-               set={"type": "stock", "product_id": product_id})
+    uow.update(
+        *stock_key(product_id),
+        add={"available": quantity, "received": quantity},
+        set={"type": "stock", "product_id": product_id},
+    )
     uow.audit(f"product#{product_id}", "stock_added", data={"quantity": quantity}, event="product.stock_added")
     uow.commit()
     offered = offer_places(deps, product_id)
@@ -97,8 +115,7 @@ def offer_places(deps: Deps, product_id: str) -> int:
         available = int((deps.table.get(*stock_key(product_id)) or {}).get("available", 0))
         if available <= 0:
             break
-        head = list(deps.table.query("list_pk = :p", {":p": queue_pk(product_id)}, index="list",
-                                     limit=available))
+        head = list(deps.table.query("list_pk = :p", {":p": queue_pk(product_id)}, index="list", limit=available))
         if not head:
             break
         for item in head:
@@ -114,15 +131,33 @@ def _offer(deps: Deps, item: dict) -> None:
     now = deps.clock.now()
     expires = rules.offer_expires_at(now, deps.settings.policy)
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"status": str(ReservationStatus.OFFERED), "offered_at": iso(now),
-                                            "offer_expires_at": iso(expires),
-                                            "due_pk": f"timer#reservation#{shard_of(item['id'])}",
-                                            "due_at": iso(expires)},
-               remove=["list_pk", "list_sk"], **expect({"status": ReservationStatus.WAITING}, on_fail=RETRY))
-    uow.update(*stock_key(item["product_id"]), add={"available": -1}, condition="available >= :one",
-               values={":one": 1}, on_fail=RETRY)
-    uow.audit(f"reservation#{item['id']}", "offered", before={"status": "waiting"},
-              after={"status": "offered", "offer_expires_at": iso(expires)}, event="reservation.offered")
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "status": str(ReservationStatus.OFFERED),
+            "offered_at": iso(now),
+            "offer_expires_at": iso(expires),
+            "due_pk": f"timer#reservation#{shard_of(item['id'])}",
+            "due_at": iso(expires),
+        },
+        remove=["list_pk", "list_sk"],
+        **expect({"status": ReservationStatus.WAITING}, on_fail=RETRY),
+    )
+    uow.update(
+        *stock_key(item["product_id"]),
+        add={"available": -1},
+        condition="available >= :one",
+        values={":one": 1},
+        on_fail=RETRY,
+    )
+    uow.audit(
+        f"reservation#{item['id']}",
+        "offered",
+        before={"status": "waiting"},
+        after={"status": "offered", "offer_expires_at": iso(expires)},
+        event="reservation.offered",
+    )
     uow.commit()
 
 
@@ -133,10 +168,20 @@ def convert(deps: Deps, uow: UnitOfWork, member_id: str, rid: str) -> dict:
         raise InvalidState(f"a reservation that is {item['status']} cannot be converted")
     if parse_iso(item["offer_expires_at"]) <= uow.now:
         raise InvalidState("the offer has lapsed", code="offer_expired")
-    uow.update(item["pk"], item["sk"], set={"status": str(ReservationStatus.CONVERTED), "converted_at": iso(uow.now)},
-               remove=["due_pk", "due_at"], **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY))
-    uow.audit(f"reservation#{rid}", "converted", before={"status": "offered"}, after={"status": "converted"},
-              event="reservation.converted")
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={"status": str(ReservationStatus.CONVERTED), "converted_at": iso(uow.now)},
+        remove=["due_pk", "due_at"],
+        **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY),
+    )
+    uow.audit(
+        f"reservation#{rid}",
+        "converted",
+        before={"status": "offered"},
+        after={"status": "converted"},
+        event="reservation.converted",
+    )
     return view({**item, "status": str(ReservationStatus.CONVERTED), "converted_at": iso(uow.now)}, None)
 
 
@@ -146,11 +191,21 @@ def expire_offer(deps: Deps, pk: str, sk: str) -> bool:
     now = deps.clock.now()
     if item and item["status"] == ReservationStatus.OFFERED and parse_iso(item["offer_expires_at"]) <= now:
         uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-        uow.update(pk, sk, set={"status": str(ReservationStatus.EXPIRED), "expired_at": iso(now)},
-                   remove=["due_pk", "due_at"], **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY))
+        uow.update(
+            pk,
+            sk,
+            set={"status": str(ReservationStatus.EXPIRED), "expired_at": iso(now)},
+            remove=["due_pk", "due_at"],
+            **expect({"status": ReservationStatus.OFFERED}, on_fail=RETRY),
+        )
         uow.update(*stock_key(item["product_id"]), add={"available": 1})
-        uow.audit(f"reservation#{item['id']}", "expired", before={"status": "offered"}, after={"status": "expired"},
-                  event="reservation.expired")
+        uow.audit(
+            f"reservation#{item['id']}",
+            "expired",
+            before={"status": "offered"},
+            after={"status": "expired"},
+            event="reservation.expired",
+        )
         try:
             uow.commit()
         except Retry:

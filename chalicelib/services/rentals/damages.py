@@ -2,6 +2,7 @@
 evidence links, kept as deduction facts and taken from the freeze at close (settlement.py takes every
 recorded deduction as a line). Only while the rental is active, returned or inspecting and not yet being
 settled; the total never goes beyond what is still frozen."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,9 @@ def record(deps: Deps, uow: UnitOfWork, rental_id: str, lines: list[Any], eviden
     guarded counters, one money fact per line, the damage record with its evidence, the audit entry)."""
     item = store.load(deps.table, rental_id)
     if item["status"] not in OPEN or item.get("settle_started_at"):
-        raise InvalidState(f"damage is recorded while a rental is active, returned or inspecting "
-                           f"(this one is {item['status']})")
+        raise InvalidState(
+            f"damage is recorded while a rental is active, returned or inspecting (this one is {item['status']})"
+        )
     total = sum(int(line.amount) for line in lines)
     deducted = int(item.get("deducted_amount", 0))
     still_frozen = store.held(item) - deducted
@@ -35,19 +37,26 @@ def record(deps: Deps, uow: UnitOfWork, rental_id: str, lines: list[Any], eviden
     shown = []
     for i, line in enumerate(lines, start=prev + 1):
         request_no = numbers.number(rental_id, "ded", i)
-        store.stage_money_fact(uow, rental_id, "deduction", int(line.amount), line.note or line.name, request_no,
-                               line=line.name)
-        shown.append({"name": line.name, "amount": int(line.amount), "note": line.note,
-                      "out_request_no": request_no})
-    uow.update(*store.rental_key(rental_id), add={"deducted_amount": total, "deduction_count": len(lines)},
-               set={"updated_at": iso(uow.now)},
-               **expect({"status": item["status"], "deduction_count": prev, "settle_started_at": ABSENT},
-                        on_fail=RETRY))
+        store.stage_money_fact(
+            uow, rental_id, "deduction", int(line.amount), line.note or line.name, request_no, line=line.name
+        )
+        shown.append({"name": line.name, "amount": int(line.amount), "note": line.note, "out_request_no": request_no})
+    uow.update(
+        *store.rental_key(rental_id),
+        add={"deducted_amount": total, "deduction_count": len(lines)},
+        set={"updated_at": iso(uow.now)},
+        **expect({"status": item["status"], "deduction_count": prev, "settle_started_at": ABSENT}, on_fail=RETRY),
+    )
     damage_id = numbers.number(rental_id, "dmg", prev + 1)
     damage = {"id": damage_id, "lines": shown, "evidence": list(evidence), "total": total, "at": iso(uow.now)}
-    uow.put({"pk": f"RENTAL#{rental_id}", "sk": f"DAMAGE#{damage_id}", "type": "rental_damage", **damage},
-            condition="attribute_not_exists(pk)")
-    uow.audit(f"rental#{rental_id}", "damage_recorded", after={"damage_id": damage_id, "lines": shown,
-                                                                "evidence": list(evidence), "total": total},
-              event="rental.damage_recorded")
+    uow.put(
+        {"pk": f"RENTAL#{rental_id}", "sk": f"DAMAGE#{damage_id}", "type": "rental_damage", **damage},
+        condition="attribute_not_exists(pk)",
+    )
+    uow.audit(
+        f"rental#{rental_id}",
+        "damage_recorded",
+        after={"damage_id": damage_id, "lines": shown, "evidence": list(evidence), "total": total},
+        event="rental.damage_recorded",
+    )
     return {**store.view({**item, "deducted_amount": deducted + total}), "damage": damage}

@@ -2,6 +2,7 @@
 into the review queue (kind "dispute") with the damage evidence and a 7-day answer deadline. Upheld: the
 disputed lines are refunded through the provider exactly once (deterministic request numbers, the dispute
 `refunding` until every refund succeeded, re-driven by the rental timer); rejected: the charge stands."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -49,19 +50,55 @@ def open_dispute(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str, re
     lines = [line for line in rental.get("lines") or [] if line["name"] in DISPUTABLE]
     amount = sum(int(line["amount"]) for line in lines)
     evidence = [url for d in damages for url in d.get("evidence", [])]
-    dispute = {"id": did, "rental_id": rental_id, "status": "open", "reason": reason, "lines": lines,
-               "amount": amount, "evidence": evidence, "respond_by": respond_by, "created_at": iso(now)}
-    uow.update(*store.rental_key(rental_id), set={"dispute_id": did, "dispute_status": "open",
-                                                  "updated_at": iso(now)},
-               **expect({"status": S.CLOSED, "dispute_id": ABSENT},
-                        on_fail=InvalidState("this rental was disputed already")))
-    uow.put({"pk": dispute_key(rental_id)[0], "sk": "DISPUTE", "type": "rental_dispute", **dispute,
-             "list_pk": OPEN_LIST, "list_sk": f"{respond_by}#{did}"}, condition="attribute_not_exists(pk)")
-    reviews.stage_open(uow, "dispute", did, member_id, "rental_dispute",
-                       evidence={"subject": "rental", "rental_id": rental_id, "reason": reason, "lines": lines,
-                                 "amount": amount, "links": evidence, "respond_by": respond_by})
-    uow.audit(f"rental#{rental_id}", "disputed", after={"dispute_id": did, "reason": reason, "amount": amount,
-                                                         "respond_by": respond_by}, event="rental.disputed")
+    dispute = {
+        "id": did,
+        "rental_id": rental_id,
+        "status": "open",
+        "reason": reason,
+        "lines": lines,
+        "amount": amount,
+        "evidence": evidence,
+        "respond_by": respond_by,
+        "created_at": iso(now),
+    }
+    uow.update(
+        *store.rental_key(rental_id),
+        set={"dispute_id": did, "dispute_status": "open", "updated_at": iso(now)},
+        **expect({"status": S.CLOSED, "dispute_id": ABSENT}, on_fail=InvalidState("this rental was disputed already")),
+    )
+    uow.put(
+        {
+            "pk": dispute_key(rental_id)[0],
+            "sk": "DISPUTE",
+            "type": "rental_dispute",
+            **dispute,
+            "list_pk": OPEN_LIST,
+            "list_sk": f"{respond_by}#{did}",
+        },
+        condition="attribute_not_exists(pk)",
+    )
+    reviews.stage_open(
+        uow,
+        "dispute",
+        did,
+        member_id,
+        "rental_dispute",
+        evidence={
+            "subject": "rental",
+            "rental_id": rental_id,
+            "reason": reason,
+            "lines": lines,
+            "amount": amount,
+            "links": evidence,
+            "respond_by": respond_by,
+        },
+    )
+    uow.audit(
+        f"rental#{rental_id}",
+        "disputed",
+        after={"dispute_id": did, "reason": reason, "amount": amount, "respond_by": respond_by},
+        event="rental.disputed",
+    )
     return dispute
 
 
@@ -80,14 +117,23 @@ def resolve(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) -> None:
     refunds are made after the commit and re-driven by the rental timer until they succeed."""
     rental_id = review["ref_id"].removeprefix("dispute_")
     status = "refunding" if approved else "rejected"
-    timer = store.timer(rental_id, uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
-                        if approved else None)
-    uow.update(*store.rental_key(rental_id), **set_or_remove({"dispute_status": status, **timer}),
-               **expect({"dispute_status": "open"}, on_fail=InvalidState("the dispute was answered already")))
-    uow.update(*dispute_key(rental_id), set={"status": status, "answered_at": iso(uow.now)},
-               remove=["list_pk", "list_sk"])
-    uow.audit(f"rental#{rental_id}", f"dispute_{'upheld' if approved else 'rejected'}",
-              after={"dispute_id": review["ref_id"], "status": status}, event="rental.dispute_answered")
+    timer = store.timer(
+        rental_id, uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes) if approved else None
+    )
+    uow.update(
+        *store.rental_key(rental_id),
+        **set_or_remove({"dispute_status": status, **timer}),
+        **expect({"dispute_status": "open"}, on_fail=InvalidState("the dispute was answered already")),
+    )
+    uow.update(
+        *dispute_key(rental_id), set={"status": status, "answered_at": iso(uow.now)}, remove=["list_pk", "list_sk"]
+    )
+    uow.audit(
+        f"rental#{rental_id}",
+        f"dispute_{'upheld' if approved else 'rejected'}",
+        after={"dispute_id": review["ref_id"], "status": status},
+        event="rental.dispute_answered",
+    )
     if approved:
         uow.after_commit(lambda: try_refund(deps, rental_id))
 
@@ -129,8 +175,15 @@ def refund(deps: Deps, rental_id: str) -> str:
     results = []
     for i, (line, ref) in enumerate(zip(dispute["lines"], refund_refs(rental, dispute), strict=True), start=1):
         if int(line["amount"]):
-            results.append(provider.refund(numbers.number(rental_id, "dref", i), ref["ref"], rental["member_ref"],
-                                           int(line["amount"]), charged_total=ref["total"]))
+            results.append(
+                provider.refund(
+                    numbers.number(rental_id, "dref", i),
+                    ref["ref"],
+                    rental["member_ref"],
+                    int(line["amount"]),
+                    charged_total=ref["total"],
+                )
+            )
     if not all(r.ok for r in results):
         _later(deps, rental_id)
         failed = [r for r in results if r.status == "failed"]
@@ -140,18 +193,32 @@ def refund(deps: Deps, rental_id: str) -> str:
     now = deps.clock.now()
     amount = int(dispute["amount"])
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(rental_id), set={"dispute_status": "upheld", "refunded_amount": amount},
-               remove=store.TIMER_ATTRS, **expect({"dispute_status": "refunding"}, on_fail=RETRY))
-    uow.update(*dispute_key(rental_id), set={"status": "upheld", "refunded_amount": amount,
-                                             "refunded_at": iso(now)})
+    uow.update(
+        *store.rental_key(rental_id),
+        set={"dispute_status": "upheld", "refunded_amount": amount},
+        remove=store.TIMER_ATTRS,
+        **expect({"dispute_status": "refunding"}, on_fail=RETRY),
+    )
+    uow.update(*dispute_key(rental_id), set={"status": "upheld", "refunded_amount": amount, "refunded_at": iso(now)})
     for i, line in enumerate(dispute["lines"], start=1):
         if int(line["amount"]):
-            store.stage_money_fact(uow, rental_id, "refund", int(line["amount"]), f"dispute: {line['name']}",
-                                   numbers.number(rental_id, "dref", i))
-            ledger.stage_movement(uow, rental["provider"], numbers.number(rental_id, "dref", i), "refund",
-                                  int(line["amount"]))  # matched against the provider's bill
-    uow.audit(f"rental#{rental_id}", "dispute_refunded", after={"dispute_id": dispute["id"], "amount": amount},
-              event="rental.dispute_refunded")
+            store.stage_money_fact(
+                uow,
+                rental_id,
+                "refund",
+                int(line["amount"]),
+                f"dispute: {line['name']}",
+                numbers.number(rental_id, "dref", i),
+            )
+            ledger.stage_movement(
+                uow, rental["provider"], numbers.number(rental_id, "dref", i), "refund", int(line["amount"])
+            )  # matched against the provider's bill
+    uow.audit(
+        f"rental#{rental_id}",
+        "dispute_refunded",
+        after={"dispute_id": dispute["id"], "amount": amount},
+        event="rental.dispute_refunded",
+    )
     try:
         uow.commit()
     except (Retry, DomainError):  # another delivery recorded it first
@@ -163,9 +230,11 @@ def _later(deps: Deps, rental_id: str) -> None:
     """Move the timer of a refund not done yet on (one wait), while the dispute is still refunding."""
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(rental_id),
-               set=store.timer(rental_id, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)),
-               **expect({"dispute_status": "refunding"}, on_fail=RETRY))
+    uow.update(
+        *store.rental_key(rental_id),
+        set=store.timer(rental_id, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)),
+        **expect({"dispute_status": "refunding"}, on_fail=RETRY),
+    )
     try:
         uow.commit()
     except (Retry, DomainError):  # recorded meanwhile
@@ -177,10 +246,19 @@ def attention(table: object, now: datetime, limit: int = 200) -> dict:
     (soonest deadline first), an unanswered one past `respond_by` flagged overdue. Two Queries on the
     sparse `list` index."""
     q = table.query  # type: ignore[attr-defined]
-    inspecting = [{k: it.get(k) for k in ("rental_id", "member_id", "scenario", "inspection_until")}
-                  for it in q("list_pk = :p", {":p": store.INSPECTING_LIST}, index="list", limit=limit)]
-    disputes = [{**{k: it.get(k) for k in ("id", "rental_id", "reason", "amount", "respond_by", "created_at")},
-                 "overdue": parse_iso(it["respond_by"]) < now}
-                for it in q("list_pk = :p", {":p": OPEN_LIST}, index="list", limit=limit)]
-    return {"inspecting": inspecting, "disputes": disputes,
-            "overdue_disputes": sum(1 for x in disputes if x["overdue"])}
+    inspecting = [
+        {k: it.get(k) for k in ("rental_id", "member_id", "scenario", "inspection_until")}
+        for it in q("list_pk = :p", {":p": store.INSPECTING_LIST}, index="list", limit=limit)
+    ]
+    disputes = [
+        {
+            **{k: it.get(k) for k in ("id", "rental_id", "reason", "amount", "respond_by", "created_at")},
+            "overdue": parse_iso(it["respond_by"]) < now,
+        }
+        for it in q("list_pk = :p", {":p": OPEN_LIST}, index="list", limit=limit)
+    ]
+    return {
+        "inspecting": inspecting,
+        "disputes": disputes,
+        "overdue_disputes": sum(1 for x in disputes if x["overdue"]),
+    }

@@ -1,5 +1,6 @@
 """What the rentals area answers: provider notifications about a rental's security, and the review
 resolver that continues a rental an operator decided."""
+
 from __future__ import annotations
 
 from . import disputes, rentals, security

@@ -1,5 +1,6 @@
 """The rest of a rental's life (PRODUCT.md 2a): a member's renewal of the rental (not the provider freeze's
 renewal, that is lapse.py) and the buyout. Each state change is one transaction guarded on what was read."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,23 +37,37 @@ def renew(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str, days: int
     total_days = int(item["days"]) + days
     new_rent = rules.rent(int(item["daily_rent"]), total_days, int(item.get("discount", 0)))
     if not rules.renewal_fits(store.held(item), int(item.get("deducted_amount", 0)), new_rent):
-        raise InvalidState(f"the rent of {total_days} days ({new_rent} fen) would exceed what is frozen",
-                           "days", code="freeze_insufficient")
+        raise InvalidState(
+            f"the rent of {total_days} days ({new_rent} fen) would exceed what is frozen",
+            "days",
+            code="freeze_insufficient",
+        )
     new_due = iso(due + timedelta(days=days))
     changes = {"days": total_days, "rent": new_rent, "return_by": new_due}
     moved = {**item, **changes}
     timer = store.timer(rental_id, store.wake_for(moved, S.ACTIVE, now, deps.settings.policy))
-    uow.update(*store.rental_key(rental_id), set={**changes, **timer, "updated_at": iso(now)},
-               add={"renewal_count": 1},
-               **expect({"status": S.ACTIVE, "days": item["days"], "settle_started_at": ABSENT}, on_fail=RETRY))
+    uow.update(
+        *store.rental_key(rental_id),
+        set={**changes, **timer, "updated_at": iso(now)},
+        add={"renewal_count": 1},
+        **expect({"status": S.ACTIVE, "days": item["days"], "settle_started_at": ABSENT}, on_fail=RETRY),
+    )
     # the member's guard rides in the same transaction: blacklisted or over the limit meanwhile -> re-decided
-    uow.update(*members.member_key(member_id), add={"renewal_count": 1},
-               condition="(attribute_not_exists(blacklisted) OR blacklisted = :no) AND "
-                         "(attribute_not_exists(exposure) OR exposure <= :lim)",
-               values={":no": False, ":lim": facts.limit}, on_fail=RETRY)
-    uow.audit(f"rental#{rental_id}", "renewed", before={"days": item["days"], "due_at": item["return_by"],
-                                                        "rent": item["rent"]},
-              after={**changes, "due_at": new_due, "extended_days": days}, event="rental.renewed")
+    uow.update(
+        *members.member_key(member_id),
+        add={"renewal_count": 1},
+        condition="(attribute_not_exists(blacklisted) OR blacklisted = :no) AND "
+        "(attribute_not_exists(exposure) OR exposure <= :lim)",
+        values={":no": False, ":lim": facts.limit},
+        on_fail=RETRY,
+    )
+    uow.audit(
+        f"rental#{rental_id}",
+        "renewed",
+        before={"days": item["days"], "due_at": item["return_by"], "rent": item["rent"]},
+        after={**changes, "due_at": new_due, "extended_days": days},
+        event="rental.renewed",
+    )
     return store.view(moved)
 
 
@@ -71,11 +86,21 @@ def buyout(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> dict:
     held, deducted = store.held(item), int(item.get("deducted_amount", 0))
     rent_accrued = min(rent_accrued, held - deducted)
     price = rules.buyout_price(int(item["item_value"]), rent_accrued, held, deducted)
-    changes = {"buyout_price": price, "buyout_rent": rent_accrued, "buyout_days": days, "buyout_at": iso(now),
-               **store.timer(rental_id, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes))}
-    store.stage_move(uow, item, S.CLOSING, InvalidState("the rental is no longer active"), set=changes,
-                     extra_condition="attribute_not_exists(settle_started_at)")
+    changes = {
+        "buyout_price": price,
+        "buyout_rent": rent_accrued,
+        "buyout_days": days,
+        "buyout_at": iso(now),
+        **store.timer(rental_id, now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)),
+    }
+    store.stage_move(
+        uow,
+        item,
+        S.CLOSING,
+        InvalidState("the rental is no longer active"),
+        set=changes,
+        extra_condition="attribute_not_exists(settle_started_at)",
+    )
     closing = {**item, **changes, "status": str(S.CLOSING)}
     uow.after_commit(lambda: settlement.try_buyout(deps, closing))
     return {**store.view(closing), "buyout_price": price}
-

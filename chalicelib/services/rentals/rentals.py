@@ -1,5 +1,6 @@
 """Rental use cases: apply (decide, stage, ask the provider for the security), return, operator deductions,
 and the review resolver. Each state change is one transaction guarded on the status that was read."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -24,8 +25,12 @@ from ..risk import decisions
 from . import store
 
 S = rules.RentalStatus
-STATUS_OF = {Outcome.DEPOSIT_FREE: S.PENDING_FREEZE, Outcome.DEPOSIT_REQUIRED: S.AWAITING_DEPOSIT,
-             Outcome.REVIEW: S.REVIEW, Outcome.REJECTED: S.REJECTED}
+STATUS_OF = {
+    Outcome.DEPOSIT_FREE: S.PENDING_FREEZE,
+    Outcome.DEPOSIT_REQUIRED: S.AWAITING_DEPOSIT,
+    Outcome.REVIEW: S.REVIEW,
+    Outcome.REJECTED: S.REJECTED,
+}
 
 
 def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, body: Any, rid: str) -> dict:
@@ -42,8 +47,12 @@ def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, bo
     status = STATUS_OF[decision.outcome]
     item.update(_security(status, body.item_value))
     item.update(store.timer(rid, store.wake_for(item, status, now, deps.settings.policy)))
-    uow.audit(f"rental#{rid}", "created", after={"status": str(status), "decision": str(decision.outcome),
-                                                  "reason": decision.reason}, event="rental.created")
+    uow.audit(
+        f"rental#{rid}",
+        "created",
+        after={"status": str(status), "decision": str(decision.outcome), "reason": decision.reason},
+        event="rental.created",
+    )
     if deps.provider(item["provider"]).confirms_in_app and status in (S.PENDING_FREEZE, S.AWAITING_DEPOSIT):
         purpose = "freeze" if status == S.PENDING_FREEZE else "deposit"
         intents.record(deps, uow, store.rental_key(rid), numbers.number(rid, purpose), item["provider"], now)
@@ -56,18 +65,34 @@ def apply(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, bo
     return store.view(item)
 
 
-def _new_item(rid: str, member: dict, body: Any, decision: Any, discount: int, now: datetime,
-              band: str | None) -> dict:
+def _new_item(rid: str, member: dict, body: Any, decision: Any, discount: int, now: datetime, band: str | None) -> dict:
     at = iso(now)
     return {
-        "pk": f"RENTAL#{rid}", "sk": "RENTAL", "type": "rental", "id": rid, "member_id": member["member_id"],
-        "provider": member["provider"], "member_ref": member["provider_user_id"], "band": band,
-        "scenario": body.scenario, "item_id": body.item_id, "item_value": body.item_value,
-        "daily_rent": body.daily_rent, "days": body.days, "coupon_id": body.coupon_id, "discount": discount,
-        "rent": rules.rent(body.daily_rent, body.days, discount), "decision": str(decision.outcome),
-        "reason": decision.reason, "created_at": at, "updated_at": at,
-        "return_by": iso(rules.due_at(now, body.days)), "deducted_amount": 0, "deduction_count": 0,
-        "list_pk": f"member#{member['member_id']}#rental", "list_sk": f"{at}#{rid}",
+        "pk": f"RENTAL#{rid}",
+        "sk": "RENTAL",
+        "type": "rental",
+        "id": rid,
+        "member_id": member["member_id"],
+        "provider": member["provider"],
+        "member_ref": member["provider_user_id"],
+        "band": band,
+        "scenario": body.scenario,
+        "item_id": body.item_id,
+        "item_value": body.item_value,
+        "daily_rent": body.daily_rent,
+        "days": body.days,
+        "coupon_id": body.coupon_id,
+        "discount": discount,
+        "rent": rules.rent(body.daily_rent, body.days, discount),
+        "decision": str(decision.outcome),
+        "reason": decision.reason,
+        "created_at": at,
+        "updated_at": at,
+        "return_by": iso(rules.due_at(now, body.days)),
+        "deducted_amount": 0,
+        "deduction_count": 0,
+        "list_pk": f"member#{member['member_id']}#rental",
+        "list_sk": f"{at}#{rid}",
     }
 
 
@@ -88,11 +113,18 @@ def request_security(deps: Deps, item: dict, now: datetime) -> OpResult | None:
     try:
         if item["status"] == S.PENDING_FREEZE:
             expires = now + timedelta(days=deps.settings.policy.freeze_lapse_days)
-            return provider.freeze(item["id"], numbers.number(item["id"], "freeze"), item["member_ref"], item["frozen_amount"],
-                                   f"rental {item['item_id']}", expires)
+            return provider.freeze(
+                item["id"],
+                numbers.number(item["id"], "freeze"),
+                item["member_ref"],
+                item["frozen_amount"],
+                f"rental {item['item_id']}",
+                expires,
+            )
         if item["status"] == S.AWAITING_DEPOSIT:
-            return provider.collect_deposit(item["id"], item["member_ref"], item["deposit_amount"],
-                                            f"deposit {item['item_id']}")
+            return provider.collect_deposit(
+                item["id"], item["member_ref"], item["deposit_amount"], f"deposit {item['item_id']}"
+            )
     except Exception:  # noqa: BLE001 - reconciliation re-sends it
         logger.exception("security request failed; reconciliation will retry", extra={"rental_id": item["id"]})
     return None
@@ -101,8 +133,9 @@ def request_security(deps: Deps, item: dict, now: datetime) -> OpResult | None:
 def load_for_member(deps: Deps, member_id: str, rental_id: str) -> dict:
     """The member's rental, with fresh mini-program params if the freeze still waits on expired ones."""
     item = store.load(deps.table, rental_id, member_id)
-    return confirm_params.refreshed(deps, item, "freeze", numbers.number(rental_id, "freeze"),
-                                    item["status"] == S.PENDING_FREEZE)
+    return confirm_params.refreshed(
+        deps, item, "freeze", numbers.number(rental_id, "freeze"), item["status"] == S.PENDING_FREEZE
+    )
 
 
 def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
@@ -112,10 +145,14 @@ def request_and_keep_params(deps: Deps, item: dict, now: datetime) -> None:
     if result is None or not result.provider_params:
         return
     try:
-        deps.table.update(*store.rental_key(item["id"]), set={"provider_params": result.provider_params, "provider_params_at": iso(now)},
-                          **expect({"status": item["status"]}))
+        deps.table.update(
+            *store.rental_key(item["id"]),
+            set={"provider_params": result.provider_params, "provider_params_at": iso(now)},
+            **expect({"status": item["status"]}),
+        )
     except ConditionFailed:
         pass  # already past waiting: the params are of no use any more
+
 
 def return_item(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> dict:
     """POST /v1/rentals/{id}/return: active -> returned (the settlement worker takes it from there), or
@@ -126,14 +163,23 @@ def return_item(deps: Deps, uow: UnitOfWork, member_id: str, rental_id: str) -> 
         raise InvalidState("the rental is being settled as overdue")
     at, policy = iso(uow.now), deps.settings.policy
     expires = item.get("freeze_expires_at")
-    until = rules.inspection_until(uow.now, timedelta(hours=policy.inspection_hours.get(item["scenario"], 0)),
-                                   parse_iso(expires) if expires else None, store.INSPECTION_MARGIN)
+    until = rules.inspection_until(
+        uow.now,
+        timedelta(hours=policy.inspection_hours.get(item["scenario"], 0)),
+        parse_iso(expires) if expires else None,
+        store.INSPECTION_MARGIN,
+    )
     target = S.INSPECTING if until else S.RETURNED
     wake = until or store.wake_for(item, S.RETURNED, uow.now, policy)
-    changes = {"returned_at": at, **({"inspection_until": iso(until)} if until else {}),
-               **store.timer(rental_id, wake)}
-    store.stage_move(uow, item, target, InvalidState("the rental is no longer active"), set=changes,
-                     extra_condition="attribute_not_exists(settle_started_at)")
+    changes = {"returned_at": at, **({"inspection_until": iso(until)} if until else {}), **store.timer(rental_id, wake)}
+    store.stage_move(
+        uow,
+        item,
+        target,
+        InvalidState("the rental is no longer active"),
+        set=changes,
+        extra_condition="attribute_not_exists(settle_started_at)",
+    )
     if until:
         store.stage_inspection_marker(uow, item, iso(until))
     else:
@@ -151,19 +197,31 @@ def deduct(deps: Deps, uow: UnitOfWork, rental_id: str, amount: int, reason: str
         raise ValidationFailed(f"at most {store.held(item) - deducted} fen is still held", "amount")
     n = int(item.get("deduction_count", 0)) + 1
     request_no = numbers.number(rental_id, "ded", n)
-    uow.update(*store.rental_key(rental_id), add={"deducted_amount": amount, "deduction_count": 1},
-               set={"updated_at": iso(uow.now)},
-               **expect({"status": S.ACTIVE, "deduction_count": n - 1}, also="attribute_not_exists(settle_started_at)",
-                        on_fail=RETRY))
+    uow.update(
+        *store.rental_key(rental_id),
+        add={"deducted_amount": amount, "deduction_count": 1},
+        set={"updated_at": iso(uow.now)},
+        **expect(
+            {"status": S.ACTIVE, "deduction_count": n - 1},
+            also="attribute_not_exists(settle_started_at)",
+            on_fail=RETRY,
+        ),
+    )
     store.stage_money_fact(uow, rental_id, "deduction", amount, reason, request_no)
     if item.get("freeze_ref") and deps.provider(item["provider"]).captures_live:  # taken now; else a line of the
         ledger.stage_movement(uow, item["provider"], request_no, "capture", amount)  # settlement (a deposit: held)
-    uow.audit(f"rental#{rental_id}", "deducted", after={"amount": amount, "reason": reason,
-                                                         "out_request_no": request_no}, event="rental.deducted")
+    uow.audit(
+        f"rental#{rental_id}",
+        "deducted",
+        after={"amount": amount, "reason": reason, "out_request_no": request_no},
+        event="rental.deducted",
+    )
     if deps.provider(item["provider"]).captures_live:  # else taken as a line of the settlement
         uow.after_commit(lambda: capture_deduction(deps, item, request_no, amount, reason))
-    return {**store.view({**item, "deducted_amount": deducted + amount}),
-            "deduction": {"amount": amount, "reason": reason, "out_request_no": request_no, "at": iso(uow.now)}}
+    return {
+        **store.view({**item, "deducted_amount": deducted + amount}),
+        "deduction": {"amount": amount, "reason": reason, "out_request_no": request_no, "at": iso(uow.now)},
+    }
 
 
 def capture_deduction(deps: Deps, item: dict, request_no: str, amount: int, reason: str) -> None:
@@ -172,8 +230,9 @@ def capture_deduction(deps: Deps, item: dict, request_no: str, amount: int, reas
     if not item.get("freeze_ref"):
         return  # deposit-required: the deposit is already with the merchant
     try:
-        result = deps.provider(item["provider"]).capture_from_freeze(request_no, item["freeze_ref"],
-                                                                     item["member_ref"], amount, reason)
+        result = deps.provider(item["provider"]).capture_from_freeze(
+            request_no, item["freeze_ref"], item["member_ref"], amount, reason
+        )
         if not result.ok:
             raise ProviderError(f"the provider refused the deduction: {result.reason}")
     except Exception:  # noqa: BLE001 - re-driven at settlement
@@ -187,8 +246,9 @@ def resolve_review(deps: Deps, uow: UnitOfWork, review: dict, approved: bool) ->
     reason = "review_rejected"
     if approved:
         inputs = decisions.load(deps, item["member_id"], item["scenario"])
-        decision = decisions.run(deps, inputs, "rental", item["item_value"], uow.now, exposure_amount=0,
-                                 skip_rules=True)
+        decision = decisions.run(
+            deps, inputs, "rental", item["item_value"], uow.now, exposure_amount=0, skip_rules=True
+        )
         outcome, reason = decision.outcome, decision.reason
     target = STATUS_OF[outcome]
     changes = {**_security(target, item["item_value"]), "decision": str(outcome), "reason": reason}

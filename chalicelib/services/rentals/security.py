@@ -1,6 +1,7 @@
 """The security of a rental coming through: provider notifications (freeze succeeded/failed, deposit paid/failed)
 and the reconciliation of a request still pending after 15 minutes. Forward-only: a notification for a rental
 already past that state does nothing."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -41,17 +42,22 @@ def stage_secured(deps: Deps, uow: UnitOfWork, item: dict, ref: str | None, expi
         changes.update(freeze_ref=ref, freeze_expires_at=expires_at)
     else:
         changes["deposit_ref"] = ref
-        ledger.stage_movement(uow, item["provider"], numbers.number(item["id"], "deposit"), "deposit",
-                              int(item.get("deposit_amount", 0)))
-    changes.update(store.timer(item["id"], store.wake_for(item, S.ACTIVE, uow.now, deps.settings.policy,
-                                                          freeze_expires_at=expires_at)))
+        ledger.stage_movement(
+            uow, item["provider"], numbers.number(item["id"], "deposit"), "deposit", int(item.get("deposit_amount", 0))
+        )
+    changes.update(
+        store.timer(
+            item["id"], store.wake_for(item, S.ACTIVE, uow.now, deps.settings.policy, freeze_expires_at=expires_at)
+        )
+    )
     store.stage_move(uow, item, S.ACTIVE, RETRY, **set_or_remove(changes))
 
 
 def stage_refused(uow: UnitOfWork, item: dict, reason: str) -> None:
     """The provider refused the freeze (or the deposit): rejected, exposure and coupon given back."""
-    store.stage_move(uow, item, S.REJECTED, RETRY, set={"reason": reason, "exposure_amount": 0},
-                     remove=store.TIMER_ATTRS)
+    store.stage_move(
+        uow, item, S.REJECTED, RETRY, set={"reason": reason, "exposure_amount": 0}, remove=store.TIMER_ATTRS
+    )
     members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item))
     if item.get("coupon_id"):
         coupons.stage_return(uow, item["coupon_id"], item["id"])
@@ -62,8 +68,13 @@ def on_freeze_succeeded(deps: Deps, note: Notification, uow: UnitOfWork, provide
         return
     item = _rental_for(deps, note, "freeze")
     if item:
-        stage_secured(deps, uow, item, note.provider_ref, note.data.get("expires_at") or
-                      (note.data.get("data") or {}).get("expires_at"))
+        stage_secured(
+            deps,
+            uow,
+            item,
+            note.provider_ref,
+            note.data.get("expires_at") or (note.data.get("data") or {}).get("expires_at"),
+        )
 
 
 def on_freeze_failed(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
@@ -91,7 +102,11 @@ def reconcile(deps: Deps, item: dict, now: datetime) -> str:
     purpose = "freeze" if item["status"] == S.PENDING_FREEZE else "deposit"
     answer = deps.provider(item["provider"]).query(numbers.number(item["id"], purpose))
     uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
-    if purpose == "freeze" and (answer is None or answer.status == "pending") and _unconfirmed_too_long(deps, item, now):
+    if (
+        purpose == "freeze"
+        and (answer is None or answer.status == "pending")
+        and _unconfirmed_too_long(deps, item, now)
+    ):
         _give_up_freeze(deps, uow, item)
     elif answer is None:
         request_and_keep_params(deps, item, now)  # the provider never saw it: ask again (same request number)
@@ -131,5 +146,8 @@ def _expiry(answer: OpResult) -> str | None:
 
 def _stage_later(deps: Deps, uow: UnitOfWork, item: dict, why: str) -> None:
     wake = uow.now + timedelta(minutes=deps.settings.policy.reconcile_after_minutes)
-    uow.update(*store.rental_key(item["id"]), set=store.timer(item["id"], wake),
-               **expect({"status": item["status"]}, on_fail=RETRY))
+    uow.update(
+        *store.rental_key(item["id"]),
+        set=store.timer(item["id"], wake),
+        **expect({"status": item["status"]}, on_fail=RETRY),
+    )

@@ -2,6 +2,7 @@
 freeze lapse (both reached through rentals/timer.py). Each re-reads the rental, calls the provider with deterministic request
 numbers (a retry never moves money twice), then commits under a condition on the status it read.
 A provider error raises, so the queue retries the message (and dead-letters it after max receives)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,8 +43,14 @@ def settle_returned(deps: Deps, rental_id: str) -> str:
     days = rules.days_used(due - int(item["days"]) * rules.DAY, returned_at, int(item["days"]))
     rent_owed = rules.rent(int(item["daily_rent"]), days, int(item.get("discount", 0)))  # early: days used
     settlement, on_time = rules.settle_return(
-        store.held(item), rent_owed, int(item.get("deducted_amount", 0)), int(item["daily_rent"]),
-        due, returned_at, deps.settings.policy.grace_days)
+        store.held(item),
+        rent_owed,
+        int(item.get("deducted_amount", 0)),
+        int(item["daily_rent"]),
+        due,
+        returned_at,
+        deps.settings.policy.grace_days,
+    )
     lines = _lines(deps, item, settlement)
     refs = _move_money(deps, item, settlement, lines, positive=True if on_time else None)
     return _close(deps, item, settlement, lines, refs, rules.Outcome.RETURNED, on_time, days_charged=days)
@@ -55,9 +62,14 @@ def settle_overdue(deps: Deps, item: dict, now: datetime) -> str:
         item = _start_settling(deps, item, now, "overdue")
         if item is None:
             return "nothing_to_do"
-    settlement = rules.settle_overdue(store.held(item), int(item["rent"]), int(item.get("deducted_amount", 0)),
-                                      int(item["daily_rent"]), parse_iso(item["return_by"]),
-                                      parse_iso(item["settle_started_at"]))
+    settlement = rules.settle_overdue(
+        store.held(item),
+        int(item["rent"]),
+        int(item.get("deducted_amount", 0)),
+        int(item["daily_rent"]),
+        parse_iso(item["return_by"]),
+        parse_iso(item["settle_started_at"]),
+    )
     lines = _lines(deps, item, settlement)
     refs = _move_money(deps, item, settlement, lines, positive=False)
     return _close(deps, item, settlement, lines, refs, rules.Outcome.DEFAULTED, False)
@@ -85,12 +97,22 @@ def settle_buyout(deps: Deps, item: dict) -> str:
     reported fulfilled. Amounts fixed when the buyout was recorded, so a retry moves the very same money."""
     if item["status"] != S.CLOSING:
         return "nothing_to_do"
-    settlement = rules.settle(store.held(item), int(item["buyout_rent"]), int(item.get("deducted_amount", 0)),
-                              int(item["buyout_price"]))
+    settlement = rules.settle(
+        store.held(item), int(item["buyout_rent"]), int(item.get("deducted_amount", 0)), int(item["buyout_price"])
+    )
     lines = _lines(deps, item, settlement, fee="buyout")
     refs = _move_money(deps, item, settlement, lines, positive=True)
-    return _close(deps, item, settlement, lines, refs, rules.Outcome.BOUGHT_OUT, True,
-                  days_charged=int(item["buyout_days"]), fee="buyout")
+    return _close(
+        deps,
+        item,
+        settlement,
+        lines,
+        refs,
+        rules.Outcome.BOUGHT_OUT,
+        True,
+        days_charged=int(item["buyout_days"]),
+        fee="buyout",
+    )
 
 
 def _start_settling(deps: Deps, item: dict, now: datetime, why: str) -> dict | None:
@@ -100,12 +122,17 @@ def _start_settling(deps: Deps, item: dict, now: datetime, why: str) -> dict | N
     for _ in range(3):
         uow = UnitOfWork(deps.table, now, "system")
         count = int(item.get("deduction_count", 0))  # none recorded: the attribute may be missing
-        uow.update(*store.rental_key(item["id"]), set={"settle_started_at": iso(now)},
-                   **expect({"status": item["status"], "deduction_count": (count, ABSENT) if not count else count},
-                            also="attribute_not_exists(settle_started_at)", on_fail=RETRY))
+        uow.update(
+            *store.rental_key(item["id"]),
+            set={"settle_started_at": iso(now)},
+            **expect(
+                {"status": item["status"], "deduction_count": (count, ABSENT) if not count else count},
+                also="attribute_not_exists(settle_started_at)",
+                on_fail=RETRY,
+            ),
+        )
         if why == "overdue":
-            uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)},
-                      event="rental.overdue")
+            uow.audit(f"rental#{item['id']}", "overdue", after={"settle_started_at": iso(now)}, event="rental.overdue")
         try:
             uow.commit()
             return {**item, "settle_started_at": iso(now)}  # written under the guard on what was read
@@ -127,8 +154,7 @@ def _request_nos(rental_id: str) -> dict[str, str]:
 FEE_LINES = {"overdue": ("overdue_fee", "overdue fee"), "buyout": ("buyout", "buyout")}  # number key -> line, text
 
 
-def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line],
-                positive: bool | None) -> list[dict]:
+def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], positive: bool | None) -> list[dict]:
     """The provider calls of a settlement; each idempotent by its request number. Fulfilment is reported
     only for an on-time return (positive True); a late or defaulted rental is never reported as kept.
     Returns, per line, what a later refund of it names (`refund_refs`): the charge the provider answered
@@ -139,18 +165,33 @@ def _move_money(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line],
     taken = [line for line in lines if line.amount]
     if item.get("freeze_ref"):
         results.extend(cancel_unapplied_renewal(deps, item))
-        settled = provider.settle_freeze(nos["release"], item["freeze_ref"], ref, lines,
-                                         s.released, fulfilled=positive is True)
+        settled = provider.settle_freeze(
+            nos["release"], item["freeze_ref"], ref, lines, s.released, fulfilled=positive is True
+        )
         results.extend(settled)
-        refs = [{"no": line.out_request_no, "ref": r.provider_ref or item["freeze_ref"], "total": line.amount}
-                for line, r in zip(taken, settled[:len(taken)], strict=True)]  # one result per line taken, in order
+        refs = [
+            {"no": line.out_request_no, "ref": r.provider_ref or item["freeze_ref"], "total": line.amount}
+            for line, r in zip(taken, settled[: len(taken)], strict=True)
+        ]  # one result per line taken, in order
     else:
-        refs = [{"no": line.out_request_no, "ref": item.get("deposit_ref") or "",
-                 "total": int(item.get("deposit_amount", 0))}
-                for line in taken]
+        refs = [
+            {
+                "no": line.out_request_no,
+                "ref": item.get("deposit_ref") or "",
+                "total": int(item.get("deposit_amount", 0)),
+            }
+            for line in taken
+        ]
         if s.released:  # deposit-required: rent and fee stay with the merchant, the rest is refunded
-            results.append(provider.refund(nos["release"], item["deposit_ref"], ref, s.released,
-                                           charged_total=int(item.get("deposit_amount", 0))))  # WeChat needs it
+            results.append(
+                provider.refund(
+                    nos["release"],
+                    item["deposit_ref"],
+                    ref,
+                    s.released,
+                    charged_total=int(item.get("deposit_amount", 0)),
+                )
+            )  # WeChat needs it
         if positive is not None:
             results.append(provider.record_fulfilment(nos["fulfil"], ref, positive))
     failed = [r for r in results if not r.ok]
@@ -165,8 +206,11 @@ def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") ->
     lines = []
     if int(item.get("deduction_count", 0)):
         _, facts = store.money_history(deps.table, item["id"])
-        lines = [Line(f.get("line") or "damage", int(f["amount"]), f["reason"], f["out_request_no"]) for f in facts
-                 if f["kind"] == "deduction" and numbers.object_of(f["out_request_no"], "rt", "ded") == item["id"]]
+        lines = [
+            Line(f.get("line") or "damage", int(f["amount"]), f["reason"], f["out_request_no"])
+            for f in facts
+            if f["kind"] == "deduction" and numbers.object_of(f["out_request_no"], "rt", "ded") == item["id"]
+        ]
     nos = _request_nos(item["id"])
     if s.rent_charged:
         lines.append(Line("rent", s.rent_charged, "rent", nos["rent"]))
@@ -179,34 +223,67 @@ def _lines(deps: Deps, item: dict, s: rules.Settlement, fee: str = "overdue") ->
 def _itemised(item: dict, s: rules.Settlement, lines: list[Line], refs: list[dict], days: int) -> dict:
     """The closed rental's `lines` and `discounts` (API.md): what was taken, by name, summing to it; and
     `refund_refs`, one per shown line (in its order, not shown): what a refund of that line names."""
-    shown, discounts = rules.itemise(int(item["daily_rent"]) * days, int(item.get("discount", 0)), s.rent_charged,
-                                     [(line.name, line.amount) for line in lines if line.name != "rent"])
+    shown, discounts = rules.itemise(
+        int(item["daily_rent"]) * days,
+        int(item.get("discount", 0)),
+        s.rent_charged,
+        [(line.name, line.amount) for line in lines if line.name != "rent"],
+    )
     by_no = {r["no"]: r for r in refs}
     taken = [line for line in lines if line.amount]
     ordered = [line for line in taken if line.name == "rent"] + [line for line in taken if line.name != "rent"]
-    return {"lines": shown, "discounts": discounts,
-            "refund_refs": [by_no[line.out_request_no] for line in ordered if line.out_request_no in by_no]}
+    return {
+        "lines": shown,
+        "discounts": discounts,
+        "refund_refs": [by_no[line.out_request_no] for line in ordered if line.out_request_no in by_no],
+    }
 
 
-def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], refs: list[dict],
-           outcome: rules.Outcome, on_time: bool,
-           note: tuple[str, str] | None = None, days_charged: int | None = None, fee: str = "overdue") -> str:
+def _close(
+    deps: Deps,
+    item: dict,
+    s: rules.Settlement,
+    lines: list[Line],
+    refs: list[dict],
+    outcome: rules.Outcome,
+    on_time: bool,
+    note: tuple[str, str] | None = None,
+    days_charged: int | None = None,
+    fee: str = "overdue",
+) -> str:
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     rid, nos = item["id"], _request_nos(item["id"])
     days = days_charged or int(item["days"])
-    store.stage_move(uow, item, S.CLOSED, _AlreadySettled("closed already"), set={
-        "outcome": str(outcome), "rent_charged": s.rent_charged, "deducted_amount": s.deducted_total,
-        "released_amount": s.released, "closed_at": iso(now), "exposure_amount": 0, "days_charged": days,
-        **_itemised(item, s, lines, refs, days)}, remove=store.TIMER_ATTRS)
-    facts = [("rent", s.rent_charged, "rent", nos["rent"]), ("deduction", s.fee_deducted, fee, nos[fee]),
-             ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"])]
+    store.stage_move(
+        uow,
+        item,
+        S.CLOSED,
+        _AlreadySettled("closed already"),
+        set={
+            "outcome": str(outcome),
+            "rent_charged": s.rent_charged,
+            "deducted_amount": s.deducted_total,
+            "released_amount": s.released,
+            "closed_at": iso(now),
+            "exposure_amount": 0,
+            "days_charged": days,
+            **_itemised(item, s, lines, refs, days),
+        },
+        remove=store.TIMER_ATTRS,
+    )
+    facts = [
+        ("rent", s.rent_charged, "rent", nos["rent"]),
+        ("deduction", s.fee_deducted, fee, nos[fee]),
+        ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"]),
+    ]
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
             if kind != "release" or not item.get("freeze_ref"):  # a release from a freeze moves no money
-                ledger.stage_movement(uow, item["provider"], request_no, "refund" if kind == "release" else "capture",
-                                      amount)
+                ledger.stage_movement(
+                    uow, item["provider"], request_no, "refund" if kind == "release" else "capture", amount
+                )
     if item.get("freeze_ref") and not deps.provider(item["provider"]).captures_live:
         for line in lines:  # operators' deductions recorded earlier are taken now, with the rent
             if line.name not in ("rent", *(name for name, _ in FEE_LINES.values())):
@@ -216,8 +293,9 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], refs:
     defaulted = outcome == rules.Outcome.DEFAULTED
     if defaulted:  # one member update (a transaction touches an item once); the rental's guard makes
         # this release happen once, so exposure cannot go below what other rentals hold
-        members.stage_blacklist(uow, item["member_id"], "default", "system", now, default_count=1,
-                                exposure=-store.exposure_of(item))
+        members.stage_blacklist(
+            uow, item["member_id"], "default", "system", now, default_count=1, exposure=-store.exposure_of(item)
+        )
     else:
         counters = {"on_time_count": 1} if on_time else {}
         members.stage_release_exposure(uow, item["member_id"], store.exposure_of(item), **counters)
@@ -235,8 +313,9 @@ def _close(deps: Deps, item: dict, s: rules.Settlement, lines: list[Line], refs:
 
 def clear_timer(deps: Deps, item: dict, now: datetime) -> None:
     uow = UnitOfWork(deps.table, now, "system")
-    uow.update(*store.rental_key(item["id"]), remove=store.TIMER_ATTRS,
-               **expect({"status": item["status"]}, on_fail=RETRY))
+    uow.update(
+        *store.rental_key(item["id"]), remove=store.TIMER_ATTRS, **expect({"status": item["status"]}, on_fail=RETRY)
+    )
     try:
         uow.commit()
     except (Retry, DomainError):  # moved on meanwhile

@@ -1,6 +1,7 @@
 """The rental timer (rental-timers worker): whatever is due on a rental now, dispatched to the
 settlement (returned, overdue), the security reconciliation (a freeze or deposit unconfirmed) or the
 freeze lapse. It sits above the three so none of them needs another's dispatcher."""
+
 from __future__ import annotations
 
 from ...clock import parse_iso

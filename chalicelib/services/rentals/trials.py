@@ -9,6 +9,7 @@ dispatch belongs to rentals). Return: active -> returning (claimed) -> release "
 -> returned, exposure and slot back. Not returned by ends_at: `overdue`, the freeze stays for
 the operators (a deduction is the rentals' business).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -46,8 +47,19 @@ def load_own(deps: Deps, member_id: str, tid: str) -> dict:
 
 
 def view(item: dict) -> dict:
-    keys = ("id", "product_id", "item_value", "days", "rent", "status", "decision", "reason", "created_at",
-            "ends_at", "returned_at")
+    keys = (
+        "id",
+        "product_id",
+        "item_value",
+        "days",
+        "rent",
+        "status",
+        "decision",
+        "reason",
+        "created_at",
+        "ends_at",
+        "returned_at",
+    )
     return {k: item.get(k) for k in keys}
 
 
@@ -55,8 +67,11 @@ def add_slots(deps: Deps, uow: UnitOfWork, product_id: str, slots: int) -> dict:
     """Operators open trial slots for a product, staged in the route's transaction (with its Idempotency-Key).
     `available` is what our ADD leaves: the slots open before it (one read) plus these."""
     before = deps.table.get(*slots_key(product_id)) or {}
-    uow.update(*slots_key(product_id), add={"available": slots, "total": slots},
-               set={"type": "trial_slots", "product_id": product_id})
+    uow.update(
+        *slots_key(product_id),
+        add={"available": slots, "total": slots},
+        set={"type": "trial_slots", "product_id": product_id},
+    )
     uow.audit(f"product#{product_id}", "trial_slots_added", data={"slots": slots}, event="product.trial_slots_added")
     return {"product_id": product_id, "available": int(before.get("available", 0)) + slots}
 
@@ -79,34 +94,61 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, device_id: str | None, b
     decision = _decide(deps, inputs, body.item_value, now)
     tid = "trl_" + secrets.token_hex(10)
     ok = decision.outcome == Outcome.DEPOSIT_FREE
-    item = {"pk": trial_key(tid)[0], "sk": "TRIAL", "type": "trial", "id": tid, "member_id": member_id,
-            "provider": inputs.member["provider"], "member_ref": inputs.member["provider_user_id"],
-            "product_id": body.product_id, "item_value": body.item_value, "days": body.days, "rent": 0,
-            "decision": str(decision.outcome), "reason": decision.reason, "created_at": iso(now),
-            "status": str(TrialStatus.PENDING_FREEZE if ok else TrialStatus.REJECTED),
-            "ends_at": iso(rules.ends_at(now, body.days)),
-            "freeze_expires_at": iso(rules.freeze_until(now, body.days, deps.settings.policy.grace_days))}
+    item = {
+        "pk": trial_key(tid)[0],
+        "sk": "TRIAL",
+        "type": "trial",
+        "id": tid,
+        "member_id": member_id,
+        "provider": inputs.member["provider"],
+        "member_ref": inputs.member["provider_user_id"],
+        "product_id": body.product_id,
+        "item_value": body.item_value,
+        "days": body.days,
+        "rent": 0,
+        "decision": str(decision.outcome),
+        "reason": decision.reason,
+        "created_at": iso(now),
+        "status": str(TrialStatus.PENDING_FREEZE if ok else TrialStatus.REJECTED),
+        "ends_at": iso(rules.ends_at(now, body.days)),
+        "freeze_expires_at": iso(rules.freeze_until(now, body.days, deps.settings.policy.grace_days)),
+    }
     if ok:
         item.update(due_pk=f"timer#trial#{shard_of(tid)}", due_at=iso(now))
-        uow.put({"pk": f"PRODUCT#{body.product_id}", "sk": f"TRIAL#{member_id}", "trial_id": tid},
-                condition="attribute_not_exists(pk)",
-                on_fail=InvalidState("you already had a trial of this product", "product_id", code="already_trialled"))
-        uow.update(*slots_key(body.product_id), add={"available": -1}, condition="available >= :one",
-                   values={":one": 1},
-                   on_fail=InvalidState("no trial slots left for this product", "product_id", code="no_trial_slots"))
+        uow.put(
+            {"pk": f"PRODUCT#{body.product_id}", "sk": f"TRIAL#{member_id}", "trial_id": tid},
+            condition="attribute_not_exists(pk)",
+            on_fail=InvalidState("you already had a trial of this product", "product_id", code="already_trialled"),
+        )
+        uow.update(
+            *slots_key(body.product_id),
+            add={"available": -1},
+            condition="available >= :one",
+            values={":one": 1},
+            on_fail=InvalidState("no trial slots left for this product", "product_id", code="no_trial_slots"),
+        )
         uow.after_commit(lambda: _request_freeze(deps, item))
     uow.put(item, condition="attribute_not_exists(pk)")
     decisions.stage(uow, deps, inputs, decision, "trial", tid, body.item_value)
-    uow.audit(f"trial#{tid}", "created", after={"status": item["status"], "item_value": body.item_value},
-              event="trial.created")
+    uow.audit(
+        f"trial#{tid}",
+        "created",
+        after={"status": item["status"], "item_value": body.item_value},
+        event="trial.created",
+    )
     return view(item)
 
 
 def _request_freeze(deps: Deps, item: dict) -> None:
     try:
-        deps.provider(item["provider"]).freeze(item["id"], numbers.number(item["id"], "freeze"), item["member_ref"],
-                                               int(item["item_value"]), f"credit trial {item['product_id']}",
-                                               parse_iso(item["freeze_expires_at"]))
+        deps.provider(item["provider"]).freeze(
+            item["id"],
+            numbers.number(item["id"], "freeze"),
+            item["member_ref"],
+            int(item["item_value"]),
+            f"credit trial {item['product_id']}",
+            parse_iso(item["freeze_expires_at"]),
+        )
     except Exception:  # the settle worker asks again with the same request number
         logger.exception("trial freeze request failed", extra={"trial": item["id"]})
 
@@ -134,15 +176,35 @@ def _settle_freeze(deps: Deps, uow: UnitOfWork, item: dict) -> None:
     target = TrialStatus.ACTIVE if answer.ok else TrialStatus.REJECTED
     rules.transition(item["status"], target)
     if answer.ok:
-        uow.update(item["pk"], item["sk"], **set_or_remove({"status": str(target), "freeze_ref": answer.provider_ref,
-                                                            "due_at": item["ends_at"], "activated_at": iso(uow.now)}),
-                   **_guard(item))
+        uow.update(
+            item["pk"],
+            item["sk"],
+            **set_or_remove(
+                {
+                    "status": str(target),
+                    "freeze_ref": answer.provider_ref,
+                    "due_at": item["ends_at"],
+                    "activated_at": iso(uow.now),
+                }
+            ),
+            **_guard(item),
+        )
     else:
-        uow.update(item["pk"], item["sk"], set={"status": str(target), "reason": "freeze_refused"},
-                   remove=["due_pk", "due_at"], **_guard(item))
+        uow.update(
+            item["pk"],
+            item["sk"],
+            set={"status": str(target), "reason": "freeze_refused"},
+            remove=["due_pk", "due_at"],
+            **_guard(item),
+        )
         _give_back(uow, item)
-    uow.audit(f"trial#{item['id']}", str(target), before={"status": item["status"]}, after={"status": str(target)},
-              event=f"trial.{target}")
+    uow.audit(
+        f"trial#{item['id']}",
+        str(target),
+        before={"status": item["status"]},
+        after={"status": str(target)},
+        event=f"trial.{target}",
+    )
 
 
 def wake(deps: Deps, pk: str, sk: str) -> None:
@@ -159,8 +221,13 @@ def wake(deps: Deps, pk: str, sk: str) -> None:
         _settle_freeze(deps, uow, item)
     elif item["status"] == TrialStatus.ACTIVE:
         uow.update(pk, sk, set={"status": str(TrialStatus.OVERDUE)}, remove=["due_pk", "due_at"], **_guard(item))
-        uow.audit(f"trial#{item['id']}", "overdue", before={"status": "active"}, after={"status": "overdue"},
-                  event="trial.overdue")
+        uow.audit(
+            f"trial#{item['id']}",
+            "overdue",
+            before={"status": "active"},
+            after={"status": "overdue"},
+            event="trial.overdue",
+        )
     try:
         uow.commit()
     except Retry:
@@ -173,25 +240,41 @@ def return_trial(deps: Deps, member_id: str, tid: str) -> dict:
     rules.transition(item["status"], TrialStatus.RETURNING)
     now = deps.clock.now()
     uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"status": str(TrialStatus.RETURNING), "returned_at": iso(now),
-                                            "was": item["status"], "due_pk": f"timer#trial#{shard_of(tid)}",
-                                            "due_at": _later(deps, now)}, **_guard(item))
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "status": str(TrialStatus.RETURNING),
+            "returned_at": iso(now),
+            "was": item["status"],
+            "due_pk": f"timer#trial#{shard_of(tid)}",
+            "due_at": _later(deps, now),
+        },
+        **_guard(item),
+    )
     uow.commit()
     _finish_return(deps, {**item, "status": str(TrialStatus.RETURNING), "was": item["status"]})
     return view(deps.table.get(item["pk"], item["sk"]))
 
 
 def _finish_return(deps: Deps, item: dict) -> None:
-    result = deps.provider(item["provider"]).release(numbers.number(item["id"], "release"), item.get("freeze_ref") or "",
-                                                     item["member_ref"], int(item["item_value"]))
+    result = deps.provider(item["provider"]).release(
+        numbers.number(item["id"], "release"), item.get("freeze_ref") or "", item["member_ref"], int(item["item_value"])
+    )
     if not result.ok:
         return  # still returning: the worker asks again (same request number) after the reconcile time
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
-    uow.update(item["pk"], item["sk"], set={"status": str(TrialStatus.RETURNED)}, remove=["due_pk", "due_at"],
-               **_guard(item))
+    uow.update(
+        item["pk"], item["sk"], set={"status": str(TrialStatus.RETURNED)}, remove=["due_pk", "due_at"], **_guard(item)
+    )
     _give_back(uow, item, **({"on_time_count": 1} if item.get("was") == TrialStatus.ACTIVE else {}))
-    uow.audit(f"trial#{item['id']}", "returned", before={"status": "returning"}, after={"status": "returned"},
-              event="trial.returned")
+    uow.audit(
+        f"trial#{item['id']}",
+        "returned",
+        before={"status": "returning"},
+        after={"status": "returned"},
+        event="trial.returned",
+    )
     try:
         uow.commit()
     except Retry:

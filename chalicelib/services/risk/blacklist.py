@@ -1,5 +1,6 @@
 """The blacklist as operators see it: list, add, remove. The flag lives on the member item (so every
 decision reads it with the member) and the sparse `list` index entry "blacklist" makes it listable."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,12 @@ ENTRY_ATTRS = ["blacklisted", "blacklist_reason", "blacklisted_by", "blacklisted
 
 def entry(member: dict) -> dict:
     """The admin shape of one blacklisted member."""
-    return {"member_id": member["member_id"], "reason": member.get("blacklist_reason"),
-            "by": member.get("blacklisted_by"), "at": member.get("blacklisted_at")}
+    return {
+        "member_id": member["member_id"],
+        "reason": member.get("blacklist_reason"),
+        "by": member.get("blacklisted_by"),
+        "at": member.get("blacklisted_at"),
+    }
 
 
 def entries(table: Any, limit: int = 1000) -> list[dict]:
@@ -37,8 +42,14 @@ def remove(table: Any, uow: UnitOfWork, member_id: str) -> bool:
     member = members.load(table, member_id)
     if not member.get("blacklisted"):
         return False
-    uow.update(*member_key(member_id), remove=ENTRY_ATTRS, condition="blacklisted = :t", values={":t": True},
-               on_fail=RETRY)  # removed concurrently: the re-read finds nothing to do
-    uow.audit(f"member#{member_id}", "unblacklisted", before=entry(member), after={"blacklisted": False},
-              event="member.unblacklisted")
+    uow.update(
+        *member_key(member_id), remove=ENTRY_ATTRS, condition="blacklisted = :t", values={":t": True}, on_fail=RETRY
+    )  # removed concurrently: the re-read finds nothing to do
+    uow.audit(
+        f"member#{member_id}",
+        "unblacklisted",
+        before=entry(member),
+        after={"blacklisted": False},
+        event="member.unblacklisted",
+    )
     return True

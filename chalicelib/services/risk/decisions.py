@@ -4,6 +4,7 @@ Read once (member, scenario, device, coupon in ONE BatchGetItem), decide with th
 then stage the writes every new application makes: exposure (guarded: exact under concurrency),
 the member's order stats for the risk rules, analytics counters, the review item and the coupon hold.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ class Inputs:
     coupon: dict | None
 
 
-def load(deps: Deps, member_id: str, scenario: str | None = None, device_id: str | None = None,
-         coupon_id: str | None = None) -> Inputs:
+def load(
+    deps: Deps, member_id: str, scenario: str | None = None, device_id: str | None = None, coupon_id: str | None = None
+) -> Inputs:
     """One round trip for everything a decision needs."""
     keys = [member_key(member_id)]
     if scenario:
@@ -60,16 +62,32 @@ def discount(inputs: Inputs, member_id: str, coupon_id: str | None, amount: int,
     return coupon_rules.check_redeemable(inputs.coupon, member_id, amount, now)
 
 
-def run(deps: Deps, inputs: Inputs, kind: str, amount: int, now: datetime, exposure_amount: int | None = None,
-        skip_rules: bool = False) -> Decision:
+def run(
+    deps: Deps,
+    inputs: Inputs,
+    kind: str,
+    amount: int,
+    now: datetime,
+    exposure_amount: int | None = None,
+    skip_rules: bool = False,
+) -> Decision:
     """Decide a new application with the pure pipeline."""
     facts = members.facts(inputs.member, now, deps.settings.policy, inputs.device_members)
     policy = scenarios.policy_of(inputs.scenario) if inputs.scenario else None
     return decide(facts, Application(kind, amount, now, exposure_amount), policy, deps.settings.policy, skip_rules)
 
 
-def stage(uow: UnitOfWork, deps: Deps, inputs: Inputs, decision: Decision, kind: str, ref_id: str, amount: int,
-          exposure_amount: int | None = None, coupon_id: str | None = None) -> None:
+def stage(
+    uow: UnitOfWork,
+    deps: Deps,
+    inputs: Inputs,
+    decision: Decision,
+    kind: str,
+    ref_id: str,
+    amount: int,
+    exposure_amount: int | None = None,
+    coupon_id: str | None = None,
+) -> None:
     """The writes every new application makes, in the caller's transaction."""
     member, now, policy = inputs.member, uow.now, deps.settings.policy
     member_id = member["member_id"]
@@ -82,8 +100,13 @@ def stage(uow: UnitOfWork, deps: Deps, inputs: Inputs, decision: Decision, kind:
     elif counted:
         members.stage_order_stats(uow, member, amount, now, policy)
     count = int(member.get("order_count", 0))
-    counted_as = {"band": members.band(member, now), "scenario": (inputs.scenario or {}).get("name"),
-                  "amount": amount, "first_order": counted and count == 0, "second_order": counted and count == 1}
+    counted_as = {
+        "band": members.band(member, now),
+        "scenario": (inputs.scenario or {}).get("name"),
+        "amount": amount,
+        "first_order": counted and count == 0,
+        "second_order": counted and count == 1,
+    }
     metrics.stage_decision(uow, now.strftime("%Y-%m-%d"), outcome=str(decision.outcome), **counted_as)
     if decision.outcome == Outcome.REVIEW:  # the operator's answer is counted as the final decision
         reviews.stage_open(uow, kind, ref_id, member_id, decision.rule or "unknown", metric=counted_as)

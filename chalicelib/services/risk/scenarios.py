@@ -1,4 +1,5 @@
 """Scenarios: risk level, threshold (auto-adjusted within bounds), trial days, rules on/off."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,9 +13,13 @@ from ...store.dynamo import ConditionFailed
 from ...store.uow import RETRY, UnitOfWork, set_or_remove
 
 DEFAULTS: dict[str, str] = {
-    "books": "low", "power_bank": "low", "courses": "low",
-    "clothing": "medium", "digital": "medium",
-    "appliances": "high", "high_value": "high",
+    "books": "low",
+    "power_bank": "low",
+    "courses": "low",
+    "clothing": "medium",
+    "digital": "medium",
+    "appliances": "high",
+    "high_value": "high",
 }
 DEFAULT_TRIAL_DAYS = 14
 
@@ -25,9 +30,21 @@ def scenario_key(name: str) -> tuple[str, str]:
 
 def scenario_item(name: str, risk_level: str, policy: Policy, now_iso: str, **over: Any) -> dict:
     base = policy.risk_thresholds[risk_level]
-    item = {"pk": f"SCENARIO#{name}", "sk": "SCENARIO", "type": "scenario", "name": name, "risk_level": risk_level,
-            "base_threshold": base, "threshold": base, "trial_days": DEFAULT_TRIAL_DAYS, "auto_adjust": True,
-            "rules": {}, "list_pk": "scenario", "list_sk": name, "updated_at": now_iso}
+    item = {
+        "pk": f"SCENARIO#{name}",
+        "sk": "SCENARIO",
+        "type": "scenario",
+        "name": name,
+        "risk_level": risk_level,
+        "base_threshold": base,
+        "threshold": base,
+        "trial_days": DEFAULT_TRIAL_DAYS,
+        "auto_adjust": True,
+        "rules": {},
+        "list_pk": "scenario",
+        "list_sk": name,
+        "updated_at": now_iso,
+    }
     item.update({k: v for k, v in over.items() if v is not None})
     return item
 
@@ -57,8 +74,16 @@ def require(item: dict | None, name: str) -> dict:
 
 # -- the operators' side -------------------------------------------------------------------------
 
-VIEW_FIELDS = ("name", "risk_level", "base_threshold", "threshold", "trial_days", "auto_adjust", "adjusted_on",
-               "updated_at")
+VIEW_FIELDS = (
+    "name",
+    "risk_level",
+    "base_threshold",
+    "threshold",
+    "trial_days",
+    "auto_adjust",
+    "adjusted_on",
+    "updated_at",
+)
 
 
 def view(item: dict) -> dict:
@@ -88,8 +113,14 @@ def upsert(table: Any, uow: UnitOfWork, policy: Policy, name: str, changes: dict
     if item is None:
         if not changes.get("risk_level"):
             raise ValidationFailed("risk_level is required for a new scenario", "risk_level")
-        new = scenario_item(name, changes["risk_level"], policy, iso(uow.now), version=1,
-                            **{k: v for k, v in changes.items() if k != "risk_level"})
+        new = scenario_item(
+            name,
+            changes["risk_level"],
+            policy,
+            iso(uow.now),
+            version=1,
+            **{k: v for k, v in changes.items() if k != "risk_level"},
+        )
         uow.put(new, condition="attribute_not_exists(pk)", on_fail=RETRY)
         uow.audit(f"scenario#{name}", "created", after=view(new), event="scenario.created")
         return view(new), True
@@ -103,10 +134,17 @@ def upsert(table: Any, uow: UnitOfWork, policy: Policy, name: str, changes: dict
     if not changed:
         return view(item), False
     condition, values = _version_guard(item)
-    uow.update(*scenario_key(name), **set_or_remove({**changed, "updated_at": iso(uow.now)}), add={"version": 1},
-               condition=condition, values=values or None, on_fail=RETRY)
-    uow.audit(f"scenario#{name}", "updated", before={k: item.get(k) for k in changed}, after=changed,
-              event="scenario.updated")
+    uow.update(
+        *scenario_key(name),
+        **set_or_remove({**changed, "updated_at": iso(uow.now)}),
+        add={"version": 1},
+        condition=condition,
+        values=values or None,
+        on_fail=RETRY,
+    )
+    uow.audit(
+        f"scenario#{name}", "updated", before={k: item.get(k) for k in changed}, after=changed, event="scenario.updated"
+    )
     return view({**item, **changed, "updated_at": iso(uow.now)}), False
 
 

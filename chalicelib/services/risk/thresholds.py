@@ -5,6 +5,7 @@ The rate comes from the per-day counters that closing rentals, orders and bookin
 is guarded on the threshold that was read and on `adjusted_on` (the day), so a rerun on the same day never
 moves it twice.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -43,15 +44,24 @@ def adjust(deps: Deps, name: str, day: str) -> dict | None:
         if new is None:
             return None
         uow = UnitOfWork(deps.table, deps.clock.now(), "system:adjust_thresholds", deps.queues.send)
-        uow.update(*scenario_key(name), set={"threshold": new, "adjusted_on": day, "updated_at": iso(uow.now)},
-                   add={"version": 1},
-                   condition="threshold = :old AND auto_adjust = :on AND "
-                             "(attribute_not_exists(adjusted_on) OR adjusted_on <> :day)",
-                   values={":old": old, ":on": True, ":day": day}, on_fail=Retry)
-        data = {"closed": closed, "defaults": defaults, "day": day,
-                "bad_debt_rate_bp": defaults * 10_000 // closed}
-        uow.audit(f"scenario#{name}", "threshold_adjusted", before={"threshold": old}, after={"threshold": new},
-                  event="scenario.threshold_adjusted", data=data)
+        uow.update(
+            *scenario_key(name),
+            set={"threshold": new, "adjusted_on": day, "updated_at": iso(uow.now)},
+            add={"version": 1},
+            condition="threshold = :old AND auto_adjust = :on AND "
+            "(attribute_not_exists(adjusted_on) OR adjusted_on <> :day)",
+            values={":old": old, ":on": True, ":day": day},
+            on_fail=Retry,
+        )
+        data = {"closed": closed, "defaults": defaults, "day": day, "bad_debt_rate_bp": defaults * 10_000 // closed}
+        uow.audit(
+            f"scenario#{name}",
+            "threshold_adjusted",
+            before={"threshold": old},
+            after={"threshold": new},
+            event="scenario.threshold_adjusted",
+            data=data,
+        )
         try:
             uow.commit()
         except Retry:

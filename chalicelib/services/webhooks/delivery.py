@@ -4,6 +4,7 @@ The attempt is claimed first (a conditional write moving the delivery's timer 60
 duplicate queue message or a concurrent sweep never POSTs the same attempt twice; a worker that dies
 mid-attempt leaves the claim to lapse and the `retry_webhooks` sweep brings the delivery back.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -64,13 +65,15 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def post_pinned(url: str, address: str, body: bytes, headers: dict,
-                context: ssl.SSLContext | None = None) -> int | None:
+def post_pinned(
+    url: str, address: str, body: bytes, headers: dict, context: ssl.SSLContext | None = None
+) -> int | None:
     """POST over https to `address` (already checked) for `url`; the status, or None without an answer."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn = _PinnedHTTPS(parts.hostname or "", parts.port or 443, address, rules.TIMEOUT_SECONDS,
-                        context or ssl.create_default_context())
+    conn = _PinnedHTTPS(
+        parts.hostname or "", parts.port or 443, address, rules.TIMEOUT_SECONDS, context or ssl.create_default_context()
+    )
     try:
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
@@ -88,9 +91,14 @@ def attempt(deps: Any, message: dict, send: Post = post) -> str:
     event), the POST, the outcome; the endpoint's health is written only when it changes."""
     table, now = deps.table, deps.clock.now()
     try:
-        d = table.update(message["pk"], message["sk"], "SET due_at = :later",
-                         **expect({"status": "pending"}, also="due_at <= :now",
-                                  values={":later": iso(now + CLAIM), ":now": iso(now)}))
+        d = table.update(
+            message["pk"],
+            message["sk"],
+            "SET due_at = :later",
+            **expect(
+                {"status": "pending"}, also="due_at <= :now", values={":later": iso(now + CLAIM), ":now": iso(now)}
+            ),
+        )
     except ConditionFailed:
         return "not due or claimed elsewhere"  # done, early, or another worker's attempt is in flight
     endpoint_key, event_key = (f"WEBHOOK#{d['webhook_id']}", "WEBHOOK"), (d["pk"], "EVENT")
@@ -108,8 +116,10 @@ def attempt(deps: Any, message: dict, send: Post = post) -> str:
     _finish(table, d, now, status_code=code, state=state, retry_at=retry_at)
     if not ok or endpoint.get("consecutive_failures") or endpoint.get("failing"):
         endpoints.record_outcome(table, d["webhook_id"], ok, now, gave_up=state == "failed")
-    logger.info("webhook attempt", extra={"event_id": d["event_id"], "webhook_id": d["webhook_id"],
-                                          "status_code": code, "state": state})
+    logger.info(
+        "webhook attempt",
+        extra={"event_id": d["event_id"], "webhook_id": d["webhook_id"], "status_code": code, "state": state},
+    )
     return state
 
 
@@ -121,15 +131,18 @@ def _send(deps: Any, endpoint: dict, event_id: str, body: bytes, now: Any, send:
         logger.warning("webhook destination refused", extra={"webhook_id": endpoint["id"]})
         return None
     timestamp = int(now.timestamp())
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Creditfirst-Event-Id": event_id,
-               "Creditfirst-Signature": rules.signature_header(rules.signing_secrets(endpoint, now), timestamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Creditfirst-Event-Id": event_id,
+        "Creditfirst-Signature": rules.signature_header(rules.signing_secrets(endpoint, now), timestamp, body),
+    }
     if addresses:  # outside local: connect to the address just checked, never a fresh lookup
         return post_pinned(endpoint["url"], addresses[0], body, headers)
     return send(endpoint["url"], body, headers)
 
 
-def _finish(table: Any, d: dict, now: Any, *, status_code: int | None, state: str,
-            retry_at: Any = None) -> None:
+def _finish(table: Any, d: dict, now: Any, *, status_code: int | None, state: str, retry_at: Any = None) -> None:
     """Record the attempt under the claim's guard (the attempt count it read)."""
     sets = ["#s = :state", "attempts = :n", "last_attempt_at = :now"]
     values: dict[str, Any] = {":state": state, ":n": int(d["attempts"]) + 1, ":now": iso(now), ":a": d["attempts"]}

@@ -3,6 +3,7 @@
 Item: pk WEBHOOK#<id>, sk WEBHOOK, listed under list_pk "webhooks" (oldest first). The secret is kept
 because every delivery is signed with it; it is never shown again after registration or rotation.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -49,10 +50,16 @@ def new_secret() -> str:
 
 def public(item: dict) -> dict:
     """What operators see of an endpoint: never the secret."""
-    return {"id": item["id"], "url": item["url"], "events": item["events"], "created_at": item["created_at"],
-            "failing": bool(item.get("failing")), "consecutive_failures": int(item.get("consecutive_failures", 0)),
-            "last_failure_at": item.get("last_failure_at"),
-            "secret_rotated_at": item.get("secret_rotated_at")}
+    return {
+        "id": item["id"],
+        "url": item["url"],
+        "events": item["events"],
+        "created_at": item["created_at"],
+        "failing": bool(item.get("failing")),
+        "consecutive_failures": int(item.get("consecutive_failures", 0)),
+        "last_failure_at": item.get("last_failure_at"),
+        "secret_rotated_at": item.get("secret_rotated_at"),
+    }
 
 
 def all_endpoints(table: Any) -> list[dict]:
@@ -60,16 +67,33 @@ def all_endpoints(table: Any) -> list[dict]:
     return list(table.query("list_pk = :p", {":p": LIST_PK}, index="list"))
 
 
-def register(table: Any, uow: UnitOfWork, endpoint_id: str, url: str, patterns: list[str], local: bool,
-             resolver: Resolver | None = None) -> dict:
+def register(
+    table: Any,
+    uow: UnitOfWork,
+    endpoint_id: str,
+    url: str,
+    patterns: list[str],
+    local: bool,
+    resolver: Resolver | None = None,
+) -> dict:
     check_destination(url, local, resolver)
     events = rules.validate_patterns(patterns, set(catalogue.CATALOGUE))
     if len(all_endpoints(table)) >= MAX_ENDPOINTS:
         raise ValidationFailed(f"url: at most {MAX_ENDPOINTS} endpoints; delete one first", "url")
     at = iso(uow.now)
-    item = {"pk": f"WEBHOOK#{endpoint_id}", "sk": "WEBHOOK", "type": "webhook", "id": endpoint_id, "url": url,
-            "events": events, "secret": new_secret(), "created_at": at, "consecutive_failures": 0,
-            "list_pk": LIST_PK, "list_sk": f"{at}#{endpoint_id}"}
+    item = {
+        "pk": f"WEBHOOK#{endpoint_id}",
+        "sk": "WEBHOOK",
+        "type": "webhook",
+        "id": endpoint_id,
+        "url": url,
+        "events": events,
+        "secret": new_secret(),
+        "created_at": at,
+        "consecutive_failures": 0,
+        "list_pk": LIST_PK,
+        "list_sk": f"{at}#{endpoint_id}",
+    }
     uow.put(item, condition="attribute_not_exists(pk)")
     uow.audit(f"webhook#{endpoint_id}", "registered", after={"url": url, "events": events})
     return {"id": endpoint_id, "url": url, "events": events, "secret": item["secret"]}
@@ -93,10 +117,19 @@ def rotate(table: Any, uow: UnitOfWork, endpoint_id: str, now: datetime) -> dict
     """A new secret; the one it replaces keeps signing (a second v1) for 24 h so receivers can switch."""
     item = get(table, endpoint_id)
     secret = new_secret()
-    uow.update(item["pk"], item["sk"],
-               set={"secret": secret, "old_secret": item["secret"], "secret_rotated_at": iso(now),
-                    "old_secret_until": iso(now + rules.ROTATION_OVERLAP)},
-               condition="secret = :old", values={":old": item["secret"]}, on_fail=RETRY)  # lost to a concurrent rotation
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "secret": secret,
+            "old_secret": item["secret"],
+            "secret_rotated_at": iso(now),
+            "old_secret_until": iso(now + rules.ROTATION_OVERLAP),
+        },
+        condition="secret = :old",
+        values={":old": item["secret"]},
+        on_fail=RETRY,
+    )  # lost to a concurrent rotation
     uow.audit(f"webhook#{endpoint_id}", "secret_rotated", data={"old_secret_until": iso(now + rules.ROTATION_OVERLAP)})
     return {"secret": secret}
 
@@ -109,11 +142,21 @@ def record_outcome(table: Any, endpoint_id: str, ok: bool, now: datetime, gave_u
     pk = f"WEBHOOK#{endpoint_id}"
     try:
         if ok:
-            table.update(pk, "WEBHOOK", "SET consecutive_failures = :z, failing = :f",
-                         condition="attribute_exists(pk)", values={":z": 0, ":f": False})
+            table.update(
+                pk,
+                "WEBHOOK",
+                "SET consecutive_failures = :z, failing = :f",
+                condition="attribute_exists(pk)",
+                values={":z": 0, ":f": False},
+            )
             return
-        out = table.update(pk, "WEBHOOK", "ADD consecutive_failures :one SET last_failure_at = :at",
-                           condition="attribute_exists(pk)", values={":one": 1, ":at": iso(now)})
+        out = table.update(
+            pk,
+            "WEBHOOK",
+            "ADD consecutive_failures :one SET last_failure_at = :at",
+            condition="attribute_exists(pk)",
+            values={":one": 1, ":at": iso(now)},
+        )
         if gave_up or int(out.get("consecutive_failures", 0)) >= rules.FAILING_AFTER:
             table.update(pk, "WEBHOOK", "SET failing = :t", condition="attribute_exists(pk)", values={":t": True})
     except ConditionFailed:

@@ -8,6 +8,7 @@ Items (all under the event's partition, all listed under list_pk "events#<day>#<
   `retry_webhooks` sweep brings it back at its time on the application clock.
 A delivery's list_sk extends its event's, so one Query returns events with their deliveries.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -29,8 +30,15 @@ TIMER = "webhook"
 def event_detail(entry: dict) -> dict:
     """The documented event schema (EventBridge detail and webhook data): what changed, who, when,
     before and after."""
-    return {"entity_id": entry["entity_id"], "action": entry["action"], "actor": entry["actor"], "at": entry["at"],
-            "before": entry.get("before", {}), "after": entry.get("after", {}), "data": entry.get("data", {})}
+    return {
+        "entity_id": entry["entity_id"],
+        "action": entry["action"],
+        "actor": entry["actor"],
+        "at": entry["at"],
+        "before": entry.get("before", {}),
+        "after": entry.get("after", {}),
+        "data": entry.get("data", {}),
+    }
 
 
 def event_payload(record: dict) -> dict:
@@ -40,10 +48,22 @@ def event_payload(record: dict) -> dict:
 
 def _delivery(event: dict, endpoint_id: str, now: datetime) -> dict:
     eid = event["id"]
-    return {"pk": f"EVENT#{eid}", "sk": f"DELIVERY#{endpoint_id}", "type": "webhook_delivery", "event_id": eid,
-            "webhook_id": endpoint_id, "status": "pending", "attempts": 0, "round_start": 0,
-            "next_attempt_at": iso(now), "due_pk": f"timer#{TIMER}#{shard_of(eid + endpoint_id)}", "due_at": iso(now),
-            "list_pk": event["list_pk"], "list_sk": f"{event['list_sk']}#{endpoint_id}", "ttl": event["ttl"]}
+    return {
+        "pk": f"EVENT#{eid}",
+        "sk": f"DELIVERY#{endpoint_id}",
+        "type": "webhook_delivery",
+        "event_id": eid,
+        "webhook_id": endpoint_id,
+        "status": "pending",
+        "attempts": 0,
+        "round_start": 0,
+        "next_attempt_at": iso(now),
+        "due_pk": f"timer#{TIMER}#{shard_of(eid + endpoint_id)}",
+        "due_at": iso(now),
+        "list_pk": event["list_pk"],
+        "list_sk": f"{event['list_sk']}#{endpoint_id}",
+        "ttl": event["ttl"],
+    }
 
 
 def record_event(deps: Any, entry: dict) -> bool:
@@ -53,9 +73,18 @@ def record_event(deps: Any, entry: dict) -> bool:
     now = deps.clock.now()
     eid = rules.event_id(entry["pk"], entry["sk"])
     created = parse_iso(entry["at"])
-    event = {"pk": f"EVENT#{eid}", "sk": "EVENT", "type": "event", "id": eid, "event_type": entry["event_type"],
-             "created_at": entry["at"], "data": event_detail(entry), "list_pk": day_pk(LIST_PREFIX, entry["at"][:10], eid),
-             "list_sk": f"{entry['at']}#{eid}", "ttl": int((created + rules.EVENT_RETENTION).timestamp())}
+    event = {
+        "pk": f"EVENT#{eid}",
+        "sk": "EVENT",
+        "type": "event",
+        "id": eid,
+        "event_type": entry["event_type"],
+        "created_at": entry["at"],
+        "data": event_detail(entry),
+        "list_pk": day_pk(LIST_PREFIX, entry["at"][:10], eid),
+        "list_sk": f"{entry['at']}#{eid}",
+        "ttl": int((created + rules.EVENT_RETENTION).timestamp()),
+    }
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     uow.put(event, condition="attribute_not_exists(pk)", on_fail=Conflict("event already recorded"))
     targets = [e["id"] for e in endpoints.all_endpoints(deps.table) if rules.wants(e["events"], entry["event_type"])]
@@ -76,9 +105,13 @@ def as_record(item: dict) -> dict:
 
 
 def _delivery_out(d: dict) -> dict:
-    return {"webhook_id": d["webhook_id"], "status": d["status"], "attempts": int(d.get("attempts", 0)),
-            "next_attempt_at": d.get("next_attempt_at") if d["status"] == "pending" else None,
-            "last_status_code": int(d["last_status_code"]) if d.get("last_status_code") is not None else None}
+    return {
+        "webhook_id": d["webhook_id"],
+        "status": d["status"],
+        "attempts": int(d.get("attempts", 0)),
+        "next_attempt_at": d.get("next_attempt_at") if d["status"] == "pending" else None,
+        "last_status_code": int(d["last_status_code"]) if d.get("last_status_code") is not None else None,
+    }
 
 
 def _grouped(table: Any, now: datetime) -> Iterator[tuple[dict, list[dict]]]:
@@ -105,8 +138,12 @@ def list_events(table: Any, now: datetime, type_: str | None, delivery: str | No
             continue
         if delivery and not any(d["status"] == delivery for d in deliveries):
             continue
-        out.append({**as_record(event), "deliveries": sorted((_delivery_out(d) for d in deliveries),
-                                                             key=lambda d: d["webhook_id"])})
+        out.append(
+            {
+                **as_record(event),
+                "deliveries": sorted((_delivery_out(d) for d in deliveries), key=lambda d: d["webhook_id"]),
+            }
+        )
         if len(out) >= limit:
             break
     return out
@@ -122,8 +159,9 @@ def redeliver(deps: Any, uow: UnitOfWork, eid: str) -> dict:
         raise NotFound("no such event", "id")
     existing = {i["webhook_id"]: i for i in items if i["sk"].startswith("DELIVERY#")}
     live = {e["id"] for e in endpoints.all_endpoints(table)}
-    targets = [w for w in existing if w in live] or \
-        [e["id"] for e in endpoints.all_endpoints(table) if rules.wants(e["events"], event["event_type"])]
+    targets = [w for w in existing if w in live] or [
+        e["id"] for e in endpoints.all_endpoints(table) if rules.wants(e["events"], event["event_type"])
+    ]
     for endpoint_id in targets:
         d = existing.get(endpoint_id)
         if d is None:
@@ -131,10 +169,19 @@ def redeliver(deps: Any, uow: UnitOfWork, eid: str) -> dict:
             uow.put(item, condition="attribute_not_exists(pk)")
         else:
             item = d
-            uow.update(d["pk"], d["sk"], set={
-                "status": "pending", "round_start": int(d.get("attempts", 0)), "next_attempt_at": iso(now),
-                "due_pk": f"timer#{TIMER}#{shard_of(eid + endpoint_id)}", "due_at": iso(now)},
-                condition="attempts = :a", values={":a": d.get("attempts", 0)})
+            uow.update(
+                d["pk"],
+                d["sk"],
+                set={
+                    "status": "pending",
+                    "round_start": int(d.get("attempts", 0)),
+                    "next_attempt_at": iso(now),
+                    "due_pk": f"timer#{TIMER}#{shard_of(eid + endpoint_id)}",
+                    "due_at": iso(now),
+                },
+                condition="attempts = :a",
+                values={":a": d.get("attempts", 0)},
+            )
         uow.send(QUEUE, {"pk": item["pk"], "sk": item["sk"]})
     uow.audit(f"event#{eid}", "redelivery_requested", data={"webhooks": targets})
     return {"id": eid, "webhooks": targets}
