@@ -66,13 +66,33 @@ def fresh_deps(monkeypatch: pytest.MonkeyPatch, endpoint: str, clients: dict | N
     return deps
 
 
+def release(deps) -> None:
+    """Drop a test's table (with its stream) and queues, so neither the in-process moto server nor DynamoDB
+    Local keeps every test's state for the whole run."""
+    from botocore.exceptions import ClientError
+
+    try:
+        deps.table.client.delete_table(TableName=deps.settings.table_name)
+    except ClientError:
+        pass  # already gone
+    sqs = deps.queues.client
+    for name in deps.queues.names:
+        for url in (deps.queues.url(name), deps.queues.dlq_url(name)):
+            try:
+                sqs.delete_queue(QueueUrl=url)
+            except ClientError:
+                pass
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, endpoint: str):
-    """Deps wired to a fresh table, queues and bus on the endpoint, default scenarios seeded."""
+    """Deps wired to a fresh table, queues and bus on the endpoint, default scenarios seeded; dropped after."""
     from chalicelib import bootstrap
 
-    yield fresh_deps(monkeypatch, endpoint)
+    deps = fresh_deps(monkeypatch, endpoint)
+    yield deps
     bootstrap.reset()
+    release(deps)
 
 
 @pytest.fixture

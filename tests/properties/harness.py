@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.jobs.runner import handle_batch, run_all
-from tests.conftest import fresh_deps
+from tests.conftest import fresh_deps, release
 from tests.helpers import ADMIN, Api, sweep_due
 
 DAY = 86400
@@ -48,11 +48,7 @@ class Stack:
 
     def close(self) -> None:
         """Drop this example's table and queues (a long run would otherwise pile them up in moto)."""
-        self.deps.table.client.delete_table(TableName=self.deps.settings.table_name)
-        sqs = self.deps.queues.client
-        for name in self.deps.queues.names:
-            for url in (self.deps.queues.url(name), self.deps.queues.dlq_url(name)):
-                sqs.delete_queue(QueueUrl=url)
+        release(self.deps)
 
     # -- the public surface -----------------------------------------------------------------
     def member(self, code: str) -> tuple[str, str]:
