@@ -23,20 +23,27 @@ from .outbox import publish_one
 def event_entry(record: dict) -> dict | None:
     """The event entry a stream record carries: an INSERT of an audit row with an event type (its
     outbox mark still on), else None (every other write to the table is not ours to publish)."""
-    if record.get("eventName") != "INSERT":
-        return None
-    image = from_dynamo((record.get("dynamodb") or {}).get("NewImage"))
-    if not image or image.get("type") != "audit" or not image.get("event_type") or "due_pk" not in image:
+    image = _inserted(record, "audit")
+    if not image or not image.get("event_type") or "due_pk" not in image:
         return None
     return image
 
 
 def metric_delta(record: dict) -> dict | None:
     """The analytics delta a stream record carries (an INSERT of a metric_delta item), else None."""
+    return _inserted(record, metric_fold.DELTA_TYPE)
+
+
+def _inserted(record: dict, item_type: str) -> dict | None:
+    """The new image of an INSERT of an item of `item_type`, else None. The type is read from the raw image
+    before anything is deserialized: other items' images are not ours to parse (DynamoDB Local's stream
+    carries attributes boto3 cannot deserialize, e.g. an empty value)."""
     if record.get("eventName") != "INSERT":
         return None
-    image = from_dynamo((record.get("dynamodb") or {}).get("NewImage"))
-    return image if image and image.get("type") == metric_fold.DELTA_TYPE else None
+    raw = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if (raw.get("type") or {}).get("S") != item_type:
+        return None
+    return from_dynamo({k: v for k, v in raw.items() if v})
 
 
 def fold_metrics(deps: Deps, records: list[dict]) -> list[str]:
