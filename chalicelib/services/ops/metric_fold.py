@@ -82,11 +82,14 @@ def _sums(chunk: list[dict]) -> dict[tuple[str, str], tuple[dict, dict]]:
 def _chunks(pending: list[dict]) -> Iterable[list[dict]]:
     """Deltas grouped so that each transaction holds at most MAX_ITEMS items (deltas + counter items)."""
     chunk: list[dict] = []
+    counters: set[tuple[str, str]] = set()
     for delta in pending:
-        if chunk and len(chunk) + 1 + len(_sums([*chunk, delta])) > MAX_ITEMS:
+        touched = {(d["pk"], d["sk"]) for d in delta["deltas"]}
+        if chunk and len(chunk) + 1 + len(counters | touched) > MAX_ITEMS:
             yield chunk
-            chunk = []
+            chunk, counters = [], set()
         chunk.append(delta)
+        counters |= touched
     if chunk:
         yield chunk
 

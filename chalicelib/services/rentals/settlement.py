@@ -286,7 +286,7 @@ def _close(
                 )
     if item.get("freeze_ref") and not deps.provider(item["provider"]).captures_live:
         for line in lines:  # operators' deductions recorded earlier are taken now, with the rent
-            if line.name not in ("rent", *(name for name, _ in FEE_LINES.values())):
+            if line.name in rules.DAMAGE_LINES:
                 ledger.stage_movement(uow, item["provider"], line.out_request_no, "capture", line.amount)
     if item["status"] == S.INSPECTING:
         store.stage_inspection_done(uow, rid)
