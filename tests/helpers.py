@@ -123,31 +123,31 @@ def metric_points(stdout: str, name: str) -> list[dict]:
     return points
 
 
+def _sweep_then_work(deps: Any, sweep_name: str, queue: str) -> int:
+    """Run a sweep, then the worker of the queue it feeds until the queue is empty; the workers' results
+    summed (what each one enqueued or folded)."""
+    from chalicelib.jobs.tables import SWEEPS, WORKERS
+
+    SWEEPS[sweep_name].fn(deps, deps.clock.now())
+    total = 0
+    while messages := deps.queues.receive(queue, max_messages=10, visibility=60):
+        for m in messages:
+            total += int(WORKERS[queue](deps, json.loads(m["Body"])) or 0)
+            deps.queues.delete(queue, m["ReceiptHandle"])
+    return total
+
+
 def sweep_due(deps: Any, sweep_name: str) -> int:
     """Run a timer sweep and the shard readers it hands its shards to (what the deployed timer-shards
     workers do in parallel); returns how many due items they put on the kind's queue."""
-    from chalicelib.jobs.registry import SHARD_QUEUE, sweep_shard
-    from chalicelib.jobs.tables import SWEEPS
+    from chalicelib.jobs.registry import SHARD_QUEUE
 
-    SWEEPS[sweep_name].fn(deps, deps.clock.now())
-    enqueued = 0
-    while messages := deps.queues.receive(SHARD_QUEUE, max_messages=10, visibility=60):
-        for m in messages:
-            enqueued += sweep_shard(deps, json.loads(m["Body"]))
-            deps.queues.delete(SHARD_QUEUE, m["ReceiptHandle"])
-    return enqueued
+    return _sweep_then_work(deps, sweep_name, SHARD_QUEUE)
 
 
 def fold_metrics(deps: Any) -> int:
     """Fold the analytics deltas written so far into the counters (what the table's stream does within
     seconds when deployed; the fold_metrics sweep and its workers here); returns how many were folded."""
-    from chalicelib.jobs.metrics import QUEUE, fold_shard
-    from chalicelib.jobs.tables import SWEEPS
+    from chalicelib.jobs.metrics import QUEUE
 
-    SWEEPS["fold_metrics"].fn(deps, deps.clock.now())
-    folded = 0
-    while messages := deps.queues.receive(QUEUE, max_messages=10, visibility=60):
-        for m in messages:
-            folded += fold_shard(deps, json.loads(m["Body"]))
-            deps.queues.delete(QUEUE, m["ReceiptHandle"])
-    return folded
+    return _sweep_then_work(deps, "fold_metrics", QUEUE)
