@@ -14,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import call, start_split  # noqa: E402
+from bench.common import call, measure_sweep, start_split  # noqa: E402
 
 
 def _open_teams(deps: Any, n: int) -> None:
@@ -41,14 +41,6 @@ def _open_teams(deps: Any, n: int) -> None:
             }
         )
     deps.table.batch_write(items)
-
-
-def _sweep(deps: Any, counter: Any) -> dict:
-    from chalicelib.jobs.tables import SWEEPS
-
-    with counter.measure() as m:
-        enqueued = SWEEPS["expire_group_teams"].fn(deps, deps.clock.now())
-    return {"enqueued": enqueued, "queries": m["app"].count("Query"), "items_read": m["items_read"]}
 
 
 def main() -> dict:
@@ -83,9 +75,9 @@ def main() -> dict:
             team = call(client, "POST", f"/v1/group-buys/{gb['id']}/teams", {"quantity": 2}, token=tokens[0])
         with counter.measure() as joined:
             call(client, "POST", f"/v1/teams/{team['share_code'].lower()}/join", {}, token=tokens[1])
-        idle_0 = _sweep(deps, counter)
+        idle_0 = measure_sweep(deps, counter, "expire_group_teams")
         _open_teams(deps, 1_000)
-        idle_1000 = _sweep(deps, counter)
+        idle_1000 = measure_sweep(deps, counter, "expire_group_teams")
     return {
         "open_team_round_trips": len(opened["app"]),
         "open_team_calls": opened["app"],

@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import call, start_split, sweep_with_shard_readers  # noqa: E402
+from bench.common import call, measure_sweep, start_split  # noqa: E402
 
 
 def _pending_orders(deps: Any, n: int) -> None:
@@ -45,11 +45,8 @@ def _pending_orders(deps: Any, n: int) -> None:
 
 
 def _sweep(deps: Any, counter: Any) -> dict:
-    now = deps.clock.now()
-    with counter.measure() as m:  # the sweep and its shard readers
-        sweep_with_shard_readers(deps, "charge_due_orders", now)
-    due = deps.queues.receive("order-charges", max_messages=10)
-    return {"enqueued": len(due), "queries": m["app"].count("Query"), "items_read": m["items_read"]}
+    figures = measure_sweep(deps, counter, "charge_due_orders")
+    return {"enqueued": len(deps.queues.receive("order-charges", max_messages=10)), **figures}
 
 
 def main() -> dict:

@@ -17,7 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import call, start_split, sweep_with_shard_readers  # noqa: E402
+from bench.common import call, measure_sweep, start_split  # noqa: E402
 
 PROVIDER_METHODS = (
     "freeze",
@@ -91,20 +91,11 @@ def _measure() -> dict[str, Any]:
     with counter.measure() as settle:
         handle_record("rental-settlements", json.loads(msgs[0]["Body"]), deps)
 
-    def sweep(deps: Any, now: Any) -> None:  # the sweep and its shard readers (timer-shards queue)
-        sweep_with_shard_readers(deps, "deduct_overdue_rentals", now)
-
-    now = deps.clock.now()  # read outside the measured block: the sandbox clock is cached briefly
-    with counter.measure() as idle0:
-        sweep(deps, now)
+    idle0 = measure_sweep(deps, counter, "deduct_overdue_rentals")
     _open_rentals(deps, 1000)
-    now = deps.clock.now()
-    with counter.measure() as idle1000:
-        sweep(deps, now)
+    idle1000 = measure_sweep(deps, counter, "deduct_overdue_rentals")
     _make_due(deps, "rt_bench000007")
-    now = deps.clock.now()
-    with counter.measure() as one_due:
-        sweep(deps, now)
+    one_due = measure_sweep(deps, counter, "deduct_overdue_rentals")
     life = _life(deps, counter, client, token, body)
     return {
         **life,
@@ -117,9 +108,9 @@ def _measure() -> dict[str, Any]:
         "settlement_worker_calls": "+".join(settle["app"]),
         "settlement_provider_round_trips": len(settle["provider"]),
         "sweep_items_read_0_open": idle0["items_read"],
-        "sweep_queries_0_open": len(idle0["app"]),
+        "sweep_queries_0_open": idle0["queries"],
         "sweep_items_read_1000_open": idle1000["items_read"],
-        "sweep_queries_1000_open": len(idle1000["app"]),
+        "sweep_queries_1000_open": idle1000["queries"],
         "sweep_items_read_1000_open_1_due": one_due["items_read"],
     }
 
@@ -127,7 +118,6 @@ def _measure() -> dict[str, Any]:
 def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[str, Any]:
     """Round trips of renew, buyout and a damage record (routes), and the inspection hold's timer sweep."""
     from chalicelib.jobs.runner import run_all
-    from chalicelib.jobs.tables import SWEEPS
     from chalicelib.services.rentals import life
 
     first = call(client, "POST", "/v1/rentals", {**body, "item_id": "b2"}, token, key="bench-3")
@@ -154,14 +144,9 @@ def _life(deps: Any, counter: Any, client: Any, token: str, body: dict) -> dict[
     item = deps.table.get(f"RENTAL#{first['id']}", "RENTAL")
     with counter.measure() as buy_settle:
         life.settlement.try_buyout(deps, item)
-    sweep = SWEEPS["deduct_overdue_rentals"].fn
-    now = deps.clock.now()
-    with counter.measure() as idle0:
-        sweep(deps, now)
+    idle0 = measure_sweep(deps, counter, "deduct_overdue_rentals")
     _open_rentals(deps, 1000, "inspecting", "rt_insp")
-    now = deps.clock.now()
-    with counter.measure() as idle1000:
-        sweep(deps, now)
+    idle1000 = measure_sweep(deps, counter, "deduct_overdue_rentals")
     return {
         "renew_round_trips": len(renew["app"]),
         "renew_calls": "+".join(renew["app"]),
