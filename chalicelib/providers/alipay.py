@@ -30,12 +30,12 @@ from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpR
 OPEN_ID = "openid:"
 IN_PROCESS = "10003"  # trade.pay accepted, result not final yet (AlipayTradePayResponse)
 FREEZE_STATUS = {"SUCCESS": "succeeded", "CLOSED": "failed", "INIT": "pending"}  # DetailQueryResponse status
-TRADE_STATUS = {
+TRADE_STATUS = {  # AlipayTradeQueryResponse trade_status
     "TRADE_SUCCESS": "succeeded",
     "TRADE_FINISHED": "succeeded",
     "TRADE_CLOSED": "failed",
     "WAIT_BUYER_PAY": "pending",
-}  # AlipayTradeQueryResponse trade_status
+}
 # alipay.fund.auth.operation.detail.query errors (opendocs, mirrored at apifox 3618910 api-127338885)
 FREEZE_NOT_FOUND = {"AUTH_ORDER_NOT_EXIST", "AUTH_OPERATION_NOT_EXIST"}
 NOT_FOUND_CODES = FREEZE_NOT_FOUND | {"ACQ.TRADE_NOT_EXIST", "ORDER_NOT_EXIST"}
@@ -139,9 +139,9 @@ class AlipayProvider(AlipayOrders, CreditProvider):
                 "to_user_id": member_ref,  # the user's 2088... user_id, who subscribed
                 "user_template_id": template,  # the template chosen in the merchant's self-service centre
                 "page": reminder.page,  # opened from the message
-                "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),  # a JSON string
             },
-        )  # a JSON string
+        )
         if node.get("code") == OK:
             return OpResult("succeeded")
         return self._failed(node)
@@ -166,8 +166,8 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             "transaction_id": f"{fmt.wire_no(out_request_no)[:58]}_{edge}",  # [A-Za-z0-9_]{1,64}
             "product_code": self.settings.alipay_zhima_product_code,  # fixed w1010100000000002733
             "cert_type": "ALIPAY_USER_ID",  # ZhimaCreditScoreBriefGetModel.cs cert_type enum
-            "admittance_score": edge,
-        }  # 350..950 (ZhimaCreditScoreBriefGetModel.cs admittance_score)
+            "admittance_score": edge,  # 350..950 (ZhimaCreditScoreBriefGetModel.cs admittance_score)
+        }
         if member_ref.startswith(OPEN_ID):
             biz["open_id"] = member_ref[len(OPEN_ID) :]  # ZhimaCreditScoreBriefGetModel.cs open_id
         else:
@@ -203,8 +203,8 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             "product_code": "PREAUTH_PAY",  # "预授权支付产品固定为 PREAUTH_PAY"
             "timeout_express": "30m",  # 1m..15d, unpaid freeze order closes after it
             "extra_param": json.dumps(extra, separators=(",", ":")),
-            "deposit_product_mode": "DEPOSIT_ONLY",
-        }  # 纯免押 (deposit_product_mode)
+            "deposit_product_mode": "DEPOSIT_ONLY",  # 纯免押 (deposit_product_mode)
+        }
         if self.settings.alipay_seller_id:
             biz["payee_user_id"] = self.settings.alipay_seller_id  # payee_user_id (needed for Huabei)
         ledger.remember(
@@ -249,8 +249,9 @@ class AlipayProvider(AlipayOrders, CreditProvider):
             return OpResult("succeeded", state.get("auth_no"), reason="already closed")
         node = self.call(
             "alipay.fund.auth.operation.cancel",
+            # remark: at most 100 letters / 50 Chinese characters
             {"out_order_no": order_no, "out_request_no": request_no, "remark": "rental cancelled"},
-        )  # remark: at most 100 letters / 50 Chinese characters
+        )
         if node["code"] == OK:
             return OpResult("succeeded", node.get("auth_no"), reason=node.get("action"))  # close | unfreeze
         return self._failed(node)

@@ -49,9 +49,9 @@ def fetch(provider: Any, day: date) -> list[BillLine]:
         METHOD,
         {
             "bill_type": "trade",  # Model.java bill_type: trade = 收单业务账单
-            "bill_date": day.isoformat(),
+            "bill_date": day.isoformat(),  # Model.java bill_date: yyyy-MM-dd
         },
-    )  # Model.java bill_date: yyyy-MM-dd
+    )
     if node.get("code") != "10000":
         raise BillUnavailable(f"alipay bill {day}: {node.get('sub_code') or node.get('code')}")
     url = node.get("bill_download_url")  # Response.java bill_download_url

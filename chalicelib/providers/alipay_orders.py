@@ -44,8 +44,8 @@ class AlipayOrders:
             "out_order_no": op["wire"],  # out_order_no: unique per merchant
             "subject": fmt.plain_subject(title),  # subject: no / = &
             "order_amount": fmt.positive_yuan(int(op["amount"])),  # order_amount: the most one deduction takes
-            "product_code": "CREDIT_PAY_AFTER_USE",
-        }  # product_code: 芝麻先享
+            "product_code": "CREDIT_PAY_AFTER_USE",  # product_code: 芝麻先享
+        }
         ledger.remember(
             self.deps.table,
             self.name,
@@ -62,9 +62,8 @@ class AlipayOrders:
     def close_pay_later(self, out_order_no: str, agreement_ref: str | None, reason: str) -> OpResult:
         """End the credit order without a charge: creditbizorder.finish with is_fulfilled "false" (the user's
         record shows it cancelled, not broken) and a reason. Never confirmed (not found) or closed = done."""
-        state = self.call(
-            "zhima.credit.payafteruse.creditbizorder.query", {"out_order_no": fmt.wire_no(out_order_no)}
-        )  # CreditbizorderQueryModel.cs
+        query = {"out_order_no": fmt.wire_no(out_order_no)}  # CreditbizorderQueryModel.cs out_order_no
+        state = self.call("zhima.credit.payafteruse.creditbizorder.query", query)
         if state["code"] != OK:
             if state.get("sub_code") in ORDER_NOT_FOUND:
                 return OpResult("succeeded", agreement_ref, reason="never confirmed")
@@ -80,9 +79,9 @@ class AlipayOrders:
                 "credit_biz_order_id": order_id,  # CreditbizorderFinishModel.cs credit_biz_order_id
                 "out_request_no": fmt.wire_no(f"{out_order_no}_close"),  # out_request_no
                 "is_fulfilled": "false",  # is_fulfilled: "false" = cancelled in the user's Zhima record
-                "remark": fmt.text_limit(reason or "cancelled", 100),
+                "remark": fmt.text_limit(reason or "cancelled", 100),  # CreditbizorderFinishModel.cs remark
             },
-        )  # remark
+        )
         if node["code"] == OK:
             return OpResult("succeeded", order_id)
         return self._failed(node)
@@ -174,9 +173,10 @@ class AlipayOrders:
                 # never the auth_no, which names the fund authorization, not a trade)
                 "trade_no": op["trade_no"],
                 "refund_amount": fmt.positive_yuan(int(op["amount"])),  # refund_amount "不能大于订单金额", yuan
+                # out_request_no "同一笔交易多次退款需要保证唯一，如需部分退款，则此参数必传"
                 "out_request_no": op["wire"],
             },
-        )  # out_request_no "同一笔交易多次退款需要保证唯一，如需部分退款，则此参数必传"
+        )
         if node["code"] != OK:
             return self._failed(node)
         if node.get("fund_change") == "Y":  # AlipayTradeRefundResponse fund_change: money moved this time

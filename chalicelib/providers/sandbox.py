@@ -176,9 +176,9 @@ class SandboxProvider(CreditProvider):
                 "amount": amount,
                 "status": "pending",
                 "provider_ref": f"sbx-dep-{out_order_no}",
-                "will": "succeed",
+                "will": "succeed",  # what query() answers if the notice is lost
             },
-        )  # what query() answers if the notice is lost
+        )
         if op.get("status") == "pending":
             self._notify("deposit.paid", out_request_no, provider_ref=op["provider_ref"], amount=amount)
         return OpResult("pending", op["provider_ref"])

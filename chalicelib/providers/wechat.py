@@ -254,8 +254,9 @@ class WechatProvider(CreditProvider):
             order_no=record["order_no"],
             release=release,
             fulfilled=fulfilled,
+            # the bill's one collection, split back into our lines (wechat_bill)
             lines=[{"no": str(line.out_request_no), "amount": int(line.amount)} for line in lines if line.amount],
-        )  # the bill's one collection, split back into our lines (wechat_bill)
+        )
         if sum(i.amount for i in items) > 0 or fulfilled:
             result = orders.complete(
                 self,
@@ -407,9 +408,8 @@ class WechatProvider(CreditProvider):
             "POST",
             "/v3/refund/domestic/refunds",
             {
-                "transaction_id": op[
-                    "transaction_id"
-                ],  # GO refunddomestic CreateRequest TransactionId (微信支付订单号)
+                # GO refunddomestic CreateRequest TransactionId (微信支付订单号)
+                "transaction_id": op["transaction_id"],
                 "out_refund_no": out_request_no,  # CreateRequest OutRefundNo: the same number never refunds twice
                 "notify_url": self.settings.wechat_notify_url,  # CreateRequest NotifyUrl: REFUND.* notices
                 # AmountReq: Refund (this refund), Total (the original transaction's total), Currency CNY

@@ -54,8 +54,8 @@ def _confirmed(provider: Any, event_id: str, resource: dict) -> Notification:
         op.get("request_no") or number,
         number,
         (resource.get("risk_fund") or {}).get("amount"),
-        data={"expires_at": None, "order_id": resource.get("order_id")},
-    )  # no lapse: see freeze()
+        data={"expires_at": None, "order_id": resource.get("order_id")},  # no lapse: see freeze()
+    )
 
 
 def _paid(provider: Any, event_id: str, resource: dict) -> Notification:

@@ -28,7 +28,10 @@ from ..domain.reminders import Reminder
 from .base import OpResult
 
 TOKEN_KEY = ("PROV#wechat#access_token", "TOKEN")
-TOKEN_INVALID = (40001, 42001)  # invalid credential / access_token expired: fetch a new one once
+# WeChat's global return codes (公众平台 全局返回码, as the getAccessToken page's "access_token 超时" note points
+# to; quoted in community clients such as canlanri/weixin common/wechat_error.go): 40001 invalid credential,
+# 42001 access_token expired -> fetch a new token once. The official list itself was not reachable here.
+TOKEN_INVALID = (40001, 42001)
 NOT_SUBSCRIBED = 43101
 TOKEN_MARGIN = timedelta(minutes=5)
 

@@ -146,9 +146,8 @@ def cancel(p: Any, number: str, service: str, reason: str) -> OpResult:
         return OpResult("succeeded", number)
     if ph in ("collecting", "done"):
         return OpResult("failed", number, "ORDER_COMPLETED")
-    status, out = p.client.call(
-        "POST", f"/v3/payscore/serviceorder/{number}/cancel", {**common(p, service), "reason": reason}
-    )  # reason <= 30: PL CancelBodyModel
+    body = {**common(p, service), "reason": reason}  # reason <= 30: PL CancelBodyModel
+    status, out = p.client.call("POST", f"/v3/payscore/serviceorder/{number}/cancel", body)
     if status < 300 or phase(query(p, number, service)) in ("revoked", "expired"):
         return OpResult("succeeded", number)
     return OpResult("failed", number, out.get("code") or f"http_{status}")
