@@ -20,15 +20,19 @@ demo: $(STAMP)
 
 # The whole suite on the embedded moto endpoint, then the API and flow tests again with DynamoDB
 # served by AWS's own emulator (DynamoDB Local, when Java is present).
-# The suite runs in a few processes so one process never holds every test's memory (the embedded moto
-# server lives in the test process); together they are every test under tests/.
+# The suite runs in a few groups so one process never holds every test's memory (the embedded moto
+# server lives in the test process); together they are every test under tests/. Each group is spread
+# over TEST_WORKERS processes by pytest-xdist, a test file to a worker (module fixtures stay whole);
+# every worker has its own embedded endpoint, and tests never share a table or a queue.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 TEST_GROUPS := "tests/api tests/bench tests/domain tests/store tests/providers tests/remote" \
                "$(wildcard tests/flows/test_[a-o]*.py)" "$(wildcard tests/flows/test_[p-z]*.py)" \
                "tests/fuzz tests/properties"
 test: lint browser
-	@for group in $(TEST_GROUPS); do $(PY) -m pytest -q $$group || exit 1; done
-	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/api
-	$(PY) tools/dynamodb_local.py -- $(PY) -m pytest -q -p no:cacheprovider tests/flows
+	@for group in $(TEST_GROUPS); do $(PYTEST) $$group || exit 1; done
+	$(PY) tools/dynamodb_local.py -- $(PYTEST) tests/api
+	$(PY) tools/dynamodb_local.py -- $(PYTEST) tests/flows
 
 # ruff (E,F,W,I,B, complexity <= 15; config in pyproject.toml) and `ruff format --check` on the whole tree,
 # mypy strict on chalicelib/domain and chalicelib/store, and no import circle in chalicelib (shared/tools,
