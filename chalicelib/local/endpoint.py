@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterable
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from . import moto_fixes
+
 
 class _SerializedDynamoDB:
     def __init__(self, app: Callable) -> None:
@@ -39,6 +41,7 @@ class EmbeddedAws:
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:
+        moto_fixes.apply()
         app = _SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
