@@ -5,6 +5,7 @@ gzip, SHA1 of the plain text), joined in bill_sequence order and matched with ou
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import timedelta, timezone
 
@@ -123,7 +124,7 @@ def test_a_collection_missing_from_the_pay_score_bill_is_only_ours(gw, client, a
     assert report["only_ours"] == [{"out_request_no": f"{order['id']}_charge1", "kind": "charge", "amount": 9_900}]
 
 
-def test_a_part_failing_its_hash_or_its_gcm_tag_is_refused(gw, client, aws, monkeypatch) -> None:  # noqa: F811
+def test_a_part_failing_its_hash_its_gcm_tag_or_its_key_is_refused(gw, client, aws, monkeypatch) -> None:  # noqa: F811
     api = Api(client)
     day, _ = _day_of_money(api, gw, client, aws)
     real = type(gw).merchant_bill
@@ -147,6 +148,18 @@ def test_a_part_failing_its_hash_or_its_gcm_tag_is_refused(gw, client, aws, monk
     monkeypatch.setattr(type(gw), "merchant_bill", tampered)
     report = reconciliation.reconcile(aws, REPORT, day)
     assert report["status"] == "unavailable" and "AES-GCM" in report["reason"], report
+
+    def foreign_key(self, query, body):  # type: ignore[no-untyped-def]
+        status, out = real(self, query, body)
+        for part in out.get("download_bill_list", []):
+            part["encrypt_key"] = base64.b64encode(bytes(256)).decode()  # not sealed to our certificate
+        return status, out
+
+    monkeypatch.setattr(type(gw), "merchant_bill", foreign_key)
+    report = reconciliation.reconcile(aws, REPORT, day)
+    assert report["status"] == "unavailable" and "private key" in report["reason"], report
+    stored = reconciliation.report(aws.table, day)["providers"]
+    assert [(p["provider"], p["status"]) for p in stored] == [(REPORT, "unavailable")]  # never a report from them
 
 
 def test_a_day_without_pay_score_money_matches_and_a_day_not_ready_is_unavailable(gw, client, aws) -> None:  # noqa: F811
