@@ -9,6 +9,8 @@ import base64
 import hashlib
 from datetime import timedelta, timezone
 
+import pytest
+
 from chalicelib.jobs import reconciliation as job
 from chalicelib.services.ops import reconciliation
 from tests.flows.test_reconciliation_wechat import _day_of_money
@@ -171,12 +173,18 @@ def test_a_day_without_pay_score_money_matches_and_a_day_not_ready_is_unavailabl
     assert report["status"] == "unavailable" and "STATEMENT_CREATING" in report["reason"]
 
 
-def test_the_fake_refuses_a_merchant_bill_request_missing_a_field(gw, client, aws) -> None:  # noqa: F811
-    status, answer = aws.provider("wechat").client.call(
-        "GET", "/v3/payscore/merchant-bill?bill_date=2026-01-01&tar_type=GZIP&service_id=x"
-    )
-    assert (status, answer["code"]) == (400, "PARAM_ERROR") and "encryption_algorithm" in answer["message"]
-    assert [v["rule"] for v in gw.violations] == ["PAYSCORE_BILL"]
+@pytest.mark.parametrize(
+    ("query", "rule", "named"),
+    [
+        ("bill_date=2026-01-01&tar_type=GZIP&service_id=x", "PAYSCORE_BILL", "encryption_algorithm"),
+        # the fund bills' name for it (wechatpay-java GetSingleSubMchFundFlowBillRequest): not this API's
+        ("bill_date=2026-01-01&tar_type=GZIP&algorithm=AEAD_AES_256_GCM&service_id=x", "FIELDS", "algorithm"),
+    ],
+)
+def test_the_fake_refuses_a_bill_request_missing_or_misnaming_a_field(gw, aws, query, rule, named) -> None:  # noqa: F811
+    status, answer = aws.provider("wechat").client.call("GET", f"/v3/payscore/merchant-bill?{query}")
+    assert (status, answer["code"]) == (400, "PARAM_ERROR") and named in answer["message"]
+    assert [v["rule"] for v in gw.violations] == [rule]
     gw.violations.clear()  # the violation this test provoked; the fixture asserts none is left
 
 
