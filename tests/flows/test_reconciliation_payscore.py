@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.jobs import reconciliation as job
 from chalicelib.services.ops import reconciliation
+from chalicelib.store.day_index import shard_count
 from tests.flows.test_reconciliation_wechat import _day_of_money
 from tests.flows.test_wechat_flows import _member, _rental, gw, wechat  # noqa: F401 - fixtures
 from tests.helpers import Api
@@ -51,12 +52,21 @@ def _alerts(aws, day: str) -> list[dict]:  # type: ignore[no-untyped-def]
     return list(aws.table.query("pk = :p", {":p": f"AUDIT#reconciliation#{REPORT}_{day}"}))
 
 
-def test_the_pay_score_bill_matches_its_collection_beside_the_trade_bill(gw, client, aws) -> None:  # noqa: F811
+def test_the_pay_score_bill_matches_its_collection_beside_the_trade_bill(gw, client, aws, monkeypatch) -> None:  # noqa: F811
     """The pay-later collection is in both bills: each report counts it once; the refund is the trade bill's."""
     api = Api(client)
     day, order = _day_of_money(api, gw, client, aws)
+    trips: list[str] = []
+    for name in ("get", "batch_get", "put", "update", "query", "transact"):
+        real = getattr(aws.table, name)
+        monkeypatch.setattr(aws.table, name, lambda *a, _n=name, _r=real, **k: trips.append(_n) or _r(*a, **k))
     report = reconciliation.reconcile(aws, REPORT, day)
     assert (report["status"], report["matched"]) == ("matched", 1), report
+    # DynamoDB round trips: the platform key (read once, to verify the answers), what the bill's one row was (the
+    # collection's order, our completion of it, the request it was for), our ledger of a Beijing day (two UTC
+    # day listings, one Query a shard), and the report in one transaction
+    assert sorted(trips) == sorted(["get"] * (1 + 3) + ["query"] * 2 * shard_count() + ["transact"]), trips
+    monkeypatch.undo()
     env = gw.env()
     assert sorted(c["query"]["service_id"] for c in _bill_calls(gw, day)) == sorted(
         [env["CREDITFIRST_WECHAT_SERVICE_ID_DEPOSIT"], env["CREDITFIRST_WECHAT_SERVICE_ID_PAY_LATER"]]
