@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 from urllib.parse import urlencode
 
 from ..clock import iso
@@ -452,6 +452,10 @@ class WechatProvider(CreditProvider):
         """Pay Score's merchant bill of Beijing day `day`, per service id, decrypted and SHA1-checked
         (wechat_payscore_bill.py)."""
         return wechat_payscore_bill.fetch(self, day)
+
+    def service_bill_scope(self, ours: Iterable[BillLine]) -> list[BillLine]:
+        """Our ledger lines the Pay Score bill covers: its collections only (wechat_payscore_bill.covered)."""
+        return wechat_payscore_bill.covered(self, ours)
 
     def query(self, out_request_no: str) -> OpResult | None:
         return wechat_query.query(self, out_request_no)

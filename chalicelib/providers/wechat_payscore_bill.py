@@ -34,7 +34,7 @@ import gzip
 import hashlib
 import hmac
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import urlencode, urlsplit
 
 from ..clock import iso
@@ -68,6 +68,25 @@ def fetch(provider: Any, day: date) -> list[BillLine]:
         text = _bill_text(provider, day, service_id)
         if text is not None:
             lines += parse(text, lambda number: ledger.recall(provider.deps.table, provider.name, number))
+    return lines
+
+
+def covered(provider: Any, ours: Iterable[BillLine]) -> list[BillLine]:
+    """Which of our WeChat ledger lines this bill covers: charges (WechatProvider.charge completes a Pay Score
+    order: there is no other WeChat charge) and captures of an object held by a Pay Score order (its
+    `order-of-<id>` record, written at freeze), not a cash deposit's captures, deposits or refunds (the trade
+    bill's). One GetItem per object with captures that day."""
+    held: dict[str, bool] = {}
+    lines = []
+    for line in ours:
+        if line.kind == "capture":
+            owner = line.out_request_no.rsplit("_", 1)[0]  # request_numbers.number: <object id>_<purpose><n>
+            if owner not in held:
+                held[owner] = ledger.recall(provider.deps.table, provider.name, f"order-of-{owner}") is not None
+            if held[owner]:
+                lines.append(line)
+        elif line.kind == "charge":
+            lines.append(line)
     return lines
 
 

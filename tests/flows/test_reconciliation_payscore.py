@@ -11,6 +11,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from chalicelib.domain.reconciliation import BillLine
 from chalicelib.jobs import reconciliation as job
 from chalicelib.services.ops import reconciliation
 from chalicelib.store.day_index import shard_count
@@ -181,6 +182,23 @@ def test_a_day_without_pay_score_money_matches_and_a_day_not_ready_is_unavailabl
     today = aws.clock.now().astimezone(BEIJING).date().isoformat()
     report = reconciliation.reconcile(aws, REPORT, today)
     assert report["status"] == "unavailable" and "STATEMENT_CREATING" in report["reason"]
+
+
+def test_the_pay_score_report_covers_charges_and_captures_under_a_pay_score_order_only(gw, client, aws) -> None:  # noqa: F811
+    """A rental held by a cash deposit (a JSAPI trade) is captured from that deposit: no Pay Score collection, so
+    its capture is the trade bill's alone, like deposits and refunds."""
+    api = Api(client)
+    token = _member(api, gw, client, "ps4")
+    held = _rental(api, gw, client, token, "ps4")["id"]  # a Pay Score order holds it
+    ours = [
+        BillLine(f"{held}_rent", "capture", 3_000),
+        BillLine("rt_cash_rent", "capture", 3_500),  # a deposit rental's rent, taken from the deposit
+        BillLine("rt_cash_deposit", "deposit", 50_000),
+        BillLine("rt_cash_release", "refund", 46_500),
+        BillLine("ord_x_charge1", "charge", 9_900),
+    ]
+    scoped = reconciliation.source(REPORT).scope(aws.provider("wechat"), ours)
+    assert [line.out_request_no for line in scoped] == [f"{held}_rent", "ord_x_charge1"]
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ Round trips per provider and day: the bill (the sandbox: one Query), our ledger 
 bill's day overlaps, per page: one for the sandbox, two for Beijing-day bills), one conditional write.
 
 A report is named by its bill (SOURCES): a provider's own name for its trade bill, and `wechat_payscore` for
-the Pay Score merchant bill, matched against our WeChat ledger's Pay Score lines only (charges and captures:
-on WeChat Pay every one is a Pay Score collection; deposits are JSAPI trades). The trade bill already carries
+the Pay Score merchant bill, matched against our WeChat ledger's Pay Score lines only (the adapter's
+service_bill_scope: charges, and captures of rentals held by a Pay Score order). The trade bill already carries
 those collections, so the two bills are two witnesses of the same money: each is its own report and each
 movement is counted once in each, never summed across them. Refunds are reconciled by the trade bill alone.
 """
@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ...clock import iso
 from ...domain import reconciliation as rules
@@ -36,13 +36,17 @@ from . import ledger
 REPORT_FIELDS = ("provider", "status", "matched", "only_provider", "only_ours", "amount_mismatch", "reason")
 
 
+def _every_line(adapter: CreditProvider, ours: Iterable[BillLine]) -> Iterable[BillLine]:
+    return ours
+
+
 @dataclass(frozen=True)
 class BillSource:
     """Which adapter serves a report's bill, how it is fetched, and which of our ledger lines it covers."""
 
     provider: str
     fetch: Callable[[CreditProvider, date], list[BillLine]]
-    kinds: frozenset[str] | None = None  # None: every line of the provider's ledger
+    scope: Callable[[CreditProvider, Iterable[BillLine]], Iterable[BillLine]] = _every_line  # our lines it covers
 
 
 def _trade_bill(adapter: CreditProvider, day: date) -> list[BillLine]:
@@ -53,8 +57,12 @@ def _service_bill(adapter: CreditProvider, day: date) -> list[BillLine]:
     return adapter.service_bill(day)
 
 
+def _service_scope(adapter: CreditProvider, ours: Iterable[BillLine]) -> list[BillLine]:
+    return adapter.service_bill_scope(ours)
+
+
 SOURCES: dict[str, BillSource] = {
-    "wechat_payscore": BillSource("wechat", _service_bill, frozenset({"charge", "capture"})),
+    "wechat_payscore": BillSource("wechat", _service_bill, _service_scope),
 }
 
 
@@ -81,9 +89,7 @@ def reconcile(deps: Deps, provider: str, day: str) -> dict:
         start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) - timedelta(
             hours=adapter.bill_utc_offset_hours
         )
-        ours = ledger.between(deps.table, bill.provider, start, start + timedelta(days=1))
-        if bill.kinds is not None:
-            ours = (line for line in ours if line.kind in bill.kinds)
+        ours = bill.scope(adapter, ledger.between(deps.table, bill.provider, start, start + timedelta(days=1)))
         report = rules.match(provider, theirs, ours)
     except ProviderNotConfigured:
         raise  # not offered here: no report at all (the job skips it)
