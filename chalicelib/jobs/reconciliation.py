@@ -12,7 +12,7 @@ from ..ports import Deps
 from ..services.ops import reconciliation
 
 QUEUE = "bill-reconciliations"
-REAL_PROVIDERS = ("alipay", "wechat")
+REAL_PROVIDERS = ("alipay", "wechat", "wechat_payscore")  # wechat_payscore: the Pay Score merchant bill
 
 
 def reconcile_bills(deps: Deps, now: datetime) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
+from ..domain.errors import ProviderNotConfigured
 from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
 
@@ -232,6 +233,15 @@ class CreditProvider(ABC):
         """The provider's bill of money moved on `day` (UTC): one line per payment, capture or refund,
         named by our request number, amount in fen. Raises BillUnavailable when it cannot be had."""
         raise BillUnavailable(f"{self.name or 'this provider'} serves no bill")
+
+    def service_bill(self, day: date) -> list[BillLine]:
+        """The credit service's own bill of `day` (WeChat Pay Score's merchant bill): its orders' collections,
+        named by our request numbers. A provider without one is not configured for it (no report)."""
+        raise ProviderNotConfigured(f"{self.name or 'this provider'} serves no credit-service bill")
+
+    def service_bill_scope(self, ours: Iterable[BillLine]) -> list[BillLine]:
+        """Which of our ledger lines with this provider the credit-service bill covers."""
+        return list(ours)
 
     def ack(self) -> Ack:
         return Ack(200, '{"status":"ok"}', "application/json")

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import InvalidSignature, ProviderError, ProviderNotConfigured, ValidationFailed
 from ..domain.reconciliation import BillLine
 from ..domain.reminders import Reminder
-from . import keys, ledger, transport, wechat_bill, wechat_events, wechat_query
+from . import keys, ledger, transport, wechat_bill, wechat_events, wechat_payscore_bill, wechat_query
 from . import wechat_format as fmt
 from . import wechat_orders as orders
 from . import wechat_params as params
@@ -447,6 +447,15 @@ class WechatProvider(CreditProvider):
     def bill(self, day: date) -> list[BillLine]:
         """The trade bill of Beijing day `day`, SHA1-checked (wechat_bill.py)."""
         return wechat_bill.fetch(self, day)
+
+    def service_bill(self, day: date) -> list[BillLine]:
+        """Pay Score's merchant bill of Beijing day `day`, per service id, decrypted and SHA1-checked
+        (wechat_payscore_bill.py)."""
+        return wechat_payscore_bill.fetch(self, day)
+
+    def service_bill_scope(self, ours: Iterable[BillLine]) -> list[BillLine]:
+        """Our ledger lines the Pay Score bill covers: its collections only (wechat_payscore_bill.covered)."""
+        return wechat_payscore_bill.covered(self, ours)
 
     def query(self, out_request_no: str) -> OpResult | None:
         return wechat_query.query(self, out_request_no)

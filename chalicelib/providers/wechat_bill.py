@@ -14,9 +14,8 @@ header (总交易单数, ...) and its row. Columns are read by name from the hea
 交易时间, ..., 商户订单号, ..., 交易状态 SUCCESS|REFUND|..., 应结订单金额, ..., 商户退款单号, 退款金额, ...,
 退款状态, ..., 订单金额, 申请退款金额); amounts in yuan, times in Beijing time.
 
-Not fetched: the Pay Score merchant bill (GET /v3/payscore/merchant-bill, wechatpayv3 payscore.py
-payscore_merchant_bill: bill_date, service_id, tar_type, encryption_algorithm AEAD_AES_256_GCM): its answer
-lists encrypted files whose shape no reference we hold describes; see the report of this change.
+The Pay Score merchant bill (GET /v3/payscore/merchant-bill) is read by wechat_payscore_bill.py with the
+same mapping of a collection to our request numbers (our_lines).
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ def fetch(provider: Any, day: date) -> list[BillLine]:
     return parse(raw.decode("utf-8-sig"), lambda number: ledger.recall(provider.deps.table, provider.name, number))
 
 
-def _fen(text: str) -> int:
+def to_fen(text: str) -> int:
     from decimal import Decimal, InvalidOperation
 
     try:
@@ -82,7 +81,7 @@ def _fen(text: str) -> int:
     return abs(int(value))
 
 
-def _ours(number: str, amount: int, recall: Any) -> list[tuple[str, str, int]]:
+def our_lines(number: str, amount: int, recall: Any) -> list[tuple[str, str, int]]:
     """(our request number, kind, fen) behind a trade's out_trade_no: a cash deposit (JSAPI, our number), or a
     Pay Score order's collection (the completion we sent, for our charge, or for a rental's settlement: one
     collection of every line, split back into the lines' own numbers when it took exactly their sum)."""
@@ -125,10 +124,10 @@ def parse(text: str, recall: Any) -> list[BillLine]:
         if cell[STATE] == "SUCCESS":
             lines += [
                 BillLine(number, kind, fen, at, cell.get(TRANSACTION_ID, ""))
-                for number, kind, fen in _ours(cell[OUT_TRADE_NO], _fen(cell[amount_column]), recall)
+                for number, kind, fen in our_lines(cell[OUT_TRADE_NO], to_fen(cell[amount_column]), recall)
             ]
         elif cell[STATE] == "REFUND" and cell.get(REFUND_STATE, "SUCCESS") == "SUCCESS":
             lines.append(
-                BillLine(cell[OUT_REFUND_NO], "refund", _fen(cell[REFUND_AMOUNT]), at, cell.get(TRANSACTION_ID, ""))
+                BillLine(cell[OUT_REFUND_NO], "refund", to_fen(cell[REFUND_AMOUNT]), at, cell.get(TRANSACTION_ID, ""))
             )
     return lines

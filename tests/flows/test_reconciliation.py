@@ -141,7 +141,7 @@ def test_the_daily_job_reconciles_the_previous_day_once_per_provider(client, aws
     day, _, _ = _day_of_money(api)
     api.advance(DAY)
     now = aws.clock.now()
-    assert job.reconcile_bills(aws, now) == 3  # sandbox, alipay, wechat: the unconfigured ones are skipped
+    assert job.reconcile_bills(aws, now) == 4  # sandbox, alipay, wechat, wechat_payscore: unconfigured ones skip
     assert job.reconcile_one(aws, {"provider": "alipay", "day": day}) == "not_configured"
     assert job.reconcile_one(aws, {"provider": "sandbox", "day": day}) == "matched"
 

@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.providers.fake_wechat_money import MoneyEndpoints
 from tests.providers.fake_wechat_orders import PayScoreEndpoints, beijing, epoch, rfc3339
+from tests.providers.fake_wechat_payscore_bill import PayScoreBillEndpoints
 from tests.providers.fake_wechat_rules import Refusal, param_error
 from tests.providers.fakes import FakeGateway, new_key, private_pem, public_pem
 
@@ -65,7 +66,7 @@ def platform_certificate(issued: int = 0) -> dict:
     }
 
 
-class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
+class FakeWechat(PayScoreEndpoints, MoneyEndpoints, PayScoreBillEndpoints, FakeGateway):
     """WeChat Pay's v3 gateway and its users; `mode` is "public_key" (PUB_KEY_ID_) or "certificate"."""
 
     def __init__(
@@ -89,6 +90,8 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
         self.transactions: dict[str, dict] = {}
         self.trades: dict[str, dict] = {}
         self.bill_files: dict[str, bytes] = {}  # download token -> the bill file (served gzipped, once)
+        self.service_bill_files: dict[str, bytes] = {}  # download token -> a Pay Score bill part (encrypted, once)
+        self.service_bill_parts = 1
         self.collection_requests: list[str] = []
         self.access_token: str | None = None  # the one valid token: a new one invalidates the previous
         self.subscribed: dict[str, set[str]] = {}  # openid -> template ids the user accepted (one message each)
@@ -157,6 +160,8 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                 return self._signed(forced[0], forced[1], serial)
             if method == "GET" and split.path == "/v3/billdownload/file":  # BILL_DOWNLOAD: the file, unsigned
                 return self._bill_file(method, path, lower, body, query.get("token", ""))
+            if method == "GET" and split.path == "/v3/payscore/bill/downloadurl":  # PAYSCORE_BILL_DOWNLOAD
+                return self._bill_file(method, path, lower, body, query.get("token", ""), encrypted=True)
             try:
                 self._check_request(method, path, lower, body)
                 status, out = self.route(method, split.path, query, body)
@@ -169,17 +174,21 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
                 status, out = 500, {"code": "SYSTEM_ERROR", "message": repr(exc)}
             return self._signed(status, out, serial)
 
-    def _bill_file(self, method: str, path: str, lower: dict, body: bytes, token: str) -> tuple[int, dict, bytes]:
+    def _bill_file(
+        self, method: str, path: str, lower: dict, body: bytes, token: str, encrypted: bool = False
+    ) -> tuple[int, dict, bytes]:
         import gzip
 
         try:
             self._check_request(method, path, lower, body)
         except Refusal as refusal:
-            self.violate("BILL_DOWNLOAD", refusal.message, path)
+            self.violate("PAYSCORE_BILL_DOWNLOAD" if encrypted else "BILL_DOWNLOAD", refusal.message, path)
             return self._signed(refusal.status, {"code": refusal.code, "message": refusal.message}, None)
-        if token not in self.bill_files:
+        files = self.service_bill_files if encrypted else self.bill_files
+        if token not in files:
             return self._signed(400, {"code": "INVALID_REQUEST", "message": "下载地址已失效"}, None)
-        return 200, {"Content-Type": "application/octet-stream"}, gzip.compress(self.bill_files.pop(token))
+        raw = files.pop(token)
+        return 200, {"Content-Type": "application/octet-stream"}, raw if encrypted else gzip.compress(raw)
 
     def _check_request(self, method: str, path: str, lower: dict, body: bytes) -> None:
         if (
@@ -252,6 +261,7 @@ class FakeWechat(PayScoreEndpoints, MoneyEndpoints, FakeGateway):
             ("POST", "/v3/refund/domestic/refunds"): self.create_refund,
             ("POST", "/v3/pay/transactions/jsapi"): self.create_jsapi,
             ("GET", "/v3/bill/tradebill"): self.trade_bill,
+            ("GET", "/v3/payscore/merchant-bill"): self.merchant_bill,
             ("GET", "/v3/certificates"): self.certificates,
         }
         if (method, path) in routes:

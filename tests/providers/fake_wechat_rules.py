@@ -168,6 +168,16 @@ RULES: dict[str, tuple[str, str]] = {
         "answer is the file, unsigned",
         "PY transaction.py download_bill (skip_verify=True)",
     ),
+    "PAYSCORE_BILL": (
+        "GET /v3/payscore/merchant-bill: bill_date yyyy-MM-DD, tar_type GZIP, encryption_algorithm "
+        "AEAD_AES_256_GCM, service_id, all required; answer download_bill_count and download_bill_list[] of "
+        "bill_sequence, download_url, encrypt_key, nonce, hash_type SHA1, hash_value of the uncompressed file",
+        "payapp.weixin.qq.com/wiki/doc/apiv3/apis/chapter6_1_29.shtml; wechatpay-java EncryptBillEntity.java",
+    ),
+    "PAYSCORE_BILL_DOWNLOAD": (
+        "each download_url is fetched with a signed GET; the answer is the encrypted part, unsigned",
+        "pay.weixin.qq.com/docs/partner/apis/bill-download/download-sub-merchant-fund-bill.html",
+    ),
 }
 
 ORDER_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
@@ -221,6 +231,7 @@ REFUND_FIELDS = {
     "goods_detail",
 }
 BILL_FIELDS = {"bill_date", "bill_type", "tar_type", "sub_mchid"}
+PAYSCORE_BILL_FIELDS = {"bill_date", "tar_type", "encryption_algorithm", "service_id"}
 JSAPI_FIELDS = {
     "appid",
     "mchid",

@@ -138,7 +138,9 @@ class AmountMismatch(Out):
 
 
 class ProviderReconciliation(Out):
-    provider: str
+    provider: str = Field(
+        description="the bill: sandbox | alipay | wechat (trade bill) | wechat_payscore (Pay Score merchant bill)"
+    )
     status: str = Field(
         description="matched | mismatched | unavailable",
         json_schema_extra={"enum": ["matched", "mismatched", "unavailable"]},
