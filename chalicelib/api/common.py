@@ -13,8 +13,6 @@ Id = Annotated[str, Field(min_length=1, max_length=128)]
 
 # defer_build: a model's validator is built on its first use, not when its module is imported, so a cold
 # start pays only for the models its request validates (bench/foundation.py import_ratio).
-
-
 class Body(BaseModel):
     """Request bodies: strict types, unknown fields refused."""
 
