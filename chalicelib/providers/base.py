@@ -6,11 +6,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..domain.errors import ProviderNotConfigured
-from ..domain.reconciliation import BillLine
-from ..domain.reminders import Reminder
+
+if TYPE_CHECKING:  # annotations only: a rental request loads neither
+    from ..domain.reconciliation import BillLine
+    from ..domain.reminders import Reminder
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,18 @@ import json
 import re
 import time
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..domain import request_numbers as numbers
 from ..domain.credit import band_of
 from ..domain.errors import InvalidSignature, ValidationFailed
 from ..domain.reconciliation import BillLine
-from ..domain.reminders import Reminder
 from ..store.dynamo import ConditionFailed
 from .base import Ack, CreditAnswer, CreditProvider, Identity, Notification, OpResult
+
+if TYPE_CHECKING:  # an annotation only: a rental request does not load the reminders
+    from ..domain.reminders import Reminder
 
 FLAGS = {"declines", "freeze_fails", "charge_fails", "charge_fails_once"}
 CODE_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]{1,64})(?::(?P<score>\d{1,4})?)?(?::(?P<flags>[a-z_,]*))?$")

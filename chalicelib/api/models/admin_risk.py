@@ -25,7 +25,7 @@ class BlacklistOut(Out):
 
 
 class ReviewsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: Literal["pending"] = "pending"
 

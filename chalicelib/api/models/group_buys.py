@@ -109,7 +109,7 @@ class ConfirmOut(Out):
 
 
 class CreditDayQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
 
 

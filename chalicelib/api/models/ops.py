@@ -10,7 +10,7 @@ from ..common import Out
 class Query(BaseModel):
     """Query strings: unknown parameters refused, values are text."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class DateRangeQuery(Query):

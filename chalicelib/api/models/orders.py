@@ -47,7 +47,7 @@ class RefundIn(Body):
 
 
 class QuoteQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     amount: Fen
 
 

@@ -45,7 +45,7 @@ class SecretOut(Out):
 
 
 class EventsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: str | None = Field(default=None, min_length=1, max_length=128, description="event type, or `prefix.*`")
     delivery: Literal["pending", "delivered", "failed"] | None = Field(
