@@ -80,9 +80,10 @@ def cancel_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     response="orders:OrderOut",
     tag="orders",
 )
-def confirm_order(ctx: Ctx, body: Any, order_id: str) -> dict:
+def confirm_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Charge now instead of at charge_at (the answer carries the charge's outcome)."""
-    return orders.confirm(ctx.deps, ctx.member_id, order_id)
+    uow = ctx.uow()
+    return Staged(uow, orders.confirm(ctx.deps, uow, ctx.member_id, order_id))
 
 
 @route(

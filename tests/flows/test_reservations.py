@@ -96,11 +96,20 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
     for t in tokens:
         held.append(_reserve(api, t, "tab-1"))
         api.advance(60)
-    threads = [threading.Thread(target=reservations.add_stock, args=(aws, "tab-1", 1, "admin")) for _ in range(2)]
+    answers: list[tuple[int, dict]] = []
+    barrier = threading.Barrier(2)
+
+    def add_one() -> None:
+        barrier.wait()
+        answers.append(api.admin("POST", "/v1/admin/products/tab-1/stock", {"quantity": 1}))
+
+    threads = [threading.Thread(target=add_one) for _ in range(2)]
     for th in threads:
         th.start()
     for th in threads:
         th.join(60)
+    assert sorted(status for status, _ in answers) == [200, 200]
+    assert sum(out["offered"] for _, out in answers) == 2
     statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["offered", "offered", "waiting", "waiting"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
