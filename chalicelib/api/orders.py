@@ -95,6 +95,8 @@ def confirm_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     response="orders:OrderOut",
     tag="orders",
 )
-def refund_order(ctx: Ctx, body: Any, order_id: str) -> dict:
+def refund_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Refund all or part of a charged order through the provider."""
-    return refunds.refund(ctx.deps, ctx.member_id, order_id, body.amount, ctx.request.headers.get("idempotency-key"))
+    uow = ctx.uow()
+    key = ctx.request.headers.get("idempotency-key")
+    return Staged(uow, refunds.refund(ctx.deps, uow, ctx.member_id, order_id, body.amount, key))
