@@ -319,3 +319,122 @@ def test_a_crash_at_the_refunds_key_is_finished_by_the_retry_paying_back_once(cl
     item = aws.table.get(*order_key(oid))
     assert (item["refunded"], item["refund_count"], item["status"]) == (4_000, 1, "partially_refunded")
     assert money.refunded(aws, oid) == 4_000 and len(money.ops(aws, oid, "rfd")) == 1
+
+
+# -- journeys over the other POST routes: every one writes its change and its key in one transaction ---------
+
+
+class Keyed:
+    """Sends each POST with a fresh Idempotency-Key and checks the rule on the writes it made: any writes
+    before the key's are provider intents (INTENT#, recorded before a provider call) or the pks the caller
+    names; then ONE TransactWriteItems carries the key and a change; nothing after it but what is named."""
+
+    def __init__(self, client: Any, writes: Writes) -> None:
+        self.client, self.writes, self.n = client, writes, 0
+
+    def post(
+        self, path: str, body: Any = None, token: str | None = None, intents: tuple = (), after: int = 0
+    ) -> tuple[int, Any]:
+        self.n += 1
+        self.writes.reset()
+        status, out, _ = _post(self.client, path, {} if body is None else body, f"k{self.n}", token, token is None)
+        assert status in (200, 201), (path, out)
+        log = [(op, pks) for op, pks in self.writes.log]
+        keyed = [i for i, (_, pks) in enumerate(log) if any(pk.startswith("IDEM#") for pk in pks)]
+        assert len(keyed) == 1, (path, log)
+        op, pks = log[keyed[0]]
+        assert op == "TransactWriteItems" and any(not pk.startswith(("IDEM#", "AUDIT#")) for pk in pks), (path, log)
+        before = [pk for _, p in log[: keyed[0]] for pk in p if not pk.startswith(("INTENT#", "AUDIT#"))]
+        assert before == list(intents), (path, log)
+        assert len(log) - keyed[0] - 1 == after, (path, log)
+        return status, out
+
+
+def test_sessions_credit_and_orders_write_each_change_with_its_key(client, aws, writes):
+    keyed = Keyed(client, writes)
+    _, session = keyed.post("/v1/sessions", {"provider": "sandbox", "code": "ola:720"})
+    token = session["token"]
+    keyed.post("/v1/credit/authorizations", token=token)
+    body = {"kind": "pay_later", "scenario": "books", "amount": 10_000}
+    _, first = keyed.post("/v1/orders", body, token=token)
+    keyed.post(f"/v1/orders/{first['id']}/cancel", token=token)
+    Api(client).advance(31 * 60)
+    _, order = keyed.post("/v1/orders", body, token=token)
+    pk = order_key(order["id"])[0]
+    keyed.post(f"/v1/orders/{order['id']}/confirm", token=token, intents=(pk,))
+    keyed.post(f"/v1/orders/{order['id']}/refund", {"amount": 1_000}, token=token, intents=(pk,))
+
+
+def test_reservations_trials_and_bookings_write_each_change_with_its_key(client, aws, writes):
+    api, keyed = Api(client), Keyed(client, writes)
+    gold = api.member("gia:780")
+    _, held = keyed.post("/v1/reservations", {"product_id": "phone-x"}, token=gold)
+    keyed.post("/v1/admin/products/phone-x/stock", {"quantity": 1})
+    keyed.post(f"/v1/reservations/{held['id']}/convert", token=gold)
+    keyed.post("/v1/admin/products/watch-9/trial-slots", {"slots": 1})
+    _, trial = keyed.post("/v1/trials", {"product_id": "watch-9", "item_value": 200_000, "days": 7}, token=gold)
+    api.run_jobs()
+    api.run_jobs()
+    keyed.post(f"/v1/trials/{trial['id']}/return", token=gold, intents=(trials.trial_key(trial["id"])[0],))
+    now = parse_iso(api.get("/v1/sandbox/clock")[1]["now"])
+    body = {"service_id": "spa-1", "starts_at": iso(now + timedelta(seconds=HOUR)), "price": 10_000}
+    member = api.member("hob:720")
+    _, booking = keyed.post("/v1/bookings", body, token=member)
+    keyed.post(f"/v1/bookings/{booking['id']}/cancel", token=member)
+    _, booking = keyed.post("/v1/bookings", body, token=member)
+    api.advance(2 * HOUR)
+    pk = f"BOOKING#{booking['id']}"
+    keyed.post(f"/v1/bookings/{booking['id']}/complete", {"satisfied": True}, token=member, intents=(pk, pk))
+
+
+def test_rentals_write_each_change_with_its_key(client, aws, writes):
+    api, keyed = Api(client), Keyed(client, writes)
+    body = {"scenario": "books", "item_id": "book-1", "item_value": 50_000, "daily_rent": 500, "days": 7}
+    tokens = [api.member(code) for code in ("ra:720", "rb:720", "rc:720")]
+    made = [
+        keyed.post("/v1/rentals", {**body, "scenario": s}, token=t)[1]
+        for t, s in zip(tokens, ("books", "clothing", "books"), strict=True)
+    ]
+    api.run_jobs()
+    first, second, third = (r["id"] for r in made)
+    keyed.post(f"/v1/admin/rentals/{first}/deductions", {"amount": 700, "reason": "scratch"})
+    keyed.post(f"/v1/rentals/{first}/renew", {"days": 2}, token=tokens[0])
+    keyed.post(f"/v1/rentals/{third}/buyout", token=tokens[2], after=1)  # answers `closing`; settles after
+    api.advance(2 * 86400 + 60)
+    keyed.post(f"/v1/rentals/{first}/return", token=tokens[0])
+    keyed.post(f"/v1/rentals/{second}/return", token=tokens[1])
+    lines = {"lines": [{"name": "damage", "amount": 3_000}], "evidence": ["https://img.example.com/1.jpg"]}
+    keyed.post(f"/v1/admin/rentals/{second}/damages", lines)
+    api.advance(86400)
+    api.run_jobs()
+    assert api.get(f"/v1/rentals/{second}", token=tokens[1])[1]["status"] == "closed"
+    keyed.post(f"/v1/rentals/{second}/disputes", {"reason": "it was like that"}, token=tokens[1])
+    review = next(r for r in api.admin("GET", "/v1/admin/reviews?status=pending")[1]["items"] if second in r["ref_id"])
+    keyed.post(f"/v1/admin/reviews/{review['id']}/approve", {"note": "upheld"}, after=1)  # then the refund
+
+
+def test_growth_and_admin_routes_write_each_change_with_their_key(client, aws, writes):
+    api, keyed = Api(client), Keyed(client, writes)
+    keyed.post("/v1/admin/campaigns", {"tier": "gold", "amount": 2000, "min_spend": 5000, "valid_days": 14})
+    now = parse_iso(api.get("/v1/sandbox/clock")[1]["now"])
+    gb = {
+        "product_id": "tea-gift-box",
+        "title": "Half price when 3 join",
+        "price": 10_000,
+        "group_price": 5_000,
+        "team_size": 3,
+        "per_member_limit": 2,
+        "starts_at": iso(now),
+        "ends_at": iso(now + timedelta(days=10)),
+        "scenario": "books",
+    }
+    _, group_buy = keyed.post("/v1/admin/group-buys", gb)
+    lead, other = (api.member(f"{n}:720", device_id=f"dev-{n}") for n in ("gla", "glb"))
+    api.advance(86400 + 60)
+    _, team = keyed.post(f"/v1/group-buys/{group_buy['id']}/teams", {}, token=lead)
+    keyed.post(f"/v1/teams/{team['share_code']}/join", {}, token=other)
+    code = api.get("/v1/me/referral", token=lead)[1]["code"]
+    newcomer = api.sign_in("glc:720", device_id="dev-glc")
+    keyed.post("/v1/me/referral", {"code": code}, token=newcomer)
+    _, hook = keyed.post("/v1/admin/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["credit.granted"]})
+    keyed.post(f"/v1/admin/webhooks/{hook['id']}/rotate")
