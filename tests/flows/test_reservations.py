@@ -122,3 +122,20 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
     statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["expired", "expired", "offered", "offered"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
+
+
+def test_more_places_than_one_transaction_holds_are_all_offered_after_the_stock_commits(client, aws, monkeypatch):
+    from chalicelib.services.orders import reservations
+
+    monkeypatch.setattr(reservations, "MAX_OFFERS", 1)  # one offer rides with the stock, the rest follow
+    api = Api(client)
+    tokens = [api.member(c) for c in ("ova:760", "ovb:720", "ovc:730")]
+    held = []
+    for t in tokens:
+        held.append(_reserve(api, t, "tab-2"))
+        api.advance(60)
+    status, out = api.admin("POST", "/v1/admin/products/tab-2/stock", {"quantity": 3})
+    assert (status, out["offered"], out["available"]) == (200, 1, 2)  # what its own transaction offered
+    assert [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=True)] == ["offered"] * 3
+    stock = aws.table.get(*reservations.stock_key("tab-2"))
+    assert (stock["available"], stock["received"]) == (0, 3)
