@@ -438,3 +438,23 @@ def test_growth_and_admin_routes_write_each_change_with_their_key(client, aws, w
     keyed.post("/v1/me/referral", {"code": code}, token=newcomer)
     _, hook = keyed.post("/v1/admin/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["credit.granted"]})
     keyed.post(f"/v1/admin/webhooks/{hook['id']}/rotate")
+
+
+def test_a_provider_notification_moves_state_in_the_transaction_that_marks_it_handled(client, aws, writes):
+    """No Idempotency-Key here: callbacks.handle owns the transaction, and its NOTIF marker is the dedupe."""
+    api = Api(client)
+    token = api.member("omar:720:freeze_fails")
+    status, rental = api.post(
+        "/v1/rentals",
+        {"scenario": "books", "item_id": "book-1", "item_value": 50_000, "daily_rent": 500, "days": 7},
+        token=token,
+    )
+    assert status == 201, rental
+    raw = json.loads(aws.queues.receive("sandbox-notifications", max_messages=10)[0]["Body"])["body"].encode()
+    headers = {"Content-Type": "application/json", **aws.provider("sandbox").signed_headers(raw)}
+    writes.reset()
+    assert client.http.post("/v1/callbacks/sandbox", headers=headers, body=raw).status_code == 200
+    [(op, pks)] = writes.log
+    assert op == "TransactWriteItems" and f"RENTAL#{rental['id']}" in pks, writes.log
+    assert sum(pk.startswith("NOTIF#sandbox#") for pk in pks) == 1, writes.log
+    assert api.get(f"/v1/rentals/{rental['id']}", token=token)[1]["status"] == "rejected"
