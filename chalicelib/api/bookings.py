@@ -63,9 +63,10 @@ def cancel_booking(ctx: Ctx, body: Any, booking_id: str) -> Staged:
     response="bookings:BookingOut",
     tag="bookings",
 )
-def complete_booking(ctx: Ctx, body: Any, booking_id: str) -> dict:
+def complete_booking(ctx: Ctx, body: Any, booking_id: str) -> Staged:
     """After the service: satisfied -> charged; not satisfied -> disputed (operators' review queue)."""
-    return bookings.complete(ctx.deps, ctx.member_id, booking_id, body.satisfied, body.comment)
+    uow = ctx.uow()
+    return Staged(uow, bookings.complete(ctx.deps, uow, ctx.member_id, booking_id, body.satisfied, body.comment))
 
 
 @route(
@@ -122,6 +123,7 @@ def convert_reservation(ctx: Ctx, body: Any, reservation_id: str) -> Staged:
     response="bookings:StockOut",
     tag="admin",
 )
-def add_stock(ctx: Ctx, body: Any, product_id: str) -> dict:
+def add_stock(ctx: Ctx, body: Any, product_id: str) -> Staged:
     """Stock arrives: places are offered by tier (gold first), then by time."""
-    return reservations.add_stock(ctx.deps, product_id, body.quantity, ctx.principal.caller)
+    uow = ctx.uow()
+    return Staged(uow, reservations.add_stock(ctx.deps, uow, product_id, body.quantity))

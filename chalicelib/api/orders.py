@@ -80,9 +80,10 @@ def cancel_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     response="orders:OrderOut",
     tag="orders",
 )
-def confirm_order(ctx: Ctx, body: Any, order_id: str) -> dict:
+def confirm_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Charge now instead of at charge_at (the answer carries the charge's outcome)."""
-    return orders.confirm(ctx.deps, ctx.member_id, order_id)
+    uow = ctx.uow()
+    return Staged(uow, orders.confirm(ctx.deps, uow, ctx.member_id, order_id))
 
 
 @route(
@@ -94,6 +95,8 @@ def confirm_order(ctx: Ctx, body: Any, order_id: str) -> dict:
     response="orders:OrderOut",
     tag="orders",
 )
-def refund_order(ctx: Ctx, body: Any, order_id: str) -> dict:
+def refund_order(ctx: Ctx, body: Any, order_id: str) -> Staged:
     """Refund all or part of a charged order through the provider."""
-    return refunds.refund(ctx.deps, ctx.member_id, order_id, body.amount, ctx.request.headers.get("idempotency-key"))
+    uow = ctx.uow()
+    key = ctx.request.headers.get("idempotency-key")
+    return Staged(uow, refunds.refund(ctx.deps, uow, ctx.member_id, order_id, body.amount, key))

@@ -42,9 +42,10 @@ def get_trial(ctx: Ctx, _: None, trial_id: str) -> dict:
     response="trials:TrialOut",
     tag="trials",
 )
-def return_trial(ctx: Ctx, body: Any, trial_id: str) -> dict:
+def return_trial(ctx: Ctx, body: Any, trial_id: str) -> Staged:
     """Give the product back: the freeze is released, nothing is paid."""
-    return trials.return_trial(ctx.deps, ctx.member_id, trial_id)
+    uow = ctx.uow()
+    return Staged(uow, trials.return_trial(ctx.deps, uow, ctx.member_id, trial_id))
 
 
 @route(

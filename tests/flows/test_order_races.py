@@ -27,19 +27,45 @@ def _until_done(fn: Callable[[], Any]) -> Any:
 
 
 def _race(*fns: Callable[[], Any]) -> list[Any]:
+    """Run `fns` at once; their results (a DomainError is a result). Any other error fails the race: a racer
+    that crashed would otherwise leave the others to win unopposed."""
     results: list[Any] = [None] * len(fns)
+    crashed: list[BaseException] = []
     barrier = threading.Barrier(len(fns))
 
     def run(i: int) -> None:
         barrier.wait()
-        results[i] = _until_done(fns[i])
+        try:
+            results[i] = _until_done(fns[i])
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            crashed.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    if crashed:
+        raise crashed[0]
     return results
+
+
+def _refund(aws: Any, member_id: str, oid: str, amount: int, key: str | None = None) -> Any:
+    """The refund route's use case as the route runs it: staged into one unit of work, committed once."""
+    uow = UnitOfWork(aws.table, aws.clock.now(), f"member:{member_id}", aws.queues.send)
+    out = refunds.refund(aws, uow, member_id, oid, amount, key)
+    uow.commit()
+    return out
+
+
+def _confirm(aws: Any, member_id: str, oid: str) -> Callable[[], Any]:
+    def go() -> Any:
+        uow = UnitOfWork(aws.table, aws.clock.now(), member_id, aws.queues.send)
+        out = orders.confirm(aws, uow, member_id, oid)
+        uow.commit()
+        return out
+
+    return go
 
 
 def _cancel(aws: Any, member_id: str, oid: str) -> Callable[[], Any]:
@@ -67,9 +93,9 @@ def test_concurrent_confirm_and_cancel_have_one_outcome_and_at_most_one_charge(c
     for _ in range(4):
         oid = _new(api, token)
         _race(
-            lambda oid=oid: orders.confirm(aws, member_id, oid),
+            _confirm(aws, member_id, oid),
             _cancel(aws, member_id, oid),
-            lambda oid=oid: orders.confirm(aws, member_id, oid),
+            _confirm(aws, member_id, oid),
             _cancel(aws, member_id, oid),
         )
         item = aws.table.get(*order_key(oid))
@@ -122,7 +148,7 @@ def test_concurrent_refunds_never_pay_back_more_than_was_charged(client, aws):
     member_id = api.get("/v1/me", token=token)[1]["member_id"]
     oid = _new(api, token)
     api.post(f"/v1/orders/{oid}/confirm", token=token)
-    results = _race(*[lambda: refunds.refund(aws, member_id, oid, 6_000) for _ in range(3)])
+    results = _race(*[lambda: _refund(aws, member_id, oid, 6_000) for _ in range(3)])
     assert sum(1 for r in results if isinstance(r, dict)) == 1
     assert all(isinstance(r, DomainError) for r in results if not isinstance(r, dict))
     item = aws.table.get(*order_key(oid))

@@ -8,10 +8,9 @@ from chalicelib.domain.errors import ProviderError
 from chalicelib.jobs.runner import handle_record
 from chalicelib.providers.base import OpResult
 from chalicelib.providers.sandbox import SandboxProvider
-from chalicelib.services.orders import refunds
 from chalicelib.services.orders.orders import order_key
 from tests.flows import money
-from tests.flows.test_order_races import _race
+from tests.flows.test_order_races import _race, _refund
 from tests.helpers import Api, sweep_due
 
 RECONCILE = 16 * 60  # past the 15 minutes after which a pending operation is reconciled
@@ -100,8 +99,8 @@ def test_duplicate_deliveries_and_a_concurrent_member_retry_record_the_refund_on
     _race(
         lambda: handle_record("order-charges", body, aws),
         lambda: handle_record("order-charges", body, aws),
-        lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"),
-        lambda: refunds.refund(aws, member_id, oid, 4_000, "refund-1"),
+        lambda: _refund(aws, member_id, oid, 4_000, "refund-1"),
+        lambda: _refund(aws, member_id, oid, 4_000, "refund-1"),
     )
     api.run_jobs()
     item = aws.table.get(pk, sk)

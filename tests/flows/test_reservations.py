@@ -96,11 +96,20 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
     for t in tokens:
         held.append(_reserve(api, t, "tab-1"))
         api.advance(60)
-    threads = [threading.Thread(target=reservations.add_stock, args=(aws, "tab-1", 1, "admin")) for _ in range(2)]
+    answers: list[tuple[int, dict]] = []
+    barrier = threading.Barrier(2)
+
+    def add_one() -> None:
+        barrier.wait()
+        answers.append(api.admin("POST", "/v1/admin/products/tab-1/stock", {"quantity": 1}))
+
+    threads = [threading.Thread(target=add_one) for _ in range(2)]
     for th in threads:
         th.start()
     for th in threads:
         th.join(60)
+    assert sorted(status for status, _ in answers) == [200, 200]
+    assert sum(out["offered"] for _, out in answers) == 2
     statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["offered", "offered", "waiting", "waiting"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
@@ -113,3 +122,20 @@ def test_duplicate_expiry_messages_and_concurrent_stock_never_offer_a_place_twic
     statuses = [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=False)]
     assert statuses == ["expired", "expired", "offered", "offered"]
     assert aws.table.get(*reservations.stock_key("tab-1"))["available"] == 0
+
+
+def test_more_places_than_one_transaction_holds_are_all_offered_after_the_stock_commits(client, aws, monkeypatch):
+    from chalicelib.services.orders import reservations
+
+    monkeypatch.setattr(reservations, "MAX_OFFERS", 1)  # one offer rides with the stock, the rest follow
+    api = Api(client)
+    tokens = [api.member(c) for c in ("ova:760", "ovb:720", "ovc:730")]
+    held = []
+    for t in tokens:
+        held.append(_reserve(api, t, "tab-2"))
+        api.advance(60)
+    status, out = api.admin("POST", "/v1/admin/products/tab-2/stock", {"quantity": 3})
+    assert (status, out["offered"], out["available"]) == (200, 1, 2)  # what its own transaction offered
+    assert [_get(api, t, r["id"])["status"] for t, r in zip(tokens, held, strict=True)] == ["offered"] * 3
+    stock = aws.table.get(*reservations.stock_key("tab-2"))
+    assert (stock["available"], stock["received"]) == (0, 3)

@@ -36,6 +36,24 @@ def run(deps: Deps, pk: str, sk: str, force: bool = False, item: dict | None = N
     raise Retry("charge kept losing races")
 
 
+def charge_now(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
+    """A member's request to be charged now (orders confirm, bookings complete), with the worker's code: the
+    agreement is settled first in its own transaction (the provider's answer, as the worker records it; a
+    charge then writes the same item, which one transaction cannot touch twice); the last step, the one that
+    moves the money, is staged into the route's `uow`, so its Idempotency-Key rides in it. Returns the object
+    as it is once `uow` commits."""
+    now = uow.now
+    if item.get("agreement_close") and not item.get("agreement_closed_at"):
+        return pay_later.close(deps, item, now) or item  # ended uncharged: only the provider's order to close
+    if item.get("agreement_state") == "pending":
+        item = pay_later.reconcile(deps, item, now, force=True) or item
+    if not charges.ready(item, now, True):
+        return item
+    if item.get("charge_mode") == "in_app" and item["charge_state"] == "charging":
+        return installments.reconcile(deps, item, now, force=True, into=uow)  # the user pays in the app
+    return charges.attempt_into(deps, uow, item)
+
+
 def on_charge_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:
     """The provider's answer to an attempt still charging; anything else (an older attempt, a charge
     already recorded, another provider's number) changes nothing."""

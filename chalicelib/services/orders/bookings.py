@@ -27,7 +27,7 @@ from ...domain.errors import InvalidState, NotFound
 from ...log import logger
 from ...ports import Deps
 from ...store.guards import expect
-from ...store.uow import RETRY, UnitOfWork, set_or_remove
+from ...store.uow import RETRY, Retry, UnitOfWork, set_or_remove
 from .. import intents
 from ..members import members
 from ..risk import decisions, reviews
@@ -147,20 +147,29 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str) -> dict
     return view({**item, **fields})
 
 
-def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comment: str | None) -> dict:
-    """After the start: satisfied -> charged (the worker's code runs now); not -> disputed."""
+def complete(
+    deps: Deps, uow: UnitOfWork, member_id: str, booking_id: str, satisfied: bool, comment: str | None
+) -> dict:
+    """After the start: satisfied -> charged (the worker's code runs now); not -> disputed.
+
+    Not satisfied: one state change, staged into the route's `uow`. Satisfied: the completion is an intent
+    (pending_charge, with its charge timer) committed before the provider call, and the charge's record is
+    staged into the route's `uow` (billing.charge_now), so the Idempotency-Key rides with the money. A
+    retry of the same request finds the booking pending its charge and charges it (same request number)."""
     item = load_own(deps, member_id, booking_id)
-    now = deps.clock.now()
+    now = uow.now
     if now < parse_iso(item["starts_at"]):
         raise InvalidState("the service has not started yet")
     if item.get("agreement_state") == "pending" and item["status"] == BookingStatus.CONFIRMED:
         item = pay_later.reconcile(deps, item, now, force=True) or item  # confirmed now, or cancelled
         if item["status"] != BookingStatus.CONFIRMED:
             raise InvalidState("the booking was cancelled: its guarantee was never confirmed with the provider")
+    if satisfied and item["status"] == BookingStatus.PENDING_CHARGE and item.get("completed_at"):
+        return view(_charge_now(deps, uow, item))  # completed by an earlier try of this request
     target = BookingStatus.PENDING_CHARGE if satisfied else BookingStatus.DISPUTED
     rules.transition(item["status"], target)
-    uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
     fields: dict = {"status": str(target), "completed_at": iso(now), "comment": comment}
+    step = UnitOfWork(deps.table, now, uow.actor, deps.queues.send) if satisfied else uow
     if satisfied:
         fields.update(charges.pending_fields("booking", booking_id, int(item["price"]), now))
     else:
@@ -172,25 +181,32 @@ def complete(deps: Deps, member_id: str, booking_id: str, satisfied: bool, comme
             "not_satisfied",
             evidence={"booking_id": booking_id, "comment": comment or "", "price": item["price"]},
         )
-    uow.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
-    uow.audit(
+    step.update(item["pk"], item["sk"], **set_or_remove(fields), **_guard(item))
+    step.audit(
         f"booking#{booking_id}",
         "completed",
         before={"status": item["status"]},
         after={"status": str(target), "satisfied": satisfied},
         event="booking.completed",
     )
-    uow.commit()
-    if satisfied:
-        _charge_now(deps, item)
-    return view(deps.table.get(item["pk"], item["sk"]) or item)
+    done = {k: v for k, v in {**item, **fields}.items() if v is not None}
+    if not satisfied:
+        return view(done)
+    step.commit()
+    return view(_charge_now(deps, uow, done))
 
 
-def _charge_now(deps: Deps, item: dict) -> None:
+def _charge_now(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
+    staged = len(uow)
     try:
-        billing.run(deps, item["pk"], item["sk"])
+        return billing.charge_now(deps, uow, item)
+    except Retry:
+        raise  # a race: the route decides again on a fresh read (and resumes this charge)
     except Exception:  # the due index keeps it: the sweep charges it on its next run
+        if len(uow) != staged:
+            raise  # never commit half a record
         logger.exception("inline booking charge failed; left to the sweep", extra={"booking": item["id"]})
+        return item
 
 
 # -- review resolvers -----------------------------------------------------------------------------

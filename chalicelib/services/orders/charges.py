@@ -74,6 +74,19 @@ def attempt(deps: Deps, item: dict, now: datetime) -> None:
     _record(deps, item, result, deps.clock.now())
 
 
+def attempt_into(deps: Deps, uow: UnitOfWork, item: dict) -> dict:
+    """One attempt whose record is staged into a route's `uow`, so the request's Idempotency-Key rides in the
+    transaction that moves the money. The claim is the intent, committed before the provider call (a crash
+    after it is resumed by the sweep, or by the request's retry, with the same request number). Returns the
+    object as it is once `uow` commits."""
+    if item["charge_state"] == "pending":
+        item = _claim(deps, item, uow.now)
+    result = _charge(deps, item)
+    if result.status == "pending":
+        return _stage_collecting(deps, uow, item, uow.now)
+    return stage_record(deps, uow, item, result, uow.now)
+
+
 def ready(item: dict, now: datetime, force: bool) -> bool:
     state = item.get("charge_state")
     if state not in ("pending", "charging"):
@@ -136,7 +149,7 @@ def _record(deps: Deps, item: dict, result: OpResult, now: datetime) -> None:
         raise Retry(str(exc)) from exc
 
 
-def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) -> None:
+def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) -> dict:
     """The provider holds the charge but has not collected it (Alipay's withholding, Pay Score's collection
     of a completed order). Ask again later: every reconcile interval for the first hour, then hourly, and
     once a day ask the provider to collect again. Still unpaid `collection_days` after the charge began:
@@ -144,8 +157,7 @@ def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) ->
     policy = deps.settings.policy
     since = parse_iso(item.get("charging_since") or item["due_at"])
     if now >= since + timedelta(days=policy.collection_days):
-        stage_record(deps, uow, item, OpResult("failed", reason="unpaid_after_collection"), now, exhausted=True)
-        return
+        return stage_record(deps, uow, item, OpResult("failed", reason="unpaid_after_collection"), now, exhausted=True)
     fields: dict = {}
     last = item.get("collection_requested_at")
     if now - since >= timedelta(days=1) and (not last or now - parse_iso(last) >= timedelta(days=1)):
@@ -155,40 +167,34 @@ def _stage_collecting(deps: Deps, uow: UnitOfWork, item: dict, now: datetime) ->
         fields["collection_requested_at"] = iso(now)
         logger.info("collection requested", extra={"id": item["id"], "answer": answer.status})
     step = timedelta(minutes=policy.reconcile_after_minutes) if now - since < timedelta(hours=1) else timedelta(hours=1)
-    uow.update(
-        item["pk"],
-        item["sk"],
-        set={**fields, "due_at": iso(now + step), "updated_at": iso(now)},
-        **charging_guard(item),
-    )
+    changes = {**fields, "due_at": iso(now + step), "updated_at": iso(now)}
+    uow.update(item["pk"], item["sk"], set=changes, **charging_guard(item))
+    return {**item, **changes}
 
 
 def stage_record(
     deps: Deps, uow: UnitOfWork, item: dict, result: OpResult, now: datetime, exhausted: bool | None = None
-) -> None:
+) -> dict:
     """Stage the outcome of the attempt `item` is charging (guarded: only that attempt, only once).
-    `exhausted`: no retry whatever the attempt count (the provider gave up collecting)."""
+    `exhausted`: no retry whatever the attempt count (the provider gave up collecting). Returns the object as
+    it is once `uow` commits."""
     attempt, policy = int(item["charge_attempts"]), deps.settings.policy
     guard = charging_guard(item)
     hook = HOOKS[item["type"]]
+    add: dict = {}
     if result.ok:
         fields = hook.charged(deps, uow, item)
-        uow.update(
-            item["pk"],
-            item["sk"],
-            **set_or_remove(
-                {
-                    **fields,
-                    "charge_state": str(transition(C.CHARGING, C.DONE)),
-                    "charged_at": iso(now),
-                    "charge_ref": result.provider_ref,
-                    "updated_at": iso(now),
-                },
-                remove=["due_pk", "due_at"],
-            ),
-            add={"charged": int(item["charge_amount"])},
-            **guard,
+        changes = set_or_remove(
+            {
+                **fields,
+                "charge_state": str(transition(C.CHARGING, C.DONE)),
+                "charged_at": iso(now),
+                "charge_ref": result.provider_ref,
+                "updated_at": iso(now),
+            },
+            remove=["due_pk", "due_at"],
         )
+        add = {"charged": int(item["charge_amount"])}
         ledger.stage_movement(uow, item["provider"], request_no(item, attempt), "charge", int(item["charge_amount"]))
     else:
         exhausted = exhausted or attempt > policy.charge_retries
@@ -198,24 +204,17 @@ def stage_record(
             "last_charge_error": result.reason or "charge_failed",
         }
         if exhausted:
-            uow.update(
-                item["pk"],
-                item["sk"],
-                **set_or_remove(
-                    {**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))}, remove=["due_pk", "due_at"]
-                ),
-                **guard,
+            changes = set_or_remove(
+                {**fields, "charge_state": str(transition(C.CHARGING, C.FAILED))}, remove=["due_pk", "due_at"]
             )
         else:
             retry_at = now + timedelta(hours=policy.charge_retry_hours)
-            uow.update(
-                item["pk"],
-                item["sk"],
-                **set_or_remove(
-                    {**fields, "due_at": iso(retry_at), "charge_state": str(transition(C.CHARGING, C.PENDING))}
-                ),
-                **guard,
+            changes = set_or_remove(
+                {**fields, "due_at": iso(retry_at), "charge_state": str(transition(C.CHARGING, C.PENDING))}
             )
+    uow.update(item["pk"], item["sk"], **changes, **({"add": add} if add else {}), **guard)
+    after = {k: v for k, v in item.items() if k not in changes["remove"]}
+    return {**after, **changes["set"], **{k: int(after.get(k, 0)) + v for k, v in add.items()}}
 
 
 def attempt_of(note: Notification) -> tuple[str, str, int] | None:

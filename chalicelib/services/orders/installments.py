@@ -66,22 +66,18 @@ def _guard(item: dict) -> dict:
     return charges.charging_guard(item)
 
 
-def stage_unpaid(uow: UnitOfWork, item: dict, reason: str) -> None:
-    """The trade closed unpaid: the order is cancelled, nothing was charged, exposure and coupon back."""
+def stage_unpaid(uow: UnitOfWork, item: dict, reason: str) -> dict:
+    """The trade closed unpaid: the order is cancelled, nothing was charged, exposure and coupon back.
+    Returns the order as it is once `uow` commits."""
     transition(item["status"], OrderStatus.CANCELLED)
-    uow.update(
-        item["pk"],
-        item["sk"],
-        set={
-            "status": str(OrderStatus.CANCELLED),
-            "charge_state": str(charge_transition(item["charge_state"], ChargeState.CANCELLED)),
-            "reason": reason,
-            "cancelled_at": iso(uow.now),
-            "updated_at": iso(uow.now),
-        },
-        remove=["due_pk", "due_at"],
-        **_guard(item),
-    )
+    changes = {
+        "status": str(OrderStatus.CANCELLED),
+        "charge_state": str(charge_transition(item["charge_state"], ChargeState.CANCELLED)),
+        "reason": reason,
+        "cancelled_at": iso(uow.now),
+        "updated_at": iso(uow.now),
+    }
+    uow.update(item["pk"], item["sk"], set=changes, remove=["due_pk", "due_at"], **_guard(item))
     closing.stage_released(uow, item, int(item["payable"]))
     uow.audit(
         f"order#{item['id']}",
@@ -90,25 +86,31 @@ def stage_unpaid(uow: UnitOfWork, item: dict, reason: str) -> None:
         after={"status": "cancelled", "reason": reason},
         event="order.cancelled",
     )
+    return {k: v for k, v in {**item, **changes}.items() if k not in ("due_pk", "due_at")}
 
 
-def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False) -> dict | None:
-    """The trade's payment is not known yet at the order's timer (or on confirm): ask, and settle."""
+def reconcile(deps: Deps, item: dict, now: datetime, force: bool = False, into: UnitOfWork | None = None) -> dict:
+    """The trade's payment is not known yet at the order's timer (or on confirm): ask, and settle. `into`: a
+    route's unit of work (confirm), which commits what is staged here with its Idempotency-Key; the
+    returned object is then what it is once `into` commits."""
     answer = deps.provider(item["provider"]).query(charges.request_no(item, int(item["charge_attempts"])))
-    uow = UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
+    uow = into or UnitOfWork(deps.table, now, "reconciliation", deps.queues.send)
     if answer is not None and answer.ok:
-        charges.stage_record(deps, uow, item, answer, now)
+        fresh = charges.stage_record(deps, uow, item, answer, now)
     elif (answer is not None and answer.status == "failed") or (answer is None and now >= parse_iso(item["pay_by"])):
-        stage_unpaid(uow, item, "installment_not_paid")
+        fresh = stage_unpaid(uow, item, "installment_not_paid")
     elif force:
         raise InvalidState("the installment payment is not made in the app yet")
     else:  # still payable (Alipay closes it after the pay window): look again later
-        uow.update(item["pk"], item["sk"], set={"due_at": iso(_next_look(deps, now))}, **_guard(item))
+        fresh = {**item, "due_at": iso(_next_look(deps, now))}
+        uow.update(item["pk"], item["sk"], set={"due_at": fresh["due_at"]}, **_guard(item))
+    if into is not None:
+        return fresh
     try:
         uow.commit()
     except Retry:
         logger.info("installment reconciliation lost to a notification", extra={"order_id": item["id"]})
-    return deps.table.get(item["pk"], item["sk"])
+    return deps.table.get(item["pk"], item["sk"]) or fresh
 
 
 def on_failed_answer(uow: UnitOfWork, item: dict, result: OpResult) -> None:

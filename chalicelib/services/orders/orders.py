@@ -246,13 +246,14 @@ def cancel(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
     return view({**item, "status": str(OrderStatus.CANCELLED)})
 
 
-def confirm(deps: Deps, member_id: str, order_id: str) -> dict:
-    """Charge now (in the request, with the worker's code); a failure follows the retry schedule."""
+def confirm(deps: Deps, uow: UnitOfWork, member_id: str, order_id: str) -> dict:
+    """Charge now (in the request, with the worker's code); a failure follows the retry schedule. The charge's
+    record is staged into the route's `uow` (billing.charge_now), so the Idempotency-Key rides with it."""
     item = load_own(deps, member_id, order_id)
     if item["status"] != OrderStatus.PENDING_CHARGE:
         raise InvalidState(f"an order that is {item['status']} cannot be confirmed")
     _refuse_open_seat(item)
-    return view(billing.run(deps, item["pk"], item["sk"], force=True, item=item) or item)
+    return view(billing.charge_now(deps, uow, item))
 
 
 def _refuse_open_seat(item: dict) -> None:

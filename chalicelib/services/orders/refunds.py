@@ -26,7 +26,7 @@ from ...domain import request_numbers as numbers
 from ...domain.errors import InvalidState, ProviderError
 from ...domain.orders import OrderStatus
 from ...ports import Deps
-from ...providers.base import Notification
+from ...providers.base import Notification, OpResult
 from ...store.uow import Retry, UnitOfWork
 from ..ops import ledger
 from . import charges, orders
@@ -38,14 +38,24 @@ def _key_of(member_id: str, request_key: str | None) -> str | None:
     return hashlib.sha256(f"{member_id}\n{request_key}".encode()).hexdigest()[:32] if request_key else None
 
 
-def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, request_key: str | None = None) -> dict:
+def refund(
+    deps: Deps, uow: UnitOfWork, member_id: str, order_id: str, requested: int | None, request_key: str | None = None
+) -> dict:
     """Refund `requested` fen (default: everything left) of a charged order. `request_key`: the client's
     Idempotency-Key; its retry after a failure (a 502 once the provider paid back) finishes that refund
-    and does not start a second one."""
+    and does not start a second one.
+
+    Claim -> provider refund -> record: the claim is an intent committed before the provider call (its
+    request number is stable, so a crash after it is finished by the worker or by this request's retry); the
+    record, the money-moving write, is staged into the route's `uow`, so the route's Idempotency-Key rides
+    in it. A refund someone else left pending is finished first, in its own transaction, as the worker would."""
     key = _key_of(member_id, request_key)
     item = orders.load_own(deps, member_id, order_id)
-    if item.get("refund_pending"):
-        _finish(deps, item, item["refund_pending"])
+    pending = item.get("refund_pending")
+    if pending and key and pending.get("key") == key:
+        return orders.view(_finish_into(deps, uow, item, pending))  # this request's own claim, from a try cut short
+    if pending:
+        _finish(deps, item, pending)
         item = orders.load_own(deps, member_id, order_id)
         if item.get("refund_pending"):
             raise InvalidState("a refund is still being processed by the provider")
@@ -58,23 +68,35 @@ def refund(deps: Deps, member_id: str, order_id: str, requested: int | None, req
     if item.get("due_pk"):  # never clobber another timer on this item (a charged order has none)
         raise InvalidState("the order has work in progress; try again later")
     pending = {"n": int(item.get("refund_count", 0)) + 1, "amount": amount, **({"key": key} if key else {})}
-    now = deps.clock.now()
-    uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
-    uow.update(
+    claim = UnitOfWork(deps.table, uow.now, uow.actor, deps.queues.send)
+    changes = {
+        "refund_pending": pending,
+        "due_pk": charges.due_pk("order", item["id"]),
+        "due_at": _reconcile_at(deps, uow.now),
+    }
+    claim.update(
         item["pk"],
         item["sk"],
-        set={
-            "refund_pending": pending,
-            "due_pk": charges.due_pk("order", item["id"]),
-            "due_at": _reconcile_at(deps, now),
-        },
+        set=changes,
         condition="refund_count = :n AND attribute_not_exists(refund_pending) AND attribute_not_exists(due_pk)",
         values={":n": pending["n"] - 1},
         on_fail=Retry,
     )
-    uow.commit()  # a lost race raises Retry: the route runs the request again on a fresh read
-    _finish(deps, item, pending)
-    return orders.view(deps.table.get(item["pk"], item["sk"]))
+    claim.commit()  # a lost race raises Retry: the route runs the request again on a fresh read
+    return orders.view(_finish_into(deps, uow, {**item, **changes}, pending))
+
+
+def _finish_into(deps: Deps, uow: UnitOfWork, item: dict, pending: dict) -> dict:
+    """Ask the provider to pay back the claimed refund and stage its record into `uow` (a route's). Pending at
+    the provider: nothing staged (the claim stays). Refused: the claim is released in its own transaction and
+    ProviderError raised (an error answer is not the Idempotency-Key's to keep). Returns the order as it is
+    once `uow` commits."""
+    result = _ask(deps, item, pending)
+    if result.status == "pending":
+        return item
+    if not result.ok:
+        _finish(deps, item, pending, result=result)
+    return stage_outcome(uow, item, pending, True)
 
 
 def _reconcile_at(deps: Deps, now: datetime) -> str:
@@ -104,15 +126,19 @@ def resume(deps: Deps, item: dict) -> None:
     _finish(deps, item, pending, raise_refused=False)
 
 
-def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True) -> None:
-    n, amount = int(pending["n"]), int(pending["amount"])
-    result = deps.provider(item["provider"]).refund(
-        numbers.number(item["id"], "rfd", n),
+def _ask(deps: Deps, item: dict, pending: dict) -> OpResult:
+    return deps.provider(item["provider"]).refund(
+        numbers.number(item["id"], "rfd", int(pending["n"])),
         item.get("charge_ref") or "",
         item["member_ref"],
-        amount,
+        int(pending["amount"]),
         charged_total=int(item["charged"]),
     )
+
+
+def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True, result: OpResult | None = None) -> None:
+    """Finish a claimed refund in its own transaction (the worker's, or another request's claim)."""
+    result = result or _ask(deps, item, pending)
     if result.status == "pending":
         return  # still in flight at the provider: refund_pending stays, so the next request finishes it first
     uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
@@ -123,13 +149,16 @@ def _finish(deps: Deps, item: dict, pending: dict, raise_refused: bool = True) -
         raise ProviderError(f"the provider refused the refund: {result.reason or result.status}")
 
 
-def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -> None:
-    """Record the claimed refund `pending` as paid back (or release its claim), once: guarded on its number."""
+def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -> dict:
+    """Record the claimed refund `pending` as paid back (or release its claim), once: guarded on its number.
+    Returns the order as it is once `uow` commits."""
     n, amount = int(pending["n"]), int(pending["amount"])
     guard = {"condition": "refund_pending.n = :n", "values": {":n": n}, "on_fail": Retry}
+    gone = ("refund_pending", "due_pk", "due_at")
+    after = {k: v for k, v in item.items() if k not in gone}
     if not paid_back:
-        uow.update(item["pk"], item["sk"], remove=["refund_pending", "due_pk", "due_at"], **guard)
-        return
+        uow.update(item["pk"], item["sk"], remove=list(gone), **guard)
+        return after
     status = rules.status_after_refund(int(item["charged"]), int(item["refunded"]) + amount)
     uow.update(
         item["pk"],
@@ -147,6 +176,15 @@ def stage_outcome(uow: UnitOfWork, item: dict, pending: dict, paid_back: bool) -
         event="order.refunded",
     )
     ledger.stage_movement(uow, item["provider"], numbers.number(item["id"], "rfd", n), "refund", amount)
+    keys = set(item.get("refund_keys") or set()) | ({pending["key"]} if pending.get("key") else set())
+    return {
+        **after,
+        "status": str(status),
+        "refund_count": n,
+        "refunded_at": iso(uow.now),
+        "refunded": int(item["refunded"]) + amount,
+        **({"refund_keys": keys} if keys else {}),
+    }
 
 
 def on_refund_answer(deps: Deps, note: Notification, uow: UnitOfWork, provider: str) -> None:

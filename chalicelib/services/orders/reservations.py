@@ -17,12 +17,13 @@ from ...domain import bookings as rules
 from ...domain.bookings import ReservationStatus
 from ...domain.errors import Forbidden, InvalidState, NotFound
 from ...ports import Deps
-from ...store.guards import expect
+from ...store.guards import ABSENT, expect
 from ...store.schema import shard_of
 from ...store.uow import RETRY, Retry, UnitOfWork
 from ..members import members
 
 MAX_OFFER_ROUNDS = 20
+MAX_OFFERS = 40  # offers staged with the stock: 2 writes each, within one transaction's 100
 
 
 def reservation_key(rid: str) -> tuple[str, str]:
@@ -92,20 +93,30 @@ def create(deps: Deps, uow: UnitOfWork, member_id: str, product_id: str) -> dict
     return view(item, position(deps, item))
 
 
-def add_stock(deps: Deps, product_id: str, quantity: int, actor: str) -> dict:
-    """Operators add stock; the places are offered down the queue at once."""
-    now = deps.clock.now()
-    uow = UnitOfWork(deps.table, now, actor, deps.queues.send)
+def add_stock(deps: Deps, uow: UnitOfWork, product_id: str, quantity: int) -> dict:
+    """Operators add stock; places are offered down the queue in the same transaction (staged into the
+    route's `uow`, so the Idempotency-Key rides in it). The stock write is guarded on the `available` read
+    here: a concurrent offer, expiry or delivery makes it Retry, and the route decides again on a fresh read.
+    More places than one transaction holds: the rest are offered after the commit, each in its own guarded
+    transaction (`offer_places`, as an expiry does; the answer counts the places offered here)."""
+    stock = deps.table.get(*stock_key(product_id))
+    available = int(stock["available"]) if stock else 0
+    places = available + quantity
+    head = list(
+        deps.table.query("list_pk = :p", {":p": queue_pk(product_id)}, index="list", limit=min(places, MAX_OFFERS))
+    )
     uow.update(
         *stock_key(product_id),
-        add={"available": quantity, "received": quantity},
+        add={"available": quantity - len(head), "received": quantity},
         set={"type": "stock", "product_id": product_id},
+        **expect({"available": available if stock else ABSENT}, on_fail=RETRY),
     )
     uow.audit(f"product#{product_id}", "stock_added", data={"quantity": quantity}, event="product.stock_added")
-    uow.commit()
-    offered = offer_places(deps, product_id)
-    stock = deps.table.get(*stock_key(product_id)) or {}
-    return {"product_id": product_id, "offered": offered, "available": int(stock.get("available", 0))}
+    for item in head:
+        _stage_offer(deps, uow, item)
+    if len(head) == MAX_OFFERS and places > MAX_OFFERS:
+        uow.after_commit(lambda: offer_places(deps, product_id))
+    return {"product_id": product_id, "offered": len(head), "available": places - len(head)}
 
 
 def offer_places(deps: Deps, product_id: str) -> int:
@@ -128,28 +139,33 @@ def offer_places(deps: Deps, product_id: str) -> int:
 
 
 def _offer(deps: Deps, item: dict) -> None:
-    now = deps.clock.now()
-    expires = rules.offer_expires_at(now, deps.settings.policy)
-    uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
-    uow.update(
-        item["pk"],
-        item["sk"],
-        set={
-            "status": str(ReservationStatus.OFFERED),
-            "offered_at": iso(now),
-            "offer_expires_at": iso(expires),
-            "due_pk": f"timer#reservation#{shard_of(item['id'])}",
-            "due_at": iso(expires),
-        },
-        remove=["list_pk", "list_sk"],
-        **expect({"status": ReservationStatus.WAITING}, on_fail=RETRY),
-    )
+    uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
+    _stage_offer(deps, uow, item)
     uow.update(
         *stock_key(item["product_id"]),
         add={"available": -1},
         condition="available >= :one",
         values={":one": 1},
         on_fail=RETRY,
+    )
+    uow.commit()
+
+
+def _stage_offer(deps: Deps, uow: UnitOfWork, item: dict) -> None:
+    """waiting -> offered, with its expiry timer (the caller takes the place from the stock)."""
+    expires = rules.offer_expires_at(uow.now, deps.settings.policy)
+    uow.update(
+        item["pk"],
+        item["sk"],
+        set={
+            "status": str(ReservationStatus.OFFERED),
+            "offered_at": iso(uow.now),
+            "offer_expires_at": iso(expires),
+            "due_pk": f"timer#reservation#{shard_of(item['id'])}",
+            "due_at": iso(expires),
+        },
+        remove=["list_pk", "list_sk"],
+        **expect({"status": ReservationStatus.WAITING}, on_fail=RETRY),
     )
     uow.audit(
         f"reservation#{item['id']}",
@@ -158,7 +174,6 @@ def _offer(deps: Deps, item: dict) -> None:
         after={"status": "offered", "offer_expires_at": iso(expires)},
         event="reservation.offered",
     )
-    uow.commit()
 
 
 def convert(deps: Deps, uow: UnitOfWork, member_id: str, rid: str) -> dict:

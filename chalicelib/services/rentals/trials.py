@@ -234,36 +234,44 @@ def wake(deps: Deps, pk: str, sk: str) -> None:
         pass  # moved on concurrently; the next wake-up reads again
 
 
-def return_trial(deps: Deps, member_id: str, tid: str) -> dict:
-    """The member gives the product back: the freeze is released, nothing is paid."""
+def return_trial(deps: Deps, uow: UnitOfWork, member_id: str, tid: str) -> dict:
+    """The member gives the product back: the freeze is released, nothing is paid.
+
+    Three steps around a provider call: the claim (active|overdue -> returning, with a timer) is an intent
+    committed here before the release, so a crash after it is finished by the worker with the same request
+    number; the release; and the record (returned, exposure and slot back), which is staged into the
+    route's `uow`, so the Idempotency-Key rides in it. A retry of the same request finds the trial
+    returning and finishes the release rather than refusing it."""
     item = load_own(deps, member_id, tid)
-    rules.transition(item["status"], TrialStatus.RETURNING)
-    now = deps.clock.now()
-    uow = UnitOfWork(deps.table, now, f"member:{member_id}", deps.queues.send)
-    uow.update(
-        item["pk"],
-        item["sk"],
-        set={
-            "status": str(TrialStatus.RETURNING),
-            "returned_at": iso(now),
-            "was": item["status"],
-            "due_pk": f"timer#trial#{shard_of(tid)}",
-            "due_at": _later(deps, now),
-        },
-        **_guard(item),
-    )
-    uow.commit()
-    _finish_return(deps, {**item, "status": str(TrialStatus.RETURNING), "was": item["status"]})
-    return view(deps.table.get(item["pk"], item["sk"]))
+    if item["status"] != TrialStatus.RETURNING:
+        rules.transition(item["status"], TrialStatus.RETURNING)
+        claim = UnitOfWork(deps.table, uow.now, uow.actor, deps.queues.send)
+        claim.update(
+            item["pk"],
+            item["sk"],
+            set={
+                "status": str(TrialStatus.RETURNING),
+                "returned_at": iso(uow.now),
+                "was": item["status"],
+                "due_pk": f"timer#trial#{shard_of(tid)}",
+                "due_at": _later(deps, uow.now),
+            },
+            **_guard(item),
+        )
+        claim.commit()
+        item = {**item, "status": str(TrialStatus.RETURNING), "was": item["status"], "returned_at": iso(uow.now)}
+    if _stage_return(deps, uow, item):
+        return view({**item, "status": str(TrialStatus.RETURNED)})
+    return view(item)  # still returning: the worker asks again (same request number) after the reconcile time
 
 
-def _finish_return(deps: Deps, item: dict) -> None:
+def _stage_return(deps: Deps, uow: UnitOfWork, item: dict) -> bool:
+    """Release the freeze; when the provider did, stage `returned` (guarded on `returning`) into `uow`."""
     result = deps.provider(item["provider"]).release(
         numbers.number(item["id"], "release"), item.get("freeze_ref") or "", item["member_ref"], int(item["item_value"])
     )
     if not result.ok:
-        return  # still returning: the worker asks again (same request number) after the reconcile time
-    uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
+        return False
     uow.update(
         item["pk"], item["sk"], set={"status": str(TrialStatus.RETURNED)}, remove=["due_pk", "due_at"], **_guard(item)
     )
@@ -275,6 +283,14 @@ def _finish_return(deps: Deps, item: dict) -> None:
         after={"status": "returned"},
         event="trial.returned",
     )
+    return True
+
+
+def _finish_return(deps: Deps, item: dict) -> None:
+    """Worker: finish a return a request claimed but did not record (a crash, or the provider said no)."""
+    uow = UnitOfWork(deps.table, deps.clock.now(), "system", deps.queues.send)
+    if not _stage_return(deps, uow, item):
+        return  # still returning: the worker asks again (same request number) after the reconcile time
     try:
         uow.commit()
     except Retry:
