@@ -5,9 +5,11 @@ stream delivers it (twice, after a worker died mid-batch, by concurrent folders,
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
+from chalicelib.clock import iso
 from chalicelib.jobs import stream
 from chalicelib.local.stack import streams_client
 from chalicelib.local.streams import StreamReader
@@ -128,3 +130,20 @@ def test_no_money_transaction_writes_a_counter_item(client, aws, monkeypatch, fl
     movers = [keys for keys in seen if any(k.startswith(("RENTAL#", "ORDER#")) for k in keys)]
     assert movers and not any(k.startswith("METRIC#") for keys in movers for k in keys)
     assert _totals(api)["decisions"] == 1
+
+
+def test_a_booking_which_no_scenario_decides_is_counted_in_its_band_and_folds_with_the_rest(client, aws):
+    """A booking's decision had no scenario: its delta named the scenario None, which no counter can carry,
+    and failed the fold of every delta in its batch."""
+    api = Api(client)
+    _sign_ins(api, 2)
+    token = api.member("fold-booker:720")
+    body = {"service_id": "spa-1", "starts_at": iso(aws.clock.now() + timedelta(days=3)), "price": 10_000}
+    status, out = api.post("/v1/bookings", body, token=token)
+    assert status == 201 and out["status"] == "confirmed", out
+    records = _stream_records(aws)
+    assert stream.handle_records(aws, records) == []  # nothing failed: the batch folded whole
+    t = _totals(api)
+    assert (t["auth_asked"], t["decisions"], t["orders"], t["order_amount"]) == (3, 1, 1, 10_000)
+    assert fold_metrics(aws) == 0  # nothing left behind for the sweep
+    assert not list(aws.table.query("pk = :p", {":p": "METRIC#scenario#None"}))

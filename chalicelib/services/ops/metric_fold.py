@@ -75,7 +75,7 @@ def _sums(chunk: list[dict]) -> dict[tuple[str, str], tuple[dict, dict]]:
             add, labels = out.setdefault((d["pk"], d["sk"]), ({}, {}))
             for name, value in d["add"].items():
                 add[name] = add.get(name, 0) + int(value)
-            labels.update(d.get("set", {}))
+            labels.update({k: v for k, v in d.get("set", {}).items() if v is not None})  # no label is None
     return out
 
 

@@ -72,6 +72,11 @@ def _daily(pk: str, day: str, add: dict[str, int], **labels: str) -> dict | None
     return {"pk": pk, "sk": day, "add": add, "set": {"type": "metric", "day": day, **labels}} if add else None
 
 
+def _in_scenario(scenario: str | None, day: str, add: dict[str, int]) -> dict | None:
+    """The scenario partition's share of a delta; none for what no scenario decided (bookings)."""
+    return _daily(scenario_pk(scenario), day, add, scenario=scenario) if scenario else None
+
+
 def _total(band: str | None, add: dict[str, int]) -> dict | None:
     """A running-total delta of one band (None when nothing moves)."""
     add = {k: v for k, v in add.items() if v}
@@ -115,7 +120,7 @@ def stage_decision(
     uow: UnitOfWork,
     day: str,
     band: str | None,
-    scenario: str,
+    scenario: str | None,
     outcome: str,
     amount: int,
     first_order: bool = False,
@@ -127,13 +132,14 @@ def stage_decision(
     "review" only counts a review opened: call again with the final outcome when the operator decides.
     amount (fen): the order value (item value or order amount) counted when not rejected.
     first_order / second_order: this accepted order is the member's 1st / 2nd (repurchase rate).
+    scenario None (a booking has none): counted in the band's partition only.
     """
     labels = {"band": band or NO_BAND}
     if outcome == REVIEW:
         _stage(
             uow,
             _daily(band_pk(band), day, {"reviews": 1}, **labels),
-            _daily(scenario_pk(scenario), day, {"reviews": 1}, scenario=scenario),
+            _in_scenario(scenario, day, {"reviews": 1}),
         )
         return
     accepted = outcome != REJECTED
@@ -148,18 +154,19 @@ def stage_decision(
     _stage(
         uow,
         _daily(band_pk(band), day, add, **labels),
-        _daily(scenario_pk(scenario), day, add, scenario=scenario),
+        _in_scenario(scenario, day, add),
         _total(band, {"buyers": int(first_order), "repeat_buyers": int(second_order)}) if accepted else None,
     )
 
 
-def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str, defaulted: bool) -> None:
-    """A rental/order/booking reached its end: closed normally, or defaulted (bad debt)."""
+def stage_closed(uow: UnitOfWork, day: str, band: str | None, scenario: str | None, defaulted: bool) -> None:
+    """A rental/order/booking reached its end: closed normally, or defaulted (bad debt). A booking has no
+    scenario: counted in its band only."""
     add = {"closed": 1, "defaulted": int(defaulted)}
     _stage(
         uow,
         _daily(band_pk(band), day, add, band=band or NO_BAND),
-        _daily(scenario_pk(scenario), day, add, scenario=scenario),
+        _in_scenario(scenario, day, add),
     )
 
 
