@@ -37,10 +37,11 @@ def _outbox(deps: Deps, now: datetime) -> list[dict]:
 CLAIM_SECONDS = 60  # a publisher that dies mid-way leaves the entry to the sweep after this long
 
 
-def publish_one(deps: Deps, body: dict) -> None:
+def publish_one(deps: Deps, body: dict, endpoint_list: list[dict] | None = None) -> None:
     """Record the event for the webhooks, put it on the bus, mark it published. The stream and the sweep
     may hand the same entry over at once: a claim (moving its due_at ahead, conditionally) lets one of
-    them publish; a publisher that fails leaves the claim to lapse and the sweep to try again."""
+    them publish; a publisher that fails leaves the claim to lapse and the sweep to try again.
+    `endpoint_list`: the webhook endpoints read once for a stream batch (else read per event)."""
     from datetime import timedelta
 
     from ..clock import iso
@@ -62,7 +63,7 @@ def publish_one(deps: Deps, body: dict) -> None:
     except ConditionFailed:
         return  # another publisher claimed it first
     reactions.react(deps, entry)  # what the event moves here (referral triggers); idempotent
-    record_event(deps, entry)  # the event log and its webhook deliveries, once per event
+    record_event(deps, entry, endpoint_list)  # the event log and its webhook deliveries, once per event
     out = deps.events.put_events(
         Entries=[
             {

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from ..log import logger
 from ..ports import Deps
 from ..services.ops import metric_fold
+from ..services.webhooks import endpoints
 from ..store.dynamo import from_dynamo
 from .outbox import publish_one
 
@@ -65,12 +66,16 @@ def handle_records(deps: Deps, records: Iterable[dict]) -> list[str]:
     numbers of those that failed (reported as batchItemFailures: the stream retries from the first)."""
     records = list(records)
     failed: list[str] = fold_metrics(deps, records)
-    for record in records:
-        entry = event_entry(record)
-        if entry is None:
-            continue
+    entries = [(record, entry) for record in records if (entry := event_entry(record)) is not None]
+    # The webhook endpoints, read once for the batch (not once per event: up to 100 identical Queries).
+    try:
+        endpoint_list = endpoints.all_endpoints(deps.table) if entries else []
+    except Exception:  # unread: every event of the batch is retried by the stream
+        logger.exception("webhook endpoints unread", extra={"events": len(entries)})
+        return failed + [record["dynamodb"]["SequenceNumber"] for record, _ in entries]
+    for record, entry in entries:
         try:
-            publish_one(deps, {"pk": entry["pk"], "sk": entry["sk"]})
+            publish_one(deps, {"pk": entry["pk"], "sk": entry["sk"]}, endpoint_list)
         except Exception:  # one bad record must not stop the others; the stream retries it
             logger.exception("stream record failed", extra={"pk": entry["pk"]})
             failed.append(record["dynamodb"]["SequenceNumber"])

@@ -129,3 +129,32 @@ def test_the_stream_and_the_sweep_racing_publish_an_event_once(client, aws, monk
     publish_one(aws, body)  # and a late duplicate
     assert len(puts) == 1
     assert "due_pk" not in aws.table.get(entry["pk"], entry["sk"])
+
+
+def test_a_stream_batch_reads_the_webhook_endpoints_once_and_every_event_gets_its_deliveries(client, aws):
+    api = Api(client)
+    reader = _reader(aws)
+    with Receiver() as receiver:
+        api.admin("POST", "/v1/admin/webhooks", {"url": receiver.url, "events": ["*"]})
+        api.admin("POST", "/v1/admin/webhooks", {"url": receiver.url, "events": ["credit.*"]})
+        for code in ("sam:760", "tia:760", "uma:760"):
+            api.member(code)
+        drain(aws, "sandbox-notifications")
+        records = _records(reader)
+        events = [r for r in records if "event_type" in r["dynamodb"]["NewImage"]]
+        assert len(events) >= 3
+        listings: list[str] = []
+        real = aws.table.query
+
+        def counting(key_condition, values, **kw):
+            listings.extend([values[":p"]] if values.get(":p") == "webhooks" else [])
+            return real(key_condition, values, **kw)
+
+        aws.table.query = counting
+        assert handle_records(aws, records) == []
+        aws.table.query = real
+        assert listings == ["webhooks"]  # once for the batch, not once per event
+        drain(aws, "webhook-deliveries")
+        types = [r["dynamodb"]["NewImage"]["event_type"]["S"] for r in events]
+        wanted = types + [t for t in types if t.startswith("credit.")]  # "*" takes all, "credit.*" its own
+        assert "credit.granted" in types and sorted(e["type"] for e in receiver.events()) == sorted(wanted)

@@ -66,10 +66,11 @@ def _delivery(event: dict, endpoint_id: str, now: datetime) -> dict:
     }
 
 
-def record_event(deps: Any, entry: dict) -> bool:
+def record_event(deps: Any, entry: dict, endpoint_list: list[dict] | None = None) -> bool:
     """Record the event of audit entry `entry` once, with a pending delivery for each endpoint that wants
     its type, and queue the first attempts. A repeat (duplicate stream record, outbox rerun) finds the
-    record and does nothing: effects happen once per event. Returns whether this call recorded it."""
+    record and does nothing: effects happen once per event. Returns whether this call recorded it.
+    `endpoint_list`: the endpoints as read once for a whole stream batch (else read here)."""
     now = deps.clock.now()
     eid = rules.event_id(entry["pk"], entry["sk"])
     created = parse_iso(entry["at"])
@@ -87,7 +88,8 @@ def record_event(deps: Any, entry: dict) -> bool:
     }
     uow = UnitOfWork(deps.table, now, "system", deps.queues.send)
     uow.put(event, condition="attribute_not_exists(pk)", on_fail=Conflict("event already recorded"))
-    targets = [e["id"] for e in endpoints.all_endpoints(deps.table) if rules.wants(e["events"], entry["event_type"])]
+    listed = endpoints.all_endpoints(deps.table) if endpoint_list is None else endpoint_list
+    targets = [e["id"] for e in listed if rules.wants(e["events"], entry["event_type"])]
     for endpoint_id in targets:
         item = _delivery(event, endpoint_id, now)
         uow.put(item)
