@@ -4,10 +4,12 @@ Checks on every response: never a 5xx, every 4xx in the error envelope of API.md
 documented status codes and content types, 2xx bodies matching their schema, and schema-violating input
 rejected with a 4xx. Path parameters are either generated or (3 times in 4) the id of a real object
 of the fuzzing member (an object seeded for that very operation where another would consume it first),
-and as often the valid bodies of some operations carry real values (BODY_AIMS), so the handlers' logic
-is reached, not only the 404 branch. An operation a new member must call (a referral binding, a team join)
-is fuzzed as a member seeded for it (World.tokens), and the one object the clock's fuzzing would close
-first (a team open for at most a week) is seeded the moment its operation is fuzzed (World.just_in_time).
+and as often the valid bodies of some operations carry real values (BODY_AIMS, and World.bodies for values
+only the seed knows), so the handlers' logic is reached, not only the 404 branch. Two operations the rules
+keep from the fuzzing member are fuzzed as a member seeded for them (World.tokens): binding a referral code
+(for members without an order) and joining a team (refused to the blacklisted, which the fuzzing member's
+overdue rentals make it). The one object the clock's fuzzing would close first (a team lasts at most a
+week) is seeded the moment its operation's fuzzing starts (World.just_in_time).
 Every operation must answer 2xx at least once, but those listed in NEVER_2XX with the reason.
 
 FUZZ_EXAMPLES sets the examples per operation (default 20: about 45 s; `make fuzz` runs 300).
