@@ -22,15 +22,16 @@ demo: $(STAMP)
 # served by AWS's own emulator (DynamoDB Local, when Java is present).
 # The suite runs in a few groups so one process never holds every test's memory (the embedded moto
 # server lives in the test process); together they are every test under tests/. Each group is spread
-# over TEST_WORKERS processes by pytest-xdist, a test file to a worker (module fixtures stay whole);
+# over TEST_WORKERS processes by pytest-xdist (the fuzz run excepted), a test file to a worker (module fixtures stay whole);
 # every worker has its own embedded endpoint, and tests never share a table or a queue.
 TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 TEST_GROUPS := "tests/api tests/bench tests/domain tests/store tests/providers tests/remote" \
                "$(wildcard tests/flows/test_[a-o]*.py)" "$(wildcard tests/flows/test_[p-z]*.py)" \
-               "tests/fuzz tests/properties"
+               "tests/properties"
 test: lint browser
 	@for group in $(TEST_GROUPS); do $(PYTEST) $$group || exit 1; done
+	$(PY) -m pytest -q -p no:cacheprovider -n 0 tests/fuzz  # one process: schemathesis' per-operation tests collapse under xdist
 	$(PY) tools/dynamodb_local.py -- $(PYTEST) tests/api
 	$(PY) tools/dynamodb_local.py -- $(PYTEST) tests/flows
 
@@ -47,7 +48,7 @@ lint: $(STAMP)
 # Schemathesis against the running local stack, longer than the bounded run inside `make test`.
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider -s tests/fuzz
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider -n 0 -s tests/fuzz
 
 # Debian's Chromium and its driver for the dashboard's browser test, installed only when missing
 # (as root with apt-get; elsewhere the test is skipped). Never a browser download of its own.

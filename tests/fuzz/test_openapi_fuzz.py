@@ -287,6 +287,8 @@ def _reviews(base: str, admin: dict, large_order: dict) -> dict[str, dict[str, s
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
+    # Under pytest-xdist schemathesis gives one test for the whole document instead of one per operation.
+    assert "PYTEST_XDIST_WORKER" not in os.environ, "run tests/fuzz in one process (pytest -n 0)"
     stack = LocalStack(tmp_path_factory.mktemp("fuzz") / "stack.log")
     stack.start()
     started = time.perf_counter()
