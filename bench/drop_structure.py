@@ -183,9 +183,19 @@ def structure(trace: PageTrace) -> dict[str, Any]:
     }
 
 
-def replay(trace: PageTrace, workers: int, rtt: float) -> dict[str, Any]:
-    """Makespan of the traced pages on `workers` workers, every call one round trip of `rtt` seconds,
-    and the hottest partition key's write units per second in that schedule."""
+def replay(trace: PageTrace, workers: int, rtt: float, txn_rtt: float | None = None) -> dict[str, Any]:
+    """Makespan of the traced pages on `workers` workers, every call one round trip of `rtt` seconds
+    (a TransactWriteItems `txn_rtt`, when given), and the hottest partition key's write units per
+    second in that schedule."""
+
+    def ends(calls: list[str]) -> list[float]:
+        """When each of a page's calls returns, from the page's start (the worker's receive first)."""
+        out, t = [], rtt
+        for op in calls:
+            t += txn_rtt if txn_rtt is not None and op == "TransactWriteItems" else rtt
+            out.append(t)
+        return out
+
     pages = trace.pages
     targets = {p.next for p in pages.values() if p.next}
     start0 = len(trace.drop_calls) * rtt
@@ -199,14 +209,14 @@ def replay(trace: PageTrace, workers: int, rtt: float) -> dict[str, Any]:
         available, _, key = heapq.heappop(ready)
         start = max(worker_free, available)
         page = pages[key]
-        done = start + (len(page.calls) + WORKER_CALLS) * rtt
+        returns = ends(page.calls)
+        done = start + (returns[-1] if returns else rtt) + rtt  # the worker's delete last
         if page.next in pages and page.handoff is not None:
-            heapq.heappush(ready, (start + (page.handoff + 2) * rtt, seq, page.next))
+            heapq.heappush(ready, (start + returns[page.handoff], seq, page.next))
             seq += 1
         for w in page.writes:
-            second = int(start + (w.call + 1) * rtt)
             for part, n in w.partitions:
-                units[part][second] += n
+                units[part][int(start + returns[w.call])] += n
         heapq.heappush(free, done)
         end = max(end, done)
     scale = 1 / min(1.0, end) if end > 0 else 0.0  # a run shorter than a second: its rate per second

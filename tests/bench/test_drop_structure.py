@@ -90,3 +90,12 @@ def test_item_size_follows_dynamodbs_rules():
     assert item_size({"n": {"N": "12345"}}) == 1 + 3  # 5 digits: 3 bytes
     assert item_size({"m": {"M": {"a": {"S": "xy"}}}}) == 1 + 3 + (1 + 1 + 2)
     assert item_size({"l": {"L": [{"BOOL": True}]}}) == 1 + 3 + (1 + 1)
+
+
+def test_slower_transactions_lengthen_the_pages_but_not_the_chain_steps():
+    trace = _chains(chains=2, length=3)
+    # one worker: the six transactions take 3 rtt each instead of 1
+    assert replay(trace, workers=1, rtt=RTT, txn_rtt=3 * RTT)["seconds"] == pytest.approx((29 + 6 * 2) * RTT)
+    # a worker for every page: a chain step (receive, Query, SendMessage) holds no transaction, so only the
+    # last page's one transaction adds its 2 rtt to the critical path
+    assert replay(trace, workers=8, rtt=RTT, txn_rtt=3 * RTT)["seconds"] == pytest.approx((11 + 2) * RTT)
