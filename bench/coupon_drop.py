@@ -15,7 +15,7 @@ assumes; it is a model, never asserted in tests.
 Options (environment): BENCH_DROP_SIZES=10000,100000 (a 100,000 run takes 3-5 min on a 2-core machine),
 BENCH_DROP_WORKERS=1,4,8 (live runs), BENCH_DROP_REPLAY_WORKERS=1,4,8,16,32, BENCH_DROP_RTT_MS=8, BENCH_DROP_TXN_RTT_MS=20,
 BENCH_DROP_LIVE_MODEL=1 (every live run again with the round trip slept after each call:
-bench.common.RoundTripModel), BENCH_DROP_RERUN=0 (skip the rerun), BENCH_DROP_BACKEND=moto.
+bench.common.RoundTripModel; `only`: just those), BENCH_DROP_RERUN=0 (skip the rerun), BENCH_DROP_BACKEND=moto.
 Run standalone: .venv/bin/python bench/coupon_drop.py (also part of `make bench`).
 """
 
@@ -38,7 +38,7 @@ SIZES = [int(n) for n in os.environ.get("BENCH_DROP_SIZES", str(MEMBERS)).split(
 WORKERS = [int(n) for n in os.environ.get("BENCH_DROP_WORKERS", "1,4,8").split(",")]
 RTT_MS = float(os.environ.get("BENCH_DROP_RTT_MS", "8"))  # the modelled round trip (replay; live runs if asked)
 TXN_RTT_MS = float(os.environ.get("BENCH_DROP_TXN_RTT_MS", "20"))  # a 26-item transaction, in the second replay
-RTTS = [0.0, RTT_MS] if os.environ.get("BENCH_DROP_LIVE_MODEL") == "1" else [0.0]
+RTTS = {"1": [0.0, RTT_MS], "only": [RTT_MS]}.get(os.environ.get("BENCH_DROP_LIVE_MODEL", ""), [0.0])
 REPLAY_WORKERS = [int(n) for n in os.environ.get("BENCH_DROP_REPLAY_WORKERS", "1,4,8,16,32").split(",")]
 RERUN = os.environ.get("BENCH_DROP_RERUN", "1") != "0"
 RUN_GOALS = {"write_calls_per_1000_coupons": "<= 45", "coupons_issued": "= members", "coupons_issued_by_rerun": "= 0"}
