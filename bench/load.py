@@ -206,22 +206,6 @@ def _http(
         return err.code, json.loads(err.read() or b"{}")
 
 
-def _dynamodb_local() -> tuple[Any, str] | None:
-    """DynamoDB Local started (tools/dynamodb_local.py's installer and launcher), or None when unavailable."""
-    import shutil
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import dynamodb_local  # type: ignore[import-not-found]
-
-    if os.environ.get("LOAD_BACKEND") == "moto" or not (shutil.which("java") and shutil.which("npm")):
-        return None
-    try:
-        proc, port = dynamodb_local.start(dynamodb_local.install())
-    except (SystemExit, OSError, Exception):  # noqa: BLE001 - reported as "moto" below
-        return None
-    return proc, f"http://127.0.0.1:{port}"
-
-
 def _serve(deps: Any) -> tuple[Any, str]:
     """The local stack's HTTP server (as `make run` builds it) in a thread on a free port."""
     from chalice.cli.factory import CLIFactory
@@ -239,8 +223,10 @@ def _serve(deps: Any) -> tuple[Any, str]:
 
 
 def measure() -> dict[str, Any]:
+    from bench.common import start_dynamodb_local
+
     with open(os.devnull, "w") as sink, redirect_stdout(sink), redirect_stderr(sink):
-        ddb = _dynamodb_local()
+        ddb = start_dynamodb_local(skip=os.environ.get("LOAD_BACKEND") == "moto")
         if ddb:
             os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = ddb[1]
         try:
