@@ -151,7 +151,11 @@ def _drop(deps, now, force: bool = False, workers: int = 1, trace=None) -> int:
 
 
 def _issued(deps, month: str) -> int:
-    entries = deps.table.query("pk = :p", {":p": f"AUDIT#drop#credit_day#{month}"})
+    from chalicelib.services.marketing import coupon_drops
+    from chalicelib.store.schema import shard_count
+
+    entities = [coupon_drops.issued_entity("credit_day", month, s) for s in range(shard_count())]
+    entries = [e for entity in entities for e in deps.table.query("pk = :p", {":p": f"AUDIT#{entity}"})]
     return sum(int(e["data"].get("count", 0)) for e in entries if e["action"] == "coupons_issued")
 
 

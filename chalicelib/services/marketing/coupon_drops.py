@@ -18,7 +18,7 @@ from ...clock import iso, parse_iso
 from ...domain import coupons as rules
 from ...domain.errors import DomainError
 from ...ports import Deps
-from ...store.schema import shard_count
+from ...store.schema import shard_count, shard_of
 from ...store.uow import Retry, UnitOfWork
 from ..ops import metrics
 from .coupons import coupon_id, coupon_item, coupon_key
@@ -130,7 +130,9 @@ def drop_credit_day(deps: Deps, now: datetime, force: bool = False) -> int:
             "at": iso(now),
         }
     )
-    uow.audit(f"drop#credit_day#{month}", "credit_day_dropped", data={"pages": len(pages)})
+    # Where the pages' coupons_issued entries are (the drop's own entity names them for operators).
+    spread = [issued_entity("credit_day", month, s) for s in range(shard_count())]
+    uow.audit(f"drop#credit_day#{month}", "credit_day_dropped", data={"pages": len(pages), "issued_in": spread})
     uow.commit()
     return len(pages)
 
@@ -181,7 +183,7 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
                 values={":maxb": grant.budget - total} if grant.budget is not None else None,
             )
         uow.audit(
-            f"drop#{grant.kind}#{grant.ref}",
+            issued_entity(grant.kind, grant.ref, shard_of(member_ids[0])),
             "coupons_issued",
             event="coupons.issued",
             data={
@@ -197,6 +199,12 @@ def _issue_chunk(deps: Deps, grant: Grant, member_ids: list[str]) -> int:
         except (Retry, DomainError) as exc:
             member_ids = _without_existing(member_ids, exc)
     raise RuntimeError("coupon batch still contended; the message will be retried")
+
+
+def issued_entity(kind: str, ref: str, shard: int) -> str:
+    """The audit entity of a drop's coupons_issued entries: spread over the shards (by the batch's first
+    member), so parallel pages never write one audit partition (nor one outbox partition) together."""
+    return f"drop#{kind}#{ref}#{shard}"
 
 
 def _without_existing(member_ids: list[str], exc: Exception) -> list[str]:
