@@ -64,19 +64,6 @@ def _verify_figures() -> dict[str, float]:
     }
 
 
-class _MemoryTable:
-    """Just enough of the table for the adapter's band-edge cache (no AWS in this figure)."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict] = {}
-
-    def get(self, pk: str, sk: str) -> dict | None:
-        return self.items.get((pk, sk))
-
-    def put(self, item: dict, condition: str | None = None) -> None:
-        self.items[(item["pk"], item["sk"])] = item
-
-
 def _band_figures() -> dict[str, float]:
     from chalicelib.clock import SystemClock
     from chalicelib.config import Settings
@@ -133,11 +120,29 @@ class _MemoryTable:
             raise ConditionFailed("exists")
         self.items[(item["pk"], item["sk"])] = dict(item)
 
-    def update(self, pk: str, sk: str, update: str, names: dict, values: dict, **_: object) -> dict:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        update: str | None = None,
+        condition: str | None = None,
+        names: dict | None = None,
+        values: dict | None = None,
+        *,
+        set: dict | None = None,
+        add: dict | None = None,
+        remove: list[str] | None = None,
+    ) -> dict:
+        """Table.update's two forms: a written "SET #a = :a, ..." expression, or set/add/remove."""
         item = self.items.setdefault((pk, sk), {"pk": pk, "sk": sk})
-        for part in update[4:].split(", "):
+        for part in update[4:].split(", ") if update else []:
             name, value = part.split(" = ")
-            item[names[name]] = values[value]
+            item[(names or {})[name]] = (values or {})[value]
+        item.update(set or {})
+        for name, n in (add or {}).items():
+            item[name] = item.get(name, 0) + n
+        for name in remove or []:
+            item.pop(name, None)
         return item
 
 
