@@ -54,19 +54,31 @@ def fetch(provider: Any, day: date) -> list[BillLine]:
     url, hash_type, expected = answer.get("download_url"), answer.get("hash_type"), answer.get("hash_value")
     if not url or hash_type != "SHA1" or not expected:
         raise BillUnavailable(f"wechat bill {day}: no download_url or an unknown hash_type {hash_type!r}")
+    where = f"wechat bill {day}"
+    raw = download(provider, url, where)
+    text = checked_text(raw, str(expected), where, gzipped=raw[:2] == b"\x1f\x8b")  # tar_type GZIP
+    return parse(text, lambda number: ledger.recall(provider.deps.table, provider.name, number))
+
+
+def download(provider: Any, url: str, where: str) -> bytes:
+    """A bill file at its download_url: a signed APIv3 GET whose answer carries no signature to check."""
     split = urlsplit(url)
     resp, _ = provider.client.raw("GET", split.path + (f"?{split.query}" if split.query else ""))
     if resp.status != 200:
-        raise BillUnavailable(f"wechat bill {day}: download answered HTTP {resp.status}")
-    raw = resp.body
-    if raw[:2] == b"\x1f\x8b":  # tar_type GZIP: the digest is of the file inside
+        raise BillUnavailable(f"{where}: download answered HTTP {resp.status}")
+    return bytes(resp.body)
+
+
+def checked_text(raw: bytes, expected: str, where: str, gzipped: bool) -> str:
+    """The bill's text, gunzipped first when `gzipped`: the SHA1 WeChat gives is of the file inside."""
+    if gzipped:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise BillUnavailable(f"wechat bill {day}: a broken gzip") from exc
-    if not hmac.compare_digest(hashlib.sha1(raw).hexdigest(), str(expected).lower()):  # noqa: S324 - WeChat's own
-        raise BillUnavailable(f"wechat bill {day}: the file fails its SHA1 check")
-    return parse(raw.decode("utf-8-sig"), lambda number: ledger.recall(provider.deps.table, provider.name, number))
+            raise BillUnavailable(f"{where}: a broken gzip") from exc
+    if not hmac.compare_digest(hashlib.sha1(raw).hexdigest(), expected.lower()):  # noqa: S324 - WeChat's own
+        raise BillUnavailable(f"{where}: the file fails its SHA1 check")
+    return raw.decode("utf-8-sig")
 
 
 def to_fen(text: str) -> int:

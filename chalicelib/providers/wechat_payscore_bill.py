@@ -30,19 +30,16 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
-import gzip
-import hashlib
-import hmac
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from ..clock import iso
 from ..domain.errors import ProviderNotConfigured
 from ..domain.reconciliation import BillLine
 from . import ledger
 from .base import BillUnavailable
-from .wechat_bill import BEIJING_FORMAT, NOTHING_THAT_DAY, our_lines, to_fen
+from .wechat_bill import BEIJING_FORMAT, NOTHING_THAT_DAY, checked_text, download, our_lines, to_fen
 from .wechat_format import BEIJING
 
 PATH = "/v3/payscore/merchant-bill"
@@ -134,21 +131,12 @@ def _part(provider: Any, day: date, part: dict) -> str:
         raise BillUnavailable(f"{where}: encrypt_key does not open with our private key") from exc
     if len(key) != KEY_BYTES:
         raise BillUnavailable(f"{where}: the bill key is not {KEY_BYTES} bytes")
-    split = urlsplit(str(url))
-    resp, _ = provider.client.raw("GET", split.path + (f"?{split.query}" if split.query else ""))
-    if resp.status != 200:
-        raise BillUnavailable(f"{where}: download answered HTTP {resp.status}")
+    sealed = download(provider, str(url), where)
     try:
-        packed = AESGCM(key).decrypt(str(nonce).encode(), resp.body, None)
+        packed = AESGCM(key).decrypt(str(nonce).encode(), sealed, None)
     except (InvalidTag, ValueError) as exc:
         raise BillUnavailable(f"{where}: the file fails its AES-GCM tag") from exc
-    try:
-        raw = gzip.decompress(packed)
-    except (OSError, EOFError) as exc:
-        raise BillUnavailable(f"{where}: a broken gzip") from exc
-    if not hmac.compare_digest(hashlib.sha1(raw).hexdigest(), str(expected).lower()):  # noqa: S324 - WeChat's own
-        raise BillUnavailable(f"{where}: the file fails its SHA1 check")
-    return raw.decode("utf-8-sig")
+    return checked_text(packed, str(expected), where, gzipped=True)  # "需先解密、再解压"
 
 
 def _column(header: list[str], names: tuple[str, ...]) -> str | None:
