@@ -62,11 +62,13 @@ browser:
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# The deploy template: Chalice's SAM template merged with the one schema's table, queues and bus.
+# The deploy template: Chalice's SAM template merged with the one schema's table, queues and bus;
+# the code zip gets the bytecode of every module, which Lambda's read-only code directory cannot cache.
 package: $(STAMP)
 	mkdir -p build
 	$(PY) -m chalicelib.store.template > build/resources.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template build/resources.json build/package
+	$(PY) tools/bytecode.py build/package
 
 # Deploys that merged template (never `chalice deploy`: it drops per-record failure reporting, the
 # secrets and the schema's resources). Needs the AWS CLI, credentials and a bucket for the code.

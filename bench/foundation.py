@@ -1,4 +1,5 @@
-"""Round trips of sign-in, authorization and GET /v1/me; cold import of app.py against its dependencies."""
+"""Round trips of sign-in, authorization and GET /v1/me; cold import of app.py against its dependencies, and
+of a first request from the Lambda package `make package` builds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 from bench.common import PROJECT_DIR, start_split, start_stack, table
 
@@ -88,16 +92,20 @@ def _compile_sources() -> None:
     compileall.compile_dir(str(PROJECT_DIR / "chalicelib"), quiet=2)
 
 
-def _import_seconds(statement: str) -> tuple[float, float]:
-    """(wall, CPU) seconds of one cold import in a fresh interpreter."""
+def _import_seconds(statement: str, code_dir: Path | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one cold import in a fresh interpreter; from the project, or from an unpacked
+    Lambda package (code_dir) the way Lambda imports it: first on the path, and no bytecode written."""
     code = (
         "import time; t, c = time.perf_counter(), time.process_time(); "
         f"{statement}; print(time.perf_counter() - t, time.process_time() - c)"
     )
+    env = _deployed_environment()
+    if code_dir is not None:
+        env = {**env, "PYTHONPATH": str(code_dir), "PYTHONDONTWRITEBYTECODE": "1"}
     out = subprocess.run(
         [sys.executable, "-X", "frozen_modules=off", "-c", code],
-        cwd=PROJECT_DIR,
-        env=_deployed_environment(),
+        cwd=code_dir or PROJECT_DIR,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -134,6 +142,27 @@ def import_ratio(runs: int = 7) -> dict[str, float]:
         "import ratio incl. first request (CPU time)": round(cpu["first"] / cpu["deps"], 3),
         "import deps + one pydantic model (s)": round(wall["floor"], 4),
         "import ratio incl. first request, against deps + one pydantic model": round(wall["first"] / wall["floor"], 3),
+    }
+
+
+def package_cold_start(runs: int = 5) -> dict[str, float]:
+    """CPU of the first request's imports (dependencies included) from the zip `make package` builds, with
+    its bytecode (tools/bytecode.py) and with the sources alone, as Chalice zips them: Lambda's code
+    directory is read-only, so without bytecode every cold start compiles every module it imports."""
+    subprocess.run(["make", "-s", "package"], cwd=PROJECT_DIR, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        shipped, bare = Path(scratch, "bytecode"), Path(scratch, "sources")
+        with zipfile.ZipFile(PROJECT_DIR / "build" / "package" / "deployment.zip") as package:
+            package.extractall(shipped)
+            package.extractall(bare, members=[n for n in package.namelist() if "__pycache__/" not in n])
+        cpu: dict[str, list[float]] = {"bytecode": [], "sources": []}
+        for _ in range(runs):
+            for name, code_dir in (("bytecode", shipped), ("sources", bare)):
+                cpu[name].append(_import_seconds(FIRST_REQUEST_IMPORTS, code_dir)[1])
+    with_bytecode, sources_only = (statistics.median(cpu[name]) * 1000 for name in ("bytecode", "sources"))
+    return {
+        "first request from the package, sources only (CPU ms)": round(sources_only, 1),
+        "first request from the package, with its bytecode (CPU ms)": round(with_bytecode, 1),
     }
 
 
@@ -185,7 +214,7 @@ GOALS = {
 
 
 def measure() -> dict[str, float]:
-    return {**round_trips(), **import_ratio(), **cold_clients(), **app_cpu_per_request()}
+    return {**round_trips(), **import_ratio(), **package_cold_start(), **cold_clients(), **app_cpu_per_request()}
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
 """The deploy path: `make deploy` deploys the template `make package` builds (Chalice's SAM template
 merged with the one schema). Proved without an AWS account: cfn-lint passes; aws-sam-translator turns
 it into the plain CloudFormation that AWS would run, checked against the app and the schema; and that
-stack is created on the embedded endpoint's CloudFormation (moto), less what moto cannot build."""
+stack is created on the embedded endpoint's CloudFormation (moto), less what moto cannot build.
+The code zip carries the bytecode of every module, and a cold start from it compiles nothing."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -44,6 +47,9 @@ def template(tmp_path_factory):
         env=env,
         check=True,
         capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "tools/bytecode.py", str(out / "pkg")], cwd=PROJECT_DIR, check=True, capture_output=True
     )
     return out / "pkg" / "sam.json"
 
@@ -98,11 +104,41 @@ def test_make_deploy_deploys_the_packaged_template_and_the_readme_documents_only
     ).stdout
     steps = [line for line in dry.splitlines() if re.search(r"chalice package|aws cloudformation", line)]
     assert "package --stage prod --merge-template" in steps[0] and steps[0].rstrip().endswith("build/package")
+    assert "tools/bytecode.py build/package" in dry.split(steps[0], 1)[1].split(steps[1], 1)[0]
     assert "aws cloudformation package --template-file build/package/sam.json --s3-bucket b" in steps[1]
     assert "aws cloudformation deploy --template-file build/package/packaged.json" in steps[2]
     assert "CAPABILITY_IAM" in steps[2] and len(steps) == 3
     deploy = (PROJECT_DIR / "README.md").read_text().split("## Deploy", 1)[1].split("\n## ", 1)[0]
     assert "make deploy" in deploy and "chalice deploy" not in deploy
+
+
+def test_the_code_zip_carries_unchecked_bytecode_for_every_source_and_no_other(template):
+    with zipfile.ZipFile(template.parent / "deployment.zip") as z:
+        names = set(z.namelist())
+        sources = {n for n in names if n.endswith(".py")}
+        bytecode = {n for n in names if n.endswith(".pyc")}
+        assert {"app.py", "chalicelib/bootstrap.py", "pydantic/main.py", "aws_lambda_powertools/__init__.py"} <= sources
+        assert bytecode == {importlib.util.cache_from_source(s) for s in sources}
+        for name in bytecode:
+            header = z.read(name)[:8]
+            # PEP 552: this interpreter's magic, then flags 0b01 = hash-based, source never checked
+            assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:], "little") == 1, name
+
+
+def test_a_cold_start_from_the_package_imports_the_first_request_from_bytecode_alone(template, tmp_path):
+    """Every source in the unpacked package is replaced by one that raises: the first request's imports
+    still succeed, so none of them was compiled at the cold start (Lambda's code directory is read-only)."""
+    from bench.foundation import FIRST_REQUEST_IMPORTS
+
+    with zipfile.ZipFile(template.parent / "deployment.zip") as z:
+        z.extractall(tmp_path)
+    for source in tmp_path.rglob("*.py"):
+        source.write_text("raise ImportError('compiled from source at a cold start')\n")
+    probe = f"{FIRST_REQUEST_IMPORTS}; import pydantic, app; print(pydantic.__file__); print(app.__file__)"
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all(line.startswith(str(tmp_path)) for line in result.stdout.split()), result.stdout
 
 
 def test_every_function_with_its_secrets_and_the_resources_it_names(cfn, app):
@@ -341,3 +377,16 @@ def test_the_stack_creates_every_schedule_on_its_function(stack, cfn, aws_client
         for s in app.event_sources
         if getattr(s, "schedule_expression", None) is not None
     }
+
+
+def test_bytecode_for_another_runtime_than_this_interpreter_stops_the_build(tmp_path):
+    sam = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.9"}}}}
+    (tmp_path / "sam.json").write_text(json.dumps(sam))
+    with zipfile.ZipFile(tmp_path / "deployment.zip", "w") as z:
+        z.writestr("app.py", "x = 1\n")
+    result = subprocess.run(
+        [sys.executable, "tools/bytecode.py", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "python3.9" in result.stderr
+    with zipfile.ZipFile(tmp_path / "deployment.zip") as z:
+        assert z.namelist() == ["app.py"]  # untouched
