@@ -23,6 +23,31 @@ PROVIDERS = {
 }
 
 
+class Clients:
+    """The container's AWS clients, each made on its first use, all from one session: a session per client
+    loads the endpoint rules and its loader's files again (twice the CPU of a cold start's clients). Made
+    under a lock, as a session is not thread-safe; the clients are."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session: Any = None
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._made:
+                if self._session is None:
+                    self._session = _session()
+                self._made[service] = _client(service, self._settings, self._session)
+            return self._made[service]
+
+    def made(self) -> list[str]:
+        """The services whose client exists (what a cold start paid for)."""
+        with self._lock:
+            return sorted(self._made)
+
+
 @dataclass
 class Deps:  # the concrete container; services see it through ports.Deps
     """Everything a service, job or route needs from the outside world."""
@@ -31,10 +56,22 @@ class Deps:  # the concrete container; services see it through ports.Deps
     table: Table
     queues: Queues
     clock: Clock
-    events: Any = None  # EventBridge client
+    # EventBridge: only the outbox worker publishes, so the client is made on its first use
+    events_client: Any = None
+    clients: Clients | None = None
     providers: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _secret_read: bool = False
+
+    @property
+    def events(self) -> Any:
+        if self.events_client is None and self.clients is not None:
+            self.events_client = self.clients.get("events")  # Clients.get makes it once under its lock
+        return self.events_client
+
+    @events.setter
+    def events(self, client: Any) -> None:
+        self.events_client = client
 
     def provider(self, name: str) -> Any:
         """The provider adapter by name, imported on first use (keeps cold start small)."""
@@ -97,16 +134,17 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, **ov
     # files once for all of them (a session per client loads them again: twice the CPU of a cold start's
     # clients, bench/foundation.py). Made here, in the one thread that bootstraps, as a session is not
     # thread-safe; the clients are.
-    session = _session() if not all(overrides.get(k) for k in ("table", "queues", "events")) else None
-    table = overrides.pop("table", None) or Table(_client("dynamodb", settings, session), settings.table_name)
-    queues = overrides.pop("queues", None) or Queues(_client("sqs", settings, session), settings.queue_prefix)
-    events = overrides.pop("events", None) or _client("events", settings, session)
+    # Every request reads the table, so its client is made now; SQS and EventBridge on their first use.
+    clients = Clients(settings)
+    table = overrides.pop("table", None) or Table(clients.get("dynamodb"), settings.table_name)
+    queues = overrides.pop("queues", None) or Queues(None, settings.queue_prefix, lambda: clients.get("sqs"))
     deps = Deps(
         settings=settings,
         table=table,
         queues=queues,
         clock=clock or _make_clock(settings, table),
-        events=events,
+        events_client=overrides.pop("events", None),
+        clients=clients,
         **overrides,
     )
     with _guard:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from .schema import queue_names
@@ -11,10 +13,24 @@ from .schema import queue_names
 class Queues:
     """Logical queue names -> URLs, resolved lazily once."""
 
-    def __init__(self, client: Any, prefix: str) -> None:
-        self.client = client
+    def __init__(self, client: Any, prefix: str, make_client: Callable[[], Any] | None = None) -> None:
+        """An SQS client, or none and `make_client` to make it on first use: an API container that serves
+        requests sending no message never pays for one (15 ms CPU at a cold start, bench/foundation.py)."""
+        if (client is None) == (make_client is None):
+            raise TypeError("Queues takes a client or make_client, exactly one")
+        self._client = client
+        self._make_client = make_client
+        self._lock = threading.Lock()
         self.names = queue_names(prefix)
         self._urls: dict[str, str] = {}
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:  # one client for every thread that sends first at once
+                if self._client is None and self._make_client is not None:
+                    self._client = self._make_client()
+        return self._client
 
     def url(self, name: str) -> str:
         if name not in self._urls:
