@@ -9,7 +9,7 @@ import pytest
 from chalicelib.providers.base import BillUnavailable
 from chalicelib.providers.sandbox import SandboxProvider
 from tests.helpers import ADMIN, Api
-from tests.rental_helpers import active_rental
+from tests.rental_helpers import active_rental, rent
 
 DAY = 86400
 
@@ -242,3 +242,32 @@ def test_a_mismatch_alert_reaches_the_merchants_webhook(client, aws):
     assert event["type"] == "reconciliation.mismatched"
     assert event["data"]["data"] == {"date": day, "provider": "sandbox"}
     assert event["data"]["after"]["amount_mismatch"] == 1
+
+
+def test_a_deposit_rental_closed_with_rent_matches_its_deposit_and_refund_alone(client, aws):
+    """The rent a deposit keeps was paid with the deposit: the provider's bill has the deposit and the refund
+    of the rest, and so does our ledger (it once also listed the kept rent as a capture: `only_ours` every day
+    such a rental closed, and an alert)."""
+    api = Api(client)
+    token = api.member("rcd:620")
+    status, rental = rent(api, token, scenario="clothing")
+    assert status == 201 and rental["status"] == "awaiting_deposit", rental
+    paid_on = api.get("/v1/sandbox/clock")[1]["now"][:10]
+    api.run_jobs()  # the sandbox reports the deposit paid
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
+    api.advance(DAY + 60)  # clothing is inspected for 24 h, then the rental closes
+    api.run_jobs()
+    closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
+    assert (closed["status"], closed["deposit_amount"]) == (
+        "closed",
+        closed["rent_charged"] + closed["released_amount"],
+    )
+    assert closed["rent_charged"] > 0 and closed["released_amount"] > 0
+    closed_on = api.get("/v1/sandbox/clock")[1]["now"][:10]
+    api.advance(DAY)
+    api.run_jobs()
+
+    for day in (paid_on, closed_on):
+        sandbox = _sandbox(_report(api, day))
+        assert (sandbox["status"], sandbox["matched"], sandbox["only_ours"]) == ("matched", 1, []), (day, sandbox)
+        assert _alerts(aws, day) == []

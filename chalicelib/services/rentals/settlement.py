@@ -277,10 +277,13 @@ def _close(
         ("deduction", s.fee_deducted, fee, nos[fee]),
         ("release", s.released, "refund" if not item.get("freeze_ref") else "release", nos["release"]),
     ]
+    # The provider's bill carries a freeze's captures and a deposit's refund. A freeze's release moves no money,
+    # nor does what a deposit keeps: that was paid with the deposit (its ledger line is written when secured).
+    held_by_freeze = bool(item.get("freeze_ref"))
     for kind, amount, reason, request_no in facts:
         if amount:
             store.stage_money_fact(uow, rid, kind, amount, reason, request_no)
-            if kind != "release" or not item.get("freeze_ref"):  # a release from a freeze moves no money
+            if (kind != "release") == held_by_freeze:
                 ledger.stage_movement(
                     uow, item["provider"], request_no, "refund" if kind == "release" else "capture", amount
                 )
