@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.providers.base import BillUnavailable
 from chalicelib.providers.sandbox import SandboxProvider
+from chalicelib.services.ops import reconciliation
 from tests.helpers import ADMIN, Api
 from tests.rental_helpers import active_rental, rent
 
@@ -271,3 +272,30 @@ def test_a_deposit_rental_closed_with_rent_matches_its_deposit_and_refund_alone(
         sandbox = _sandbox(_report(api, day))
         assert (sandbox["status"], sandbox["matched"], sandbox["only_ours"]) == ("matched", 1, []), (day, sandbox)
         assert _alerts(aws, day) == []
+
+
+def test_damage_taken_at_close_and_a_deduction_taken_live_each_match_on_their_day(client, aws):
+    """An operator's deduction is captured when made (the sandbox captures from a live freeze); recorded damage
+    is taken at close, with the rent. Both are in our ledger on the day the provider moved them (the damage
+    once was not: `only_provider` on the close day, an alert for every rental with damage)."""
+    api = Api(client)
+    token = api.member("rcg:720")
+    rental = active_rental(api, token)
+    damage = {"lines": [{"name": "cleaning", "amount": 300}], "evidence": ["https://e.example/1.jpg"]}
+    assert api.admin("POST", f"/v1/admin/rentals/{rental['id']}/damages", damage)[0] == 201
+    assert (
+        api.admin("POST", f"/v1/admin/rentals/{rental['id']}/deductions", {"amount": 200, "reason": "scratch"})[0]
+        == 201
+    )
+    deducted_on = api.get("/v1/sandbox/clock")[1]["now"][:10]
+    assert api.post(f"/v1/rentals/{rental['id']}/return", {}, token=token)[0] == 200
+    api.advance(4 * DAY)
+    api.run_jobs()
+    closed = api.get(f"/v1/rentals/{rental['id']}", token=token)[1]
+    assert closed["status"] == "closed" and {"name": "cleaning", "amount": 300} in closed["lines"], closed
+    closed_on = api.get("/v1/sandbox/clock")[1]["now"][:10]
+
+    live = reconciliation.reconcile(aws, "sandbox", deducted_on)
+    at_close = reconciliation.reconcile(aws, "sandbox", closed_on)
+    assert (live["status"], live["matched"]) == ("matched", 1), live  # the deduction
+    assert (at_close["status"], at_close["matched"]) == ("matched", 2), at_close  # the rent and the cleaning

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from chalicelib.domain import reconciliation
 from chalicelib.jobs.runner import handle_batch, run_all
+from chalicelib.services.ops import ledger
 from tests.conftest import fresh_deps, release
 from tests.helpers import ADMIN, Api, sweep_due
 
@@ -138,3 +141,19 @@ class Stack:
         """The sandbox provider's record of each of our request numbers it has seen."""
         got = self.items([(f"SBX#op#{n}", "OP") for n in request_nos])
         return {n: got[(f"SBX#op#{n}", "OP")] for n in request_nos if (f"SBX#op#{n}", "OP") in got}
+
+    def bill_against_ledger(self, request_nos: list[str]) -> dict:
+        """The daily reconciliation's matcher over every day on which these request numbers moved money, by
+        the sandbox's bill and our ledger (the readers the reconcile_bills job uses). A movement the two sides
+        book on different days (a late notification) still matches; a total that differs is a real difference."""
+        nos = set(request_nos)
+        ops = self.provider_ops(sorted(nos))
+        ours = self.items([(f"LEDGER#sandbox#{n}", "LEDGER") for n in sorted(nos)])
+        days = {op["list_pk"].rsplit("#", 1)[1] for op in ops.values() if "list_pk" in op}
+        days |= {line["at"][:10] for line in ours.values()}
+        sandbox = self.deps.provider("sandbox")
+        theirs = [x for d in sorted(days) for x in sandbox.bill(date.fromisoformat(d)) if x.out_request_no in nos]
+        mine = [
+            x for d in sorted(days) for x in ledger.movements(self.deps.table, "sandbox", d) if x.out_request_no in nos
+        ]
+        return reconciliation.match("sandbox", theirs, mine)

@@ -44,6 +44,16 @@ def stage_movement(uow: UnitOfWork, provider: str, out_request_no: str, kind: st
     )
 
 
+def recorded(table: Any, provider: str, out_request_nos: list[str]) -> set[str]:
+    """Which of these request numbers have their movement in the ledger already (one BatchGetItem per 100;
+    none for an empty list)."""
+    keys = [(f"LEDGER#{provider}#{no}", "LEDGER") for no in out_request_nos]
+    found: set[str] = set()
+    for start in range(0, len(keys), 100):
+        found |= {item["out_request_no"] for item in table.batch_get(keys[start : start + 100]).values()}
+    return found
+
+
 def movements(table: Any, provider: str, day: str) -> Iterator[BillLine]:
     """Our movements with `provider` recorded on `day` (YYYY-MM-DD), oldest first."""
     for item in read_day(table, index_prefix(provider), day):

@@ -287,9 +287,13 @@ def _close(
                 ledger.stage_movement(
                     uow, item["provider"], request_no, "refund" if kind == "release" else "capture", amount
                 )
-    if item.get("freeze_ref") and not deps.provider(item["provider"]).captures_live:
-        for line in lines:  # operators' deductions recorded earlier are taken now, with the rent
-            if line.name in rules.DAMAGE_LINES:
+    if item.get("freeze_ref"):
+        # Every deduction is taken from the freeze by now: with the rent, or (an operator's deduction, by a
+        # provider that captures from a live freeze) when it was made, whose ledger line rentals.deduct wrote.
+        taken = [line for line in lines if line.name in rules.DAMAGE_LINES]
+        booked = ledger.recorded(deps.table, item["provider"], [line.out_request_no for line in taken])
+        for line in taken:
+            if line.out_request_no not in booked:
                 ledger.stage_movement(uow, item["provider"], line.out_request_no, "capture", line.amount)
     if item["status"] == S.INSPECTING:
         store.stage_inspection_done(uow, rid)
