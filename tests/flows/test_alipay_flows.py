@@ -335,3 +335,18 @@ def test_a_refund_whose_answer_was_lost_is_settled_by_the_refund_query(alipay, c
     assert "alipay.trade.fastpay.refund.query" in alipay.methods()
     (trade,) = [t for t in alipay.trades.values() if t["refunded"]]
     assert trade["refunded"] == 1_000
+
+
+def test_an_order_a_coupon_pays_in_full_asks_alipay_nothing(alipay, client, aws) -> None:
+    """Alipay takes 0.01 yuan at least (creditbizorder order_amount, trade.pay total_amount): an order whose
+    coupon covers the whole amount opens no credit order and is charged 0 without a deduction."""
+    api = Api(client)
+    token = member(api, alipay, "2088000000000991", 610)  # 600-649: a 500 fen first-order coupon
+    (coupon,) = [c for c in api.get("/v1/coupons", token=token)[1]["coupons"] if c["kind"] == "first_order"]
+    status, out = api.post("/v1/orders", {**ORDER, "amount": 300, "coupon_id": coupon["id"]}, token=token)
+    assert status == 201 and (out["status"], out["discount"], out["payable"]) == ("pending_charge", 300, 0), out
+    assert api.get(f"/v1/orders/{out['id']}", token=token)[1].get("provider_params") is None
+    assert api.post(f"/v1/orders/{out['id']}/confirm", token=token)[0] == 200
+    order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
+    assert (order["status"], order["charged"]) == ("charged", 0), order
+    assert alipay.methods() == [m for m in alipay.methods() if not m.startswith(("alipay.trade", "zhima.credit.pay"))]

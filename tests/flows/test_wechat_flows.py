@@ -296,3 +296,18 @@ def test_a_certificate_rotation_is_followed_after_the_daily_refresh(gw, client, 
     aws.providers.clear()  # a fresh container
     out = _rental(api, gw, client, token, "c1")  # its USER_CONFIRM is signed with the new certificate
     assert gw.calls[-1]["headers"]["wechatpay-serial"] == new["serial"] and out["id"]
+
+
+def test_an_order_a_coupon_pays_in_full_opens_no_service_order(gw, client, aws) -> None:
+    """Nothing is paid later: no Pay Score order to confirm, and the charge of 0 asks WeChat nothing."""
+    api = Api(client)
+    token = _member(api, gw, client, "p9")  # 650-699: a 1,000 fen first-order coupon
+    (coupon,) = [c for c in api.get("/v1/coupons", token=token)[1]["coupons"] if c["kind"] == "first_order"]
+    calls = len(gw.calls)
+    status, out = api.post("/v1/orders", {**ORDER, "amount": 800, "coupon_id": coupon["id"]}, token=token)
+    assert status == 201 and (out["status"], out["payable"]) == ("pending_charge", 0), out
+    assert out.get("provider_params") is None
+    assert api.post(f"/v1/orders/{out['id']}/confirm", token=token)[0] == 200
+    order = api.get(f"/v1/orders/{out['id']}", token=token)[1]
+    assert (order["status"], order["charged"]) == ("charged", 0), order
+    assert len(gw.calls) == calls and not [n for n in gw.orders if n.startswith(out["id"])]

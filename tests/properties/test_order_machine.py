@@ -254,11 +254,14 @@ class OrderMachine(RuleBasedStateMachine):
         objects.update({i: got[(f"BOOKING#{i}", "BOOKING")] for i in self.bookings})
         members = {k: got.get((f"MEMBER#{m['id']}", "MEMBER"), {}) for k, m in self.members.items()}
         coupons = {c: got[(f"COUPON#{c}", "COUPON")] for c in self.coupons}
-        nos = []
-        for i, item in objects.items():
-            nos += [f"{i}_charge{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
-            nos += [f"{i}_rfd{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]
+        nos = [n for i, item in objects.items() for n in self._request_nos(i, item)]
         return objects, members, coupons, self.stack.provider_ops(nos)
+
+    @staticmethod
+    def _request_nos(ref: str, item: dict) -> list[str]:
+        """Every request number an order or booking may have sent the provider."""
+        nos = [f"{ref}_charge{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
+        return nos + [f"{ref}_rfd{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]
 
     @invariant()
     def money_exposure_and_coupons_hold(self) -> None:
@@ -318,6 +321,9 @@ class OrderMachine(RuleBasedStateMachine):
             if o["status"] in ("pending_charge", "in_review") or o.get("charge_state") in ("pending", "charging")
         }
         assert not stuck, stuck
+        nos = [n for i, item in objects.items() for n in self._request_nos(i, item)]
+        report = s.bill_against_ledger(nos)  # what the provider moved is what our ledger (the daily report) says
+        assert report["status"] == "matched", report
 
 
 def test_orders_bookings_and_coupons_keep_their_ledger(endpoint, aws, client, monkeypatch):

@@ -128,6 +128,10 @@ def _claim(deps: Deps, item: dict, now: datetime) -> dict:
 
 def _charge(deps: Deps, item: dict) -> OpResult:
     attempt = int(item["charge_attempts"])
+    if int(item["charge_amount"]) == 0:
+        # A coupon paid it all: nothing to collect, so nothing is asked of the provider (Alipay refuses
+        # 0.00, and no provider's bill would carry it); the charge is done, with no ledger line.
+        return OpResult("succeeded")
     return deps.provider(item["provider"]).charge(
         request_no(item, attempt),
         item["member_ref"],

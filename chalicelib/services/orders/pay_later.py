@@ -68,6 +68,8 @@ def open_agreement(deps: Deps, order: dict, now: datetime) -> dict:
     """Ask the provider to open the object's pay-later agreement; the fields to merge into it (none when
     the provider needs no confirmation). A refusal is a 502: nothing is written."""
     terms = TERMS[order["type"]]
+    if int(order[terms.amount]) == 0:
+        return {}  # a coupon paid it all: nothing is paid later, so no provider order to confirm (none takes 0)
     charge_at = parse_iso(order[terms.deadline])
     title = f"{order['scenario']} pay later" if order["type"] == "order" else f"booking {order['service_id']}"
     result = deps.provider(order["provider"]).open_pay_later(
