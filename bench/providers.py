@@ -105,7 +105,7 @@ def _import_figures() -> dict[str, float]:
 
 
 class _MemoryTable:
-    """Just enough of store.dynamo.Table for the adapter's ledger (put if absent, get, SET updates)."""
+    """Just enough of store.dynamo.Table for the adapters' ledger: put if absent, get, set facts."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict] = {}
@@ -120,29 +120,10 @@ class _MemoryTable:
             raise ConditionFailed("exists")
         self.items[(item["pk"], item["sk"])] = dict(item)
 
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        update: str | None = None,
-        condition: str | None = None,
-        names: dict | None = None,
-        values: dict | None = None,
-        *,
-        set: dict | None = None,
-        add: dict | None = None,
-        remove: list[str] | None = None,
-    ) -> dict:
-        """Table.update's two forms: a written "SET #a = :a, ..." expression, or set/add/remove."""
+    def update(self, pk: str, sk: str, *, set: dict) -> dict:
+        """The adapters' ledger only ever sets facts (providers/ledger.py note)."""
         item = self.items.setdefault((pk, sk), {"pk": pk, "sk": sk})
-        for part in update[4:].split(", ") if update else []:
-            name, value = part.split(" = ")
-            item[(names or {})[name]] = (values or {})[value]
-        item.update(set or {})
-        for name, n in (add or {}).items():
-            item[name] = item.get(name, 0) + n
-        for name in remove or []:
-            item.pop(name, None)
+        item.update(set)
         return item
 
 

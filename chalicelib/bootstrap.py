@@ -25,8 +25,8 @@ PROVIDERS = {
 
 class Clients:
     """The container's AWS clients, each made on its first use, all from one session: a session per client
-    loads the endpoint rules and its loader's files again (twice the CPU of a cold start's clients). Made
-    under a lock, as a session is not thread-safe; the clients are."""
+    loads the endpoint rules and its loader's files again (twice the CPU of a cold start's clients,
+    bench/foundation.py). Made under a lock, as a session is not thread-safe; the clients are."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -130,11 +130,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, **ov
     """Build (or rebuild) the dependencies; pieces passed in replace the defaults."""
     global _deps
     settings = settings or get_settings()
-    # The clients of a cold start come from one session, which loads the endpoint rules and its loader's
-    # files once for all of them (a session per client loads them again: twice the CPU of a cold start's
-    # clients, bench/foundation.py). Made here, in the one thread that bootstraps, as a session is not
-    # thread-safe; the clients are.
-    # Every request reads the table, so its client is made now; SQS and EventBridge on their first use.
+    # Every request reads the table, so its client is made now; SQS and EventBridge on their first use
+    # (Clients: one session for all of them).
     clients = Clients(settings)
     table = overrides.pop("table", None) or Table(clients.get("dynamodb"), settings.table_name)
     queues = overrides.pop("queues", None) or Queues(None, settings.queue_prefix, lambda: clients.get("sqs"))

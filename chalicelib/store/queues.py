@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,22 +13,19 @@ class Queues:
     """Logical queue names -> URLs, resolved lazily once."""
 
     def __init__(self, client: Any, prefix: str, make_client: Callable[[], Any] | None = None) -> None:
-        """An SQS client, or none and `make_client` to make it on first use: an API container that serves
-        requests sending no message never pays for one (15 ms CPU at a cold start, bench/foundation.py)."""
+        """An SQS client, or none and `make_client`, which gives the same client to every caller, to get it on
+        first use: an API container serving no message-sending request never pays for one (bench/foundation.py)."""
         if (client is None) == (make_client is None):
             raise TypeError("Queues takes a client or make_client, exactly one")
         self._client = client
-        self._make_client = make_client
-        self._lock = threading.Lock()
+        self._make_client = make_client or (lambda: client)
         self.names = queue_names(prefix)
         self._urls: dict[str, str] = {}
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:  # one client for every thread that sends first at once
-                if self._client is None and self._make_client is not None:
-                    self._client = self._make_client()
+        if self._client is None:  # make_client answers one client to every thread (bootstrap.Clients.get)
+            self._client = self._make_client()
         return self._client
 
     def url(self, name: str) -> str:
