@@ -142,10 +142,19 @@ class Stack:
         got = self.items([(f"SBX#op#{n}", "OP") for n in request_nos])
         return {n: got[(f"SBX#op#{n}", "OP")] for n in request_nos if (f"SBX#op#{n}", "OP") in got}
 
-    def bill_against_ledger(self, request_nos: list[str]) -> dict:
+    def charge_everything_due(self, rounds: int) -> None:
+        """Past any trial (30 days at most), then a day at a time for the retries: the charge sweep and its
+        worker each round."""
+        for n in range(rounds):
+            self.advance(31 * DAY if n == 0 else DAY + 60)
+            self.sweep("charge_due_orders")
+            self.work_twice("order-charges")
+
+    def assert_bill_matches_ledger(self, request_nos: list[str]) -> None:
         """The daily reconciliation's matcher over every day on which these request numbers moved money, by
-        the sandbox's bill and our ledger (the readers the reconcile_bills job uses). A movement the two sides
-        book on different days (a late notification) still matches; a total that differs is a real difference."""
+        the sandbox's bill and our ledger (the readers the reconcile_bills job uses), finds them matched. A
+        movement the two sides book on different days (a late notification) still matches; a total that
+        differs is a real difference."""
         nos = set(request_nos)
         ops = self.provider_ops(sorted(nos))
         ours = self.items([(f"LEDGER#sandbox#{n}", "LEDGER") for n in sorted(nos)])
@@ -156,4 +165,12 @@ class Stack:
         mine = [
             x for d in sorted(days) for x in ledger.movements(self.deps.table, "sandbox", d) if x.out_request_no in nos
         ]
-        return reconciliation.match("sandbox", theirs, mine)
+        report = reconciliation.match("sandbox", theirs, mine)
+        assert report["status"] == "matched", report
+
+
+def order_request_nos(ref: str, item: dict) -> list[str]:
+    """Every request number an order or booking may have sent the provider: its charge attempts (and the next)
+    and its refunds (and two more)."""
+    nos = [f"{ref}_charge{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
+    return nos + [f"{ref}_rfd{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]

@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 
 from chalicelib.clock import iso
 from tests.properties.conftest import budget
-from tests.properties.harness import DAY, Stack
+from tests.properties.harness import DAY, Stack, order_request_nos
 
 MEMBERS = {
     "gold": "gold:780",  # gold: 12 installments, cancels bookings free
@@ -254,14 +254,8 @@ class OrderMachine(RuleBasedStateMachine):
         objects.update({i: got[(f"BOOKING#{i}", "BOOKING")] for i in self.bookings})
         members = {k: got.get((f"MEMBER#{m['id']}", "MEMBER"), {}) for k, m in self.members.items()}
         coupons = {c: got[(f"COUPON#{c}", "COUPON")] for c in self.coupons}
-        nos = [n for i, item in objects.items() for n in self._request_nos(i, item)]
+        nos = [n for i, item in objects.items() for n in order_request_nos(i, item)]
         return objects, members, coupons, self.stack.provider_ops(nos)
-
-    @staticmethod
-    def _request_nos(ref: str, item: dict) -> list[str]:
-        """Every request number an order or booking may have sent the provider."""
-        nos = [f"{ref}_charge{n}" for n in range(1, int(item.get("charge_attempts", 0)) + 2)]
-        return nos + [f"{ref}_rfd{n}" for n in range(1, int(item.get("refund_count", 0)) + 3)]
 
     @invariant()
     def money_exposure_and_coupons_hold(self) -> None:
@@ -307,10 +301,7 @@ class OrderMachine(RuleBasedStateMachine):
         for ref in [*self.orders, *self.bookings]:
             s.admin("POST", f"/v1/admin/reviews/rv_{ref}/reject", {})
             s.admin("POST", f"/v1/admin/reviews/rv_dispute_{ref}/approve", {})
-        for _ in range(5):  # trials end (30 days at most), then up to 3 daily retries
-            s.advance(31 * DAY if _ == 0 else DAY + 60)
-            s.sweep("charge_due_orders")
-            s.work_twice("order-charges")
+        s.charge_everything_due(rounds=5)  # trials end, then up to 3 daily retries
         self.money_exposure_and_coupons_hold()
         objects, members, _, _ = self._snapshot()
         for i, o in objects.items():
@@ -321,9 +312,7 @@ class OrderMachine(RuleBasedStateMachine):
             if o["status"] in ("pending_charge", "in_review") or o.get("charge_state") in ("pending", "charging")
         }
         assert not stuck, stuck
-        nos = [n for i, item in objects.items() for n in self._request_nos(i, item)]
-        report = s.bill_against_ledger(nos)  # what the provider moved is what our ledger (the daily report) says
-        assert report["status"] == "matched", report
+        s.assert_bill_matches_ledger([n for i, item in objects.items() for n in order_request_nos(i, item)])
 
 
 def test_orders_bookings_and_coupons_keep_their_ledger(endpoint, aws, client, monkeypatch):

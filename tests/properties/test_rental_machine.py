@@ -341,9 +341,7 @@ class RentalMachine(RuleBasedStateMachine):
         stuck = {rid: r["status"] for rid, r in rentals.items() if r["status"] not in ("closed", "rejected")}
         assert not stuck, stuck
         assert all(int(m.get("exposure", 0)) == 0 for m in members.values()), members
-        nos = [n for item in rentals.values() for n in rental_request_nos(item)]
-        report = s.bill_against_ledger(nos)  # what the provider moved is what our ledger (the daily report) says
-        assert report["status"] == "matched", report
+        s.assert_bill_matches_ledger([n for item in rentals.values() for n in rental_request_nos(item)])
 
 
 def test_rentals_keep_their_ledger(endpoint, aws, client, monkeypatch):

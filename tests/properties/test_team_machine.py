@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from chalicelib.services.growth.teams import team_key
 from chalicelib.services.orders.orders import order_key
 from tests.properties.conftest import budget
-from tests.properties.harness import DAY, Stack
+from tests.properties.harness import DAY, Stack, order_request_nos
 
 NAMES = [f"tm{i}" for i in range(6)]
 OPEN_ORDER = {"pending_charge", "in_review"}
@@ -212,16 +212,10 @@ class TeamMachine(RuleBasedStateMachine):
         for _ in range(2):
             s.sweep("expire_group_teams")
             s.work_twice("team-timers")
-        for _ in range(3):  # past any trial, then the daily retries
-            s.advance(31 * DAY if _ == 0 else DAY + 60)
-            s.sweep("charge_due_orders")
-            s.work_twice("order-charges")
-        teams = self._teams()
-        keys = [order_key(seat["order_id"]) for t in teams for seat in t["seat_orders"].values()]
-        orders = self.stack.items(keys) if keys else {}
-        nos = [f"{o['id']}_{purpose}{n}" for o in orders.values() for purpose in ("charge", "rfd") for n in range(1, 5)]
-        report = s.bill_against_ledger(nos)
-        assert report["status"] == "matched", report
+        s.charge_everything_due(rounds=3)
+        keys = [order_key(seat["order_id"]) for t in self._teams() for seat in t["seat_orders"].values()]
+        orders = s.items(keys) if keys else {}
+        s.assert_bill_matches_ledger([n for o in orders.values() for n in order_request_nos(o["id"], o)])
 
 
 def test_teams_hold_their_seats_and_their_money(endpoint, aws, client, monkeypatch):
